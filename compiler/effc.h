@@ -1,0 +1,183 @@
+/* effc.h: the compiler's internal header, one section per file.
+ *
+ * The IR is flat, in the manner of XNNPACK's subgraph: a graph owns arrays of tensors and nodes
+ * addressed by integer ids. Tensor dims are always kept in ONNX order; `layout` says how the
+ * bytes are laid out at run time (a 4-D tensor may live as NHWC while its dims read N,C,H,W).
+ * All memory belongs to one arena per compilation and is freed once. */
+#ifndef EFFC_H
+#define EFFC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EFFC_VERSION "0.1.0"
+#define EFFC_MAX_RANK 6
+#define EFFC_MAX_IO 8
+
+/* ---- status.c ---------------------------------------------------------------------------- */
+enum effc_status {
+	EFFC_OK = 0,
+	EFFC_ERR_IO,          /* file cannot be read or written */
+	EFFC_ERR_PARSE,       /* not an ONNX model */
+	EFFC_ERR_INVALID,     /* the model breaks an ONNX rule */
+	EFFC_ERR_UNSUPPORTED, /* valid ONNX that effc does not handle */
+	EFFC_ERR_NOMEM,
+	EFFC_ERR_TOOL,        /* an external tool (cmake, node) failed */
+	EFFC_ERR_MISMATCH,    /* difftest found outputs beyond tolerance */
+};
+
+/* Errors are formatted into one buffer owned by the caller's context and printed by main. */
+struct effc_diag {
+	char msg[2048];
+	enum effc_status status;
+};
+enum effc_status effc_fail(struct effc_diag *d, enum effc_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- arena.c ----------------------------------------------------------------------------- */
+struct effc_arena;
+struct effc_arena *effc_arena_new(void);
+void effc_arena_free(struct effc_arena *a);
+void *effc_arena_alloc(struct effc_arena *a, size_t size); /* zeroed, 64-byte aligned, NULL on OOM */
+char *effc_arena_strdup(struct effc_arena *a, const char *s);
+char *effc_arena_printf(struct effc_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- ir.c -------------------------------------------------------------------------------- */
+enum effc_op {
+#define EFFC_OP(e, name, kind) EFFC_OP_##e,
+#include "ops.def"
+#undef EFFC_OP
+	EFFC_OP_COUNT
+};
+const char *effc_op_name(enum effc_op op);
+int effc_op_from_onnx(const char *op_type); /* -1 when unknown */
+
+enum effc_dtype { EFFC_F32 = 1, EFFC_I64 = 7 }; /* ONNX TensorProto.DataType values */
+enum effc_layout { EFFC_LAYOUT_ONNX = 0, EFFC_LAYOUT_NHWC };
+enum effc_act { EFFC_ACT_NONE = 0, EFFC_ACT_CLAMP };
+
+struct effc_tensor {
+	const char *name;
+	enum effc_dtype dtype;
+	int rank;
+	int64_t dims[EFFC_MAX_RANK];
+	enum effc_layout layout;
+	void *data;   /* constant payload (initializer or folded), NULL for activations */
+	int producer; /* node id or -1 */
+	int n_consumers;
+	int is_input, is_output;
+	int alias_of; /* activation sharing another tensor's bytes (reshape-like), or -1 */
+	/* memory plan */
+	size_t offset; /* arena offset for activations, blob offset for constants */
+	int live_first, live_last;
+	int emitted; /* constant referenced by emitted code */
+};
+
+struct effc_attrs {
+	int64_t kernel[2], strides[2], dilations[2], pads[4], group;
+	int auto_pad; /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
+	float epsilon, alpha, beta;
+	int64_t trans_a, trans_b, axis, keepdims, allowzero, training;
+	int64_t perm[EFFC_MAX_RANK];
+	int n_perm;
+	int64_t axes[EFFC_MAX_RANK];
+	int n_axes, has_axes;
+	int64_t pad_pads[2 * EFFC_MAX_RANK];
+	float pad_value;
+	float clip_min, clip_max;
+	const char *mode;
+	/* fused activation (clamp) */
+	enum effc_act act;
+	float act_min, act_max;
+	int opset;
+};
+
+struct effc_node {
+	const char *name;
+	enum effc_op op;
+	int n_in, n_out;
+	int in[EFFC_MAX_IO]; /* -1 for an absent optional input */
+	int out[EFFC_MAX_IO];
+	struct effc_attrs a;
+	int dead;
+};
+
+struct effc_graph {
+	struct effc_arena *arena;
+	const char *path; /* for messages */
+	const char *producer, *producer_version;
+	int opset;
+	struct effc_tensor *t;
+	int n_t, cap_t;
+	struct effc_node *n;
+	int n_n, cap_n;
+	int inputs[EFFC_MAX_IO], n_inputs;
+	int outputs[EFFC_MAX_IO], n_outputs;
+	/* memory plan results */
+	size_t arena_bytes, weights_bytes, peak_live_bytes;
+};
+
+struct effc_graph *effc_graph_new(struct effc_arena *arena, const char *path);
+int effc_graph_add_tensor(struct effc_graph *g, const char *name); /* -1 on OOM */
+int effc_graph_find_tensor(const struct effc_graph *g, const char *name);
+int effc_graph_add_node(struct effc_graph *g, enum effc_op op, const char *name);
+int64_t effc_tensor_numel(const struct effc_tensor *t);
+size_t effc_tensor_bytes(const struct effc_tensor *t);
+int effc_tensor_is_const(const struct effc_tensor *t);
+const char *effc_shape_str(struct effc_arena *a, const struct effc_tensor *t);
+/* Error naming a node: "effc: FILE: node 'name' (Op): ..." */
+enum effc_status effc_node_fail(struct effc_diag *d, const struct effc_graph *g, const struct effc_node *n,
+				enum effc_status st, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Inserts a node at position pos (shifting later nodes); returns pos or -1. */
+int effc_graph_insert_node(struct effc_graph *g, int pos, enum effc_op op, const char *name);
+int effc_perm_is_trivial(const int64_t *dims, int rank, const int64_t *perm);
+extern const int64_t effc_perm_to_nhwc[4], effc_perm_to_nchw[4];
+/* Node kinds that only relabel their input's bytes. */
+int effc_node_is_alias(const struct effc_graph *g, const struct effc_node *n);
+void effc_graph_count_uses(struct effc_graph *g);
+
+/* ---- load.c ------------------------------------------------------------------------------ */
+struct effc_load_options {
+	int64_t batch; /* value for symbolic dims, default 1 */
+};
+enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
+				struct effc_diag *d);
+
+/* ---- shape.c ----------------------------------------------------------------------------- */
+enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d);
+
+/* ---- passes/ ----------------------------------------------------------------------------- */
+enum effc_status effc_pass_layout(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
+
+/* ---- plan.c ------------------------------------------------------------------------------ */
+enum effc_status effc_plan_memory(struct effc_graph *g, struct effc_diag *d);
+
+/* ---- emit.c ------------------------------------------------------------------------------ */
+struct effc_emit_options {
+	const char *name;     /* C prefix */
+	const char *out_dir;  /* final directory */
+	const char *cmdline;  /* for the banner */
+	const char *runtime_dir; /* source of runtime files to copy */
+};
+enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d);
+
+/* ---- stats.c ----------------------------------------------------------------------------- */
+struct effc_stats {
+	int64_t params, macs;
+	int op_count[EFFC_OP_COUNT];
+};
+void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s);
+
+/* ---- util.c ------------------------------------------------------------------------------ */
+enum effc_status effc_read_file(const char *path, void **data, size_t *size, struct effc_diag *d);
+enum effc_status effc_write_file(const char *path, const void *data, size_t size, struct effc_diag *d);
+enum effc_status effc_mkdir_p(const char *path, struct effc_diag *d);
+int effc_rm_rf(const char *path);
+int effc_c_ident_ok(const char *s);
+/* snprintf into a path buffer; -1 when the result would not fit. */
+int effc_pathf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

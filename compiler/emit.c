@@ -1,0 +1,842 @@
+/* emit.c: IR -> a standalone C directory.
+ *
+ * Output: NAME.h (the API), NAME.c (create = one runtime create per op with its parameters
+ * spelled out, run = one effc_rt_run per op, the ONNX node name and shapes in a comment),
+ * NAME.weights (the constants, 64-byte aligned, referenced by offset), NAME_weights.c (embeds
+ * the blob with the assembler's .incbin, so even B7's 260 MB never pass through the C
+ * compiler), NAME_runner.c, runtime/ and CMakeLists.txt. Everything is written to a temporary
+ * sibling directory that replaces DIR only when complete. Output is byte-for-byte
+ * deterministic for the same model and command line.
+ * Adding an op: one case in emit_op(). */
+#define _POSIX_C_SOURCE 200809L
+#include "effc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct effc_runtime_file {
+	const char *name;
+	const unsigned char *data;
+	size_t size;
+};
+extern const struct effc_runtime_file effc_runtime_files[];
+extern const size_t effc_runtime_file_count;
+
+/* ---- string builder -------------------------------------------------------------------- */
+struct sb {
+	char *buf;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_printf(struct sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || s->oom)
+		return;
+	if (s->len + (size_t)n + 1 > s->cap) {
+		size_t nc = (s->cap ? s->cap * 2 : 4096) + (size_t)n;
+		char *p = realloc(s->buf, nc);
+		if (!p) {
+			s->oom = 1;
+			return;
+		}
+		s->buf = p, s->cap = nc;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->buf + s->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->len += (size_t)n;
+}
+
+/* ---- helpers --------------------------------------------------------------------------- */
+struct emitter {
+	struct effc_graph *g;
+	const struct effc_emit_options *o;
+	struct sb create, run;
+	int n_ops;
+	char upper[256];
+};
+
+/* A string safe inside a C comment. */
+static const char *cmt(struct effc_graph *g, const char *s)
+{
+	char *r = effc_arena_alloc(g->arena, strlen(s) * 2 + 1);
+	if (!r)
+		return "?";
+	char *p = r;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 32 || *s == 127)
+			*p++ = ' ';
+		else if (s[0] == '*' && s[1] == '/')
+			*p++ = '*', *p++ = ' ';
+		else
+			*p++ = *s;
+	}
+	*p = 0;
+	return r;
+}
+
+static const char *ptr(struct emitter *e, int t)
+{
+	if (t < 0)
+		return "NULL";
+	const struct effc_tensor *x = &e->g->t[t];
+	return effc_arena_printf(e->g->arena, "%s(%zu)", x->data ? "W" : "A", x->offset);
+}
+
+static const char *fl(struct effc_graph *g, float v)
+{
+	if (isinf(v))
+		return v < 0 ? "-INFINITY" : "INFINITY";
+	if (isnan(v))
+		return "NAN";
+	char buf[64];
+	snprintf(buf, sizeof buf, "%.9g", (double)v);
+	return effc_arena_printf(g->arena, "%s%sf", buf, strpbrk(buf, ".e") ? "" : ".0");
+}
+
+static void dims4(const struct effc_tensor *t, int64_t *d)
+{
+	for (int i = 0; i < 4; i++)
+		d[i] = i < 4 - t->rank ? 1 : t->dims[i - (4 - t->rank)];
+}
+
+/* Physical dims (the order bytes are laid out in). */
+static int phys_dims(const struct effc_tensor *t, int64_t *d)
+{
+	if (t->layout == EFFC_LAYOUT_NHWC) {
+		d[0] = t->dims[0], d[1] = t->dims[2], d[2] = t->dims[3], d[3] = t->dims[1];
+		return 4;
+	}
+	memcpy(d, t->dims, sizeof(int64_t) * (size_t)t->rank);
+	return t->rank;
+}
+
+static const char *shape_list(struct effc_graph *g, const int64_t *d, int rank)
+{
+	struct sb s = {0};
+	sb_printf(&s, "{");
+	for (int i = 0; i < rank; i++)
+		sb_printf(&s, "%s%" PRId64, i ? ", " : "", d[i]);
+	sb_printf(&s, "}");
+	const char *r = s.buf ? effc_arena_strdup(g->arena, s.buf) : "{}";
+	free(s.buf);
+	return r;
+}
+
+static void begin_op(struct emitter *e, const struct effc_node *n)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	sb_printf(&e->create, "\t{ /* node '%s' (%s): %s%s -> %s%s */\n", cmt(g, n->name), effc_op_name(n->op),
+		  effc_shape_str(g->arena, x), x->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "",
+		  effc_shape_str(g->arena, y), y->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "");
+	sb_printf(&e->run, "\tCHECK(effc_rt_run(&ctx->rt, &ctx->op[%d])); /* %s (%s) */\n", e->n_ops, cmt(g, n->name),
+		  effc_op_name(n->op));
+}
+
+static void end_op(struct emitter *e) { sb_printf(&e->create, "\t}\n"); e->n_ops++; }
+
+static void emit_unary(struct emitter *e, const struct effc_node *n, const char *op, float alpha, float beta,
+		       float mn, float mx, int lo, int hi)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *x = &g->t[n->in[0]];
+	int64_t d[EFFC_MAX_RANK];
+	int r = phys_dims(x, d);
+	int64_t ch = r ? d[r - 1] : 1, rows = effc_tensor_numel(x) / ch;
+	begin_op(e, n);
+	sb_printf(&e->create,
+		  "\t\tstatic const struct effc_rt_unary p = {.op = %s, .rows = %" PRId64 ", .channels = %" PRId64
+		  ", .alpha = %s, .beta = %s, .min = %s, .max = %s};\n",
+		  op, rows, ch, fl(g, alpha), fl(g, beta), fl(g, mn), fl(g, mx));
+	sb_printf(&e->create, "\t\tCHECK(effc_rt_unary_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n", e->n_ops,
+		  ptr(e, n->in[0]), ptr(e, n->out[0]), ptr(e, lo), ptr(e, hi));
+	end_op(e);
+}
+
+static void emit_shape(struct emitter *e, const char *var, const int64_t *d, int rank)
+{
+	sb_printf(&e->create, "\t\tstatic const struct effc_rt_shape %s = {%d, %s};\n", var, rank,
+		  shape_list(e->g, d, rank));
+}
+
+static void emit_transpose(struct emitter *e, const struct effc_node *n, const int64_t *d, int rank, const int64_t *perm)
+{
+	begin_op(e, n);
+	emit_shape(e, "s", d, rank);
+	sb_printf(&e->create, "\t\tstatic const int perm[] = %s;\n", shape_list(e->g, perm, rank));
+	sb_printf(&e->create, "\t\tCHECK(effc_rt_transpose_create(&ctx->rt, &ctx->op[%d], &s, perm, %s, %s));\n", e->n_ops,
+		  ptr(e, n->in[0]), ptr(e, n->out[0]));
+	end_op(e);
+}
+
+static void emit_reduce(struct emitter *e, const struct effc_node *n, const int *mask)
+{
+	const struct effc_tensor *x = &e->g->t[n->in[0]];
+	int64_t m[EFFC_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		m[i] = mask[i];
+	begin_op(e, n);
+	emit_shape(e, "s", x->dims, x->rank);
+	sb_printf(&e->create, "\t\tstatic const int mask[] = %s;\n", shape_list(e->g, m, x->rank));
+	sb_printf(&e->create, "\t\tCHECK(effc_rt_reduce_mean_create(&ctx->rt, &ctx->op[%d], &s, mask, %s, %s));\n",
+		  e->n_ops, ptr(e, n->in[0]), ptr(e, n->out[0]));
+	end_op(e);
+}
+
+static void emit_copy(struct emitter *e, const struct effc_node *n)
+{
+	begin_op(e, n);
+	sb_printf(&e->create, "\t\tCHECK(effc_rt_copy_create(&ctx->rt, &ctx->op[%d], %zu, %s, %s));\n", e->n_ops,
+		  effc_tensor_bytes(&e->g->t[n->out[0]]), ptr(e, n->in[0]), ptr(e, n->out[0]));
+	end_op(e);
+}
+
+static enum effc_status emit_matmul(struct emitter *e, const struct effc_node *n, struct effc_diag *d)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *a = &g->t[n->in[0]], *b = &g->t[n->in[1]];
+	int64_t M, N, K, a_sm, a_sk, b_sk, b_sn, bias_sm = 0, bias_sn = 0;
+	int64_t batch[4] = {0}, ab[4] = {0}, bb[4] = {0}, cb[4] = {0};
+	int br = 0, bias = -1;
+	float alpha = 1.0f, beta = 0.0f;
+	if (n->op == EFFC_OP_GEMM) {
+		M = n->a.trans_a ? a->dims[1] : a->dims[0];
+		K = n->a.trans_a ? a->dims[0] : a->dims[1];
+		N = n->a.trans_b ? b->dims[0] : b->dims[1];
+		a_sm = n->a.trans_a ? 1 : K, a_sk = n->a.trans_a ? M : 1;
+		b_sk = n->a.trans_b ? 1 : N, b_sn = n->a.trans_b ? K : 1;
+		alpha = n->a.alpha;
+		if (n->n_in > 2 && n->in[2] >= 0) {
+			const struct effc_tensor *c = &g->t[n->in[2]];
+			int64_t c0 = c->rank == 2 ? c->dims[0] : 1, c1 = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+			bias_sm = c0 == 1 ? 0 : c1, bias_sn = c1 == 1 ? 0 : 1;
+			bias = n->in[2];
+			beta = n->a.beta;
+		}
+	} else {
+		int ra = a->rank < 2 ? 2 : a->rank, rb = b->rank < 2 ? 2 : b->rank;
+		int64_t ad[EFFC_MAX_RANK + 1], bd[EFFC_MAX_RANK + 1];
+		if (a->rank == 1)
+			ad[0] = 1, ad[1] = a->dims[0];
+		else
+			memcpy(ad, a->dims, sizeof(int64_t) * (size_t)ra);
+		if (b->rank == 1)
+			bd[0] = b->dims[0], bd[1] = 1;
+		else
+			memcpy(bd, b->dims, sizeof(int64_t) * (size_t)rb);
+		M = ad[ra - 2], K = ad[ra - 1], N = bd[rb - 1];
+		a_sm = K, a_sk = 1, b_sk = N, b_sn = 1;
+		br = (ra > rb ? ra : rb) - 2;
+		if (br > 4)
+			return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED, "more than 4 batch dimensions");
+		int64_t sa = M * K, sbb = K * N;
+		for (int i = br - 1; i >= 0; i--) {
+			int ia = i - (br - (ra - 2)), ib = i - (br - (rb - 2));
+			int64_t da = ia >= 0 ? ad[ia] : 1, db = ib >= 0 ? bd[ib] : 1;
+			batch[i] = da > db ? da : db;
+			ab[i] = da == 1 ? 0 : sa;
+			bb[i] = db == 1 ? 0 : sbb;
+			sa *= da, sbb *= db;
+		}
+	}
+	begin_op(e, n);
+	sb_printf(&e->create,
+		  "\t\tstatic const struct effc_rt_matmul p = {.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64
+		  ", .batch_rank = %d, .batch = %s, .a_bstride = %s, .b_bstride = %s, .bias_bstride = %s,\n"
+		  "\t\t\t.a_sm = %" PRId64 ", .a_sk = %" PRId64 ", .b_sk = %" PRId64 ", .b_sn = %" PRId64
+		  ", .bias_sm = %" PRId64 ", .bias_sn = %" PRId64 ", .alpha = %s, .beta = %s, .out_min = -INFINITY, .out_max = INFINITY};\n",
+		  M, N, K, br, shape_list(g, batch, 4), shape_list(g, ab, 4), shape_list(g, bb, 4), shape_list(g, cb, 4), a_sm,
+		  a_sk, b_sk, b_sn, bias_sm, bias_sn, fl(g, alpha), fl(g, beta));
+	sb_printf(&e->create, "\t\tCHECK(effc_rt_matmul_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n", e->n_ops,
+		  ptr(e, n->in[0]), ptr(e, n->in[1]), ptr(e, bias), ptr(e, n->out[0]));
+	end_op(e);
+	return EFFC_OK;
+}
+
+static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, struct effc_diag *d)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	const struct effc_attrs *a = &n->a;
+	int nhwc = y->layout == EFFC_LAYOUT_NHWC;
+	if (effc_node_is_alias(g, n)) {
+		sb_printf(&e->create, "\t/* node '%s' (%s): %s -> %s reuses the bytes of '%s' */\n", cmt(g, n->name),
+			  effc_op_name(n->op), effc_shape_str(g->arena, x), effc_shape_str(g->arena, y), cmt(g, x->name));
+		return EFFC_OK;
+	}
+	switch (n->op) {
+	case EFFC_OP_CONV: {
+		const struct effc_tensor *w = &g->t[n->in[1]];
+		int64_t cout = nhwc ? w->dims[0] : w->dims[0];
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
+			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
+			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
+			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
+			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d};\n",
+			  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], cout, a->group, a->kernel[0],
+			  a->kernel[1], a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1],
+			  a->pads[2], a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc);
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n",
+			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	}
+	case EFFC_OP_BATCHNORM: {
+		int64_t outer = x->dims[0], ch = x->dims[1], inner = 1;
+		for (int i = 2; i < x->rank; i++)
+			*(x->layout == EFFC_LAYOUT_NHWC ? &outer : &inner) *= x->dims[i];
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_batchnorm_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
+			  ", %s, %s, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, outer, ch, inner, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]),
+			  fl(g, a->epsilon), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	}
+	case EFFC_OP_SIGMOID:
+		emit_unary(e, n, "EFFC_RT_SIGMOID", 0, 0, -INFINITY, INFINITY, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_HARDSWISH:
+		emit_unary(e, n, "EFFC_RT_HARDSWISH", 0, 0, -INFINITY, INFINITY, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_HARDSIGMOID:
+		emit_unary(e, n, "EFFC_RT_HARDSIGMOID", a->alpha, a->beta, -INFINITY, INFINITY, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_RELU:
+		emit_unary(e, n, "EFFC_RT_CLAMP", 0, 0, 0.0f, INFINITY, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_CLIP: {
+		int lo = n->n_in > 1 ? n->in[1] : -1, hi = n->n_in > 2 ? n->in[2] : -1;
+		int dyn = (lo >= 0 && !g->t[lo].data) || (hi >= 0 && !g->t[hi].data) || !(a->clip_min < a->clip_max);
+		if (dyn)
+			emit_unary(e, n, "EFFC_RT_CLAMP_DYN", 0, 0, -INFINITY, INFINITY, lo, hi);
+		else
+			emit_unary(e, n, "EFFC_RT_CLAMP", 0, 0, a->clip_min, a->clip_max, -1, -1);
+		return EFFC_OK;
+	}
+	case EFFC_OP_ADD:
+	case EFFC_OP_SUB:
+	case EFFC_OP_MUL:
+	case EFFC_OP_DIV: {
+		static const char *const ops[] = {[EFFC_OP_ADD] = "EFFC_RT_ADD", [EFFC_OP_SUB] = "EFFC_RT_SUB",
+						  [EFFC_OP_MUL] = "EFFC_RT_MUL", [EFFC_OP_DIV] = "EFFC_RT_DIV"};
+		int64_t sd[2][EFFC_MAX_RANK];
+		int r = y->rank ? y->rank : 1;
+		for (int k = 0; k < 2; k++) {
+			const struct effc_tensor *t = &g->t[n->in[k]];
+			if (nhwc) {
+				int64_t d4[4];
+				dims4(t, d4);
+				sd[k][0] = d4[0], sd[k][1] = d4[2], sd[k][2] = d4[3], sd[k][3] = d4[1];
+			} else {
+				for (int i = 0; i < r; i++)
+					sd[k][i] = i < r - t->rank ? 1 : t->dims[i - (r - t->rank)];
+			}
+		}
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tstatic const struct effc_rt_binary p = {.op = %s, .rank = %d, .a_shape = %s, .b_shape = %s, "
+			  ".out_min = %s, .out_max = %s};\n",
+			  ops[n->op], r, shape_list(g, sd[0], r), shape_list(g, sd[1], r),
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY), fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s));\n", e->n_ops,
+			  ptr(e, n->in[0]), ptr(e, n->in[1]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	}
+	case EFFC_OP_GLOBALAVGPOOL:
+	case EFFC_OP_REDUCEMEAN: {
+		if (x->layout == EFFC_LAYOUT_NHWC) {
+			begin_op(e, n);
+			sb_printf(&e->create,
+				  "\t\tCHECK(effc_rt_gap_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
+				  ", %s, %s));\n",
+				  e->n_ops, x->dims[0], x->dims[2] * x->dims[3], x->dims[1], ptr(e, n->in[0]), ptr(e, n->out[0]));
+			end_op(e);
+			return EFFC_OK;
+		}
+		int mask[EFFC_MAX_RANK] = {0};
+		if (n->op == EFFC_OP_GLOBALAVGPOOL) {
+			for (int i = 2; i < x->rank; i++)
+				mask[i] = 1;
+		} else {
+			if (a->n_axes == 0 && a->allowzero) {
+				emit_copy(e, n);
+				return EFFC_OK;
+			}
+			for (int i = 0; i < a->n_axes; i++)
+				mask[a->axes[i]] = 1;
+		}
+		emit_reduce(e, n, mask);
+		return EFFC_OK;
+	}
+	case EFFC_OP_GEMM:
+	case EFFC_OP_MATMUL:
+		return emit_matmul(e, n, d);
+	case EFFC_OP_FULLY_CONNECTED: {
+		const struct effc_tensor *w = &g->t[n->in[1]];
+		int64_t N = w->dims[0], K = w->dims[1];
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_fc_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
+			  ", %s, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, effc_tensor_numel(x) / K, K, N, ptr(e, n->in[1]), ptr(e, n->in[2]),
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	}
+	case EFFC_OP_SOFTMAX: {
+		int64_t outer = 1, mid = 1, inner = 1;
+		for (int i = 0; i < x->rank; i++) {
+			if (i < a->axis)
+				outer *= x->dims[i];
+			else if (i == a->axis || a->opset < 13)
+				mid *= x->dims[i];
+			else
+				inner *= x->dims[i];
+		}
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_softmax_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
+			  ", %s, %s));\n",
+			  e->n_ops, outer, mid, inner, ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	}
+	case EFFC_OP_TRANSPOSE:
+		emit_transpose(e, n, x->dims, x->rank, a->perm);
+		return EFFC_OK;
+	case EFFC_OP_TO_NHWC:
+		emit_transpose(e, n, x->dims, 4, effc_perm_to_nhwc);
+		return EFFC_OK;
+	case EFFC_OP_TO_NCHW: {
+		int64_t pd[4];
+		phys_dims(x, pd);
+		emit_transpose(e, n, pd, 4, effc_perm_to_nchw);
+		return EFFC_OK;
+	}
+	case EFFC_OP_PAD:
+		begin_op(e, n);
+		emit_shape(e, "s", x->dims, x->rank);
+		sb_printf(&e->create, "\t\tstatic const int64_t pad_begin[] = %s, pad_end[] = %s;\n",
+			  shape_list(g, a->pad_pads, x->rank), shape_list(g, a->pad_pads + x->rank, x->rank));
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_pad_create(&ctx->rt, &ctx->op[%d], &s, pad_begin, pad_end, %s, %s, %s));\n",
+			  e->n_ops, fl(g, a->pad_value), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e);
+		return EFFC_OK;
+	default:
+		break;
+	}
+	return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED, "no emitter for this op");
+}
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+static void banner(struct emitter *e, struct sb *s, const char *what)
+{
+	const struct effc_graph *g = e->g;
+	sb_printf(s, "/* %s\n *\n * Generated by effc %s, do not edit.\n * Command: %s\n * Model: producer %s %s, opset %d\n */\n",
+		  what, EFFC_VERSION, cmt(e->g, e->o->cmdline ? e->o->cmdline : "effc"),
+		  cmt(e->g, g->producer && *g->producer ? g->producer : "(unknown)"), cmt(e->g, g->producer_version ? g->producer_version : ""),
+		  g->opset);
+}
+
+static void io_macros(struct emitter *e, struct sb *s, const char *kind, const int *ids, int count)
+{
+	const struct effc_graph *g = e->g;
+	sb_printf(s, "#define %s_NUM_%sS %d\n", e->upper, kind, count);
+	sb_printf(s, "#define %s_%s_SIZES {", e->upper, kind);
+	for (int k = 0; k < count; k++)
+		sb_printf(s, "%s%" PRId64, k ? ", " : "", effc_tensor_numel(&g->t[ids[k]]));
+	sb_printf(s, "%s}\n", count ? "" : "0");
+	if (count)
+		sb_printf(s, "#define %s_%s_SIZE %" PRId64 " /* floats in the first %s */\n", e->upper, kind,
+			  effc_tensor_numel(&g->t[ids[0]]), kind[0] == 'I' ? "input" : "output");
+	else
+		sb_printf(s, "#define %s_%s_SIZE 0\n", e->upper, kind);
+	for (int k = 0; k < count; k++) {
+		const struct effc_tensor *t = &g->t[ids[k]];
+		sb_printf(s, "/* %s %d: '%s', %s */\n", kind[0] == 'I' ? "input" : "output", k, cmt(e->g, t->name),
+			  effc_shape_str(e->g->arena, t));
+		sb_printf(s, "#define %s_%s%d_RANK %d\n", e->upper, kind, k, t->rank);
+		sb_printf(s, "#define %s_%s%d_SHAPE %s\n", e->upper, kind, k, shape_list(e->g, t->dims, t->rank ? t->rank : 0));
+		sb_printf(s, "#define %s_%s%d_SIZE %" PRId64 "\n", e->upper, kind, k, effc_tensor_numel(t));
+	}
+}
+
+static void make_header(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name;
+	banner(e, s, "Model API.");
+	sb_printf(s, "#ifndef %s_H\n#define %s_H\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", e->upper, e->upper);
+	sb_printf(s,
+		  "/* Status codes returned by %s_create and %s_run. */\n"
+		  "#define %s_OK 0\n"
+		  "#define %s_ERR_ARGS 1    /* NULL pointer or bad argument */\n"
+		  "#define %s_ERR_NOMEM 2   /* an allocation failed in create */\n"
+		  "#define %s_ERR_BACKEND 3 /* XNNPACK refused an operator (unsupported CPU or parameters) */\n\n",
+		  N, N, e->upper, e->upper, e->upper, e->upper);
+	io_macros(e, s, "INPUT", e->g->inputs, e->g->n_inputs);
+	sb_printf(s, "\n");
+	io_macros(e, s, "OUTPUT", e->g->outputs, e->g->n_outputs);
+	sb_printf(s,
+		  "\n/* Opaque context: weights are shared (read-only), everything else is per context, so two\n"
+		  " * contexts may run at the same time on different threads. */\n"
+		  "typedef struct %s %s;\n\n"
+		  "/* Creates a context that runs on num_threads threads (0 or 1: the calling thread only).\n"
+		  " * All memory is allocated here. Returns %s_OK and sets *ctx, or a status code. */\n"
+		  "int %s_create(%s **ctx, int num_threads);\n\n"
+		  "/* Runs the model. inputs[i] and outputs[i] hold %s_INPUT<i>_SIZE / %s_OUTPUT<i>_SIZE floats in\n"
+		  " * the ONNX layout and shape. No allocation and no I/O happen here. */\n"
+		  "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[]);\n\n"
+		  "void %s_destroy(%s *ctx);\n\n"
+		  "#ifdef __cplusplus\n}\n#endif\n#endif\n",
+		  N, N, e->upper, N, N, e->upper, e->upper, N, N, N, N);
+}
+
+static void make_source(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name;
+	const struct effc_graph *g = e->g;
+	banner(e, s, "Model implementation: one runtime op per line of run().");
+	sb_printf(s, "#include \"%s.h\"\n\n#include \"effc_rt.h\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n", N);
+	sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
+	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu\n#define %s_NUM_OPS %d\n\n", e->upper,
+		  g->arena_bytes, e->upper, g->weights_bytes, e->upper, e->n_ops);
+	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n};\n\n",
+		  N, e->upper);
+	sb_printf(s, "#define W(off) ((const float *)(%s_weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n", N);
+	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
+	sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tint st;\n", N, N);
+	sb_printf(s, "\tif (!out || num_threads < 0)\n\t\treturn %s_ERR_ARGS;\n\t*out = NULL;\n", e->upper);
+	sb_printf(s, "\t%s *ctx = calloc(1, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n", N, e->upper);
+	sb_printf(s, "\tCHECK(effc_rt_init(&ctx->rt, num_threads));\n");
+	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
+	sb_printf(s, "\tctx->arena = effc_rt_alloc(64, %s_ARENA_BYTES + 64);\n", e->upper);
+	sb_printf(s, "\tif (!ctx->arena) {\n\t\tst = %s_ERR_NOMEM;\n\t\tgoto fail;\n\t}\n", e->upper);
+	sb_printf(s, "\tmemset(ctx->arena, 0, %s_ARENA_BYTES + 64);\n", e->upper);
+	sb_printf(s, "%s", e->create.buf ? e->create.buf : "");
+	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", e->upper, N);
+	sb_printf(s, "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[])\n{\n\tint st;\n", N, N);
+	sb_printf(s, "\tif (!ctx || (!inputs && %s_NUM_INPUTS) || !outputs)\n\t\treturn %s_ERR_ARGS;\n", e->upper, e->upper);
+	for (int k = 0; k < g->n_inputs; k++) {
+		const struct effc_tensor *t = &g->t[g->inputs[k]];
+		sb_printf(s, "\tif (!inputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
+		sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k, effc_tensor_bytes(t), cmt(e->g, t->name));
+	}
+	sb_printf(s, "%s", e->run.buf ? e->run.buf : "");
+	for (int k = 0; k < g->n_outputs; k++) {
+		const struct effc_tensor *t = &g->t[g->outputs[k]];
+		sb_printf(s, "\tif (!outputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
+		sb_printf(s, "\tmemcpy(outputs[%d], %s(%zu), %zu); /* '%s' */\n", k, t->data ? "W" : "A", t->offset,
+			  effc_tensor_bytes(t), cmt(e->g, t->name));
+	}
+	sb_printf(s, "\treturn %s_OK;\nfail:\n\treturn st;\n}\n\n", e->upper);
+	sb_printf(s, "void %s_destroy(%s *ctx)\n{\n\tif (!ctx)\n\t\treturn;\n", N, N);
+	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", e->upper);
+	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\tfree(ctx);\n}\n");
+}
+
+static void make_weights_c(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name;
+	banner(e, s, "Weight blob: embeds NAME.weights with the assembler, which is fast for any size.");
+	sb_printf(s,
+		  "#ifndef %s_WEIGHTS_FILE\n#error \"define %s_WEIGHTS_FILE as the path of %s.weights (the CMakeLists does)\"\n#endif\n",
+		  e->upper, e->upper, N);
+	sb_printf(s,
+		  "#if defined(__APPLE__)\n#define EFFC_SYM \"_%s_weights\"\n#define EFFC_SECTION \".const\"\n"
+		  "#else\n#define EFFC_SYM \"%s_weights\"\n#define EFFC_SECTION \".section .rodata\"\n#endif\n",
+		  N, N);
+	sb_printf(s, "__asm__(EFFC_SECTION \"\\n\"\n\t\".balign 64\\n\"\n\t\".globl \" EFFC_SYM \"\\n\"\n\tEFFC_SYM \":\\n\"\n"
+		     "\t\".incbin \\\"\" %s_WEIGHTS_FILE \"\\\"\\n\"\n\t\".byte 0\\n\"\n\t\".text\\n\");\n",
+		  e->upper);
+}
+
+static void make_runner(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name, *U = e->upper;
+	banner(e, s, "Runner: NAME_runner [--threads N] [--repeat K] INPUT.f32... OUTPUT.f32...");
+	sb_printf(s, "#define _POSIX_C_SOURCE 200809L\n#include \"%s.h\"\n\n#include <stdio.h>\n#include <stdlib.h>\n"
+		     "#include <string.h>\n#include <time.h>\n\n", N);
+	sb_printf(s, "static const size_t in_sizes[] = %s_INPUT_SIZES, out_sizes[] = %s_OUTPUT_SIZES;\n\n", U, U);
+	sb_printf(s,
+		  "static double now_ms(void)\n{\n\tstruct timespec t;\n\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
+		  "\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n\n"
+		  "static int cmp_double(const void *a, const void *b)\n{\n\tdouble x = *(const double *)a, y = *(const double *)b;\n"
+		  "\treturn x < y ? -1 : x > y;\n}\n\n"
+		  "static float *read_f32(const char *path, size_t count)\n{\n\tFILE *f = fopen(path, \"rb\");\n"
+		  "\tif (!f) {\n\t\tfprintf(stderr, \"%s_runner: %%s: cannot open\\n\", path);\n\t\treturn NULL;\n\t}\n"
+		  "\tfloat *buf = malloc(count * sizeof(float) + 1);\n"
+		  "\tsize_t got = buf ? fread(buf, sizeof(float), count, f) : 0;\n"
+		  "\tint extra = fgetc(f) != EOF;\n\tfclose(f);\n"
+		  "\tif (!buf || got != count || extra) {\n"
+		  "\t\tfprintf(stderr, \"%s_runner: %%s: expected %%zu float32 values (%%zu bytes)%%s\\n\", path, count,\n"
+		  "\t\t\tcount * sizeof(float), got != count ? \", file is shorter\" : \", file is longer\");\n"
+		  "\t\tfree(buf);\n\t\treturn NULL;\n\t}\n\treturn buf;\n}\n\n",
+		  N, N);
+	sb_printf(s,
+		  "int main(int argc, char **argv)\n{\n\tint threads = 1, repeat = 0, a = 1;\n"
+		  "\tfor (; a < argc && strncmp(argv[a], \"--\", 2) == 0; a++) {\n"
+		  "\t\tif (!strcmp(argv[a], \"--threads\") && a + 1 < argc)\n\t\t\tthreads = atoi(argv[++a]);\n"
+		  "\t\telse if (!strcmp(argv[a], \"--repeat\") && a + 1 < argc)\n\t\t\trepeat = atoi(argv[++a]);\n"
+		  "\t\telse\n\t\t\tbreak;\n\t}\n"
+		  "\tif (argc - a != %s_NUM_INPUTS + %s_NUM_OUTPUTS || threads < 1 || repeat < 0) {\n"
+		  "\t\tfprintf(stderr, \"usage: %%s [--threads N] [--repeat K] %%d input file(s) then %%d output file(s), raw float32\\n\",\n"
+		  "\t\t\targv[0], %s_NUM_INPUTS, %s_NUM_OUTPUTS);\n\t\treturn 2;\n\t}\n",
+		  U, U, U, U);
+	sb_printf(s,
+		  "\tconst float *inputs[%s_NUM_INPUTS + 1] = {0};\n\tfloat *outputs[%s_NUM_OUTPUTS] = {0};\n\tint rc = 1;\n"
+		  "\tfor (int i = 0; i < %s_NUM_INPUTS; i++)\n\t\tif (!(inputs[i] = read_f32(argv[a + i], in_sizes[i])))\n\t\t\tgoto out;\n"
+		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++)\n\t\tif (!(outputs[i] = malloc(out_sizes[i] * sizeof(float))))\n\t\t\tgoto out;\n",
+		  U, U, U, U);
+	sb_printf(s,
+		  "\t%s *ctx;\n\tint st = %s_create(&ctx, threads);\n"
+		  "\tif (st) {\n\t\tfprintf(stderr, \"%s_runner: create failed with status %%d\\n\", st);\n\t\tgoto out;\n\t}\n"
+		  "\tif ((st = %s_run(ctx, inputs, outputs))) {\n\t\tfprintf(stderr, \"%s_runner: run failed with status %%d\\n\", st);\n"
+		  "\t\t%s_destroy(ctx);\n\t\tgoto out;\n\t}\n",
+		  N, N, N, N, N, N);
+	sb_printf(s,
+		  "\tif (repeat > 0) {\n\t\tdouble *t = malloc(sizeof(double) * (size_t)repeat);\n"
+		  "\t\tfor (int r = 0; t && r < repeat; r++) {\n\t\t\tdouble t0 = now_ms();\n\t\t\t%s_run(ctx, inputs, outputs);\n"
+		  "\t\t\tt[r] = now_ms() - t0;\n\t\t}\n"
+		  "\t\tif (t) {\n\t\t\tqsort(t, (size_t)repeat, sizeof *t, cmp_double);\n"
+		  "\t\t\tdouble med = repeat %% 2 ? t[repeat / 2] : 0.5 * (t[repeat / 2 - 1] + t[repeat / 2]);\n"
+		  "\t\t\tprintf(\"median_ms=%%.3f min_ms=%%.3f threads=%%d\\n\", med, t[0], threads);\n\t\t\tfree(t);\n\t\t}\n\t}\n"
+		  "\t%s_destroy(ctx);\n",
+		  N, N);
+	sb_printf(s,
+		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++) {\n\t\tconst char *path = argv[a + %s_NUM_INPUTS + i];\n"
+		  "\t\tFILE *f = fopen(path, \"wb\");\n"
+		  "\t\tif (!f || fwrite(outputs[i], sizeof(float), out_sizes[i], f) != out_sizes[i] || fclose(f) != 0) {\n"
+		  "\t\t\tfprintf(stderr, \"%s_runner: %%s: write error\\n\", path);\n\t\t\tgoto out;\n\t\t}\n\t}\n\trc = 0;\nout:\n"
+		  "\tfor (int i = 0; i < %s_NUM_INPUTS; i++)\n\t\tfree((void *)inputs[i]);\n"
+		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++)\n\t\tfree(outputs[i]);\n\treturn rc;\n}\n",
+		  U, U, N, U, U);
+}
+
+static void make_cmake(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name;
+	sb_printf(s, "# Generated by effc %s, do not edit. Builds lib%s.a and %s_runner.\n", EFFC_VERSION, N, N);
+	sb_printf(s, "# Standalone: cmake -S . -B build && cmake --build build; or add_subdirectory() it.\n");
+	sb_printf(s, "cmake_minimum_required(VERSION 3.16)\nproject(%s C)\n\n", N);
+	sb_printf(s, "if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)\n  set(CMAKE_BUILD_TYPE Release)\nendif()\n\n");
+	sb_printf(s,
+		  "# The runtime is shared by every model of a build.\nif(NOT TARGET effc_rt)\n"
+		  "  find_path(EFFC_XNNPACK_INCLUDE xnnpack.h REQUIRED)\n"
+		  "  find_library(EFFC_XNNPACK_LIB XNNPACK REQUIRED)\n"
+		  "  find_library(EFFC_PTHREADPOOL_LIB pthreadpool REQUIRED)\n"
+		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c)\n"
+		  "  set_target_properties(effc_rt PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n"
+		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${EFFC_XNNPACK_INCLUDE})\n"
+		  "  find_library(EFFC_LIBM m)\n"
+		  "  target_link_libraries(effc_rt PUBLIC ${EFFC_XNNPACK_LIB} ${EFFC_PTHREADPOOL_LIB} $<$<BOOL:${EFFC_LIBM}>:${EFFC_LIBM}>)\n"
+		  "endif()\n\n");
+	sb_printf(s, "add_library(%s STATIC %s.c %s_weights.c)\n", N, N, N);
+	sb_printf(s, "set_target_properties(%s PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n", N);
+	sb_printf(s, "target_include_directories(%s PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})\n", N);
+	sb_printf(s, "target_link_libraries(%s PUBLIC effc_rt)\n", N);
+	sb_printf(s, "set_source_files_properties(%s_weights.c PROPERTIES\n"
+		     "  COMPILE_DEFINITIONS \"%s_WEIGHTS_FILE=\\\"${CMAKE_CURRENT_SOURCE_DIR}/%s.weights\\\"\"\n"
+		     "  OBJECT_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/%s.weights)\n\n",
+		  N, e->upper, N, N);
+	sb_printf(s, "add_executable(%s_runner %s_runner.c)\n", N, N);
+	sb_printf(s, "set_target_properties(%s_runner PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)\n", N);
+	sb_printf(s, "target_link_libraries(%s_runner PRIVATE %s)\n", N, N);
+}
+
+static enum effc_status write_sb(const char *dir, const char *file, struct sb *s, struct effc_diag *d)
+{
+	char path[4096];
+	if (effc_pathf(path, sizeof path, "%s/%s", dir, file))
+		return effc_fail(d, EFFC_ERR_IO, "%s: path too long", dir);
+	if (s->oom)
+		return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory", path);
+	return effc_write_file(path, s->buf ? s->buf : "", s->len, d);
+}
+
+static enum effc_status write_all(struct emitter *e, const char *dir, struct effc_diag *d)
+{
+	struct effc_graph *g = e->g;
+	const char *N = e->o->name;
+	enum effc_status st = EFFC_OK;
+	char path[4096], file[512];
+	struct sb files[5] = {{0}};
+	make_header(e, &files[0]);
+	make_source(e, &files[1]);
+	make_weights_c(e, &files[2]);
+	make_runner(e, &files[3]);
+	make_cmake(e, &files[4]);
+	const char *names[5] = {".h", ".c", "_weights.c", "_runner.c", NULL};
+	for (int i = 0; i < 5 && !st; i++) {
+		if (names[i])
+			snprintf(file, sizeof file, "%s%s", N, names[i]);
+		else
+			snprintf(file, sizeof file, "CMakeLists.txt");
+		st = write_sb(dir, file, &files[i], d);
+	}
+	for (int i = 0; i < 5; i++)
+		free(files[i].buf);
+	if (st)
+		return st;
+	/* The blob. */
+	if (effc_pathf(path, sizeof path, "%s/%s.weights", dir, N))
+		return effc_fail(d, EFFC_ERR_IO, "%s: path too long", dir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return effc_fail(d, EFFC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+	static const unsigned char zeros[64];
+	size_t at = 0;
+	for (int i = 0; i < g->n_t && !st; i++) {
+		const struct effc_tensor *t = &g->t[i];
+		if (!t->data || !t->emitted)
+			continue;
+		if (t->offset > at && fwrite(zeros, 1, t->offset - at, f) != t->offset - at)
+			st = EFFC_ERR_IO;
+		size_t n = effc_tensor_bytes(t);
+		if (!st && fwrite(t->data, 1, n, f) != n)
+			st = EFFC_ERR_IO;
+		at = t->offset + n;
+	}
+	if (!st && g->weights_bytes > at && fwrite(zeros, 1, g->weights_bytes - at, f) != g->weights_bytes - at)
+		st = EFFC_ERR_IO;
+	if ((fclose(f) != 0) | (st != EFFC_OK))
+		return effc_fail(d, EFFC_ERR_IO, "%s: write error: %s", path, strerror(errno));
+	/* The runtime sources. */
+	if (effc_pathf(path, sizeof path, "%s/runtime", dir))
+		return effc_fail(d, EFFC_ERR_IO, "%s: path too long", dir);
+	if ((st = effc_mkdir_p(path, d)))
+		return st;
+	for (size_t i = 0; i < effc_runtime_file_count; i++) {
+		if (effc_pathf(path, sizeof path, "%s/runtime/%s", dir, effc_runtime_files[i].name))
+			return effc_fail(d, EFFC_ERR_IO, "%s: path too long", dir);
+		if ((st = effc_write_file(path, effc_runtime_files[i].data, effc_runtime_files[i].size, d)))
+			return st;
+	}
+	return EFFC_OK;
+}
+
+static enum effc_status check_out_dir(const char *dir, struct effc_diag *d);
+
+enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d)
+{
+	struct emitter e = {.g = g, .o = o};
+	enum effc_status st = EFFC_OK;
+	if (!effc_c_ident_ok(o->name) || strlen(o->name) > 64)
+		return effc_fail(d, EFFC_ERR_INVALID, "model name '%s' is not a C identifier of at most 64 characters", o->name);
+	for (size_t i = 0; o->name[i]; i++)
+		e.upper[i] = (char)(o->name[i] >= 'a' && o->name[i] <= 'z' ? o->name[i] - 32 : o->name[i]);
+	st = check_out_dir(o->out_dir, d);
+	for (int i = 0; i < g->n_n && !st; i++)
+		if (!g->n[i].dead)
+			st = emit_op(&e, &g->n[i], d);
+	if (!st && (e.create.oom || e.run.oom))
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory emitting code");
+	/* Write into a temporary sibling, then swap it in: DIR is never half written. */
+	char tmp[4096], old[4096];
+	size_t len = strlen(o->out_dir);
+	while (len > 1 && o->out_dir[len - 1] == '/')
+		len--;
+	if (!st && len + 32 >= sizeof tmp)
+		st = effc_fail(d, EFFC_ERR_IO, "%s: path too long", o->out_dir);
+	if (!st) {
+		snprintf(tmp, sizeof tmp, "%.*s.effc-tmp-XXXXXX", (int)len, o->out_dir);
+		if (!mkdtemp(tmp))
+			st = effc_fail(d, EFFC_ERR_IO, "%s: cannot create a temporary directory next to it: %s", tmp, strerror(errno));
+		else if ((st = write_all(&e, tmp, d)))
+			effc_rm_rf(tmp);
+	}
+	free(e.create.buf);
+	free(e.run.buf);
+	if (st)
+		return st;
+	chmod(tmp, 0755);
+	struct stat sst;
+	snprintf(old, sizeof old, "%.*s", (int)len, o->out_dir);
+	if (stat(old, &sst) != 0) {
+		if (rename(tmp, o->out_dir) != 0) {
+			int err = errno;
+			effc_rm_rf(tmp);
+			return effc_fail(d, EFFC_ERR_IO, "%s: cannot move the output into place: %s", o->out_dir, strerror(err));
+		}
+		return EFFC_OK;
+	}
+	/* Swap: move DIR aside, carry its build tree over (so rebuilding stays incremental), move
+	 * the new one in; any failure puts everything back as it was. */
+	char b_old[4200], b_new[4200];
+	snprintf(old, sizeof old, "%.*s.effc-old-XXXXXX", (int)len, o->out_dir);
+	if (!mkdtemp(old) || rmdir(old) != 0 || rename(o->out_dir, old) != 0) {
+		int err = errno;
+		effc_rm_rf(tmp);
+		return effc_fail(d, EFFC_ERR_IO, "%s: cannot replace the existing directory: %s", o->out_dir, strerror(err));
+	}
+	snprintf(b_old, sizeof b_old, "%s/build", old);
+	snprintf(b_new, sizeof b_new, "%s/build", tmp);
+	int moved = stat(b_old, &sst) == 0 && S_ISDIR(sst.st_mode) && rename(b_old, b_new) == 0;
+	if (rename(tmp, o->out_dir) != 0) {
+		int err = errno;
+		if (moved)
+			(void)rename(b_new, b_old);
+		(void)rename(old, o->out_dir);
+		effc_rm_rf(tmp);
+		return effc_fail(d, EFFC_ERR_IO, "%s: cannot move the new output into place: %s", o->out_dir, strerror(err));
+	}
+	effc_rm_rf(old);
+	return EFFC_OK;
+}
+
+/* DIR must be new, empty, or an earlier effc output: effc never deletes anything else. */
+static enum effc_status check_out_dir(const char *dir, struct effc_diag *d)
+{
+	const char *base = strrchr(dir, '/');
+	base = base ? base + 1 : dir;
+	if (!*dir || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(dir, "/"))
+		return effc_fail(d, EFFC_ERR_IO, "'%s': choose a new directory name for -o", dir);
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return EFFC_OK;
+	if (!S_ISDIR(st.st_mode))
+		return effc_fail(d, EFFC_ERR_IO, "%s: exists and is not a directory", dir);
+	char path[4200];
+	if (effc_pathf(path, sizeof path, "%s/CMakeLists.txt", dir))
+		return effc_fail(d, EFFC_ERR_IO, "%s: path too long", dir);
+	FILE *f = fopen(path, "r");
+	char line[64] = "";
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = 0;
+		fclose(f);
+		if (!strncmp(line, "# Generated by effc", 19))
+			return EFFC_OK;
+	}
+	DIR *dd = opendir(dir);
+	int empty = 1;
+	for (struct dirent *e; dd && (e = readdir(dd));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	if (dd)
+		closedir(dd);
+	if (!empty)
+		return effc_fail(d, EFFC_ERR_IO, "%s: exists and is not an effc output directory; remove it or choose another -o", dir);
+	return EFFC_OK;
+}

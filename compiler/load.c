@@ -1,0 +1,566 @@
+/* load.c: ONNX ModelProto (protobuf-c) -> IR. The only file of the compiler that includes
+ * protobuf-c. It checks what the protobuf itself cannot: data sizes against dims, tensors used
+ * before being produced, attribute types, opsets; shape rules are left to shape.c.
+ * Adding an op: parse its attributes in load_attrs(). */
+#include "effc.h"
+#include "onnx.pb-c.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_OPSET 1
+#define MAX_OPSET 18
+
+struct loader {
+	struct effc_graph *g;
+	struct effc_diag *d;
+	const struct effc_load_options *o;
+};
+
+static const char *dtype_name(int32_t t)
+{
+	static const char *const names[] = {"undefined", "float32", "uint8", "int8", "uint16", "int16",
+					    "int32", "int64", "string", "bool", "float16", "float64",
+					    "uint32", "uint64", "complex64", "complex128", "bfloat16"};
+	return t >= 0 && t < (int32_t)(sizeof names / sizeof *names) ? names[t] : "unknown";
+}
+
+/* ---- tensors --------------------------------------------------------------------------- */
+
+static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__TensorProto *tp, const char *what)
+{
+	struct effc_graph *g = L->g;
+	struct effc_tensor *t = &g->t[id];
+	if (tp->n_dims > EFFC_MAX_RANK)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: %s '%s' has rank %zu; effc supports up to %d",
+				 g->path, what, t->name, tp->n_dims, EFFC_MAX_RANK);
+	if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: %s '%s' uses external data; re-export with the weights inside the model",
+				 g->path, what, t->name);
+	int32_t dt = tp->has_data_type ? tp->data_type : 0;
+	t->rank = (int)tp->n_dims;
+	int64_t numel = 1;
+	for (size_t i = 0; i < tp->n_dims; i++) {
+		if (tp->dims[i] < 0 || (tp->dims[i] > 0 && numel > INT64_MAX / 4 / tp->dims[i]))
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': invalid dimension %" PRId64, g->path,
+					 what, t->name, tp->dims[i]);
+		t->dims[i] = tp->dims[i];
+		numel *= tp->dims[i];
+	}
+	size_t esize;
+	if (dt == 1 || dt == 6)
+		esize = 4;
+	else if (dt == 7 || dt == 11)
+		esize = 8;
+	else
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: %s '%s' has type %s; effc supports float32 (and int64 shapes)",
+				 g->path, what, t->name, dtype_name(dt));
+	size_t have;
+	const void *src = NULL;
+	if (tp->has_raw_data) {
+		have = tp->raw_data.len / esize;
+		if (tp->raw_data.len % esize)
+			have = (size_t)-1;
+		src = tp->raw_data.data;
+	} else if (dt == 1) {
+		have = tp->n_float_data;
+	} else if (dt == 6) {
+		have = tp->n_int32_data;
+	} else if (dt == 7) {
+		have = tp->n_int64_data;
+	} else {
+		have = tp->n_double_data;
+	}
+	if (have == (size_t)-1)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': raw_data has %zu bytes, not a multiple of %zu",
+				 g->path, what, t->name, tp->raw_data.len, esize);
+	if (have != (size_t)numel)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': dims say %" PRId64 " elements, data has %zu",
+				 g->path, what, t->name, numel, have);
+	int is_float = dt == 1 || dt == 11;
+	t->dtype = is_float ? EFFC_F32 : EFFC_I64;
+	void *out = effc_arena_alloc(g->arena, (size_t)numel * (is_float ? 4 : 8));
+	if (!out)
+		return effc_fail(L->d, EFFC_ERR_NOMEM, "%s: out of memory for %s '%s'", g->path, what, t->name);
+	for (int64_t i = 0; i < numel; i++) {
+		/* Little-endian raw data is copied bytewise so unaligned payloads are fine. */
+		if (dt == 1) {
+			float v;
+			if (src)
+				memcpy(&v, (const char *)src + 4 * i, 4);
+			else
+				v = tp->float_data[i];
+			((float *)out)[i] = v;
+		} else if (dt == 11) {
+			double v;
+			if (src)
+				memcpy(&v, (const char *)src + 8 * i, 8);
+			else
+				v = tp->double_data[i];
+			((float *)out)[i] = (float)v;
+		} else if (dt == 6) {
+			int32_t v;
+			if (src)
+				memcpy(&v, (const char *)src + 4 * i, 4);
+			else
+				v = tp->int32_data[i];
+			((int64_t *)out)[i] = v;
+		} else {
+			int64_t v;
+			if (src)
+				memcpy(&v, (const char *)src + 8 * i, 8);
+			else
+				v = tp->int64_data[i];
+			((int64_t *)out)[i] = v;
+		}
+	}
+	t->data = out;
+	return EFFC_OK;
+}
+
+static enum effc_status load_value_info(struct loader *L, int id, const Onnx__ValueInfoProto *vi)
+{
+	struct effc_graph *g = L->g;
+	struct effc_tensor *t = &g->t[id];
+	const Onnx__TypeProto *tp = vi->type;
+	if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' is not a tensor", g->path, vi->name);
+	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
+	if (et != 1)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' has type %s; effc supports float32 inputs only",
+				 g->path, vi->name, dtype_name(et));
+	if (!tt->shape)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' has no shape; effc needs static shapes",
+				 g->path, vi->name);
+	if (tt->shape->n_dim > EFFC_MAX_RANK)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' has rank %zu; effc supports up to %d",
+				 g->path, vi->name, tt->shape->n_dim, EFFC_MAX_RANK);
+	t->rank = (int)tt->shape->n_dim;
+	int64_t numel = 1;
+	for (int i = 0; i < t->rank; i++) {
+		const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
+		if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dim->dim_value <= 0)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: graph input '%s': dimension %d is %" PRId64 "; must be positive",
+					 g->path, vi->name, i, dim->dim_value);
+		if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+			if (dim->dim_value > (int64_t)1 << 31)
+				return effc_fail(L->d, EFFC_ERR_INVALID, "%s: graph input '%s': dimension %d is %" PRId64
+						 ", too large", g->path, vi->name, i, dim->dim_value);
+			t->dims[i] = dim->dim_value;
+		} else if (i == 0) {
+			t->dims[i] = L->o->batch; /* symbolic (or unset) batch */
+		} else {
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+					 "%s: graph input '%s': dimension %d is symbolic ('%s'); only the batch may be",
+					 g->path, vi->name, i,
+					 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param : "?");
+		}
+		if (numel > ((int64_t)1 << 40) / t->dims[i])
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' is too large (over 2^40 elements)",
+					 g->path, vi->name);
+		numel *= t->dims[i];
+	}
+	t->is_input = 1;
+	return EFFC_OK;
+}
+
+/* ---- attributes ------------------------------------------------------------------------ */
+
+static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *np, const char *name)
+{
+	for (size_t i = 0; i < np->n_attribute; i++)
+		if (np->attribute[i]->name && strcmp(np->attribute[i]->name, name) == 0)
+			return np->attribute[i];
+	return NULL;
+}
+
+struct attr_ctx {
+	struct loader *L;
+	const Onnx__NodeProto *np;
+	struct effc_node *n;
+	enum effc_status st;
+};
+
+static int bad_attr(struct attr_ctx *c, const char *name, const char *want)
+{
+	if (c->st == EFFC_OK)
+		c->st = effc_node_fail(c->L->d, c->L->g, c->n, EFFC_ERR_INVALID, "attribute '%s' must be %s", name, want);
+	return 0;
+}
+
+static int64_t attr_i(struct attr_ctx *c, const char *name, int64_t def)
+{
+	const Onnx__AttributeProto *a = find_attr(c->np, name);
+	if (!a)
+		return def;
+	if (!a->has_i && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+		return bad_attr(c, name, "an int");
+	return a->i;
+}
+
+static float attr_f(struct attr_ctx *c, const char *name, float def)
+{
+	const Onnx__AttributeProto *a = find_attr(c->np, name);
+	if (!a)
+		return def;
+	if (!a->has_f && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
+		return bad_attr(c, name, "a float");
+	return a->f;
+}
+
+/* Returns the count, or -1 when absent. */
+static int attr_ints(struct attr_ctx *c, const char *name, int64_t *out, int max)
+{
+	const Onnx__AttributeProto *a = find_attr(c->np, name);
+	if (!a)
+		return -1;
+	if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS && a->n_ints == 0)
+		return bad_attr(c, name, "a list of ints"), -1;
+	if (a->n_ints > (size_t)max) {
+		if (c->st == EFFC_OK)
+			c->st = effc_node_fail(c->L->d, c->L->g, c->n, EFFC_ERR_UNSUPPORTED,
+					       "attribute '%s' has %zu values; at most %d supported", name, a->n_ints, max);
+		return -1;
+	}
+	for (size_t i = 0; i < a->n_ints; i++)
+		out[i] = a->ints[i];
+	return (int)a->n_ints;
+}
+
+static const char *attr_s(struct attr_ctx *c, const char *name, const char *def)
+{
+	const Onnx__AttributeProto *a = find_attr(c->np, name);
+	if (!a)
+		return def;
+	if (!a->has_s && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
+		return bad_attr(c, name, "a string"), def;
+	char *s = effc_arena_alloc(c->L->g->arena, a->s.len + 1);
+	if (!s)
+		return def;
+	memcpy(s, a->s.data, a->s.len);
+	return s;
+}
+
+static enum effc_status load_attrs(struct loader *L, const Onnx__NodeProto *np, struct effc_node *n)
+{
+	struct attr_ctx c = {L, np, n, EFFC_OK};
+	struct effc_attrs *a = &n->a;
+	switch (n->op) {
+	case EFFC_OP_CONV: {
+		int64_t k[4];
+		int nk = attr_ints(&c, "kernel_shape", k, 4);
+		if (nk > 0 && nk != 2)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "only 2-D convolution is supported (kernel_shape has %d dims)", nk);
+		a->kernel[0] = nk == 2 ? k[0] : 0;
+		a->kernel[1] = nk == 2 ? k[1] : 0;
+		a->strides[0] = a->strides[1] = a->dilations[0] = a->dilations[1] = 1;
+		int64_t v[4];
+		int nv = attr_ints(&c, "strides", v, 4);
+		if (nv == 2)
+			a->strides[0] = v[0], a->strides[1] = v[1];
+		else if (nv >= 0)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "strides has %d values; only 2-D convolution is supported", nv);
+		nv = attr_ints(&c, "dilations", v, 4);
+		if (nv == 2)
+			a->dilations[0] = v[0], a->dilations[1] = v[1];
+		else if (nv >= 0)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "dilations has %d values; only 2-D convolution is supported", nv);
+		nv = attr_ints(&c, "pads", a->pads, 4);
+		if (nv >= 0 && nv != 4)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "pads has %d values; only 2-D convolution is supported", nv);
+		a->group = attr_i(&c, "group", 1);
+		const char *ap = attr_s(&c, "auto_pad", "NOTSET");
+		if (!strcmp(ap, "NOTSET"))
+			a->auto_pad = 0;
+		else if (!strcmp(ap, "SAME_UPPER"))
+			a->auto_pad = 1;
+		else if (!strcmp(ap, "SAME_LOWER"))
+			a->auto_pad = 2;
+		else if (!strcmp(ap, "VALID"))
+			a->auto_pad = 3;
+		else
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_INVALID, "unknown auto_pad '%s'", ap);
+		break;
+	}
+	case EFFC_OP_BATCHNORM:
+		a->epsilon = attr_f(&c, "epsilon", 1e-5f);
+		a->training = attr_i(&c, "training_mode", 0) || (n->a.opset < 7 && attr_i(&c, "is_test", 0) == 0);
+		if (find_attr(np, "spatial") && attr_i(&c, "spatial", 1) != 1)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "spatial=0 is not supported");
+		break;
+	case EFFC_OP_REDUCEMEAN:
+		a->keepdims = attr_i(&c, "keepdims", 1);
+		a->n_axes = attr_ints(&c, "axes", a->axes, EFFC_MAX_RANK);
+		a->has_axes = a->n_axes >= 0;
+		if (a->n_axes < 0)
+			a->n_axes = 0;
+		a->allowzero = attr_i(&c, "noop_with_empty_axes", 0);
+		break;
+	case EFFC_OP_SQUEEZE:
+	case EFFC_OP_UNSQUEEZE:
+		a->n_axes = attr_ints(&c, "axes", a->axes, EFFC_MAX_RANK);
+		a->has_axes = a->n_axes >= 0;
+		if (a->n_axes < 0)
+			a->n_axes = 0;
+		break;
+	case EFFC_OP_FLATTEN:
+		a->axis = attr_i(&c, "axis", 1);
+		break;
+	case EFFC_OP_SOFTMAX:
+		a->axis = attr_i(&c, "axis", n->a.opset >= 13 ? -1 : 1);
+		break;
+	case EFFC_OP_RESHAPE:
+		a->allowzero = attr_i(&c, "allowzero", 0);
+		a->n_axes = attr_ints(&c, "shape", a->axes, EFFC_MAX_RANK); /* opset < 5: shape attribute */
+		break;
+	case EFFC_OP_GEMM:
+		a->alpha = attr_f(&c, "alpha", 1.0f);
+		a->beta = attr_f(&c, "beta", 1.0f);
+		a->trans_a = attr_i(&c, "transA", 0);
+		a->trans_b = attr_i(&c, "transB", 0);
+		break;
+	case EFFC_OP_CLIP:
+		a->clip_min = attr_f(&c, "min", -INFINITY);
+		a->clip_max = attr_f(&c, "max", INFINITY);
+		break;
+	case EFFC_OP_HARDSIGMOID:
+		a->alpha = attr_f(&c, "alpha", 0.2f);
+		a->beta = attr_f(&c, "beta", 0.5f);
+		break;
+	case EFFC_OP_TRANSPOSE:
+		a->n_perm = attr_ints(&c, "perm", a->perm, EFFC_MAX_RANK);
+		break;
+	case EFFC_OP_DROPOUT:
+		a->training = attr_i(&c, "is_test", 1) == 0 && n->a.opset < 7;
+		break;
+	case EFFC_OP_PAD: {
+		a->mode = attr_s(&c, "mode", "constant");
+		if (strcmp(a->mode, "constant") != 0)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "Pad mode '%s' is not supported (constant only)", a->mode);
+		a->pad_value = attr_f(&c, "value", 0.0f);
+		int np_ = attr_ints(&c, "pads", a->pad_pads, 2 * EFFC_MAX_RANK);
+		a->n_perm = np_; /* pads count when given as an attribute (opset < 11) */
+		break;
+	}
+	default:
+		break;
+	}
+	return c.st;
+}
+
+/* ---- nodes ----------------------------------------------------------------------------- */
+
+/* A Constant node becomes an initializer-like tensor. */
+static enum effc_status load_constant(struct loader *L, const Onnx__NodeProto *np, const char *name)
+{
+	struct effc_graph *g = L->g;
+	if (np->n_output != 1)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (Constant): needs exactly one output", g->path, name);
+	if (effc_graph_find_tensor(g, np->output[0]) >= 0)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (Constant): output '%s' is produced twice",
+				 g->path, name, np->output[0]);
+	int id = effc_graph_add_tensor(g, np->output[0]);
+	if (id < 0)
+		return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+	const Onnx__AttributeProto *a = np->n_attribute == 1 ? np->attribute[0] : NULL;
+	if (a && a->t && !strcmp(a->name, "value"))
+		return load_tensor_data(L, id, a->t, "constant");
+	struct effc_tensor *t = &g->t[id];
+	if (a && !strcmp(a->name, "value_float") && a->has_f) {
+		float *p = effc_arena_alloc(g->arena, 4);
+		if (!p)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		*p = a->f, t->data = p, t->rank = 0;
+		return EFFC_OK;
+	}
+	if (a && !strcmp(a->name, "value_floats")) {
+		float *p = effc_arena_alloc(g->arena, a->n_floats * 4);
+		if (!p)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		if (a->n_floats)
+			memcpy(p, a->floats, a->n_floats * 4);
+		t->data = p, t->rank = 1, t->dims[0] = (int64_t)a->n_floats;
+		return EFFC_OK;
+	}
+	if (a && (!strcmp(a->name, "value_int") || !strcmp(a->name, "value_ints"))) {
+		int scalar = a->name[9] == 0;
+		size_t cnt = scalar ? 1 : a->n_ints;
+		int64_t *p = effc_arena_alloc(g->arena, cnt * 8);
+		if (!p)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		if (scalar)
+			p[0] = a->i;
+		else if (cnt)
+			memcpy(p, a->ints, cnt * 8);
+		t->data = p, t->dtype = EFFC_I64, t->rank = scalar ? 0 : 1, t->dims[0] = (int64_t)cnt;
+		return EFFC_OK;
+	}
+	if (!a)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (Constant): has no value attribute", g->path, name);
+	return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (Constant): unsupported value attribute '%s'",
+			 g->path, name, a->name);
+}
+
+static enum effc_status load_node(struct loader *L, const Onnx__NodeProto *np, int index)
+{
+	struct effc_graph *g = L->g;
+	const char *op_type = np->op_type ? np->op_type : "";
+	if (!*op_type)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' has no op_type", g->path,
+				 np->name && *np->name ? np->name : "(unnamed)");
+	const char *name = np->name && *np->name ? np->name
+						   : effc_arena_printf(g->arena, "%s_%d", op_type, index);
+	if (!name)
+		return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+	if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (%s): domain '%s' is not supported (opset %d)",
+				 g->path, name, op_type, np->domain, g->opset);
+	if (!strcmp(op_type, "Constant"))
+		return load_constant(L, np, name);
+	int op = effc_op_from_onnx(op_type);
+	if (op < 0)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (%s): operator %s is not supported (opset %d)",
+				 g->path, name, op_type, op_type, g->opset);
+	if (np->n_input > EFFC_MAX_IO || np->n_output > EFFC_MAX_IO)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (%s): too many inputs or outputs",
+				 g->path, name, op_type);
+	int id = effc_graph_add_node(g, (enum effc_op)op, name);
+	if (id < 0)
+		return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+	struct effc_node *n = &g->n[id];
+	n->n_in = (int)np->n_input;
+	for (size_t i = 0; i < np->n_input; i++) {
+		if (!np->input[i][0]) {
+			n->in[i] = -1; /* absent optional input */
+			continue;
+		}
+		int t = effc_graph_find_tensor(g, np->input[i]);
+		if (t < 0)
+			return effc_node_fail(L->d, g, n, EFFC_ERR_INVALID,
+					      "input '%s' is never produced (not a graph input, initializer or earlier node output)",
+					      np->input[i]);
+		n->in[i] = t;
+	}
+	n->n_out = (int)np->n_output;
+	for (size_t i = 0; i < np->n_output; i++) {
+		if (!np->output[i][0]) {
+			n->out[i] = -1;
+			continue;
+		}
+		if (effc_graph_find_tensor(g, np->output[i]) >= 0)
+			return effc_node_fail(L->d, g, n, EFFC_ERR_INVALID, "output '%s' is produced twice", np->output[i]);
+		int t = effc_graph_add_tensor(g, np->output[i]);
+		if (t < 0)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		g->n[id].out[i] = t;
+		g->t[t].producer = id;
+	}
+	n = &g->n[id];
+	if (n->n_out < 1 || n->out[0] < 0)
+		return effc_node_fail(L->d, g, n, EFFC_ERR_INVALID, "has no output");
+	return load_attrs(L, np, n);
+}
+
+static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
+{
+	struct effc_graph *g = L->g;
+	enum effc_status st;
+	if (!m->graph)
+		return effc_fail(L->d, EFFC_ERR_PARSE, "%s: not an ONNX model (no graph)", g->path);
+	g->producer = effc_arena_strdup(g->arena, m->producer_name ? m->producer_name : "");
+	g->producer_version = effc_arena_strdup(g->arena, m->producer_version ? m->producer_version : "");
+	g->opset = -1;
+	for (size_t i = 0; i < m->n_opset_import; i++) {
+		const Onnx__OperatorSetIdProto *os = m->opset_import[i];
+		if ((!os->domain || !*os->domain || !strcmp(os->domain, "ai.onnx")) && os->has_version)
+			g->opset = (int)os->version;
+	}
+	if (g->opset < 0)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: the model imports no default-domain opset", g->path);
+	if (g->opset < MIN_OPSET || g->opset > MAX_OPSET)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: opset %d is not supported (effc handles %d to %d)",
+				 g->path, g->opset, MIN_OPSET, MAX_OPSET);
+	const Onnx__GraphProto *gp = m->graph;
+	if (gp->n_sparse_initializer)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", g->path);
+	for (size_t i = 0; i < gp->n_initializer; i++) {
+		const Onnx__TensorProto *tp = gp->initializer[i];
+		if (!tp->name || !*tp->name)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: initializer %zu has no name", g->path, i);
+		if (effc_graph_find_tensor(g, tp->name) >= 0)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: initializer '%s' is defined twice", g->path, tp->name);
+		int id = effc_graph_add_tensor(g, tp->name);
+		if (id < 0)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		if ((st = load_tensor_data(L, id, tp, "initializer")))
+			return st;
+	}
+	for (size_t i = 0; i < gp->n_input; i++) {
+		const Onnx__ValueInfoProto *vi = gp->input[i];
+		if (!vi->name || !*vi->name)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: graph input %zu has no name", g->path, i);
+		int prev = effc_graph_find_tensor(g, vi->name);
+		if (prev >= 0 && !g->t[prev].data)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: graph input '%s' is listed twice", g->path, vi->name);
+		if (prev >= 0)
+			continue; /* an initializer listed as input (older exporters): a constant for us */
+		if (g->n_inputs == EFFC_MAX_IO)
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: more than %d graph inputs", g->path, EFFC_MAX_IO);
+		int id = effc_graph_add_tensor(g, vi->name);
+		if (id < 0)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		if ((st = load_value_info(L, id, vi)))
+			return st;
+		g->inputs[g->n_inputs++] = id;
+	}
+	for (size_t i = 0; i < gp->n_node; i++)
+		if ((st = load_node(L, gp->node[i], (int)i)))
+			return st;
+	if (gp->n_output == 0)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: the graph has no outputs", g->path);
+	for (size_t i = 0; i < gp->n_output; i++) {
+		const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+		int id = effc_graph_find_tensor(g, name);
+		if (id < 0)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: graph output '%s' is never produced", g->path, name);
+		if (g->n_outputs == EFFC_MAX_IO)
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: more than %d graph outputs", g->path, EFFC_MAX_IO);
+		const Onnx__TypeProto *tp = gp->output[i]->type;
+		if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type &&
+		    tp->tensor_type->has_elem_type && tp->tensor_type->elem_type != 1)
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph output '%s' has type %s; effc supports float32 only",
+					 g->path, name, dtype_name(tp->tensor_type->elem_type));
+		for (int k = 0; k < g->n_outputs; k++)
+			if (g->outputs[k] == id)
+				return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph output '%s' is listed twice", g->path, name);
+		g->t[id].is_output = 1;
+		g->outputs[g->n_outputs++] = id;
+	}
+	return EFFC_OK;
+}
+
+enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
+				struct effc_diag *d)
+{
+	void *buf;
+	size_t size;
+	enum effc_status st = effc_read_file(path, &buf, &size, d);
+	if (st)
+		return st;
+	if (size == 0) {
+		free(buf);
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: empty file, not an ONNX model", path);
+	}
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+	free(buf);
+	if (!m)
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model (protobuf parse failed: truncated or corrupt file)", path);
+	struct loader L = {g, d, o};
+	st = load_model(&L, m);
+	onnx__model_proto__free_unpacked(m, NULL);
+	return st;
+}

@@ -1,0 +1,947 @@
+/* test_passes.c: unit tests of the IR passes (layout, lower) and the memory plan on small graphs
+ * built by hand, each with a case the pass must match and one it must leave alone.
+ *
+ * Graphs are built the way the loader builds them: tensors and nodes added through the IR
+ * helpers, attributes set as load_attrs() would default them, then the pipeline is run up to the
+ * phase under test (infer_shapes -> layout -> lower -> plan, as in main.c). Besides the specific
+ * expectations every graph is checked for structural sanity after each pass: producers point at
+ * the node that writes the tensor and every input is available before it is read.
+ *
+ * Output: one line per check, `ok NAME` or `FAIL NAME: why`, then `N passed, M failed`.
+ * Adding a case: a test_<pass>_<case>() building its graph with the helpers below and a call in
+ * main(). */
+#include "effc.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_pass, n_fail;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	if (ok) {
+		n_pass++;
+		printf("ok %s\n", name);
+		return;
+	}
+	n_fail++;
+	printf("FAIL %s: ", name);
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ---- graph building --------------------------------------------------------------------- */
+
+struct fixture {
+	struct effc_arena *arena;
+	struct effc_graph *g;
+	struct effc_diag d;
+};
+
+static int fixture_init(struct fixture *f, const char *name)
+{
+	memset(f, 0, sizeof *f);
+	f->arena = effc_arena_new();
+	f->g = f->arena ? effc_graph_new(f->arena, name) : NULL;
+	if (f->g)
+		f->g->opset = 13;
+	char full[160];
+	snprintf(full, sizeof full, "%s: setup", name);
+	check(f->g != NULL, full, "could not create arena/graph");
+	return f->g != NULL;
+}
+
+static void fixture_free(struct fixture *f) { effc_arena_free(f->arena); }
+
+static int tensor(struct effc_graph *g, const char *name, int rank, const int64_t *dims)
+{
+	int t = effc_graph_add_tensor(g, name);
+	if (t < 0) {
+		fprintf(stderr, "test_passes: out of memory\n");
+		abort();
+	}
+	g->t[t].rank = rank;
+	for (int i = 0; i < rank; i++)
+		g->t[t].dims[i] = dims[i];
+	return t;
+}
+
+static int input(struct effc_graph *g, const char *name, int rank, const int64_t *dims)
+{
+	int t = tensor(g, name, rank, dims);
+	g->t[t].is_input = 1;
+	g->inputs[g->n_inputs++] = t;
+	return t;
+}
+
+static void output(struct effc_graph *g, int t)
+{
+	g->t[t].is_output = 1;
+	g->outputs[g->n_outputs++] = t;
+}
+
+/* A float constant whose element i is base + step * i, so every element is distinct. */
+static int constant(struct effc_graph *g, const char *name, int rank, const int64_t *dims, float base, float step)
+{
+	int t = tensor(g, name, rank, dims);
+	int64_t n = effc_tensor_numel(&g->t[t]);
+	float *p = effc_arena_alloc(g->arena, (size_t)n * sizeof(float));
+	if (!p) {
+		fprintf(stderr, "test_passes: out of memory\n");
+		abort();
+	}
+	for (int64_t i = 0; i < n; i++)
+		p[i] = base + step * (float)i;
+	g->t[t].data = p;
+	return t;
+}
+
+/* A node with one output; returns its id. Attributes get the loader's defaults for its op. */
+static int node(struct effc_graph *g, enum effc_op op, const char *name, int n_in, const int *in, int out)
+{
+	int id = effc_graph_add_node(g, op, name);
+	if (id < 0) {
+		fprintf(stderr, "test_passes: out of memory\n");
+		abort();
+	}
+	struct effc_node *n = &g->n[id];
+	n->n_in = n_in;
+	for (int i = 0; i < n_in; i++)
+		n->in[i] = in[i];
+	n->n_out = 1;
+	n->out[0] = out;
+	g->t[out].producer = id;
+	struct effc_attrs *a = &n->a;
+	a->strides[0] = a->strides[1] = a->dilations[0] = a->dilations[1] = 1;
+	a->group = 1;
+	a->alpha = a->beta = 1.0f;
+	a->clip_min = -1e30f, a->clip_max = 1e30f;
+	a->axis = 1;
+	a->keepdims = 1;
+	a->n_perm = -1;
+	return id;
+}
+
+#define DIMS(...) ((const int64_t[]){__VA_ARGS__})
+#define INS(...) ((const int[]){__VA_ARGS__})
+
+static int run_passes(struct fixture *f, const char *name, int layout, int lower, int plan)
+{
+	enum effc_status st = effc_infer_shapes(f->g, &f->d);
+	if (!st && layout)
+		st = effc_pass_layout(f->g, &f->d);
+	if (!st && lower)
+		st = effc_pass_lower(f->g, &f->d);
+	if (!st && plan)
+		st = effc_plan_memory(f->g, &f->d);
+	char full[160];
+	snprintf(full, sizeof full, "%s: passes succeed", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
+	return st == EFFC_OK;
+}
+
+/* ---- generic graph checks --------------------------------------------------------------- */
+
+/* Producers match, every input of a live node is a constant, a graph input or the output of an
+ * earlier live node, and graph outputs are produced (or constant/input). */
+static void check_structure(struct effc_graph *g, const char *name)
+{
+	char full[160], why[256] = "";
+	int ok = 1;
+	for (int i = 0; i < g->n_n && ok; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead)
+			continue;
+		for (int k = 0; k < n->n_out && ok; k++)
+			if (n->out[k] >= 0 && g->t[n->out[k]].producer != i) {
+				snprintf(why, sizeof why, "tensor '%s' made by node %d ('%s') says producer %d", g->t[n->out[k]].name, i,
+					 n->name, g->t[n->out[k]].producer);
+				ok = 0;
+			}
+		for (int k = 0; k < n->n_in && ok; k++) {
+			int t = n->in[k];
+			if (t < 0 || g->t[t].data || g->t[t].is_input)
+				continue;
+			int p = g->t[t].producer;
+			if (p < 0 || p >= i || g->n[p].dead) {
+				snprintf(why, sizeof why, "node %d ('%s') reads '%s' produced by %d", i, n->name, g->t[t].name, p);
+				ok = 0;
+			}
+		}
+	}
+	for (int k = 0; k < g->n_outputs && ok; k++) {
+		const struct effc_tensor *t = &g->t[g->outputs[k]];
+		if (!t->data && !t->is_input && t->producer < 0) {
+			snprintf(why, sizeof why, "graph output '%s' has no producer", t->name);
+			ok = 0;
+		}
+		if (ok && !t->is_output) {
+			snprintf(why, sizeof why, "graph output '%s' lacks is_output", t->name);
+			ok = 0;
+		}
+	}
+	snprintf(full, sizeof full, "%s: graph structure valid", name);
+	check(ok, full, "%s", why);
+}
+
+static int count_op(const struct effc_graph *g, enum effc_op op)
+{
+	int c = 0;
+	for (int i = 0; i < g->n_n; i++)
+		c += !g->n[i].dead && g->n[i].op == op;
+	return c;
+}
+
+static int find_op(const struct effc_graph *g, enum effc_op op, int nth)
+{
+	for (int i = 0; i < g->n_n; i++)
+		if (!g->n[i].dead && g->n[i].op == op && nth-- == 0)
+			return i;
+	return -1;
+}
+
+static const char *layout_name(enum effc_layout l) { return l == EFFC_LAYOUT_NHWC ? "NHWC" : "ONNX"; }
+
+static void expect_layout(struct effc_graph *g, const char *name, const char *what, int t, enum effc_layout want)
+{
+	char full[200];
+	snprintf(full, sizeof full, "%s: %s is %s", name, what, layout_name(want));
+	check(t >= 0 && g->t[t].layout == want, full, "tensor %d ('%s') is %s", t, t >= 0 ? g->t[t].name : "-",
+	      t >= 0 ? layout_name(g->t[t].layout) : "-");
+}
+
+/* A constant operand of an NHWC elementwise op is usable when its bytes, read as the NHWC
+ * tensor of shape dims4 (as the emitter reads it), give the original ONNX values. */
+static int const_reads_as_nhwc(const struct effc_graph *g, int t, const float *onnx, const int64_t *d4)
+{
+	const struct effc_tensor *x = &g->t[t];
+	if (!x->data || effc_tensor_numel(x) != d4[0] * d4[1] * d4[2] * d4[3])
+		return 0;
+	const float *p = x->data;
+	for (int64_t n = 0; n < d4[0]; n++)
+		for (int64_t c = 0; c < d4[1]; c++)
+			for (int64_t h = 0; h < d4[2]; h++)
+				for (int64_t w = 0; w < d4[3]; w++)
+					if (p[((n * d4[2] + h) * d4[3] + w) * d4[1] + c] != onnx[((n * d4[1] + c) * d4[2] + h) * d4[3] + w])
+						return 0;
+	return 1;
+}
+
+static void check_plan(struct effc_graph *g, const char *name, int expect_reuse); /* memory plan section */
+
+/* ---- layout ----------------------------------------------------------------------------- */
+
+/* X[1,3,8,8] -> Conv(W const, pads 1) -> Sigmoid -> GAP -> Flatten -> Gemm(B const, transB) -> Y */
+static int build_classifier(struct effc_graph *g)
+{
+	int x = input(g, "X", 4, DIMS(1, 3, 8, 8));
+	int w = constant(g, "W", 4, DIMS(4, 3, 3, 3), -0.5f, 0.01f);
+	int b = constant(g, "Bconv", 1, DIMS(4), 0.1f, 0.1f);
+	int c = tensor(g, "conv_out", 0, NULL), s = tensor(g, "sig_out", 0, NULL), p = tensor(g, "gap_out", 0, NULL);
+	int fl = tensor(g, "flat_out", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int gb = constant(g, "fc.B", 2, DIMS(10, 4), 1.0f, 0.5f), gc = constant(g, "fc.C", 1, DIMS(10), -1.0f, 0.25f);
+	int conv = node(g, EFFC_OP_CONV, "conv", 3, INS(x, w, b), c);
+	for (int i = 0; i < 4; i++)
+		g->n[conv].a.pads[i] = 1;
+	node(g, EFFC_OP_SIGMOID, "sig", 1, INS(c), s);
+	node(g, EFFC_OP_GLOBALAVGPOOL, "gap", 1, INS(s), p);
+	node(g, EFFC_OP_FLATTEN, "flatten", 1, INS(p), fl);
+	int gemm = node(g, EFFC_OP_GEMM, "fc", 3, INS(fl, gb, gc), y);
+	g->n[gemm].a.trans_b = 1;
+	output(g, y);
+	return x;
+}
+
+static void test_layout_classifier(void)
+{
+	const char *name = "layout conv-sigmoid-gap-flatten-gemm";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = build_classifier(g);
+	int conv_t = effc_graph_find_tensor(g, "conv_out"), sig_t = effc_graph_find_tensor(g, "sig_out");
+	int gap_t = effc_graph_find_tensor(g, "gap_out"), flat_t = effc_graph_find_tensor(g, "flat_out");
+	if (!run_passes(&f, name, 1, 0, 0)) {
+		fixture_free(&f);
+		return;
+	}
+	char full[200];
+	check_structure(g, name);
+	snprintf(full, sizeof full, "%s: exactly one LayoutToNHWC", name);
+	check(count_op(g, EFFC_OP_TO_NHWC) == 1, full, "found %d", count_op(g, EFFC_OP_TO_NHWC));
+	int to_nhwc = find_op(g, EFFC_OP_TO_NHWC, 0), conv = find_op(g, EFFC_OP_CONV, 0);
+	snprintf(full, sizeof full, "%s: LayoutToNHWC converts X right before the conv", name);
+	check(to_nhwc >= 0 && conv >= 0 && to_nhwc < conv && g->n[to_nhwc].in[0] == x &&
+		      g->n[conv].in[0] == g->n[to_nhwc].out[0],
+	      full, "to_nhwc at %d (input %d), conv at %d reads %d", to_nhwc, to_nhwc >= 0 ? g->n[to_nhwc].in[0] : -1, conv,
+	      conv >= 0 ? g->n[conv].in[0] : -1);
+	snprintf(full, sizeof full, "%s: X -> NHWC is a real conversion (not an alias)", name);
+	check(to_nhwc >= 0 && !effc_node_is_alias(g, &g->n[to_nhwc]), full, "treated as alias");
+	expect_layout(g, name, "graph input X", x, EFFC_LAYOUT_ONNX);
+	expect_layout(g, name, "conv output", conv_t, EFFC_LAYOUT_NHWC);
+	expect_layout(g, name, "sigmoid output", sig_t, EFFC_LAYOUT_NHWC);
+	expect_layout(g, name, "GAP output", gap_t, EFFC_LAYOUT_NHWC);
+	expect_layout(g, name, "flatten output", flat_t, EFFC_LAYOUT_ONNX);
+
+	int to_nchw = find_op(g, EFFC_OP_TO_NCHW, 0), flatten = find_op(g, EFFC_OP_FLATTEN, 0);
+	snprintf(full, sizeof full, "%s: one LayoutToNCHW, between GAP and Flatten", name);
+	check(count_op(g, EFFC_OP_TO_NCHW) == 1 && to_nchw >= 0 && flatten >= 0 && g->n[to_nchw].in[0] == gap_t &&
+		      g->n[flatten].in[0] == g->n[to_nchw].out[0] && to_nchw < flatten,
+	      full, "%d LayoutToNCHW; first at %d, flatten at %d", count_op(g, EFFC_OP_TO_NCHW), to_nchw, flatten);
+	snprintf(full, sizeof full, "%s: LayoutToNCHW of N x C x 1 x 1 is an alias", name);
+	check(to_nchw >= 0 && effc_node_is_alias(g, &g->n[to_nchw]), full, "not an alias");
+	if (to_nchw >= 0)
+		expect_layout(g, name, "LayoutToNCHW output", g->n[to_nchw].out[0], EFFC_LAYOUT_ONNX);
+
+	snprintf(full, sizeof full, "%s: graph output keeps its name and ONNX layout", name);
+	int y = g->outputs[0];
+	check(g->n_outputs == 1 && g->t[y].layout == EFFC_LAYOUT_ONNX && strcmp(g->t[y].name, "Y") == 0 &&
+		      g->t[y].is_output && g->t[y].rank == 2 && g->t[y].dims[0] == 1 && g->t[y].dims[1] == 10,
+	      full, "output '%s' %s rank %d", g->t[y].name, layout_name(g->t[y].layout), g->t[y].rank);
+	snprintf(full, sizeof full, "%s: 5 nodes + 2 conversions", name);
+	check(g->n_n == 7, full, "%d nodes", g->n_n);
+	fixture_free(&f);
+}
+
+/* Non-match: a Conv whose W is a runtime graph input stays in ONNX layout. */
+static void test_layout_runtime_weights(void)
+{
+	const char *name = "layout conv with runtime W stays ONNX";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 4, DIMS(1, 3, 8, 8));
+	int w = input(g, "W", 4, DIMS(4, 3, 3, 3));
+	int c = tensor(g, "conv_out", 0, NULL), s = tensor(g, "sig_out", 0, NULL);
+	int conv = node(g, EFFC_OP_CONV, "conv", 2, INS(x, w), c);
+	for (int i = 0; i < 4; i++)
+		g->n[conv].a.pads[i] = 1;
+	node(g, EFFC_OP_SIGMOID, "sig", 1, INS(c), s);
+	output(g, s);
+	if (run_passes(&f, name, 1, 1, 0)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: no conversions inserted", name);
+		check(count_op(g, EFFC_OP_TO_NHWC) == 0 && count_op(g, EFFC_OP_TO_NCHW) == 0 && g->n_n == 2, full,
+		      "%d nodes, %d to NHWC, %d to NCHW", g->n_n, count_op(g, EFFC_OP_TO_NHWC), count_op(g, EFFC_OP_TO_NCHW));
+		expect_layout(g, name, "conv output", c, EFFC_LAYOUT_ONNX);
+		expect_layout(g, name, "sigmoid output", s, EFFC_LAYOUT_ONNX);
+		snprintf(full, sizeof full, "%s: lower leaves the run-time W alone", name);
+		check(g->n[find_op(g, EFFC_OP_CONV, 0)].in[1] == w, full, "conv reads tensor %d", g->n[find_op(g, EFFC_OP_CONV, 0)].in[1]);
+	}
+	fixture_free(&f);
+}
+
+/* Conv (NHWC) then Add with `other`; returns the Add node's output tensor. */
+static int build_conv_add(struct effc_graph *g, int *x_out, int *conv_out)
+{
+	int x = input(g, "X", 4, DIMS(1, 3, 8, 8));
+	int w = constant(g, "W", 4, DIMS(4, 3, 3, 3), -0.5f, 0.01f);
+	int c = tensor(g, "conv_out", 0, NULL);
+	int conv = node(g, EFFC_OP_CONV, "conv", 2, INS(x, w), c);
+	for (int i = 0; i < 4; i++)
+		g->n[conv].a.pads[i] = 1;
+	*x_out = x;
+	*conv_out = c;
+	return c;
+}
+
+static void test_layout_add_const(const char *name, const int64_t *kdims, int krank)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	build_conv_add(g, &x, &c);
+	int k = constant(g, "K", krank, kdims, 1.0f, 0.5f);
+	const int64_t numel = effc_tensor_numel(&g->t[k]);
+	float *orig = malloc((size_t)numel * sizeof(float));
+	memcpy(orig, g->t[k].data, (size_t)numel * sizeof(float));
+	int64_t d4[4];
+	for (int i = 0; i < 4; i++)
+		d4[i] = i < 4 - krank ? 1 : kdims[i - (4 - krank)];
+	int a = tensor(g, "add_out", 0, NULL);
+	node(g, EFFC_OP_ADD, "add", 2, INS(c, k), a);
+	output(g, a);
+	if (run_passes(&f, name, 1, 0, 0)) {
+		char full[200];
+		check_structure(g, name);
+		int add = find_op(g, EFFC_OP_ADD, 0);
+		expect_layout(g, name, "add output", a, EFFC_LAYOUT_NHWC);
+		snprintf(full, sizeof full, "%s: add reads the conv output directly", name);
+		check(g->n[add].in[0] == c, full, "reads tensor %d", g->n[add].in[0]);
+		snprintf(full, sizeof full, "%s: only X is converted to NHWC", name);
+		check(count_op(g, EFFC_OP_TO_NHWC) == 1, full, "%d LayoutToNHWC nodes", count_op(g, EFFC_OP_TO_NHWC));
+		snprintf(full, sizeof full, "%s: constant operand reads correctly as NHWC", name);
+		check(const_reads_as_nhwc(g, g->n[add].in[1], orig, d4), full, "tensor '%s' bytes do not match",
+		      g->t[g->n[add].in[1]].name);
+		snprintf(full, sizeof full, "%s: original constant untouched", name);
+		check(memcmp(g->t[k].data, orig, (size_t)numel * sizeof(float)) == 0, full, "bytes of K changed");
+		snprintf(full, sizeof full, "%s: graph output converted back to ONNX under its name", name);
+		int y = g->outputs[0];
+		check(g->t[y].layout == EFFC_LAYOUT_ONNX && strcmp(g->t[y].name, "add_out") == 0 && g->t[y].producer >= 0 &&
+			      g->n[g->t[y].producer].op == EFFC_OP_TO_NCHW && !g->t[a].is_output,
+		      full, "output '%s' is %s", g->t[y].name, layout_name(g->t[y].layout));
+	}
+	free(orig);
+	fixture_free(&f);
+}
+
+/* Add of the NHWC conv output with a runtime ONNX [1,4,8,8] input: the input gets converted. */
+static void test_layout_add_runtime(void)
+{
+	const char *name = "layout add nhwc + runtime [1,4,8,8]";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	build_conv_add(g, &x, &c);
+	int r = input(g, "R", 4, DIMS(1, 4, 8, 8));
+	int a = tensor(g, "add_out", 0, NULL);
+	node(g, EFFC_OP_ADD, "add", 2, INS(c, r), a);
+	output(g, a);
+	if (run_passes(&f, name, 1, 0, 0)) {
+		char full[200];
+		check_structure(g, name);
+		int add = find_op(g, EFFC_OP_ADD, 0);
+		snprintf(full, sizeof full, "%s: two LayoutToNHWC (X and R)", name);
+		check(count_op(g, EFFC_OP_TO_NHWC) == 2, full, "%d", count_op(g, EFFC_OP_TO_NHWC));
+		int cv = add >= 0 ? g->n[add].in[1] : -1, p = cv >= 0 ? g->t[cv].producer : -1;
+		snprintf(full, sizeof full, "%s: R reaches the add through a real LayoutToNHWC", name);
+		check(p >= 0 && p < add && g->n[p].op == EFFC_OP_TO_NHWC && g->n[p].in[0] == r && !effc_node_is_alias(g, &g->n[p]),
+		      full, "add input 1 is tensor %d, produced by %d", cv, p);
+		expect_layout(g, name, "converted R", cv, EFFC_LAYOUT_NHWC);
+		expect_layout(g, name, "graph input R", r, EFFC_LAYOUT_ONNX);
+		expect_layout(g, name, "add output", a, EFFC_LAYOUT_NHWC);
+		expect_layout(g, name, "graph output", g->outputs[0], EFFC_LAYOUT_ONNX);
+	}
+	fixture_free(&f);
+}
+
+/* Non-match for the elementwise rule: both operands ONNX, nothing converted. */
+static void test_layout_add_onnx(void)
+{
+	const char *name = "layout add of two ONNX inputs stays ONNX";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int p = input(g, "P", 4, DIMS(1, 4, 8, 8)), q = input(g, "Q", 4, DIMS(1, 4, 8, 8));
+	int a = tensor(g, "add_out", 0, NULL);
+	node(g, EFFC_OP_ADD, "add", 2, INS(p, q), a);
+	output(g, a);
+	if (run_passes(&f, name, 1, 0, 0)) {
+		char full[200];
+		snprintf(full, sizeof full, "%s: no conversions", name);
+		check(g->n_n == 1, full, "%d nodes", g->n_n);
+		expect_layout(g, name, "add output", a, EFFC_LAYOUT_ONNX);
+	}
+	fixture_free(&f);
+}
+
+/* Squeeze-and-excitation: conv -> GAP -> conv1x1 -> sigmoid -> Mul with the conv output. All of
+ * it stays NHWC: X is converted once and the output once, nothing in between. */
+static void test_layout_se_block(void)
+{
+	const char *name = "layout squeeze-excitation stays NHWC";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	build_conv_add(g, &x, &c);
+	int w2 = constant(g, "W2", 4, DIMS(4, 4, 1, 1), 0.1f, 0.05f);
+	int p = tensor(g, "gap_out", 0, NULL), q = tensor(g, "se_conv", 0, NULL), s = tensor(g, "se_sig", 0, NULL);
+	int m = tensor(g, "scaled", 0, NULL);
+	node(g, EFFC_OP_GLOBALAVGPOOL, "gap", 1, INS(c), p);
+	node(g, EFFC_OP_CONV, "se.conv", 2, INS(p, w2), q);
+	node(g, EFFC_OP_SIGMOID, "se.sig", 1, INS(q), s);
+	node(g, EFFC_OP_MUL, "se.mul", 2, INS(c, s), m);
+	output(g, m);
+	if (run_passes(&f, name, 1, 1, 1)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: one conversion in, one out", name);
+		check(count_op(g, EFFC_OP_TO_NHWC) == 1 && count_op(g, EFFC_OP_TO_NCHW) == 1 &&
+			      g->n[g->n_n - 1].op == EFFC_OP_TO_NCHW,
+		      full, "%d to NHWC, %d to NCHW", count_op(g, EFFC_OP_TO_NHWC), count_op(g, EFFC_OP_TO_NCHW));
+		expect_layout(g, name, "GAP output", p, EFFC_LAYOUT_NHWC);
+		expect_layout(g, name, "SE conv output", q, EFFC_LAYOUT_NHWC);
+		expect_layout(g, name, "SE sigmoid output", s, EFFC_LAYOUT_NHWC);
+		expect_layout(g, name, "Mul output", m, EFFC_LAYOUT_NHWC);
+		int mul = find_op(g, EFFC_OP_MUL, 0);
+		snprintf(full, sizeof full, "%s: Mul reads both NHWC tensors directly", name);
+		check(mul >= 0 && g->n[mul].in[0] == c && g->n[mul].in[1] == s, full, "inputs %d, %d",
+		      mul >= 0 ? g->n[mul].in[0] : -1, mul >= 0 ? g->n[mul].in[1] : -1);
+		check_plan(g, name, 0);
+	}
+	fixture_free(&f);
+}
+
+/* A graph input read by two convolutions is converted once. */
+static void test_layout_shared_input(void)
+{
+	const char *name = "layout input shared by two convs converted once";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c1;
+	build_conv_add(g, &x, &c1);
+	int w2 = constant(g, "W2", 4, DIMS(4, 3, 1, 1), 0.1f, 0.05f);
+	int c2 = tensor(g, "conv2_out", 0, NULL), a = tensor(g, "sum", 0, NULL);
+	node(g, EFFC_OP_CONV, "conv2", 2, INS(x, w2), c2);
+	node(g, EFFC_OP_ADD, "add", 2, INS(c1, c2), a);
+	output(g, a);
+	if (run_passes(&f, name, 1, 0, 0)) {
+		char full[200];
+		check_structure(g, name);
+		int conv1 = find_op(g, EFFC_OP_CONV, 0), conv2 = find_op(g, EFFC_OP_CONV, 1);
+		snprintf(full, sizeof full, "%s: one LayoutToNHWC feeding both convs", name);
+		check(count_op(g, EFFC_OP_TO_NHWC) == 1 && conv1 >= 0 && conv2 >= 0 && g->n[conv1].in[0] == g->n[conv2].in[0] &&
+			      g->n[conv1].in[0] != x,
+		      full, "%d LayoutToNHWC", count_op(g, EFFC_OP_TO_NHWC));
+		expect_layout(g, name, "sum", a, EFFC_LAYOUT_NHWC);
+	}
+	fixture_free(&f);
+}
+
+/* ReduceMean over H,W without keepdims gives [N,C], whose bytes are the same in both layouts:
+ * no conversion before the Gemm. Axes are given negative to exercise normalisation. */
+static void test_layout_reducemean_hw(void)
+{
+	const char *name = "layout ReduceMean(H,W) keepdims=0 needs no conversion";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	build_conv_add(g, &x, &c);
+	int r = tensor(g, "mean", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int gb = constant(g, "fc.B", 2, DIMS(4, 3), 1.0f, 0.5f);
+	int rm = node(g, EFFC_OP_REDUCEMEAN, "mean", 1, INS(c), r);
+	g->n[rm].a.keepdims = 0;
+	g->n[rm].a.axes[0] = -1, g->n[rm].a.axes[1] = -2, g->n[rm].a.n_axes = 2, g->n[rm].a.has_axes = 1;
+	node(g, EFFC_OP_GEMM, "fc", 2, INS(r, gb), y);
+	output(g, y);
+	if (run_passes(&f, name, 1, 1, 1)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: no LayoutToNCHW", name);
+		check(count_op(g, EFFC_OP_TO_NCHW) == 0, full, "%d", count_op(g, EFFC_OP_TO_NCHW));
+		snprintf(full, sizeof full, "%s: mean is [1,4]", name);
+		check(g->t[r].rank == 2 && g->t[r].dims[0] == 1 && g->t[r].dims[1] == 4, full, "rank %d", g->t[r].rank);
+		expect_layout(g, name, "mean", r, EFFC_LAYOUT_ONNX);
+		snprintf(full, sizeof full, "%s: Gemm became FullyConnected", name);
+		check(count_op(g, EFFC_OP_FULLY_CONNECTED) == 1, full, "no FullyConnected");
+	}
+	fixture_free(&f);
+}
+
+/* ---- lower ------------------------------------------------------------------------------ */
+
+static void test_lower_conv_weights(void)
+{
+	const char *name = "lower conv weights OIHW -> OHWI";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	/* Distinct extents (O=5, I=2, KH=3, KW=4) so a swapped axis cannot go unnoticed. */
+	enum { O = 5, CI = 2, KH = 3, KW = 4 };
+	int x = input(g, "X", 4, DIMS(1, CI, 7, 9));
+	int w = constant(g, "W", 4, DIMS(O, CI, KH, KW), 0.0f, 1.0f); /* value = OIHW linear index */
+	int c = tensor(g, "conv_out", 0, NULL);
+	int conv = node(g, EFFC_OP_CONV, "conv", 2, INS(x, w), c);
+	g->n[conv].a.pads[0] = 1, g->n[conv].a.pads[1] = 2, g->n[conv].a.pads[2] = 1, g->n[conv].a.pads[3] = 1;
+	output(g, c);
+	if (run_passes(&f, name, 1, 1, 0)) {
+		char full[200];
+		check_structure(g, name);
+		conv = find_op(g, EFFC_OP_CONV, 0);
+		const struct effc_tensor *nw = &g->t[g->n[conv].in[1]];
+		snprintf(full, sizeof full, "%s: new constant [5,3,4,2]", name);
+		check(g->n[conv].in[1] != w && nw->data && nw->rank == 4 && nw->dims[0] == O && nw->dims[1] == KH &&
+			      nw->dims[2] == KW && nw->dims[3] == CI,
+		      full, "conv reads '%s' rank %d", nw->name, nw->rank);
+		if (nw->data && nw->rank == 4) {
+			const float *p = nw->data;
+			/* (o,c,y,x) = (3,1,2,1): OIHW index ((3*2+1)*3+2)*4+1 = 93, OHWI ((3*3+2)*4+1)*2+1 = 91 */
+			snprintf(full, sizeof full, "%s: element (o=3,c=1,y=2,x=1)", name);
+			check(p[((3 * KH + 2) * KW + 1) * CI + 1] == (float)(((3 * CI + 1) * KH + 2) * KW + 1), full,
+			      "OHWI[3][2][1][1] = %g, want %d", (double)p[((3 * KH + 2) * KW + 1) * CI + 1],
+			      ((3 * CI + 1) * KH + 2) * KW + 1);
+			int bad = -1;
+			for (int o = 0; o < O; o++)
+				for (int ci = 0; ci < CI; ci++)
+					for (int y = 0; y < KH; y++)
+						for (int xx = 0; xx < KW; xx++)
+							if (p[((o * KH + y) * KW + xx) * CI + ci] != (float)(((o * CI + ci) * KH + y) * KW + xx) &&
+							    bad < 0)
+								bad = ((o * KH + y) * KW + xx) * CI + ci;
+			snprintf(full, sizeof full, "%s: every element", name);
+			check(bad < 0, full, "OHWI element %d wrong", bad);
+		}
+		snprintf(full, sizeof full, "%s: original OIHW constant untouched", name);
+		check(((const float *)g->t[w].data)[93] == 93.0f && g->t[w].dims[1] == CI, full, "W changed");
+	}
+	fixture_free(&f);
+}
+
+/* A [M,K] -> Gemm(B const, C) -> [M,N]. */
+static int build_gemm(struct effc_graph *g, int trans_a, int trans_b, float alpha, float beta, int crank,
+		      const int64_t *cdims, int *b_out, int *c_out)
+{
+	enum { M = 3, K = 4, N = 5 };
+	int a = trans_a ? input(g, "A", 2, DIMS(K, M)) : input(g, "A", 2, DIMS(M, K));
+	int b = trans_b ? constant(g, "B", 2, DIMS(N, K), 1.0f, 1.0f) : constant(g, "B", 2, DIMS(K, N), 1.0f, 1.0f);
+	int c = crank ? constant(g, "C", crank, cdims, 10.0f, 1.0f) : -1;
+	int y = tensor(g, "Y", 0, NULL);
+	int id = node(g, EFFC_OP_GEMM, "gemm", c >= 0 ? 3 : 2, INS(a, b, c), y);
+	g->n[id].a.trans_a = trans_a, g->n[id].a.trans_b = trans_b;
+	g->n[id].a.alpha = alpha, g->n[id].a.beta = beta;
+	output(g, y);
+	*b_out = b, *c_out = c;
+	return id;
+}
+
+static void test_lower_gemm(const char *name, int trans_b, int crank, const int64_t *cdims)
+{
+	enum { K = 4, N = 5 };
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int b, c;
+	build_gemm(g, 0, trans_b, 0.5f, 2.0f, crank, cdims, &b, &c);
+	if (run_passes(&f, name, 1, 1, 0)) {
+		char full[200];
+		check_structure(g, name);
+		int n = find_op(g, EFFC_OP_FULLY_CONNECTED, 0);
+		snprintf(full, sizeof full, "%s: becomes FullyConnected", name);
+		check(n >= 0 && count_op(g, EFFC_OP_GEMM) == 0, full, "no FullyConnected node");
+		if (n >= 0) {
+			const struct effc_tensor *w = &g->t[g->n[n].in[1]];
+			const float *bsrc = g->t[b].data;
+			int bad = -1;
+			for (int j = 0; j < N && w->data; j++)
+				for (int k = 0; k < K; k++) {
+					/* B[k][j] of the Gemm, whichever way it is stored */
+					const float bkj = trans_b ? bsrc[j * K + k] : bsrc[k * N + j];
+					if (((const float *)w->data)[j * K + k] != 0.5f * bkj && bad < 0)
+						bad = j * K + k;
+				}
+			snprintf(full, sizeof full, "%s: weights are alpha * B^T as [N][K]", name);
+			check(w->data && w->rank == 2 && w->dims[0] == N && w->dims[1] == K && bad < 0, full,
+			      "'%s' rank %d dims %" PRId64 "x%" PRId64 ", element %d wrong", w->name, w->rank, w->dims[0],
+			      w->dims[1], bad);
+			int bi = g->n[n].n_in > 2 ? g->n[n].in[2] : -1;
+			if (c >= 0) {
+				const struct effc_tensor *bt = bi >= 0 ? &g->t[bi] : NULL;
+				const float *csrc = g->t[c].data;
+				const int64_t cn = effc_tensor_numel(&g->t[c]);
+				bad = bt && bt->data && effc_tensor_numel(bt) == N ? -1 : 0;
+				for (int j = 0; j < N && bad < 0; j++)
+					if (((const float *)bt->data)[j] != 2.0f * csrc[cn == 1 ? 0 : j])
+						bad = j;
+				snprintf(full, sizeof full, "%s: bias is beta * C per column", name);
+				check(bad < 0, full, "bias element %d wrong", bad);
+			} else {
+				snprintf(full, sizeof full, "%s: no bias", name);
+				check(bi < 0, full, "bias tensor %d", bi);
+			}
+			snprintf(full, sizeof full, "%s: output shape [3,5] ONNX", name);
+			const struct effc_tensor *y = &g->t[g->n[n].out[0]];
+			check(y->rank == 2 && y->dims[0] == 3 && y->dims[1] == N && y->layout == EFFC_LAYOUT_ONNX, full,
+			      "rank %d", y->rank);
+		}
+	}
+	fixture_free(&f);
+}
+
+/* Non-match: transA=1, and a bias that is a full [M,N] matrix. */
+static void test_lower_gemm_not_lowered(const char *name, int trans_a, int crank, const int64_t *cdims)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int b, c;
+	int id = build_gemm(g, trans_a, 1, 1.0f, 1.0f, crank, cdims, &b, &c);
+	if (run_passes(&f, name, 1, 1, 0)) {
+		char full[200];
+		snprintf(full, sizeof full, "%s: stays Gemm with its original B", name);
+		check(g->n[id].op == EFFC_OP_GEMM && g->n[id].in[1] == b && g->n[id].in[2] == c &&
+			      count_op(g, EFFC_OP_FULLY_CONNECTED) == 0,
+		      full, "op %s, B tensor %d", effc_op_name(g->n[id].op), g->n[id].in[1]);
+	}
+	fixture_free(&f);
+}
+
+static void test_lower_matmul(const char *name, int const_b)
+{
+	enum { K = 4, N = 6 };
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int a = input(g, "A", 3, DIMS(2, 3, K));
+	int b = const_b ? constant(g, "B", 2, DIMS(K, N), 0.0f, 1.0f) : input(g, "B", 2, DIMS(K, N));
+	int y = tensor(g, "Y", 0, NULL);
+	int id = node(g, EFFC_OP_MATMUL, "matmul", 2, INS(a, b), y);
+	output(g, y);
+	if (run_passes(&f, name, 1, 1, 0)) {
+		char full[200];
+		check_structure(g, name);
+		if (!const_b) {
+			snprintf(full, sizeof full, "%s: stays MatMul", name);
+			check(g->n[id].op == EFFC_OP_MATMUL && g->n[id].in[1] == b, full, "op %s", effc_op_name(g->n[id].op));
+		} else {
+			const struct effc_tensor *w = &g->t[g->n[id].in[1]];
+			int bad = w->data && w->dims[0] == N && w->dims[1] == K ? -1 : 0;
+			for (int j = 0; j < N && bad < 0; j++)
+				for (int k = 0; k < K; k++)
+					if (((const float *)w->data)[j * K + k] != (float)(k * N + j) && bad < 0)
+						bad = j * K + k;
+			snprintf(full, sizeof full, "%s: FullyConnected with B^T, no bias", name);
+			check(g->n[id].op == EFFC_OP_FULLY_CONNECTED && bad < 0 && (g->n[id].n_in < 3 || g->n[id].in[2] < 0), full,
+			      "op %s, element %d", effc_op_name(g->n[id].op), bad);
+		}
+	}
+	fixture_free(&f);
+}
+
+/* ---- memory plan ------------------------------------------------------------------------ */
+
+static int root_of(const struct effc_graph *g, int t)
+{
+	for (int hops = 0; g->t[t].alias_of >= 0 && hops <= g->n_t; hops++)
+		t = g->t[t].alias_of;
+	return t;
+}
+
+/* Tensors that live in the arena: activations with a live range. */
+static int is_activation(const struct effc_graph *g, int t)
+{
+	return !g->t[t].data && g->t[root_of(g, t)].live_first != -2;
+}
+
+static void check_plan(struct effc_graph *g, const char *name, int expect_reuse)
+{
+	char full[200], why[300] = "";
+	int ok = 1;
+	size_t sum = 0, max_end = 0;
+	for (int i = 0; i < g->n_t; i++) {
+		if (!is_activation(g, i))
+			continue;
+		const struct effc_tensor *r = &g->t[root_of(g, i)];
+		if (g->t[i].alias_of < 0)
+			sum += effc_tensor_bytes(&g->t[i]);
+		size_t end = g->t[i].offset + effc_tensor_bytes(&g->t[i]);
+		if (end > max_end)
+			max_end = end;
+		if (r->live_first > r->live_last && ok) {
+			snprintf(why, sizeof why, "'%s' lives from %d to %d", r->name, r->live_first, r->live_last);
+			ok = 0;
+		}
+		if (g->t[i].alias_of >= 0 && g->t[i].offset != r->offset && ok) {
+			snprintf(why, sizeof why, "alias '%s' at %zu, its root '%s' at %zu", g->t[i].name, g->t[i].offset,
+				 r->name, r->offset);
+			ok = 0;
+		}
+	}
+	snprintf(full, sizeof full, "%s: live ranges ordered and aliases share their root's offset", name);
+	check(ok, full, "%s", why);
+
+	/* Every pair of distinct roots alive at the same step: disjoint bytes. */
+	ok = 1;
+	for (int i = 0; i < g->n_t && ok; i++)
+		for (int j = i + 1; j < g->n_t && ok; j++) {
+			if (!is_activation(g, i) || !is_activation(g, j))
+				continue;
+			int ri = root_of(g, i), rj = root_of(g, j);
+			if (ri == rj)
+				continue;
+			const struct effc_tensor *a = &g->t[ri], *b = &g->t[rj];
+			if (a->live_last < b->live_first || b->live_last < a->live_first)
+				continue;
+			size_t ai = g->t[i].offset, ae = ai + effc_tensor_bytes(&g->t[i]);
+			size_t bi = g->t[j].offset, be = bi + effc_tensor_bytes(&g->t[j]);
+			if (ai < be && bi < ae) {
+				snprintf(why, sizeof why, "'%s' [%zu,%zu) live %d..%d overlaps '%s' [%zu,%zu) live %d..%d",
+					 g->t[i].name, ai, ae, a->live_first, a->live_last, g->t[j].name, bi, be, b->live_first,
+					 b->live_last);
+				ok = 0;
+			}
+		}
+	snprintf(full, sizeof full, "%s: tensors alive together do not overlap", name);
+	check(ok, full, "%s", why);
+
+	snprintf(full, sizeof full, "%s: arena >= peak live bytes and holds every tensor", name);
+	check(g->arena_bytes >= g->peak_live_bytes && g->arena_bytes >= max_end && g->peak_live_bytes > 0, full,
+	      "arena %zu, peak %zu, furthest end %zu", g->arena_bytes, g->peak_live_bytes, max_end);
+	if (expect_reuse) {
+		snprintf(full, sizeof full, "%s: arena smaller than the sum of tensors (reuse)", name);
+		check(g->arena_bytes < sum, full, "arena %zu, sum %zu", g->arena_bytes, sum);
+	}
+
+	/* Weights: emitted constants 64-byte aligned, disjoint, inside the blob. */
+	ok = 1;
+	for (int i = 0; i < g->n_t && ok; i++) {
+		const struct effc_tensor *t = &g->t[i];
+		if (!t->data || !t->emitted)
+			continue;
+		if (t->offset % 64 || t->offset + effc_tensor_bytes(t) > g->weights_bytes) {
+			snprintf(why, sizeof why, "'%s' at %zu (%zu bytes), blob %zu", t->name, t->offset, effc_tensor_bytes(t),
+				 g->weights_bytes);
+			ok = 0;
+		}
+		for (int j = i + 1; j < g->n_t && ok; j++) {
+			const struct effc_tensor *u = &g->t[j];
+			if (!u->data || !u->emitted)
+				continue;
+			if (t->offset < u->offset + effc_tensor_bytes(u) && u->offset < t->offset + effc_tensor_bytes(t)) {
+				snprintf(why, sizeof why, "'%s' and '%s' overlap in the blob", t->name, u->name);
+				ok = 0;
+			}
+		}
+	}
+	snprintf(full, sizeof full, "%s: weight offsets 64-byte aligned and disjoint", name);
+	check(ok, full, "%s", why);
+}
+
+/* X -> Sigmoid -> Relu -> Add(.., X) -> Mul(.., K) -> HardSwish -> Y, all [1,4,8,8] ONNX. */
+static void test_plan_chain(void)
+{
+	const char *name = "plan chain of 5 elementwise ops";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 4, DIMS(1, 4, 8, 8));
+	int k = constant(g, "K", 4, DIMS(1, 4, 1, 1), 0.5f, 0.25f);
+	int t1 = tensor(g, "t1", 0, NULL), t2 = tensor(g, "t2", 0, NULL), t3 = tensor(g, "t3", 0, NULL);
+	int t4 = tensor(g, "t4", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_SIGMOID, "sig", 1, INS(x), t1);
+	node(g, EFFC_OP_RELU, "relu", 1, INS(t1), t2);
+	node(g, EFFC_OP_ADD, "add", 2, INS(t2, x), t3);
+	node(g, EFFC_OP_MUL, "mul", 2, INS(t3, k), t4);
+	node(g, EFFC_OP_HARDSWISH, "hswish", 1, INS(t4), y);
+	output(g, y);
+	if (run_passes(&f, name, 1, 1, 1)) {
+		char full[200];
+		check_structure(g, name);
+		check_plan(g, name, 1);
+		snprintf(full, sizeof full, "%s: X lives from the start until the add", name);
+		check(g->t[x].live_first == -1 && g->t[x].live_last == 2, full, "X lives %d..%d", g->t[x].live_first,
+		      g->t[x].live_last);
+		snprintf(full, sizeof full, "%s: Y lives to the end", name);
+		check(g->t[y].live_first == 4 && g->t[y].live_last >= 5, full, "Y lives %d..%d", g->t[y].live_first,
+		      g->t[y].live_last);
+		snprintf(full, sizeof full, "%s: K is an emitted constant, not in the arena", name);
+		check(g->t[k].emitted && g->t[k].offset % 64 == 0, full, "emitted %d offset %zu", g->t[k].emitted, g->t[k].offset);
+	}
+	fixture_free(&f);
+}
+
+/* Non-match for reuse: X fans out to three branches that are all alive at once. */
+static void test_plan_fanout(void)
+{
+	const char *name = "plan fan-out keeps branches apart";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 2, DIMS(16, 16));
+	int a = tensor(g, "a", 0, NULL), b = tensor(g, "b", 0, NULL), c = tensor(g, "c", 0, NULL);
+	int d = tensor(g, "d", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_SIGMOID, "sa", 1, INS(x), a);
+	node(g, EFFC_OP_RELU, "rb", 1, INS(x), b);
+	node(g, EFFC_OP_HARDSWISH, "hc", 1, INS(x), c);
+	node(g, EFFC_OP_ADD, "add1", 2, INS(a, b), d);
+	node(g, EFFC_OP_MUL, "mul2", 2, INS(d, c), y);
+	output(g, y);
+	if (run_passes(&f, name, 1, 1, 1)) {
+		char full[200];
+		check_plan(g, name, 0);
+		/* X, a, b and c are all alive at step 2: four distinct 1 KiB buffers at least. */
+		snprintf(full, sizeof full, "%s: arena holds X, a, b, c at once", name);
+		check(g->arena_bytes >= 4 * 1024 && g->peak_live_bytes >= 4 * 1024, full, "arena %zu, peak %zu",
+		      g->arena_bytes, g->peak_live_bytes);
+	}
+	fixture_free(&f);
+}
+
+/* The classifier graph through the whole pipeline: aliases (LayoutToNCHW, Flatten) and lowered
+ * weights in the plan. */
+static void test_plan_classifier(void)
+{
+	const char *name = "plan classifier with aliases";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	build_classifier(g);
+	int w = effc_graph_find_tensor(g, "W");
+	int gap_t = effc_graph_find_tensor(g, "gap_out"), flat_t = effc_graph_find_tensor(g, "flat_out");
+	if (run_passes(&f, name, 1, 1, 1)) {
+		char full[200];
+		check_structure(g, name);
+		check_plan(g, name, 0);
+		snprintf(full, sizeof full, "%s: Flatten output shares the GAP output's bytes", name);
+		check(root_of(g, flat_t) == gap_t && g->t[flat_t].offset == g->t[gap_t].offset, full,
+		      "root of flat_out is %d, gap_out is %d", root_of(g, flat_t), gap_t);
+		snprintf(full, sizeof full, "%s: the replaced OIHW weights are not emitted", name);
+		check(!g->t[w].emitted, full, "W is emitted");
+		int conv = find_op(g, EFFC_OP_CONV, 0), fc = find_op(g, EFFC_OP_FULLY_CONNECTED, 0);
+		snprintf(full, sizeof full, "%s: lowered conv and FC weights are emitted", name);
+		check(conv >= 0 && fc >= 0 && g->t[g->n[conv].in[1]].emitted && g->t[g->n[fc].in[1]].emitted &&
+			      g->t[g->n[fc].in[2]].emitted,
+		      full, "conv %d fc %d", conv, fc);
+	}
+	fixture_free(&f);
+}
+
+int main(void)
+{
+	test_layout_classifier();
+	test_layout_runtime_weights();
+	test_layout_add_const("layout add nhwc + const [1,4,1,1]", DIMS(1, 4, 1, 1), 4);
+	test_layout_add_const("layout add nhwc + const [4,1,1]", DIMS(4, 1, 1), 3);
+	test_layout_add_const("layout add nhwc + const [1,4,8,8] permuted", DIMS(1, 4, 8, 8), 4);
+	test_layout_add_runtime();
+	test_layout_add_onnx();
+	test_layout_se_block();
+	test_layout_shared_input();
+	test_layout_reducemean_hw();
+
+	test_lower_conv_weights();
+	test_lower_gemm("lower gemm transB=0 bias [5]", 0, 1, DIMS(5));
+	test_lower_gemm("lower gemm transB=1 bias [1,5]", 1, 2, DIMS(1, 5));
+	test_lower_gemm("lower gemm transB=0 scalar bias", 0, 1, DIMS(1));
+	test_lower_gemm("lower gemm transB=1 no bias", 1, 0, NULL);
+	test_lower_gemm_not_lowered("lower gemm transA=1 not lowered", 1, 1, DIMS(5));
+	test_lower_gemm_not_lowered("lower gemm bias [3,5] not lowered", 0, 2, DIMS(3, 5));
+	test_lower_matmul("lower matmul runtime B not lowered", 0);
+	test_lower_matmul("lower matmul const B", 1);
+
+	test_plan_chain();
+	test_plan_fanout();
+	test_plan_classifier();
+
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail > 0;
+}

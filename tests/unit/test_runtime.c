@@ -1,0 +1,1022 @@
+/* test_runtime.c: the runtime's XNNPACK-backed paths checked against the reference kernels of
+ * effc_rt_kernels.c, and the reference kernels checked against small expectations derived here
+ * from the op's definition (naive loops written independently, in double precision).
+ *
+ * Every XNNPACK path runs at 1 and at 2 threads with seeded random data from the test's own
+ * PRNG, so a failure reproduces. Output buffers are filled with NaN before a kernel runs, so an
+ * element the kernel never wrote fails the comparison. Buffers carry 64 spare bytes because
+ * XNNPACK may read (never write) up to XNN_EXTRA_BYTES past the end of a tensor, as the
+ * generated code's arena does.
+ *
+ * Output: one line per check, `ok NAME` or `FAIL NAME: why`, then `N passed, M failed`.
+ * Adding a kernel: a test_<kernel>() that compares against the reference (or a naive loop) and a
+ * call in main(). */
+#include "effc_rt.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_pass, n_fail;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+	if (ok) {
+		n_pass++;
+		printf("ok %s\n", name);
+		return;
+	}
+	n_fail++;
+	printf("FAIL %s: ", name);
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+/* xorshift64*: tiny, seeded, identical on every platform. */
+static uint64_t rng_state;
+static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull; }
+static uint32_t rng_next(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+static float rng_uniform(float lo, float hi) { return lo + (hi - lo) * (float)(rng_next() >> 8) / 16777216.0f; }
+static void fill(float *p, size_t n, float lo, float hi)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = rng_uniform(lo, hi);
+}
+
+/* Zeroed, with room for XNNPACK's over-read. Aborts on OOM: a test cannot go on without memory. */
+static float *alloc_f(size_t n)
+{
+	float *p = calloc(n + 16, sizeof(float));
+	if (!p) {
+		fprintf(stderr, "test_runtime: out of memory\n");
+		abort();
+	}
+	return p;
+}
+static void fill_nan(float *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = NAN;
+}
+
+/* max |got - ref| <= rel * max(1, max |ref|); NaN anywhere fails. */
+static void expect_close(const char *name, const float *got, const float *ref, size_t n, double rel)
+{
+	double max_ref = 0.0, max_diff = 0.0;
+	size_t worst = 0;
+	for (size_t i = 0; i < n; i++) {
+		double r = fabs((double)ref[i]);
+		if (r > max_ref)
+			max_ref = r;
+		double diff = fabs((double)got[i] - (double)ref[i]);
+		if (isnan(diff) || isnan((double)ref[i]))
+			diff = INFINITY;
+		if (diff > max_diff)
+			max_diff = diff, worst = i;
+	}
+	double tol = rel * (max_ref > 1.0 ? max_ref : 1.0);
+	check(max_diff <= tol, name, "max |diff| %g > tol %g at element %zu of %zu (got %g, want %g)", max_diff, tol,
+	      worst, n, n ? (double)got[worst] : 0.0, n ? (double)ref[worst] : 0.0);
+}
+
+static void expect_status(const char *name, int got, int want)
+{
+	check(got == want, name, "status %d, want %d", got, want);
+}
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* ---- convolution ------------------------------------------------------------------------ */
+
+struct conv_case {
+	const char *name;
+	int batch, in_h, in_w, in_c, out_c, groups;
+	int kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+	float out_min, out_max;
+	int no_bias;
+};
+
+static struct effc_rt_conv2d conv_params(const struct conv_case *c, int nhwc)
+{
+	struct effc_rt_conv2d p = {0};
+	p.batch = c->batch, p.in_h = c->in_h, p.in_w = c->in_w, p.in_c = c->in_c, p.out_c = c->out_c;
+	p.groups = c->groups, p.kh = c->kh, p.kw = c->kw, p.sh = c->sh, p.sw = c->sw, p.dh = c->dh, p.dw = c->dw;
+	p.pad_top = c->pt, p.pad_left = c->pl, p.pad_bottom = c->pb, p.pad_right = c->pr;
+	p.out_h = (c->in_h + c->pt + c->pb - ((c->kh - 1) * c->dh + 1)) / c->sh + 1;
+	p.out_w = (c->in_w + c->pl + c->pr - ((c->kw - 1) * c->dw + 1)) / c->sw + 1;
+	p.out_min = c->out_min, p.out_max = c->out_max;
+	p.nhwc = nhwc;
+	return p;
+}
+
+/* ONNX Conv by its definition: NCHW input, OIHW weights, double accumulation. */
+static void naive_conv_nchw(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,
+			    float *out)
+{
+	const int gin = p->in_c / p->groups, gout = p->out_c / p->groups;
+	for (int n = 0; n < p->batch; n++)
+		for (int o = 0; o < p->out_c; o++)
+			for (int y = 0; y < p->out_h; y++)
+				for (int x = 0; x < p->out_w; x++) {
+					double acc = bias ? bias[o] : 0.0;
+					for (int ci = 0; ci < gin; ci++) {
+						const int c = (o / gout) * gin + ci;
+						for (int ky = 0; ky < p->kh; ky++)
+							for (int kx = 0; kx < p->kw; kx++) {
+								const int iy = y * p->sh + ky * p->dh - p->pad_top;
+								const int ix = x * p->sw + kx * p->dw - p->pad_left;
+								if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
+									continue;
+								acc += (double)in[((n * p->in_c + c) * p->in_h + iy) * p->in_w + ix] *
+								       w[((o * gin + ci) * p->kh + ky) * p->kw + kx];
+							}
+					}
+					out[((n * p->out_c + o) * p->out_h + y) * p->out_w + x] =
+						(float)clampd(acc, p->out_min, p->out_max);
+				}
+}
+
+/* [n][c][h][w] <-> [n][h][w][c] */
+static void nhwc_to_nchw(const float *src, float *dst, int n, int h, int w, int c)
+{
+	for (int a = 0; a < n; a++)
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++)
+				for (int k = 0; k < c; k++)
+					dst[((a * c + k) * h + y) * w + x] = src[((a * h + y) * w + x) * c + k];
+}
+
+static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int seed)
+{
+	char name[160];
+	struct effc_rt_conv2d p = conv_params(c, 1);
+	const int gin = c->in_c / c->groups;
+	const size_t nw = (size_t)c->out_c * c->kh * c->kw * gin, nin = (size_t)c->batch * c->in_h * c->in_w * c->in_c;
+	const size_t nout = (size_t)c->batch * p.out_h * p.out_w * c->out_c;
+	float *w = alloc_f(nw), *bias = alloc_f((size_t)c->out_c), *in = alloc_f(nin);
+	float *got = alloc_f(nout), *ref = alloc_f(nout);
+	float *w_oihw = alloc_f(nw), *in_nchw = alloc_f(nin), *naive = alloc_f(nout), *got_nchw = alloc_f(nout);
+	rng_seed((uint64_t)seed);
+	fill(w, nw, -1.0f, 1.0f);
+	fill(bias, (size_t)c->out_c, -1.0f, 1.0f);
+	fill(in, nin, -1.0f, 1.0f);
+	const float *b = c->no_bias ? NULL : bias;
+
+	struct effc_rt_op op;
+	fill_nan(got, nout);
+	int st = effc_rt_conv2d_create(rt, &op, &p, w, b, in, got);
+	snprintf(name, sizeof name, "conv2d %s t%d create", c->name, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	if (st == EFFC_RT_OK) {
+		snprintf(name, sizeof name, "conv2d %s t%d run", c->name, rt->threads);
+		expect_status(name, effc_rt_run(rt, &op), EFFC_RT_OK);
+		effc_rt_ref_conv2d(&p, w, b, in, ref);
+		snprintf(name, sizeof name, "conv2d %s t%d xnnpack vs ref", c->name, rt->threads);
+		expect_close(name, got, ref, nout, 1e-4);
+
+		/* The NHWC result, transposed, must equal ONNX Conv computed on NCHW/OIHW copies. */
+		for (int o = 0; o < c->out_c; o++)
+			for (int ci = 0; ci < gin; ci++)
+				for (int y = 0; y < c->kh; y++)
+					for (int x = 0; x < c->kw; x++)
+						w_oihw[((o * gin + ci) * c->kh + y) * c->kw + x] = w[((o * c->kh + y) * c->kw + x) * gin + ci];
+		nhwc_to_nchw(in, in_nchw, c->batch, c->in_h, c->in_w, c->in_c);
+		naive_conv_nchw(&p, w_oihw, b, in_nchw, naive);
+		nhwc_to_nchw(got, got_nchw, c->batch, p.out_h, p.out_w, c->out_c);
+		snprintf(name, sizeof name, "conv2d %s t%d xnnpack vs naive nchw", c->name, rt->threads);
+		expect_close(name, got_nchw, naive, nout, 1e-4);
+
+		/* Run is repeatable: a second run gives the same bytes. */
+		memcpy(ref, got, nout * sizeof(float));
+		fill_nan(got, nout);
+		effc_rt_run(rt, &op);
+		snprintf(name, sizeof name, "conv2d %s t%d second run", c->name, rt->threads);
+		check(memcmp(ref, got, nout * sizeof(float)) == 0, name, "second run differs from the first");
+	}
+	effc_rt_op_destroy(&op);
+	free(w), free(bias), free(in), free(got), free(ref), free(w_oihw), free(in_nchw), free(naive), free(got_nchw);
+}
+
+/* The nhwc=0 path is reference-only: check it against the naive ONNX definition. */
+static void test_conv_nchw(struct effc_rt *rt, const struct conv_case *c, int seed)
+{
+	char name[160];
+	struct effc_rt_conv2d p = conv_params(c, 0);
+	const size_t nw = (size_t)c->out_c * (c->in_c / c->groups) * c->kh * c->kw;
+	const size_t nin = (size_t)c->batch * c->in_c * c->in_h * c->in_w;
+	const size_t nout = (size_t)c->batch * c->out_c * p.out_h * p.out_w;
+	float *w = alloc_f(nw), *bias = alloc_f((size_t)c->out_c), *in = alloc_f(nin);
+	float *got = alloc_f(nout), *naive = alloc_f(nout);
+	rng_seed((uint64_t)seed);
+	fill(w, nw, -1.0f, 1.0f);
+	fill(bias, (size_t)c->out_c, -1.0f, 1.0f);
+	fill(in, nin, -1.0f, 1.0f);
+	const float *b = c->no_bias ? NULL : bias;
+	naive_conv_nchw(&p, w, b, in, naive);
+
+	fill_nan(got, nout);
+	effc_rt_ref_conv2d(&p, w, b, in, got);
+	snprintf(name, sizeof name, "conv2d nchw %s ref vs naive", c->name);
+	expect_close(name, got, naive, nout, 1e-4);
+
+	struct effc_rt_op op;
+	fill_nan(got, nout);
+	int st = effc_rt_conv2d_create(rt, &op, &p, w, b, in, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "conv2d nchw %s create+run", c->name);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "conv2d nchw %s run vs naive", c->name);
+	expect_close(name, got, naive, nout, 1e-4);
+	effc_rt_op_destroy(&op);
+	free(w), free(bias), free(in), free(got), free(naive);
+}
+
+static const struct conv_case conv_cases[] = {
+	/* name                     N  H  W  Cin Cout grp kh kw sh sw dh dw pt pl pb pr  min        max */
+	{"dense3x3_s1_p1",          2, 7, 6, 5,  8,   1,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"pointwise1x1",            1, 5, 5, 16, 12,  1,  1, 1, 1, 1, 1, 1, 0, 0, 0, 0, -INFINITY, INFINITY, 0},
+	{"pointwise1x1_nobias",     1, 4, 3, 8,  5,   1,  1, 1, 1, 1, 1, 1, 0, 0, 0, 0, -INFINITY, INFINITY, 1},
+	{"s2_asym_pads",            1, 9, 8, 4,  6,   1,  3, 3, 2, 2, 1, 1, 0, 1, 1, 0, -INFINITY, INFINITY, 0},
+	{"s2_asym_pads_hw",         2, 10, 7, 3, 5,   1,  3, 2, 2, 1, 1, 1, 1, 0, 2, 1, -INFINITY, INFINITY, 0},
+	{"depthwise3x3",            1, 8, 8, 8,  8,   8,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"depthwise5x5_s2",         2, 11, 9, 6, 6,   6,  5, 5, 2, 2, 1, 1, 2, 2, 2, 2, -INFINITY, INFINITY, 0},
+	{"depthwise3x3_mult2",      1, 6, 6, 4,  8,   4,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"grouped_g2",              1, 6, 7, 6,  4,   2,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"dilation2",               1, 9, 9, 3,  4,   1,  3, 3, 1, 1, 2, 2, 2, 2, 2, 2, -INFINITY, INFINITY, 0},
+	{"clamp_relu6",             1, 6, 6, 4,  8,   1,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0.0f,      6.0f,     0},
+	{"clamp_tight",             1, 5, 5, 3,  4,   1,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -0.25f,    0.5f,     0},
+};
+
+/* ---- fully connected -------------------------------------------------------------------- */
+
+static void test_fc(struct effc_rt *rt, const char *cname, size_t batch, size_t in_c, size_t out_c, int with_bias,
+		    float out_min, float out_max, int seed)
+{
+	char name[160];
+	float *w = alloc_f(in_c * out_c), *bias = alloc_f(out_c), *in = alloc_f(batch * in_c);
+	float *got = alloc_f(batch * out_c), *naive = alloc_f(batch * out_c);
+	rng_seed((uint64_t)seed);
+	fill(w, in_c * out_c, -1.0f, 1.0f);
+	fill(bias, out_c, -1.0f, 1.0f);
+	fill(in, batch * in_c, -1.0f, 1.0f);
+	for (size_t b = 0; b < batch; b++)
+		for (size_t o = 0; o < out_c; o++) {
+			double acc = with_bias ? bias[o] : 0.0;
+			for (size_t i = 0; i < in_c; i++)
+				acc += (double)in[b * in_c + i] * w[o * in_c + i];
+			naive[b * out_c + o] = (float)clampd(acc, out_min, out_max);
+		}
+	struct effc_rt_op op;
+	fill_nan(got, batch * out_c);
+	int st = effc_rt_fc_create(rt, &op, batch, in_c, out_c, w, with_bias ? bias : NULL, out_min, out_max, in, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "fc %s t%d create+run", cname, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "fc %s t%d xnnpack vs naive", cname, rt->threads);
+	expect_close(name, got, naive, batch * out_c, 1e-4);
+	effc_rt_op_destroy(&op);
+	free(w), free(bias), free(in), free(got), free(naive);
+}
+
+/* ---- binary ----------------------------------------------------------------------------- */
+
+static size_t shape_numel(const size_t *d, int rank)
+{
+	size_t n = 1;
+	for (int i = 0; i < rank; i++)
+		n *= d[i];
+	return n;
+}
+
+static const char *const binop_names[] = {"add", "sub", "mul", "div"};
+
+static void test_binary(struct effc_rt *rt, enum effc_rt_binop bop, int rank, const size_t *as, const size_t *bs,
+			float out_min, float out_max, int seed)
+{
+	char name[200], shapes[120];
+	size_t k = 0;
+	struct effc_rt_binary p = {0};
+	p.op = bop, p.rank = rank, p.out_min = out_min, p.out_max = out_max;
+	size_t od[EFFC_RT_MAX_RANK];
+	for (int i = 0; i < rank; i++) {
+		p.a_shape[i] = as[i], p.b_shape[i] = bs[i];
+		od[i] = as[i] > bs[i] ? as[i] : bs[i];
+	}
+	for (int s = 0; s < 2; s++) {
+		const size_t *d = s ? bs : as;
+		k += (size_t)snprintf(shapes + k, sizeof shapes - k, "%s[", s ? "x" : "");
+		for (int i = 0; i < rank; i++)
+			k += (size_t)snprintf(shapes + k, sizeof shapes - k, "%s%zu", i ? "," : "", d[i]);
+		k += (size_t)snprintf(shapes + k, sizeof shapes - k, "]");
+	}
+	const size_t na = shape_numel(as, rank), nb = shape_numel(bs, rank), no = shape_numel(od, rank);
+	float *a = alloc_f(na), *b = alloc_f(nb), *got = alloc_f(no), *ref = alloc_f(no);
+	rng_seed((uint64_t)seed);
+	fill(a, na, -2.0f, 2.0f);
+	for (size_t i = 0; i < nb; i++) /* keep divisors away from zero */
+		b[i] = rng_uniform(0.5f, 2.0f) * (rng_next() & 1 ? 1.0f : -1.0f);
+	struct effc_rt_op op;
+	fill_nan(got, no);
+	int st = effc_rt_binary_create(rt, &op, &p, a, b, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "binary %s %s%s t%d create+run", binop_names[bop], shapes,
+		 isinf(out_max) ? "" : " clamped", rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	effc_rt_ref_binary(&p, a, b, ref);
+	snprintf(name, sizeof name, "binary %s %s%s t%d xnnpack vs ref", binop_names[bop], shapes,
+		 isinf(out_max) ? "" : " clamped", rt->threads);
+	expect_close(name, got, ref, no, 1e-4);
+	effc_rt_op_destroy(&op);
+	free(a), free(b), free(got), free(ref);
+}
+
+/* The reference's broadcasting, checked by index arithmetic on a [2,3,1] x [1,3,4] case. */
+static void test_ref_binary_broadcast(void)
+{
+	float a[6], b[12], out[24];
+	for (int i = 0; i < 6; i++)
+		a[i] = (float)(i + 1);
+	for (int i = 0; i < 12; i++)
+		b[i] = (float)(i + 1) * 0.25f;
+	struct effc_rt_binary p = {.op = EFFC_RT_SUB, .rank = 3, .a_shape = {2, 3, 1}, .b_shape = {1, 3, 4},
+				   .out_min = -INFINITY, .out_max = INFINITY};
+	fill_nan(out, 24);
+	effc_rt_ref_binary(&p, a, b, out);
+	int bad = -1;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++)
+			for (int k = 0; k < 4; k++) {
+				float want = a[i * 3 + j] - b[j * 4 + k];
+				if (out[(i * 3 + j) * 4 + k] != want && bad < 0)
+					bad = (i * 3 + j) * 4 + k;
+			}
+	check(bad < 0, "ref binary broadcast [2,3,1]-[1,3,4] by index", "element %d is %g", bad, bad < 0 ? 0.0 : (double)out[bad]);
+
+	/* Broadcast on the left operand, with a clamp. */
+	float c[8], d[40], o2[40];
+	for (int i = 0; i < 8; i++)
+		c[i] = (float)i - 3.5f;
+	for (int i = 0; i < 40; i++)
+		d[i] = (float)(i % 7) - 3.0f;
+	struct effc_rt_binary q = {.op = EFFC_RT_MUL, .rank = 2, .a_shape = {1, 8}, .b_shape = {5, 8},
+				   .out_min = -4.0f, .out_max = 5.0f};
+	effc_rt_ref_binary(&q, c, d, o2);
+	bad = -1;
+	for (int r = 0; r < 5; r++)
+		for (int k = 0; k < 8; k++) {
+			float v = c[k] * d[r * 8 + k];
+			v = v < -4.0f ? -4.0f : v > 5.0f ? 5.0f : v;
+			if (o2[r * 8 + k] != v && bad < 0)
+				bad = r * 8 + k;
+		}
+	check(bad < 0, "ref binary broadcast [1,8]*[5,8] clamped by index", "element %d is %g", bad, bad < 0 ? 0.0 : (double)o2[bad]);
+}
+
+/* ---- unary and pooling ------------------------------------------------------------------ */
+
+static const char *const unop_names[] = {"sigmoid", "clamp", "hardswish", "hardsigmoid", "clamp_dyn"};
+
+/* min/max are CLAMP's bounds (Relu is CLAMP to [0, inf)); the other ops ignore them. */
+static void test_unary(struct effc_rt *rt, enum effc_rt_unop uop, size_t rows, size_t channels, float min, float max,
+		       int seed)
+{
+	char name[160], what[40];
+	const size_t n = rows * channels;
+	struct effc_rt_unary p = {.op = uop, .rows = rows, .channels = channels, .alpha = 0.2f, .beta = 0.5f,
+				  .min = min, .max = max};
+	snprintf(what, sizeof what, "%s%s", unop_names[uop], uop == EFFC_RT_CLAMP && isinf(max) ? " (relu)" : "");
+	float *in = alloc_f(n), *got = alloc_f(n), *ref = alloc_f(n), *naive = alloc_f(n);
+	rng_seed((uint64_t)seed);
+	fill(in, n, -8.0f, 8.0f);
+	in[0] = -3.0f, in[1] = 3.0f, in[2] = 0.0f; /* hardswish knees */
+	for (size_t i = 0; i < n; i++) {
+		double x = in[i], v;
+		switch (uop) {
+		case EFFC_RT_SIGMOID: v = 1.0 / (1.0 + exp(-x)); break;
+		case EFFC_RT_CLAMP: v = clampd(x, p.min, p.max); break;
+		case EFFC_RT_HARDSWISH: v = x * clampd(x + 3.0, 0.0, 6.0) / 6.0; break;
+		case EFFC_RT_HARDSIGMOID: v = clampd(0.2 * x + 0.5, 0.0, 1.0); break;
+		default: v = clampd(x, -1.5, 0.75); break;
+		}
+		naive[i] = (float)v;
+	}
+	const float lo = -1.5f, hi = 0.75f;
+	struct effc_rt_op op;
+	fill_nan(got, n);
+	int st = effc_rt_unary_create(rt, &op, &p, in, got, uop == EFFC_RT_CLAMP_DYN ? &lo : NULL,
+				      uop == EFFC_RT_CLAMP_DYN ? &hi : NULL);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "unary %s %zux%zu t%d create+run", what, rows, channels, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	effc_rt_ref_unary(&p, in, ref, uop == EFFC_RT_CLAMP_DYN ? &lo : NULL, uop == EFFC_RT_CLAMP_DYN ? &hi : NULL);
+	snprintf(name, sizeof name, "unary %s %zux%zu t%d run vs ref", what, rows, channels, rt->threads);
+	expect_close(name, got, ref, n, 1e-5);
+	snprintf(name, sizeof name, "unary %s %zux%zu t%d ref vs formula", what, rows, channels, rt->threads);
+	expect_close(name, ref, naive, n, 1e-5);
+	effc_rt_op_destroy(&op);
+	free(in), free(got), free(ref), free(naive);
+}
+
+/* ONNX Clip applies min then max: with min > max every output is max. NULL bounds are open. */
+static void test_ref_clamp_dyn_edges(void)
+{
+	const float in[5] = {-3.0f, -0.5f, 0.0f, 0.5f, 3.0f};
+	float out[5];
+	const float lo = 1.0f, hi = -1.0f;
+	struct effc_rt_unary p = {.op = EFFC_RT_CLAMP_DYN, .rows = 1, .channels = 5};
+	effc_rt_ref_unary(&p, in, out, &lo, &hi);
+	int ok = 1;
+	for (int i = 0; i < 5; i++)
+		ok &= out[i] == hi;
+	check(ok, "ref clamp_dyn min>max gives max", "got %g %g %g %g %g", (double)out[0], (double)out[1],
+	      (double)out[2], (double)out[3], (double)out[4]);
+	effc_rt_ref_unary(&p, in, out, NULL, &hi);
+	ok = out[0] == -3.0f && out[1] == -1.0f && out[4] == -1.0f;
+	check(ok, "ref clamp_dyn lo=NULL is unbounded below", "got %g %g %g", (double)out[0], (double)out[1], (double)out[4]);
+}
+
+static void test_gap(struct effc_rt *rt, size_t batch, size_t hw, size_t channels, int seed)
+{
+	char name[160];
+	const size_t nin = batch * hw * channels, nout = batch * channels;
+	float *in = alloc_f(nin), *got = alloc_f(nout), *ref = alloc_f(nout), *naive = alloc_f(nout);
+	rng_seed((uint64_t)seed);
+	fill(in, nin, -3.0f, 3.0f);
+	for (size_t b = 0; b < batch; b++)
+		for (size_t c = 0; c < channels; c++) {
+			double s = 0.0;
+			for (size_t i = 0; i < hw; i++)
+				s += in[(b * hw + i) * channels + c];
+			naive[b * channels + c] = (float)(s / (double)hw);
+		}
+	struct effc_rt_op op;
+	fill_nan(got, nout);
+	int st = effc_rt_gap_create(rt, &op, batch, hw, channels, in, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "gap %zux%zux%zu t%d create+run", batch, hw, channels, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	fill_nan(ref, nout);
+	effc_rt_ref_gap(batch, hw, channels, in, ref);
+	snprintf(name, sizeof name, "gap %zux%zux%zu t%d xnnpack vs ref", batch, hw, channels, rt->threads);
+	expect_close(name, got, ref, nout, 1e-4);
+	snprintf(name, sizeof name, "gap %zux%zux%zu t%d ref vs naive mean", batch, hw, channels, rt->threads);
+	expect_close(name, ref, naive, nout, 1e-5);
+	effc_rt_op_destroy(&op);
+	free(in), free(got), free(ref), free(naive);
+}
+
+/* ---- reference kernels against first principles ----------------------------------------- */
+
+static void test_ref_transpose(struct effc_rt *rt)
+{
+	static const int perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	const int dims[3] = {2, 3, 4};
+	float in[24], out[24];
+	for (int i = 0; i < 24; i++)
+		in[i] = (float)i; /* the value is the input's linear index */
+	for (int k = 0; k < 6; k++) {
+		const int *perm = perms[k];
+		struct effc_rt_shape s = {3, {2, 3, 4}};
+		fill_nan(out, 24);
+		effc_rt_ref_transpose(&s, perm, in, out);
+		/* Output dim i is input dim perm[i]: output index (o0,o1,o2) reads input index idx with
+		 * idx[perm[i]] = o_i. */
+		const int od[3] = {dims[perm[0]], dims[perm[1]], dims[perm[2]]};
+		int bad = -1;
+		for (int o0 = 0; o0 < od[0]; o0++)
+			for (int o1 = 0; o1 < od[1]; o1++)
+				for (int o2 = 0; o2 < od[2]; o2++) {
+					int idx[3];
+					idx[perm[0]] = o0, idx[perm[1]] = o1, idx[perm[2]] = o2;
+					const int src = (idx[0] * 3 + idx[1]) * 4 + idx[2], dst = (o0 * od[1] + o1) * od[2] + o2;
+					if (out[dst] != (float)src && bad < 0)
+						bad = dst;
+				}
+		char name[80];
+		snprintf(name, sizeof name, "ref transpose 2x3x4 perm {%d,%d,%d}", perm[0], perm[1], perm[2]);
+		check(bad < 0, name, "output %d holds input %g", bad, bad < 0 ? 0.0 : (double)out[bad]);
+	}
+
+	/* NCHW -> NHWC through create + run, checked by the same index rule. */
+	enum { N = 2, C = 3, H = 4, W = 5 };
+	float x[N * C * H * W], y[N * C * H * W];
+	for (int i = 0; i < N * C * H * W; i++)
+		x[i] = (float)i;
+	const int perm[4] = {0, 2, 3, 1};
+	struct effc_rt_shape s = {4, {N, C, H, W}};
+	struct effc_rt_op op;
+	fill_nan(y, N * C * H * W);
+	int st = effc_rt_transpose_create(rt, &op, &s, perm, x, y);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	int bad = -1;
+	for (int n = 0; n < N; n++)
+		for (int h = 0; h < H; h++)
+			for (int w = 0; w < W; w++)
+				for (int c = 0; c < C; c++) {
+					const int dst = ((n * H + h) * W + w) * C + c, src = ((n * C + c) * H + h) * W + w;
+					if (y[dst] != (float)src && bad < 0)
+						bad = dst;
+				}
+	check(st == EFFC_RT_OK && bad < 0, "transpose create+run nchw->nhwc 2x3x4x5", "status %d, output %d wrong", st, bad);
+	effc_rt_op_destroy(&op);
+}
+
+static void test_ref_pad(struct effc_rt *rt)
+{
+	/* [1 2 3 4], begin -1, end +2, value 9: drop the 1, append two 9s. */
+	{
+		const float in[4] = {1, 2, 3, 4}, want[5] = {2, 3, 4, 9, 9};
+		float out[5];
+		struct effc_rt_shape s = {1, {4}};
+		const int64_t b[1] = {-1}, e[1] = {2};
+		fill_nan(out, 5);
+		effc_rt_ref_pad(&s, b, e, 9.0f, in, out);
+		check(memcmp(out, want, sizeof want) == 0, "ref pad 1-D begin -1 end +2", "got %g %g %g %g %g", (double)out[0],
+		      (double)out[1], (double)out[2], (double)out[3], (double)out[4]);
+	}
+	/* 2-D 3x4, begin {1,-1}, end {-1,2}: output 3x5; out[r][c] = in[r-1][c+1] where that exists. */
+	{
+		float in[12], out[15];
+		for (int i = 0; i < 12; i++)
+			in[i] = (float)(i + 1);
+		struct effc_rt_shape s = {2, {3, 4}};
+		const int64_t b[2] = {1, -1}, e[2] = {-1, 2};
+		struct effc_rt_op op;
+		fill_nan(out, 15);
+		int st = effc_rt_pad_create(rt, &op, &s, b, e, -7.0f, in, out);
+		if (st == EFFC_RT_OK)
+			st = effc_rt_run(rt, &op);
+		int bad = -1;
+		for (int r = 0; r < 3; r++)
+			for (int c = 0; c < 5; c++) {
+				const int ir = r - 1, ic = c + 1;
+				const float want = ir >= 0 && ir < 3 && ic >= 0 && ic < 4 ? in[ir * 4 + ic] : -7.0f;
+				if (out[r * 5 + c] != want && bad < 0)
+					bad = r * 5 + c;
+			}
+		check(st == EFFC_RT_OK && bad < 0, "pad create+run 2-D mixed negative/positive", "status %d, element %d is %g",
+		      st, bad, bad < 0 ? 0.0 : (double)out[bad]);
+		effc_rt_op_destroy(&op);
+	}
+	/* 4-D spatial zero pad of 1 (the common Conv-separated Pad). */
+	{
+		float in[2 * 2 * 3], out[2 * 4 * 5];
+		for (int i = 0; i < 12; i++)
+			in[i] = (float)(i + 1);
+		struct effc_rt_shape s = {4, {1, 2, 2, 3}};
+		const int64_t b[4] = {0, 0, 1, 1}, e[4] = {0, 0, 1, 1};
+		effc_rt_ref_pad(&s, b, e, 0.0f, in, out);
+		int bad = -1;
+		for (int c = 0; c < 2; c++)
+			for (int y = 0; y < 4; y++)
+				for (int x = 0; x < 5; x++) {
+					const int iy = y - 1, ix = x - 1;
+					const float want = iy >= 0 && iy < 2 && ix >= 0 && ix < 3 ? in[(c * 2 + iy) * 3 + ix] : 0.0f;
+					if (out[(c * 4 + y) * 5 + x] != want && bad < 0)
+						bad = (c * 4 + y) * 5 + x;
+				}
+		check(bad < 0, "ref pad 4-D spatial 1", "element %d wrong", bad);
+	}
+}
+
+static void test_ref_softmax(struct effc_rt *rt)
+{
+	enum { OUTER = 2, NN = 5, INNER = 3, TOTAL = OUTER * NN * INNER };
+	float in[TOTAL], out[TOTAL];
+	rng_seed(77);
+	fill(in, TOTAL, -4.0f, 4.0f);
+	in[0] = 1000.0f; /* overflows a naive exp: the kernel must subtract the maximum */
+	struct effc_rt_op op;
+	fill_nan(out, TOTAL);
+	int st = effc_rt_softmax_create(rt, &op, OUTER, NN, INNER, in, out);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	expect_status("softmax create+run", st, EFFC_RT_OK);
+	double worst_sum = 0.0, worst_val = 0.0;
+	for (int o = 0; o < OUTER; o++)
+		for (int j = 0; j < INNER; j++) {
+			double mx = -INFINITY, sum = 0.0, got_sum = 0.0;
+			for (int i = 0; i < NN; i++)
+				mx = fmax(mx, in[(o * NN + i) * INNER + j]);
+			for (int i = 0; i < NN; i++)
+				sum += exp((double)in[(o * NN + i) * INNER + j] - mx);
+			for (int i = 0; i < NN; i++) {
+				const int e = (o * NN + i) * INNER + j;
+				const double want = exp((double)in[e] - mx) / sum;
+				got_sum += out[e];
+				double dv = fabs(out[e] - want);
+				worst_val = isnan(dv) || dv > worst_val ? (isnan(dv) ? INFINITY : dv) : worst_val;
+			}
+			double ds = fabs(got_sum - 1.0);
+			worst_sum = isnan(ds) || ds > worst_sum ? (isnan(ds) ? INFINITY : ds) : worst_sum;
+		}
+	check(worst_sum <= 1e-5, "softmax rows sum to 1", "worst |sum - 1| = %g", worst_sum);
+	check(worst_val <= 1e-5, "softmax matches exp/sum", "worst |diff| = %g", worst_val);
+	effc_rt_op_destroy(&op);
+}
+
+static void test_ref_reduce_mean(struct effc_rt *rt)
+{
+	float in[24];
+	for (int i = 0; i < 24; i++)
+		in[i] = (float)((i * 7) % 11) - 5.0f;
+	struct effc_rt_shape s = {3, {2, 3, 4}};
+	/* axes {0,2}: out[j] = mean over i,k of x[i][j][k] */
+	{
+		const int mask[3] = {1, 0, 1};
+		float out[3], want[3];
+		for (int j = 0; j < 3; j++) {
+			double acc = 0.0;
+			for (int i = 0; i < 2; i++)
+				for (int k = 0; k < 4; k++)
+					acc += in[(i * 3 + j) * 4 + k];
+			want[j] = (float)(acc / 8.0);
+		}
+		struct effc_rt_op op;
+		fill_nan(out, 3);
+		int st = effc_rt_reduce_mean_create(rt, &op, &s, mask, in, out);
+		if (st == EFFC_RT_OK)
+			st = effc_rt_run(rt, &op);
+		expect_status("reduce_mean create+run axes {0,2}", st, EFFC_RT_OK);
+		expect_close("reduce_mean axes {0,2}", out, want, 3, 1e-5);
+		effc_rt_op_destroy(&op);
+	}
+	/* axes {2}: out[i][j] = mean over k */
+	{
+		const int mask[3] = {0, 0, 1};
+		float out[6], want[6];
+		for (int i = 0; i < 2; i++)
+			for (int j = 0; j < 3; j++) {
+				double acc = 0.0;
+				for (int k = 0; k < 4; k++)
+					acc += in[(i * 3 + j) * 4 + k];
+				want[i * 3 + j] = (float)(acc / 4.0);
+			}
+		fill_nan(out, 6);
+		effc_rt_ref_reduce_mean(&s, mask, in, out);
+		expect_close("ref reduce_mean axes {2}", out, want, 6, 1e-5);
+	}
+	/* axes {0}: out[j][k] = mean over i */
+	{
+		const int mask[3] = {1, 0, 0};
+		float out[12], want[12];
+		for (int j = 0; j < 12; j++)
+			want[j] = (in[j] + in[12 + j]) / 2.0f;
+		fill_nan(out, 12);
+		effc_rt_ref_reduce_mean(&s, mask, in, out);
+		expect_close("ref reduce_mean axes {0}", out, want, 12, 1e-5);
+	}
+	/* every axis: one scalar */
+	{
+		const int mask[3] = {1, 1, 1};
+		float out[1], want[1];
+		double acc = 0.0;
+		for (int i = 0; i < 24; i++)
+			acc += in[i];
+		want[0] = (float)(acc / 24.0);
+		fill_nan(out, 1);
+		effc_rt_ref_reduce_mean(&s, mask, in, out);
+		expect_close("ref reduce_mean all axes", out, want, 1, 1e-5);
+	}
+}
+
+static void test_ref_channel_affine(struct effc_rt *rt)
+{
+	enum { OUTER = 2, CH = 3, INNER = 4, TOTAL = OUTER * CH * INNER };
+	float in[TOTAL], out[TOTAL], want[TOTAL], scale[CH], bias[CH], mean[CH], var[CH];
+	const float eps = 1e-3f;
+	rng_seed(99);
+	fill(in, TOTAL, -3.0f, 3.0f);
+	fill(scale, CH, 0.5f, 2.0f);
+	fill(bias, CH, -1.0f, 1.0f);
+	fill(mean, CH, -0.5f, 0.5f);
+	fill(var, CH, 0.1f, 2.0f);
+	for (int o = 0; o < OUTER; o++)
+		for (int c = 0; c < CH; c++)
+			for (int i = 0; i < INNER; i++) {
+				const int e = (o * CH + c) * INNER + i;
+				want[e] = (float)(((double)in[e] - mean[c]) * scale[c] / sqrt((double)var[c] + eps) + bias[c]);
+			}
+	fill_nan(out, TOTAL);
+	effc_rt_ref_channel_affine(OUTER, CH, INNER, scale, bias, mean, var, eps, in, out);
+	expect_close("ref channel_affine (batchnorm) formula", out, want, TOTAL, 1e-5);
+
+	/* Same through create + run, and the NHWC form (inner = 1, channels last). */
+	struct effc_rt_op op;
+	fill_nan(out, TOTAL);
+	int st = effc_rt_batchnorm_create(rt, &op, OUTER, CH, INNER, scale, bias, mean, var, eps, in, out);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	expect_status("batchnorm create+run", st, EFFC_RT_OK);
+	expect_close("batchnorm create+run formula", out, want, TOTAL, 1e-5);
+	effc_rt_op_destroy(&op);
+
+	float nhwc_in[TOTAL], nhwc_out[TOTAL], nhwc_want[TOTAL];
+	for (int o = 0; o < OUTER; o++)
+		for (int c = 0; c < CH; c++)
+			for (int i = 0; i < INNER; i++) {
+				nhwc_in[(o * INNER + i) * CH + c] = in[(o * CH + c) * INNER + i];
+				nhwc_want[(o * INNER + i) * CH + c] = want[(o * CH + c) * INNER + i];
+			}
+	fill_nan(nhwc_out, TOTAL);
+	effc_rt_ref_channel_affine(OUTER * INNER, CH, 1, scale, bias, mean, var, eps, nhwc_in, nhwc_out);
+	expect_close("ref channel_affine channels-last", nhwc_out, nhwc_want, TOTAL, 1e-5);
+}
+
+static void test_ref_matmul(struct effc_rt *rt)
+{
+	/* out[b0][b1] = 0.5 * A[b0] x B[b1] + 2 * bias with A stored transposed as [2][1][K][M]
+	 * (broadcast over b1), B stored transposed as [1][3][N][K] (broadcast over b0), bias [N]. */
+	enum { B0 = 2, B1 = 3, M = 4, N = 5, K = 6 };
+	float a[B0 * K * M], b[B1 * N * K], bias[N], out[B0 * B1 * M * N], want[B0 * B1 * M * N];
+	rng_seed(1234);
+	fill(a, B0 * K * M, -1.0f, 1.0f);
+	fill(b, B1 * N * K, -1.0f, 1.0f);
+	fill(bias, N, -1.0f, 1.0f);
+	for (int i0 = 0; i0 < B0; i0++)
+		for (int i1 = 0; i1 < B1; i1++)
+			for (int i = 0; i < M; i++)
+				for (int j = 0; j < N; j++) {
+					double acc = 0.0;
+					for (int k = 0; k < K; k++)
+						acc += (double)a[(i0 * K + k) * M + i] * b[(i1 * N + j) * K + k];
+					want[((i0 * B1 + i1) * M + i) * N + j] = (float)(0.5 * acc + 2.0 * bias[j]);
+				}
+	struct effc_rt_matmul p = {0};
+	p.m = M, p.n = N, p.k = K;
+	p.batch_rank = 2, p.batch[0] = B0, p.batch[1] = B1;
+	p.a_bstride[0] = K * M, p.a_bstride[1] = 0;
+	p.b_bstride[0] = 0, p.b_bstride[1] = N * K;
+	p.bias_bstride[0] = p.bias_bstride[1] = 0;
+	p.a_sm = 1, p.a_sk = M, p.b_sk = 1, p.b_sn = K, p.bias_sm = 0, p.bias_sn = 1;
+	p.alpha = 0.5f, p.beta = 2.0f, p.out_min = -INFINITY, p.out_max = INFINITY;
+	fill_nan(out, B0 * B1 * M * N);
+	effc_rt_ref_matmul(&p, a, b, bias, out);
+	expect_close("ref matmul broadcast batch, transposed A and B, bias", out, want, B0 * B1 * M * N, 1e-5);
+
+	struct effc_rt_op op;
+	fill_nan(out, B0 * B1 * M * N);
+	int st = effc_rt_matmul_create(rt, &op, &p, a, b, bias, out);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	expect_status("matmul create+run", st, EFFC_RT_OK);
+	expect_close("matmul create+run vs naive", out, want, B0 * B1 * M * N, 1e-5);
+	effc_rt_op_destroy(&op);
+
+	/* Row-major A [2][1][M][K] and B [1][3][K][N]; a full bias [1][3][M][N] broadcast over b0. */
+	{
+		float a2[B0 * M * K], b2[B1 * K * N], c2[B1 * M * N], o3[B0 * B1 * M * N], w3[B0 * B1 * M * N];
+		fill(a2, B0 * M * K, -1.0f, 1.0f);
+		fill(b2, B1 * K * N, -1.0f, 1.0f);
+		fill(c2, B1 * M * N, -1.0f, 1.0f);
+		for (int i0 = 0; i0 < B0; i0++)
+			for (int i1 = 0; i1 < B1; i1++)
+				for (int i = 0; i < M; i++)
+					for (int j = 0; j < N; j++) {
+						double acc = 0.0;
+						for (int k = 0; k < K; k++)
+							acc += (double)a2[(i0 * M + i) * K + k] * b2[(i1 * K + k) * N + j];
+						w3[((i0 * B1 + i1) * M + i) * N + j] = (float)(acc - c2[(i1 * M + i) * N + j]);
+					}
+		struct effc_rt_matmul r = {0};
+		r.m = M, r.n = N, r.k = K;
+		r.batch_rank = 2, r.batch[0] = B0, r.batch[1] = B1;
+		r.a_bstride[0] = M * K, r.a_bstride[1] = 0;
+		r.b_bstride[0] = 0, r.b_bstride[1] = K * N;
+		r.bias_bstride[0] = 0, r.bias_bstride[1] = M * N;
+		r.a_sm = K, r.a_sk = 1, r.b_sk = N, r.b_sn = 1, r.bias_sm = N, r.bias_sn = 1;
+		r.alpha = 1.0f, r.beta = -1.0f, r.out_min = -INFINITY, r.out_max = INFINITY;
+		fill_nan(o3, B0 * B1 * M * N);
+		effc_rt_ref_matmul(&r, a2, b2, c2, o3);
+		expect_close("ref matmul broadcast batch, batched bias, beta=-1", o3, w3, B0 * B1 * M * N, 1e-5);
+	}
+
+	/* Plain row-major, no batch, no bias, clamped to [-0.5, 0.5]. */
+	float c[M * K], d[K * N], o2[M * N], w2[M * N];
+	fill(c, M * K, -1.0f, 1.0f);
+	fill(d, K * N, -1.0f, 1.0f);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double acc = 0.0;
+			for (int k = 0; k < K; k++)
+				acc += (double)c[i * K + k] * d[k * N + j];
+			w2[i * N + j] = (float)clampd(acc, -0.5, 0.5);
+		}
+	struct effc_rt_matmul q = {0};
+	q.m = M, q.n = N, q.k = K, q.batch_rank = 0;
+	q.a_sm = K, q.a_sk = 1, q.b_sk = N, q.b_sn = 1;
+	q.alpha = 1.0f, q.beta = 1.0f, q.out_min = -0.5f, q.out_max = 0.5f;
+	fill_nan(o2, M * N);
+	effc_rt_ref_matmul(&q, c, d, NULL, o2);
+	expect_close("ref matmul row-major no bias clamped", o2, w2, M * N, 1e-5);
+}
+
+static void test_copy(struct effc_rt *rt)
+{
+	float in[10], out[10];
+	for (int i = 0; i < 10; i++)
+		in[i] = (float)i * 1.5f;
+	fill_nan(out, 10);
+	struct effc_rt_op op;
+	int st = effc_rt_copy_create(rt, &op, sizeof in, in, out);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	check(st == EFFC_RT_OK && memcmp(in, out, sizeof in) == 0, "copy create+run", "status %d or bytes differ", st);
+	st = effc_rt_copy_create(rt, &op, sizeof in, in, in); /* in place: nothing to move */
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	check(st == EFFC_RT_OK && in[9] == 13.5f, "copy in place", "status %d", st);
+	effc_rt_op_destroy(&op);
+}
+
+/* ---- API boundary ----------------------------------------------------------------------- */
+
+/* A create that fails must leave the op inert: kind NONE, so run reports an error instead of
+ * calling into a half-created op, and destroy is a no-op. */
+static void expect_args(const char *name, int st, struct effc_rt_op *op)
+{
+	char full[160];
+	snprintf(full, sizeof full, "api %s -> EFFC_RT_ERR_ARGS", name);
+	expect_status(full, st, EFFC_RT_ERR_ARGS);
+	snprintf(full, sizeof full, "api %s leaves op inert", name);
+	check(op->kind == EFFC_RT_NONE && op->xnn == NULL, full, "kind %d, xnn %p after a failed create", (int)op->kind,
+	      op->xnn);
+	effc_rt_op_destroy(op);
+}
+
+static void test_api(struct effc_rt *rt)
+{
+	float buf[64] = {0}, out[64];
+	struct effc_rt_op op;
+	struct effc_rt tmp;
+	expect_status("api init NULL -> EFFC_RT_ERR_ARGS", effc_rt_init(NULL, 1), EFFC_RT_ERR_ARGS);
+	expect_status("api init threads=-1 -> EFFC_RT_ERR_ARGS", effc_rt_init(&tmp, -1), EFFC_RT_ERR_ARGS);
+	int st0 = effc_rt_init(&tmp, 0);
+	check(st0 == EFFC_RT_OK && tmp.threads == 1 && tmp.pool == NULL, "api init threads=0 means one thread",
+	      "status %d, threads %d", st0, tmp.threads);
+	if (st0 == EFFC_RT_OK)
+		effc_rt_fini(&tmp);
+
+	const struct conv_case cc = {"api", 1, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, -INFINITY, INFINITY, 0};
+	struct effc_rt_conv2d cp = conv_params(&cc, 1);
+	expect_args("conv2d in=NULL", effc_rt_conv2d_create(rt, &op, &cp, buf, NULL, NULL, out), &op);
+	expect_args("conv2d out=NULL", effc_rt_conv2d_create(rt, &op, &cp, buf, NULL, buf, NULL), &op);
+	expect_args("conv2d weights=NULL", effc_rt_conv2d_create(rt, &op, &cp, NULL, NULL, buf, out), &op);
+	cp.nhwc = 0;
+	expect_args("conv2d nchw in=NULL", effc_rt_conv2d_create(rt, &op, &cp, buf, NULL, NULL, out), &op);
+
+	expect_args("fc in=NULL", effc_rt_fc_create(rt, &op, 1, 4, 4, buf, NULL, -INFINITY, INFINITY, NULL, out), &op);
+	expect_args("fc out=NULL", effc_rt_fc_create(rt, &op, 1, 4, 4, buf, NULL, -INFINITY, INFINITY, buf, NULL), &op);
+	expect_args("fc weights=NULL", effc_rt_fc_create(rt, &op, 1, 4, 4, NULL, NULL, -INFINITY, INFINITY, buf, out), &op);
+
+	struct effc_rt_matmul mp = {.m = 2, .n = 2, .k = 2, .a_sm = 2, .a_sk = 1, .b_sk = 2, .b_sn = 1, .alpha = 1,
+				    .beta = 1, .out_min = -INFINITY, .out_max = INFINITY};
+	expect_args("matmul a=NULL", effc_rt_matmul_create(rt, &op, &mp, NULL, buf, NULL, out), &op);
+	expect_args("matmul b=NULL", effc_rt_matmul_create(rt, &op, &mp, buf, NULL, NULL, out), &op);
+	expect_args("matmul out=NULL", effc_rt_matmul_create(rt, &op, &mp, buf, buf, NULL, NULL), &op);
+	expect_args("matmul p=NULL", effc_rt_matmul_create(rt, &op, NULL, buf, buf, NULL, out), &op);
+
+	struct effc_rt_binary bp = {.op = EFFC_RT_ADD, .rank = 1, .a_shape = {4}, .b_shape = {4}, .out_min = -INFINITY,
+				    .out_max = INFINITY};
+	expect_args("binary a=NULL", effc_rt_binary_create(rt, &op, &bp, NULL, buf, out), &op);
+	expect_args("binary b=NULL", effc_rt_binary_create(rt, &op, &bp, buf, NULL, out), &op);
+	expect_args("binary out=NULL", effc_rt_binary_create(rt, &op, &bp, buf, buf, NULL), &op);
+	expect_args("binary p=NULL", effc_rt_binary_create(rt, &op, NULL, buf, buf, out), &op);
+	bp.rank = EFFC_RT_MAX_RANK + 1;
+	expect_args("binary rank 7", effc_rt_binary_create(rt, &op, &bp, buf, buf, out), &op);
+
+	struct effc_rt_unary up = {.op = EFFC_RT_SIGMOID, .rows = 1, .channels = 4};
+	expect_args("unary in=NULL", effc_rt_unary_create(rt, &op, &up, NULL, out, NULL, NULL), &op);
+	expect_args("unary out=NULL", effc_rt_unary_create(rt, &op, &up, buf, NULL, NULL, NULL), &op);
+	expect_args("unary p=NULL", effc_rt_unary_create(rt, &op, NULL, buf, out, NULL, NULL), &op);
+
+	expect_args("gap in=NULL", effc_rt_gap_create(rt, &op, 1, 4, 4, NULL, out), &op);
+	expect_args("gap out=NULL", effc_rt_gap_create(rt, &op, 1, 4, 4, buf, NULL), &op);
+
+	expect_args("batchnorm in=NULL", effc_rt_batchnorm_create(rt, &op, 1, 4, 1, buf, buf, buf, buf, 1e-5f, NULL, out), &op);
+	expect_args("batchnorm out=NULL", effc_rt_batchnorm_create(rt, &op, 1, 4, 1, buf, buf, buf, buf, 1e-5f, buf, NULL), &op);
+	expect_args("batchnorm var=NULL", effc_rt_batchnorm_create(rt, &op, 1, 4, 1, buf, buf, buf, NULL, 1e-5f, buf, out), &op);
+
+	struct effc_rt_shape s = {2, {2, 2}};
+	const int mask[2] = {0, 1}, perm[2] = {1, 0};
+	const int64_t pb[2] = {0, 0}, pe[2] = {1, 1};
+	expect_args("reduce_mean in=NULL", effc_rt_reduce_mean_create(rt, &op, &s, mask, NULL, out), &op);
+	expect_args("reduce_mean out=NULL", effc_rt_reduce_mean_create(rt, &op, &s, mask, buf, NULL), &op);
+	expect_args("reduce_mean mask=NULL", effc_rt_reduce_mean_create(rt, &op, &s, NULL, buf, out), &op);
+	expect_args("softmax in=NULL", effc_rt_softmax_create(rt, &op, 1, 4, 1, NULL, out), &op);
+	expect_args("softmax out=NULL", effc_rt_softmax_create(rt, &op, 1, 4, 1, buf, NULL), &op);
+	expect_args("transpose in=NULL", effc_rt_transpose_create(rt, &op, &s, perm, NULL, out), &op);
+	expect_args("transpose out=NULL", effc_rt_transpose_create(rt, &op, &s, perm, buf, NULL), &op);
+	expect_args("transpose perm=NULL", effc_rt_transpose_create(rt, &op, &s, NULL, buf, out), &op);
+	expect_args("pad in=NULL", effc_rt_pad_create(rt, &op, &s, pb, pe, 0.0f, NULL, out), &op);
+	expect_args("pad out=NULL", effc_rt_pad_create(rt, &op, &s, pb, pe, 0.0f, buf, NULL), &op);
+	expect_args("pad begin=NULL", effc_rt_pad_create(rt, &op, &s, NULL, pe, 0.0f, buf, out), &op);
+	expect_args("copy in=NULL", effc_rt_copy_create(rt, &op, 16, NULL, out), &op);
+	expect_args("copy out=NULL", effc_rt_copy_create(rt, &op, 16, buf, NULL), &op);
+
+	memset(&op, 0, sizeof op);
+	expect_status("api run on an empty op -> EFFC_RT_ERR_ARGS", effc_rt_run(rt, &op), EFFC_RT_ERR_ARGS);
+	effc_rt_op_destroy(NULL); /* must not crash */
+	check(1, "api destroy NULL", "-");
+}
+
+/* ---- driver ----------------------------------------------------------------------------- */
+
+static void test_xnnpack_paths(struct effc_rt *rt)
+{
+	const int nconv = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+	for (int i = 0; i < nconv; i++)
+		test_conv_nhwc(rt, &conv_cases[i], 100 + i);
+
+	test_fc(rt, "3x20->7", 3, 20, 7, 1, -INFINITY, INFINITY, 200);
+	test_fc(rt, "1x64->10 nobias", 1, 64, 10, 0, -INFINITY, INFINITY, 201);
+	test_fc(rt, "5x33->17 clamp", 5, 33, 17, 1, -0.5f, 1.0f, 202);
+
+	static const struct {
+		int rank;
+		size_t a[4], b[4];
+	} shapes[] = {
+		{4, {1, 4, 5, 8}, {1, 1, 1, 8}},
+		{4, {1, 4, 5, 8}, {1, 4, 5, 8}},
+		{3, {2, 3, 1}, {1, 3, 4}},
+		{4, {1, 4, 1, 1}, {2, 4, 3, 5}},
+		{4, {2, 1, 3, 8}, {1, 4, 1, 8}},
+	};
+	for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
+		for (int op = EFFC_RT_ADD; op <= EFFC_RT_DIV; op++)
+			test_binary(rt, (enum effc_rt_binop)op, shapes[s].rank, shapes[s].a, shapes[s].b, -INFINITY, INFINITY,
+				    300 + s * 4 + op);
+	test_binary(rt, EFFC_RT_ADD, shapes[0].rank, shapes[0].a, shapes[0].b, -0.5f, 0.5f, 350);
+	test_binary(rt, EFFC_RT_MUL, shapes[2].rank, shapes[2].a, shapes[2].b, 0.0f, 6.0f, 351);
+
+	test_unary(rt, EFFC_RT_SIGMOID, 7, 13, -INFINITY, INFINITY, 400);
+	test_unary(rt, EFFC_RT_CLAMP, 7, 13, -1.0f, 2.5f, 401);
+	test_unary(rt, EFFC_RT_CLAMP, 6, 11, 0.0f, INFINITY, 406);
+	test_unary(rt, EFFC_RT_HARDSWISH, 7, 13, -INFINITY, INFINITY, 402);
+	test_unary(rt, EFFC_RT_HARDSIGMOID, 5, 9, -INFINITY, INFINITY, 403);
+	test_unary(rt, EFFC_RT_CLAMP_DYN, 5, 9, -INFINITY, INFINITY, 404);
+	test_unary(rt, EFFC_RT_SIGMOID, 1, 1000, -INFINITY, INFINITY, 405);
+
+	test_gap(rt, 2, 49, 24, 500);
+	test_gap(rt, 1, 1, 5, 501);
+	test_gap(rt, 3, 100, 7, 502);
+}
+
+int main(void)
+{
+	for (int threads = 1; threads <= 2; threads++) {
+		struct effc_rt rt;
+		int st = effc_rt_init(&rt, threads);
+		char name[64];
+		snprintf(name, sizeof name, "init %d thread%s", threads, threads > 1 ? "s" : "");
+		expect_status(name, st, EFFC_RT_OK);
+		if (st != EFFC_RT_OK)
+			continue;
+		test_xnnpack_paths(&rt);
+		effc_rt_fini(&rt);
+	}
+
+	struct effc_rt rt;
+	if (effc_rt_init(&rt, 1) == EFFC_RT_OK) {
+		const int nconv = (int)(sizeof conv_cases / sizeof conv_cases[0]);
+		for (int i = 0; i < nconv; i++)
+			test_conv_nchw(&rt, &conv_cases[i], 600 + i);
+		test_ref_binary_broadcast();
+		test_ref_clamp_dyn_edges();
+		test_ref_transpose(&rt);
+		test_ref_pad(&rt);
+		test_ref_softmax(&rt);
+		test_ref_reduce_mean(&rt);
+		test_ref_channel_affine(&rt);
+		test_ref_matmul(&rt);
+		test_copy(&rt);
+		test_api(&rt);
+		effc_rt_fini(&rt);
+	}
+
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail > 0;
+}

@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+'use strict';
+// Reference runner: executes an ONNX model with ONNX Runtime (CPU) and
+// writes the requested outputs as raw little-endian float32 files.
+//
+// Usage:
+//   node tools/ort_run.js --model M.onnx [--threads N] [--repeat K]
+//       [--input NAME=FILE.f32:d0,d1,...]... [--output NAME=FILE.f32]...
+//       [--extra-outputs] [--bench-only]
+//
+//   --input        raw float32 input file and its shape (size is checked)
+//   --output       output name and file to write (at least one required;
+//                  with --bench-only the file part may be omitted: --output NAME)
+//   --threads      intraOpNumThreads (default 1); interOpNumThreads is 1
+//   --repeat K     after one warm-up run, time K runs and print
+//                  "median_ms=<x> min_ms=<y> threads=<n>"
+//   --bench-only   do not write output files (timing only)
+//   --extra-outputs  also fetch every model output not named by --output and
+//                  write it beside the first --output file as <name>.f32
+//                  (characters outside [A-Za-z0-9._-] become '_'); prints
+//                  "output <name> dims=<d0,d1,...> file=<path>" for each output
+// Always prints "session_ms=<x>" (session creation time) on stdout.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+function fail(msg) {
+  process.stderr.write(`ort_run: ${msg}\n`);
+  process.exit(1);
+}
+
+function usage() {
+  return 'usage: node tools/ort_run.js --model M.onnx [--threads N] [--repeat K] ' +
+    '[--input NAME=FILE.f32:d0,d1,...]... [--output NAME=FILE.f32]... ' +
+    '[--extra-outputs] [--bench-only]';
+}
+
+function parseIntArg(flag, v, min) {
+  if (v === undefined || !/^[0-9]+$/.test(v)) fail(`${flag} needs a non-negative integer, got '${v}'`);
+  const n = Number(v);
+  if (n < min) fail(`${flag} must be >= ${min}, got ${n}`);
+  return n;
+}
+
+function parseArgs(argv) {
+  const a = { model: null, threads: 1, repeat: 0, inputs: [], outputs: [], extra: false, benchOnly: false };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let val;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    // allow --flag=value as well as --flag value (NAME=FILE values keep their '=')
+    if (eq > 0 && ['--model', '--threads', '--repeat'].includes(arg.slice(0, eq))) {
+      val = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (val !== undefined) return val;
+      if (i + 1 >= argv.length) fail(`${arg} needs a value\n${usage()}`);
+      return argv[++i];
+    };
+    switch (arg) {
+      case '--model': a.model = next(); break;
+      case '--threads': a.threads = parseIntArg('--threads', next(), 1); break;
+      case '--repeat': a.repeat = parseIntArg('--repeat', next(), 0); break;
+      case '--input': a.inputs.push(parseInputSpec(next())); break;
+      case '--output': a.outputs.push(parseOutputSpec(next())); break;
+      case '--extra-outputs': a.extra = true; break;
+      case '--bench-only': a.benchOnly = true; break;
+      case '-h': case '--help':
+        process.stdout.write(usage() + '\n');
+        process.exit(0);
+        break;
+      default: fail(`unknown argument '${arg}'\n${usage()}`);
+    }
+  }
+  if (!a.model) fail(`--model is required\n${usage()}`);
+  if (a.outputs.length === 0) fail(`at least one --output NAME=FILE.f32 is required\n${usage()}`);
+  if (!a.benchOnly) {
+    for (const o of a.outputs) if (!o.file) fail(`--output ${o.name} needs =FILE (only --bench-only allows a bare name)`);
+  }
+  return a;
+}
+
+function parseInputSpec(s) {
+  const eq = s.indexOf('=');
+  if (eq <= 0) fail(`bad --input '${s}': expected NAME=FILE.f32:d0,d1,...`);
+  const name = s.slice(0, eq);
+  const rest = s.slice(eq + 1);
+  const colon = rest.lastIndexOf(':');
+  if (colon <= 0) fail(`bad --input '${s}': missing ':shape'`);
+  const file = rest.slice(0, colon);
+  const shapeStr = rest.slice(colon + 1);
+  // an empty shape string means a scalar
+  const dims = shapeStr === '' ? [] : shapeStr.split(',').map((d) => {
+    if (!/^[0-9]+$/.test(d.trim())) fail(`bad --input '${s}': dimension '${d}' is not a non-negative integer`);
+    return Number(d.trim());
+  });
+  return { name, file, dims };
+}
+
+function parseOutputSpec(s) {
+  const eq = s.indexOf('=');
+  if (eq === 0) fail(`bad --output '${s}': expected NAME=FILE.f32`);
+  if (eq < 0) return { name: s, file: null };
+  const name = s.slice(0, eq);
+  const file = s.slice(eq + 1);
+  if (!file) fail(`bad --output '${s}': empty file name`);
+  return { name, file };
+}
+
+function loadInput(ort, spec) {
+  let buf;
+  try {
+    buf = fs.readFileSync(spec.file);
+  } catch (e) {
+    fail(`cannot read input '${spec.name}' from ${spec.file}: ${e.message}`);
+  }
+  const count = spec.dims.reduce((p, d) => p * d, 1);
+  if (buf.length !== count * 4) {
+    fail(`input '${spec.name}': ${spec.file} has ${buf.length} bytes, shape [${spec.dims.join(',')}] needs ${count * 4}`);
+  }
+  // copy into an aligned Float32Array (file is little-endian)
+  let data;
+  if (LITTLE_ENDIAN) {
+    data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  } else {
+    data = new Float32Array(count);
+    for (let k = 0; k < count; k++) data[k] = buf.readFloatLE(k * 4);
+  }
+  return new ort.Tensor('float32', data, spec.dims);
+}
+
+function writeOutput(name, tensor, file) {
+  if (tensor.type !== 'float32') fail(`output '${name}' has type ${tensor.type}, only float32 can be written`);
+  const data = tensor.data;
+  let out;
+  if (LITTLE_ENDIAN) {
+    out = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  } else {
+    out = Buffer.alloc(data.length * 4);
+    for (let k = 0; k < data.length; k++) out.writeFloatLE(data[k], k * 4);
+  }
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, out);
+  } catch (e) {
+    fail(`cannot write output '${name}' to ${file}: ${e.message}`);
+  }
+}
+
+function nowMs() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(args.model)) fail(`model not found: ${args.model}`);
+
+  let ort;
+  try {
+    ort = require('onnxruntime-node');
+  } catch (e) {
+    fail(`cannot load onnxruntime-node (run scripts/setup.sh): ${e.message}`);
+  }
+
+  const opts = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: args.threads,
+    interOpNumThreads: 1,
+  };
+
+  const t0 = nowMs();
+  let session;
+  try {
+    session = await ort.InferenceSession.create(args.model, opts);
+  } catch (e) {
+    fail(`cannot create session for ${args.model}: ${e.message}`);
+  }
+  const sessionMs = nowMs() - t0;
+  process.stdout.write(`session_ms=${sessionMs.toFixed(3)}\n`);
+
+  const feeds = {};
+  for (const spec of args.inputs) {
+    if (!session.inputNames.includes(spec.name)) {
+      fail(`model has no input '${spec.name}' (inputs: ${session.inputNames.join(', ')})`);
+    }
+    if (Object.prototype.hasOwnProperty.call(feeds, spec.name)) fail(`input '${spec.name}' given twice`);
+    feeds[spec.name] = loadInput(ort, spec);
+  }
+  for (const n of session.inputNames) {
+    if (!Object.prototype.hasOwnProperty.call(feeds, n)) fail(`missing --input for model input '${n}'`);
+  }
+  const fetchNames = [];
+  for (const o of args.outputs) {
+    if (!session.outputNames.includes(o.name)) {
+      fail(`model has no output '${o.name}' (outputs: ${session.outputNames.join(', ')})`);
+    }
+    if (!fetchNames.includes(o.name)) fetchNames.push(o.name);
+  }
+  const writes = args.outputs.map((o) => ({ name: o.name, file: o.file }));
+  if (args.extra) {
+    const dir = args.outputs[0].file ? path.dirname(args.outputs[0].file) : '.';
+    for (const n of session.outputNames) {
+      if (fetchNames.includes(n)) continue;
+      fetchNames.push(n);
+      writes.push({ name: n, file: path.join(dir, n.replace(/[^A-Za-z0-9._-]/g, '_') + '.f32') });
+    }
+  }
+
+  const run = async () => {
+    try {
+      return await session.run(feeds, fetchNames);
+    } catch (e) {
+      fail(`run failed: ${e.message}`);
+    }
+    return null;
+  };
+
+  const results = await run();
+
+  if (args.repeat > 0) {
+    const times = [];
+    for (let k = 0; k < args.repeat; k++) {
+      const s = nowMs();
+      await run();
+      times.push(nowMs() - s);
+    }
+    times.sort((x, y) => x - y);
+    const mid = times.length >> 1;
+    const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+    process.stdout.write(`median_ms=${median.toFixed(3)} min_ms=${times[0].toFixed(3)} threads=${args.threads}\n`);
+  }
+
+  if (!args.benchOnly) {
+    for (const w of writes) writeOutput(w.name, results[w.name], w.file);
+  }
+  if (args.extra) {
+    for (const w of writes) {
+      const file = args.benchOnly ? '-' : w.file;
+      process.stdout.write(`output ${w.name} dims=${results[w.name].dims.join(',')} file=${file}\n`);
+    }
+  }
+  if (typeof session.release === 'function') await session.release();
+}
+
+main().catch((e) => fail(e && e.message ? e.message : String(e)));

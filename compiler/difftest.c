@@ -3,7 +3,10 @@
  * compares every output: it passes when max|a - b| <= tol * max(1, max|ref|) for all of them.
  * It also reports how much the reference outputs of two seeds differ, in units of that
  * tolerance: a model that ignores its input would pass any diff test, so that figure is part of
- * the verdict when --min-sensitivity is given. */
+ * the verdict when --min-sensitivity is given.
+ * --layers builds with EFFC_DEBUG_TENSORS, dumps every ONNX-named tensor the generated code
+ * computes, asks ONNX Runtime for the same tensors (as extra outputs of a temporary copy of the
+ * model) and names the first node whose output diverges. */
 #define _POSIX_C_SOURCE 200809L
 #include "driver.h"
 
@@ -20,42 +23,75 @@
 
 struct dt_opts {
 	const char *model, *work;
-	int seeds, threads, bench, keep;
+	int seeds, threads, bench, keep, layers;
 	double tol, min_sens;
-	int64_t batch;
+	struct effc_common_options common;
 };
 
-/* Single-quotes a word for /bin/sh. */
-static void shq(char *dst, size_t cap, const char *s)
+/* ---- shell commands -------------------------------------------------------------------- */
+struct cmd {
+	char *s;
+	size_t len, cap;
+};
+
+static void cmd_raw(struct cmd *c, const char *s)
 {
-	size_t k = 0;
-	if (k < cap - 1)
-		dst[k++] = '\'';
-	for (; *s && k + 5 < cap; s++) {
-		if (*s == '\'') {
-			memcpy(dst + k, "'\\''", 4);
-			k += 4;
-		} else {
-			dst[k++] = *s;
-		}
+	size_t n = strlen(s);
+	if (c->len + n + 1 > c->cap) {
+		size_t nc = (c->cap + n) * 2 + 256;
+		char *p = realloc(c->s, nc);
+		if (!p)
+			abort(); /* a few kilobytes: nothing sensible to do without them */
+		c->s = p, c->cap = nc;
 	}
-	dst[k++] = '\'';
-	dst[k] = 0;
+	memcpy(c->s + c->len, s, n + 1);
+	c->len += n;
 }
 
-/* Runs a shell command; stdout is captured into out (if given), stderr goes to the log. */
-static int run_sh(const char *cmd, const char *log, char *out, size_t out_cap)
+/* Appends one single-quoted shell word (with a leading space). */
+static void cmd_arg(struct cmd *c, const char *s)
 {
-	char full[16384];
-	char lq[4200];
-	shq(lq, sizeof lq, log);
-	snprintf(full, sizeof full, "%s 2>>%s%s%s", cmd, lq, out ? "" : " >>", out ? "" : lq);
-	FILE *p = popen(full, "r");
+	cmd_raw(c, " '");
+	for (const char *p = s; *p; p++) {
+		char ch[2] = {*p, 0};
+		cmd_raw(c, *p == '\'' ? "'\\''" : ch);
+	}
+	cmd_raw(c, "'");
+}
+
+static void cmd_argf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_argf(struct cmd *c, const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	cmd_arg(c, buf);
+}
+
+/* Runs c; stdout is captured into out (if given), everything else goes to the log. */
+static int cmd_run(struct cmd *c, const char *log, char *out, size_t out_cap)
+{
+	struct cmd full = {0};
+	cmd_raw(&full, c->s);
+	cmd_raw(&full, " 2>>");
+	cmd_arg(&full, log);
+	if (!out) {
+		cmd_raw(&full, " >>");
+		cmd_arg(&full, log);
+	}
+	if (getenv("EFFC_DIFFTEST_TRACE"))
+		fprintf(stderr, "+ %s\n", full.s);
+	FILE *p = popen(full.s, "r");
+	free(full.s);
+	c->len = 0;
+	if (c->s)
+		c->s[0] = 0;
 	if (!p)
 		return -1;
-	size_t k = 0;
+	size_t k = 0, n;
 	char buf[4096];
-	size_t n;
 	while ((n = fread(buf, 1, sizeof buf, p)) > 0)
 		if (out && k + n < out_cap) {
 			memcpy(out + k, buf, n);
@@ -81,6 +117,8 @@ static void show_log_tail(const char *log)
 	fclose(f);
 	fprintf(stderr, "--- end of %s ---\n%s\n---\n", log, buf);
 }
+
+/* ---- data ------------------------------------------------------------------------------ */
 
 /* splitmix64 + Box-Muller: the same inputs for the same seed on every machine. */
 static uint64_t mix(uint64_t *s)
@@ -121,10 +159,40 @@ static float *read_floats(const char *path, int64_t n)
 	return x;
 }
 
+struct cmp {
+	double max_abs, max_rel, max_ref, bound;
+	int nan;
+};
+
+static struct cmp compare(const float *a, const float *b, int64_t n, double tol)
+{
+	struct cmp c = {0};
+	for (int64_t i = 0; i < n; i++) {
+		double diff = fabs((double)a[i] - b[i]);
+		if (isnan(a[i]) != isnan(b[i]))
+			c.nan = 1;
+		if (diff > c.max_abs)
+			c.max_abs = diff;
+		double rel = diff / (fabs(b[i]) > 1e-6 ? fabs(b[i]) : 1e-6);
+		if (rel > c.max_rel)
+			c.max_rel = rel;
+		if (fabs(b[i]) > c.max_ref)
+			c.max_ref = fabs(b[i]);
+	}
+	c.bound = tol * (c.max_ref > 1 ? c.max_ref : 1);
+	return c;
+}
+
 static int parse_args(int argc, char **argv, struct dt_opts *o)
 {
-	*o = (struct dt_opts){.seeds = 3, .threads = 1, .tol = 1e-4, .batch = 1};
+	*o = (struct dt_opts){.seeds = 3, .threads = 1, .tol = 1e-4};
+	effc_common_init(&o->common);
 	for (int i = 0; i < argc; i++) {
+		int r = effc_common_parse(&o->common, argc, argv, &i);
+		if (r < 0)
+			return fprintf(stderr, "effc: difftest: bad or missing value for %s\n", argv[i]), -1;
+		if (r)
+			continue;
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end = NULL;
 		if (!strcmp(a, "--seeds") && v)
@@ -137,26 +205,25 @@ static int parse_args(int argc, char **argv, struct dt_opts *o)
 			o->tol = strtod(v, &end), i++;
 		else if (!strcmp(a, "--min-sensitivity") && v)
 			o->min_sens = strtod(v, &end), i++;
-		else if (!strcmp(a, "--batch") && v)
-			o->batch = strtoll(v, &end, 10), i++;
 		else if (!strcmp(a, "--work") && v)
 			o->work = v, i++;
 		else if (!strcmp(a, "--keep"))
 			o->keep = 1;
+		else if (!strcmp(a, "--layers"))
+			o->layers = 1;
 		else if (a[0] == '-' && a[1])
 			return fprintf(stderr, "effc: difftest: unknown option %s\n", a), -1;
 		else if (!o->model)
 			o->model = a;
 		else
 			return fprintf(stderr, "effc: difftest: more than one model given\n"), -1;
-		if (end && *end)
+		if (end && (*end || end == v))
 			return fprintf(stderr, "effc: difftest: bad value '%s' for %s\n", v, a), -1;
 	}
 	if (!o->model)
 		return fprintf(stderr, "effc: difftest needs MODEL.onnx\n"), -1;
-	if (o->seeds < 1 || o->seeds > 1000 || o->threads < 1 || o->threads > 256 || o->bench < 0 || !(o->tol > 0) ||
-	    o->batch < 1 || o->batch > 65536)
-		return fprintf(stderr, "effc: difftest: --seeds 1..1000, --threads 1..256, --tol > 0, --batch >= 1\n"), -1;
+	if (o->seeds < 1 || o->seeds > 1000 || o->threads < 1 || o->threads > 256 || o->bench < 0 || !(o->tol > 0))
+		return fprintf(stderr, "effc: difftest: --seeds 1..1000, --threads 1..256, --tol > 0\n"), -1;
 	return 0;
 }
 
@@ -166,126 +233,139 @@ static int parse_ms(const char *out, const char *key, double *v)
 	return p ? (sscanf(p + strlen(key), "%lf", v) == 1 ? 0 : -1) : -1;
 }
 
-static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
+struct dt {
+	const struct dt_opts *o;
+	const struct effc_graph *g;
+	const char *work, *script, *node;
+	char log[4200], runner[4300];
+};
+
+static void add_inputs(struct dt *t, struct cmd *c, int seed, int for_ort)
 {
-	char log[4200], cmd[16384], q1[4200], q2[4200], path[4300];
-	snprintf(log, sizeof log, "%s/difftest.log", work);
-	/* Build the generated directory. */
-	snprintf(path, sizeof path, "%s/gen", work);
-	shq(q1, sizeof q1, path);
-	snprintf(cmd, sizeof cmd, "cmake -S %s -B %s/build -DCMAKE_BUILD_TYPE=Release && cmake --build %s/build -j 2", q1, q1, q1);
-	if (run_sh(cmd, log, NULL, 0) != 0) {
-		fprintf(stderr, "effc: %s: building the generated code failed\n", o->model);
-		show_log_tail(log);
-		return 1;
+	for (int k = 0; k < t->g->n_inputs; k++) {
+		const struct effc_tensor *x = &t->g->t[t->g->inputs[k]];
+		if (!for_ort) {
+			cmd_argf(c, "%s/in%d_%d.f32", t->work, seed, k);
+			continue;
+		}
+		char spec[8192];
+		int sk = snprintf(spec, sizeof spec, "%s=%s/in%d_%d.f32:", x->name, t->work, seed, k);
+		for (int i = 0; i < x->rank && sk < (int)sizeof spec - 24; i++)
+			sk += snprintf(spec + sk, sizeof spec - (size_t)sk, "%s%" PRId64, i ? "," : "", x->dims[i]);
+		cmd_raw(c, " --input");
+		cmd_arg(c, spec);
 	}
-	const char *script = getenv("EFFC_ORT_RUN") ? getenv("EFFC_ORT_RUN") : EFFC_SOURCE_DIR "/tools/ort_run.js";
-	const char *node = getenv("EFFC_NODE") ? getenv("EFFC_NODE") : "node";
-	float **refs0 = calloc((size_t)g->n_outputs, sizeof(float *));
+}
+
+static void ort_cmd(struct dt *t, struct cmd *c, const char *model)
+{
+	cmd_arg(c, t->node);
+	cmd_arg(c, t->script);
+	cmd_raw(c, " --model");
+	cmd_arg(c, model);
+	cmd_raw(c, " --threads");
+	cmd_argf(c, "%d", t->o->threads);
+}
+
+static int build(struct dt *t, const char *builddir, int debug)
+{
+	struct cmd c = {0};
+	cmd_raw(&c, "cmake -S");
+	cmd_argf(&c, "%s/gen", t->work);
+	cmd_raw(&c, " -B");
+	cmd_arg(&c, builddir);
+	cmd_raw(&c, debug ? " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=ON" : " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=OFF");
+	cmd_raw(&c, " && cmake --build");
+	cmd_arg(&c, builddir);
+	cmd_raw(&c, " -j 2");
+	int rc = cmd_run(&c, t->log, NULL, 0);
+	free(c.s);
+	if (rc) {
+		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
+		show_log_tail(t->log);
+	}
+	return rc ? 1 : 0;
+}
+
+static int run_seeds(struct dt *t)
+{
+	const struct effc_graph *g = t->g;
+	const struct dt_opts *o = t->o;
+	char path[4300], p2[4300];
+	float **refs0 = calloc((size_t)g->n_outputs + 1, sizeof(float *));
 	double worst = 0, sens = INFINITY;
 	int failed = 0;
-	for (int s = 0; s < o->seeds && refs0; s++) {
-		/* Inputs. */
-		char runner_args[8192] = "", ort_args[8192] = "";
-		size_t ra = 0, oa = 0;
+	struct cmd c = {0};
+	for (int s = 0; s < o->seeds && refs0 && !failed; s++) {
 		for (int k = 0; k < g->n_inputs; k++) {
-			const struct effc_tensor *t = &g->t[g->inputs[k]];
-			float *x = random_input(effc_tensor_numel(t), (uint64_t)s * 1000003u + (uint64_t)k);
-			snprintf(path, sizeof path, "%s/in%d_%d.f32", work, s, k);
+			const struct effc_tensor *x = &g->t[g->inputs[k]];
+			float *v = random_input(effc_tensor_numel(x), (uint64_t)s * 1000003u + (uint64_t)k);
 			struct effc_diag d;
-			if (!x || effc_write_file(path, x, (size_t)effc_tensor_numel(t) * 4, &d)) {
-				free(x);
+			snprintf(path, sizeof path, "%s/in%d_%d.f32", t->work, s, k);
+			if (!v || effc_write_file(path, v, (size_t)effc_tensor_numel(x) * 4, &d)) {
 				fprintf(stderr, "effc: %s: cannot write %s\n", o->model, path);
 				failed = 1;
-				goto done;
 			}
-			free(x);
-			shq(q1, sizeof q1, path);
-			ra += (size_t)snprintf(runner_args + ra, sizeof runner_args - ra, " %s", q1);
-			char spec[4600];
-			int sk = snprintf(spec, sizeof spec, "%s=%s:", t->name, path);
-			for (int i = 0; i < t->rank; i++)
-				sk += snprintf(spec + sk, sizeof spec - (size_t)sk, "%s%" PRId64, i ? "," : "", t->dims[i]);
-			shq(q2, sizeof q2, spec);
-			oa += (size_t)snprintf(ort_args + oa, sizeof ort_args - oa, " --input %s", q2);
+			free(v);
 		}
-		for (int k = 0; k < g->n_outputs; k++) {
-			snprintf(path, sizeof path, "%s/out%d_%d.f32", work, s, k);
-			shq(q1, sizeof q1, path);
-			ra += (size_t)snprintf(runner_args + ra, sizeof runner_args - ra, " %s", q1);
-			char spec[4600];
-			snprintf(spec, sizeof spec, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, work, s, k);
-			shq(q2, sizeof q2, spec);
-			oa += (size_t)snprintf(ort_args + oa, sizeof ort_args - oa, " --output %s", q2);
-		}
-		snprintf(path, sizeof path, "%s/gen/build/model_runner", work);
-		shq(q1, sizeof q1, path);
-		snprintf(cmd, sizeof cmd, "%s --threads %d%s", q1, o->threads, runner_args);
-		if (run_sh(cmd, log, NULL, 0) != 0) {
+		if (failed)
+			break;
+		cmd_arg(&c, t->runner);
+		cmd_raw(&c, " --threads");
+		cmd_argf(&c, "%d", o->threads);
+		add_inputs(t, &c, s, 0);
+		for (int k = 0; k < g->n_outputs; k++)
+			cmd_argf(&c, "%s/out%d_%d.f32", t->work, s, k);
+		if (cmd_run(&c, t->log, NULL, 0) != 0) {
 			fprintf(stderr, "effc: %s: the generated runner failed (seed %d)\n", o->model, s);
-			show_log_tail(log);
+			show_log_tail(t->log);
 			failed = 1;
-			goto done;
+			break;
 		}
-		shq(q1, sizeof q1, node);
-		shq(q2, sizeof q2, script);
-		char mq[4200];
-		shq(mq, sizeof mq, o->model);
-		snprintf(cmd, sizeof cmd, "%s %s --model %s --threads %d%s", q1, q2, mq, o->threads, ort_args);
-		char ort_out[4096];
-		if (run_sh(cmd, log, ort_out, sizeof ort_out) != 0) {
+		ort_cmd(t, &c, o->model);
+		add_inputs(t, &c, s, 1);
+		for (int k = 0; k < g->n_outputs; k++) {
+			cmd_raw(&c, " --output");
+			cmd_argf(&c, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, t->work, s, k);
+		}
+		char out[4096];
+		if (cmd_run(&c, t->log, out, sizeof out) != 0) {
 			fprintf(stderr, "effc: %s: ONNX Runtime failed (seed %d); is onnxruntime-node installed (scripts/setup.sh)?\n",
 				o->model, s);
-			show_log_tail(log);
+			show_log_tail(t->log);
 			failed = 1;
-			goto done;
+			break;
 		}
 		for (int k = 0; k < g->n_outputs; k++) {
-			const struct effc_tensor *t = &g->t[g->outputs[k]];
-			int64_t n = effc_tensor_numel(t);
-			char p2[4300];
-			snprintf(path, sizeof path, "%s/out%d_%d.f32", work, s, k);
-			snprintf(p2, sizeof p2, "%s/ref%d_%d.f32", work, s, k);
+			const struct effc_tensor *y = &g->t[g->outputs[k]];
+			int64_t n = effc_tensor_numel(y);
+			snprintf(path, sizeof path, "%s/out%d_%d.f32", t->work, s, k);
+			snprintf(p2, sizeof p2, "%s/ref%d_%d.f32", t->work, s, k);
 			float *a = read_floats(path, n), *b = read_floats(p2, n);
 			if (!a || !b) {
-				fprintf(stderr, "effc: %s: output '%s' missing or of the wrong size (seed %d)\n", o->model, t->name, s);
+				fprintf(stderr, "effc: %s: output '%s' missing or of the wrong size (seed %d)\n", o->model, y->name, s);
 				free(a), free(b);
 				failed = 1;
-				goto done;
+				break;
 			}
-			double max_abs = 0, max_rel = 0, max_ref = 0;
-			int nan = 0;
-			for (int64_t i = 0; i < n; i++) {
-				double diff = fabs((double)a[i] - b[i]);
-				if (isnan(a[i]) != isnan(b[i]))
-					nan = 1;
-				if (diff > max_abs)
-					max_abs = diff;
-				double rel = diff / (fabs(b[i]) > 1e-6 ? fabs(b[i]) : 1e-6);
-				if (rel > max_rel)
-					max_rel = rel;
-				if (fabs(b[i]) > max_ref)
-					max_ref = fabs(b[i]);
-			}
-			double bound = o->tol * (max_ref > 1 ? max_ref : 1);
-			int ok = !nan && max_abs <= bound;
-			printf("seed %d output '%s': max_abs_err=%.3g max_rel_err=%.3g max_ref=%.4g bound=%.3g %s\n", s, t->name,
-			       max_abs, max_rel, max_ref, bound, ok ? "ok" : "MISMATCH");
-			if (!ok)
-				failed = 1;
-			if (max_abs / bound > worst)
-				worst = max_abs / bound;
+			struct cmp r = compare(a, b, n, o->tol);
+			int ok = !r.nan && r.max_abs <= r.bound;
+			printf("seed %d output '%s': max_abs_err=%.3g max_rel_err=%.3g max_ref=%.4g bound=%.3g %s\n", s, y->name,
+			       r.max_abs, r.max_rel, r.max_ref, r.bound, ok ? "ok" : "MISMATCH");
+			failed |= !ok;
+			if (r.max_abs / r.bound > worst)
+				worst = r.max_abs / r.bound;
 			if (s == 0) {
 				refs0[k] = b;
 				b = NULL;
 			} else if (s == 1) {
-				double d = 0;
+				double dmax = 0;
 				for (int64_t i = 0; i < n; i++)
-					if (fabs((double)refs0[k][i] - b[i]) > d)
-						d = fabs((double)refs0[k][i] - b[i]);
-				double sk = d / bound;
+					if (fabs((double)refs0[k][i] - b[i]) > dmax)
+						dmax = fabs((double)refs0[k][i] - b[i]);
+				double sk = dmax / r.bound;
 				printf("sensitivity output '%s': references of seeds 0 and 1 differ by %.4g = %.1fx the tolerance\n",
-				       t->name, d, sk);
+				       y->name, dmax, sk);
 				if (sk < sens)
 					sens = sk;
 			}
@@ -293,6 +373,7 @@ static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
 			free(b);
 		}
 	}
+	free(c.s);
 	printf("difftest %s: %d seed(s), worst error %.3f of tolerance %g -> %s\n", o->model, o->seeds, worst, o->tol,
 	       failed ? "FAIL" : "PASS");
 	if (!failed && o->min_sens > 0) {
@@ -305,73 +386,233 @@ static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
 			failed = 1;
 		}
 	}
-	if (!failed && o->bench > 0) {
-		/* Alternate effc and ORT so machine drift hits both alike. */
-		snprintf(path, sizeof path, "%s/gen/build/model_runner", work);
-		shq(q1, sizeof q1, path);
-		char runner_cmd[8192], ort_cmd[16384], p1[4300], p2[4300], mq[4200], nq[4200], sq[4200];
-		snprintf(p1, sizeof p1, "%s/in0_0.f32", work);
-		snprintf(p2, sizeof p2, "%s/bench_out.f32", work);
-		char in_q[4400], out_q[4400];
-		shq(in_q, sizeof in_q, p1);
-		shq(out_q, sizeof out_q, p2);
-		snprintf(runner_cmd, sizeof runner_cmd, "%s --threads %d --repeat %d", q1, o->threads, o->bench);
-		for (int k = 0; k < g->n_inputs; k++) {
-			snprintf(p1, sizeof p1, "%s/in0_%d.f32", work, k);
-			shq(in_q, sizeof in_q, p1);
-			strncat(runner_cmd, " ", sizeof runner_cmd - strlen(runner_cmd) - 1);
-			strncat(runner_cmd, in_q, sizeof runner_cmd - strlen(runner_cmd) - 1);
-		}
-		for (int k = 0; k < g->n_outputs; k++) {
-			strncat(runner_cmd, " ", sizeof runner_cmd - strlen(runner_cmd) - 1);
-			strncat(runner_cmd, out_q, sizeof runner_cmd - strlen(runner_cmd) - 1);
-		}
-		shq(mq, sizeof mq, o->model);
-		shq(nq, sizeof nq, node);
-		shq(sq, sizeof sq, script);
-		size_t ol = (size_t)snprintf(ort_cmd, sizeof ort_cmd, "%s %s --model %s --threads %d --repeat %d --bench-only", nq,
-					     sq, mq, o->threads, o->bench);
-		for (int k = 0; k < g->n_inputs; k++) {
-			const struct effc_tensor *t = &g->t[g->inputs[k]];
-			char spec[4600];
-			int sk = snprintf(spec, sizeof spec, "%s=%s/in0_%d.f32:", t->name, work, k);
-			for (int i = 0; i < t->rank; i++)
-				sk += snprintf(spec + sk, sizeof spec - (size_t)sk, "%s%" PRId64, i ? "," : "", t->dims[i]);
-			shq(q2, sizeof q2, spec);
-			ol += (size_t)snprintf(ort_cmd + ol, sizeof ort_cmd - ol, " --input %s", q2);
-		}
-		for (int k = 0; k < g->n_outputs; k++) {
-			shq(q2, sizeof q2, g->t[g->outputs[k]].name);
-			ol += (size_t)snprintf(ort_cmd + ol, sizeof ort_cmd - ol, " --output %s", q2);
-		}
-		double em[2] = {INFINITY, INFINITY}, om[2] = {INFINITY, INFINITY};
-		for (int round = 0; round < 2; round++) {
-			char out[4096];
-			double med, mn;
-			if (run_sh(runner_cmd, log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn)) {
-				fprintf(stderr, "effc: %s: benchmark of the generated code failed\n", o->model);
-				show_log_tail(log);
-				failed = 1;
-				break;
-			}
-			em[0] = med < em[0] ? med : em[0], em[1] = mn < em[1] ? mn : em[1];
-			if (run_sh(ort_cmd, log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn)) {
-				fprintf(stderr, "effc: %s: benchmark of ONNX Runtime failed\n", o->model);
-				show_log_tail(log);
-				failed = 1;
-				break;
-			}
-			om[0] = med < om[0] ? med : om[0], om[1] = mn < om[1] ? mn : om[1];
-		}
-		if (!failed)
-			printf("latency threads=%d: effc median_ms=%.3f min_ms=%.3f | onnxruntime median_ms=%.3f min_ms=%.3f | "
-			       "effc/ort=%.2f\n",
-			       o->threads, em[0], em[1], om[0], om[1], em[0] / om[0]);
-	}
-done:
 	for (int k = 0; refs0 && k < g->n_outputs; k++)
 		free(refs0[k]);
 	free(refs0);
+	return failed;
+}
+
+static int bench(struct dt *t)
+{
+	const struct effc_graph *g = t->g;
+	const struct dt_opts *o = t->o;
+	double em[2] = {INFINITY, INFINITY}, om[2] = {INFINITY, INFINITY}, create = INFINITY, session = INFINITY;
+	struct cmd c = {0};
+	int failed = 0;
+	/* Alternate effc and ORT so machine drift hits both alike. */
+	for (int round = 0; round < 2 && !failed; round++) {
+		char out[4096];
+		double med, mn, cr;
+		cmd_arg(&c, t->runner);
+		cmd_raw(&c, " --create-ms --threads");
+		cmd_argf(&c, "%d", o->threads);
+		cmd_raw(&c, " --repeat");
+		cmd_argf(&c, "%d", o->bench);
+		add_inputs(t, &c, 0, 0);
+		for (int k = 0; k < g->n_outputs; k++)
+			cmd_argf(&c, "%s/bench_out%d.f32", t->work, k);
+		if (cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
+		    parse_ms(out, "create_ms=", &cr)) {
+			fprintf(stderr, "effc: %s: benchmark of the generated code failed\n", o->model);
+			show_log_tail(t->log);
+			failed = 1;
+			break;
+		}
+		em[0] = fmin(em[0], med), em[1] = fmin(em[1], mn), create = fmin(create, cr);
+		ort_cmd(t, &c, o->model);
+		cmd_raw(&c, " --bench-only --repeat");
+		cmd_argf(&c, "%d", o->bench);
+		add_inputs(t, &c, 0, 1);
+		for (int k = 0; k < g->n_outputs; k++) {
+			cmd_raw(&c, " --output");
+			cmd_arg(&c, g->t[g->outputs[k]].name);
+		}
+		if (cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
+		    parse_ms(out, "session_ms=", &cr)) {
+			fprintf(stderr, "effc: %s: benchmark of ONNX Runtime failed\n", o->model);
+			show_log_tail(t->log);
+			failed = 1;
+			break;
+		}
+		om[0] = fmin(om[0], med), om[1] = fmin(om[1], mn), session = fmin(session, cr);
+	}
+	free(c.s);
+	if (!failed)
+		printf("latency threads=%d: effc median_ms=%.3f min_ms=%.3f create_ms=%.1f | onnxruntime median_ms=%.3f "
+		       "min_ms=%.3f session_ms=%.1f | effc/ort=%.2f\n",
+		       o->threads, em[0], em[1], create, om[0], om[1], session, em[0] / om[0]);
+	return failed;
+}
+
+/* --layers: every ONNX-named tensor effc computes, against ONNX Runtime's value. */
+static int layers(struct dt *t)
+{
+	const struct dt_opts *o = t->o;
+	char dir[4300], path[4400], dbg_build[4300], model2[4300];
+	struct cmd c = {0};
+	snprintf(dbg_build, sizeof dbg_build, "%s/gen/build-debug", t->work);
+	if (build(t, dbg_build, 1))
+		return 1;
+	snprintf(dir, sizeof dir, "%s/layers", t->work);
+	effc_rm_rf(dir);
+	struct effc_diag d;
+	if (effc_mkdir_p(dir, &d))
+		return effc_report(&d);
+	/* Seed 0's inputs exist from the output comparison. */
+	snprintf(path, sizeof path, "%s/model_runner", dbg_build);
+	cmd_arg(&c, path);
+	cmd_raw(&c, " --threads");
+	cmd_argf(&c, "%d", o->threads);
+	cmd_raw(&c, " --dump");
+	cmd_arg(&c, dir);
+	add_inputs(t, &c, 0, 0);
+	for (int k = 0; k < t->g->n_outputs; k++)
+		cmd_argf(&c, "%s/layers_out%d.f32", t->work, k);
+	if (cmd_run(&c, t->log, NULL, 0)) {
+		fprintf(stderr, "effc: %s: the debug runner failed\n", o->model);
+		show_log_tail(t->log);
+		free(c.s);
+		return 1;
+	}
+	/* index.txt: file, tensor, node, op per line. */
+	snprintf(path, sizeof path, "%s/index.txt", dir);
+	FILE *f = fopen(path, "r");
+	int n = 0, cap = 0, rc = 0;
+	struct entry {
+		char file[64], tensor[512], node[512], op[64];
+	} *ents = NULL;
+	char line[2048];
+	while (f && fgets(line, sizeof line, f)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct entry *ne = realloc(ents, (size_t)cap * sizeof *ents);
+			if (!ne)
+				break;
+			ents = ne;
+		}
+		line[strcspn(line, "\n")] = 0;
+		char *a = strtok(line, "\t"), *b = strtok(NULL, "\t"), *cc = strtok(NULL, "\t"), *dd = strtok(NULL, "\t");
+		if (!a || !b || !cc || !dd)
+			continue;
+		int is_output = 0; /* compared already, and ORT mishandles it requested again */
+		for (int k = 0; k < t->g->n_outputs; k++)
+			is_output |= !strcmp(t->g->t[t->g->outputs[k]].name, b);
+		if (is_output)
+			continue;
+		snprintf(ents[n].file, sizeof ents[n].file, "%s", a);
+		snprintf(ents[n].tensor, sizeof ents[n].tensor, "%s", b);
+		snprintf(ents[n].node, sizeof ents[n].node, "%s", cc);
+		snprintf(ents[n].op, sizeof ents[n].op, "%s", dd);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	if (n == 0) {
+		fprintf(stderr, "effc: %s: the debug runner dumped no tensors\n", o->model);
+		free(ents);
+		free(c.s);
+		return 1;
+	}
+	const char **names = malloc(sizeof(char *) * (size_t)n);
+	for (int i = 0; names && i < n; i++)
+		names[i] = ents[i].tensor;
+	snprintf(model2, sizeof model2, "%s/layers.onnx", t->work);
+	if (!names || effc_onnx_add_outputs(o->model, model2, names, n, &d)) {
+		free(names);
+		free(ents);
+		free(c.s);
+		return names ? effc_report(&d) : 1;
+	}
+	free(names);
+	/* Hundreds of outputs: listed in a file rather than on the command line. */
+	snprintf(path, sizeof path, "%s/ort_args.txt", t->work);
+	FILE *af = fopen(path, "w");
+	for (int i = 0; af && i < n; i++)
+		fprintf(af, "--output\n%s=%s/ref_%s\n", ents[i].tensor, dir, ents[i].file);
+	if (!af || fclose(af) != 0) {
+		fprintf(stderr, "effc: %s: cannot write\n", path);
+		free(ents);
+		free(c.s);
+		return 1;
+	}
+	ort_cmd(t, &c, model2);
+	add_inputs(t, &c, 0, 1);
+	cmd_raw(&c, " --args-file");
+	cmd_arg(&c, path);
+	char out[4096];
+	if (cmd_run(&c, t->log, out, sizeof out)) {
+		fprintf(stderr, "effc: %s: ONNX Runtime failed on the model with extra outputs\n", o->model);
+		show_log_tail(t->log);
+		free(ents);
+		free(c.s);
+		return 1;
+	}
+	free(c.s);
+	int first_bad = -1, compared = 0;
+	double worst = 0;
+	for (int i = 0; i < n; i++) {
+		char pa[4500], pb[4500];
+		snprintf(pa, sizeof pa, "%s/%s", dir, ents[i].file);
+		snprintf(pb, sizeof pb, "%s/ref_%s", dir, ents[i].file);
+		/* Sizes come from the files themselves: both sides wrote the tensor in ONNX layout. */
+		FILE *fa = fopen(pa, "rb"), *fb = fopen(pb, "rb");
+		long sa = -1, sb = -2;
+		if (fa && fb) {
+			fseek(fa, 0, SEEK_END), fseek(fb, 0, SEEK_END);
+			sa = ftell(fa), sb = ftell(fb);
+		}
+		if (fa)
+			fclose(fa);
+		if (fb)
+			fclose(fb);
+		float *a = sa == sb && sa > 0 ? read_floats(pa, sa / 4) : NULL, *b = a ? read_floats(pb, sb / 4) : NULL;
+		if (!a || !b) {
+			printf("layer '%s' (node '%s' (%s)): sizes differ or missing (effc %ld bytes, onnxruntime %ld)\n",
+			       ents[i].tensor, ents[i].node, ents[i].op, sa, sb);
+			if (first_bad < 0)
+				first_bad = i;
+			free(a), free(b);
+			continue;
+		}
+		struct cmp r = compare(a, b, sa / 4, o->tol);
+		int ok = !r.nan && r.max_abs <= r.bound;
+		compared++;
+		if (r.max_abs / r.bound > worst)
+			worst = r.max_abs / r.bound;
+		if (!ok && first_bad < 0)
+			first_bad = i;
+		if (!ok || o->common.verbose)
+			printf("layer %3d '%s' (node '%s' (%s)): max_abs_err=%.3g bound=%.3g %s\n", i, ents[i].tensor,
+			       ents[i].node, ents[i].op, r.max_abs, r.bound, ok ? "ok" : "DIVERGES");
+		free(a), free(b);
+	}
+	if (first_bad >= 0) {
+		printf("layers: first divergence at node '%s' (%s), tensor '%s' (%d of %d tensors compared)\n",
+		       ents[first_bad].node, ents[first_bad].op, ents[first_bad].tensor, compared, n);
+		rc = 1;
+	} else {
+		printf("layers: all %d tensors match (worst error %.3f of tolerance)\n", n, worst);
+	}
+	free(ents);
+	return rc;
+}
+
+static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
+{
+	struct dt t = {.o = o, .g = g, .work = work};
+	t.script = getenv("EFFC_ORT_RUN") ? getenv("EFFC_ORT_RUN") : EFFC_SOURCE_DIR "/tools/ort_run.js";
+	t.node = getenv("EFFC_NODE") ? getenv("EFFC_NODE") : "node";
+	snprintf(t.log, sizeof t.log, "%s/difftest.log", work);
+	snprintf(t.runner, sizeof t.runner, "%s/gen/build/model_runner", work);
+	char builddir[4300];
+	snprintf(builddir, sizeof builddir, "%s/gen/build", work);
+	if (build(&t, builddir, 0))
+		return 1;
+	int failed = run_seeds(&t);
+	if (o->layers)
+		failed |= layers(&t);
+	if (!failed && o->bench > 0)
+		failed = bench(&t);
 	return failed;
 }
 
@@ -400,11 +641,11 @@ int effc_cmd_difftest(int argc, char **argv)
 			return fprintf(stderr, "effc: cannot create a work directory in %s\n", tmp), 1;
 		}
 	}
-	char gen[4200];
+	char gen[4200], report[4096];
 	snprintf(gen, sizeof gen, "%s/gen", work);
 	struct effc_emit_options eo = {.name = "model", .out_dir = gen, .cmdline = "effc difftest"};
 	int rc;
-	if (effc_build_graph(o.model, o.batch, arena, &g, &d) || effc_emit(g, &eo, &d))
+	if (effc_build_graph(o.model, &o.common, arena, &g, report, sizeof report, &d) || effc_emit(g, &eo, &d))
 		rc = effc_report(&d);
 	else
 		rc = difftest(&o, work, g);

@@ -56,7 +56,8 @@ int effc_op_from_onnx(const char *op_type); /* -1 when unknown */
 
 enum effc_dtype { EFFC_F32 = 1, EFFC_I64 = 7 }; /* ONNX TensorProto.DataType values */
 enum effc_layout { EFFC_LAYOUT_ONNX = 0, EFFC_LAYOUT_NHWC };
-enum effc_act { EFFC_ACT_NONE = 0, EFFC_ACT_CLAMP };
+/* Activation fused into an op: CLAMP uses act_min/act_max (Relu, Clip). */
+enum effc_act { EFFC_ACT_NONE = 0, EFFC_ACT_CLAMP, EFFC_ACT_SWISH, EFFC_ACT_HARDSWISH };
 
 struct effc_tensor {
 	const char *name;
@@ -68,7 +69,8 @@ struct effc_tensor {
 	int producer; /* node id or -1 */
 	int n_consumers;
 	int is_input, is_output;
-	int alias_of; /* activation sharing another tensor's bytes (reshape-like), or -1 */
+	int alias_of; /* activation sharing another tensor's bytes (reshape-like or in place), or -1 */
+	int from_onnx; /* the name is a tensor of the ONNX graph (compared by difftest --layers) */
 	/* memory plan */
 	size_t offset; /* arena offset for activations, blob offset for constants */
 	int live_first, live_last;
@@ -88,9 +90,10 @@ struct effc_attrs {
 	float pad_value;
 	float clip_min, clip_max;
 	const char *mode;
-	/* fused activation (clamp) */
+	/* fused activation; for SE the one after its first 1x1 conv */
 	enum effc_act act;
 	float act_min, act_max;
+	int gate; /* SE: 0 sigmoid, 1 hard sigmoid (alpha, beta) */
 	int opset;
 };
 
@@ -117,6 +120,9 @@ struct effc_graph {
 	int outputs[EFFC_MAX_IO], n_outputs;
 	/* memory plan results */
 	size_t arena_bytes, weights_bytes, peak_live_bytes;
+	int rewrites; /* bumped by passes for the compile report */
+	int onnx_nodes; /* nodes in the ONNX file, Constant nodes included */
+	int inplace;  /* the memory plan may run elementwise ops in place */
 };
 
 struct effc_graph *effc_graph_new(struct effc_arena *arena, const char *path);
@@ -145,12 +151,54 @@ struct effc_load_options {
 enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
 				struct effc_diag *d);
 
+/* Writes a copy of model src to dst with extra graph outputs (for difftest --layers). */
+enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const char *const *names, int n,
+				       struct effc_diag *d);
+
 /* ---- shape.c ----------------------------------------------------------------------------- */
 enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d);
 
 /* ---- passes/ ----------------------------------------------------------------------------- */
+/* Each pass: pure IR -> IR, returns a status, counts what it rewrote in g->rewrites. */
+enum effc_status effc_pass_cleanup(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fold_constants(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fold_input_norm(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fold_pad(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fold_bn(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_activation(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_se(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_dce(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_layout(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
+
+/* Pass helpers (ir.c). */
+int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */
+int effc_graph_count_readers(const struct effc_graph *g, int t);
+void effc_graph_replace_uses(struct effc_graph *g, int from, int to);
+int effc_graph_new_const(struct effc_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims);
+
+/* ---- pipeline.c -------------------------------------------------------------------------- */
+enum effc_pass_id {
+	EFFC_PASS_CLEANUP,
+	EFFC_PASS_FOLD_CONSTANTS,
+	EFFC_PASS_FOLD_INPUT_NORM,
+	EFFC_PASS_FOLD_PAD,
+	EFFC_PASS_FOLD_BN,
+	EFFC_PASS_FUSE_SWISH,
+	EFFC_PASS_FUSE_SE,
+	EFFC_PASS_DCE,
+	EFFC_PASS_INPLACE,
+	EFFC_PASS_COUNT
+};
+struct effc_pipeline_options {
+	int disabled[EFFC_PASS_COUNT];
+	int verbose;
+};
+const char *effc_pass_flag(enum effc_pass_id p); /* "fold-bn" for --no-fold-bn */
+void effc_pipeline_set_level(struct effc_pipeline_options *o, int level);
+/* Runs the optional passes, then layout and lowering; appends one line per pass to report. */
+enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipeline_options *o, char *report,
+				   size_t report_cap, struct effc_diag *d);
 
 /* ---- plan.c ------------------------------------------------------------------------------ */
 enum effc_status effc_plan_memory(struct effc_graph *g, struct effc_diag *d);

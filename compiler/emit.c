@@ -63,8 +63,8 @@ static void sb_printf(struct sb *s, const char *fmt, ...)
 struct emitter {
 	struct effc_graph *g;
 	const struct effc_emit_options *o;
-	struct sb create, run;
-	int n_ops;
+	struct sb create, run, debug;
+	int n_ops, n_debug;
 	char upper[256];
 };
 
@@ -146,7 +146,42 @@ static void begin_op(struct emitter *e, const struct effc_node *n)
 		  effc_op_name(n->op));
 }
 
-static void end_op(struct emitter *e) { sb_printf(&e->create, "\t}\n"); e->n_ops++; }
+/* A C string literal for s. */
+static const char *cstr(struct effc_graph *g, const char *s)
+{
+	char *r = effc_arena_alloc(g->arena, strlen(s) * 4 + 3);
+	if (!r)
+		return "\"?\"";
+	char *p = r;
+	*p++ = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			*p++ = '\\', *p++ = (char)c;
+		else if (c < 32 || c >= 127)
+			p += sprintf(p, "\\%03o", c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	*p = 0;
+	return r;
+}
+
+/* Closes an op; its ONNX-named output gets a debug-table entry (used by difftest --layers). */
+static void end_op(struct emitter *e, const struct effc_node *n)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *y = &g->t[n->out[0]];
+	sb_printf(&e->create, "\t}\n");
+	e->n_ops++;
+	if (!y->from_onnx)
+		return;
+	sb_printf(&e->debug, "\t{%s, %s, %s, %zu, %d, %s, %d},\n", cstr(g, y->name), cstr(g, n->name),
+		  cstr(g, effc_op_name(n->op)), y->offset, y->rank, shape_list(g, y->dims, y->rank),
+		  y->layout == EFFC_LAYOUT_NHWC);
+	sb_printf(&e->run, "\tDEBUG_TENSOR(%d);\n", e->n_debug++);
+}
 
 static void emit_unary(struct emitter *e, const struct effc_node *n, const char *op, float alpha, float beta,
 		       float mn, float mx, int lo, int hi)
@@ -163,7 +198,7 @@ static void emit_unary(struct emitter *e, const struct effc_node *n, const char 
 		  op, rows, ch, fl(g, alpha), fl(g, beta), fl(g, mn), fl(g, mx));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_unary_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n", e->n_ops,
 		  ptr(e, n->in[0]), ptr(e, n->out[0]), ptr(e, lo), ptr(e, hi));
-	end_op(e);
+	end_op(e, n);
 }
 
 static void emit_shape(struct emitter *e, const char *var, const int64_t *d, int rank)
@@ -179,7 +214,7 @@ static void emit_transpose(struct emitter *e, const struct effc_node *n, const i
 	sb_printf(&e->create, "\t\tstatic const int perm[] = %s;\n", shape_list(e->g, perm, rank));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_transpose_create(&ctx->rt, &ctx->op[%d], &s, perm, %s, %s));\n", e->n_ops,
 		  ptr(e, n->in[0]), ptr(e, n->out[0]));
-	end_op(e);
+	end_op(e, n);
 }
 
 static void emit_reduce(struct emitter *e, const struct effc_node *n, const int *mask)
@@ -193,7 +228,7 @@ static void emit_reduce(struct emitter *e, const struct effc_node *n, const int 
 	sb_printf(&e->create, "\t\tstatic const int mask[] = %s;\n", shape_list(e->g, m, x->rank));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_reduce_mean_create(&ctx->rt, &ctx->op[%d], &s, mask, %s, %s));\n",
 		  e->n_ops, ptr(e, n->in[0]), ptr(e, n->out[0]));
-	end_op(e);
+	end_op(e, n);
 }
 
 static void emit_copy(struct emitter *e, const struct effc_node *n)
@@ -201,7 +236,7 @@ static void emit_copy(struct emitter *e, const struct effc_node *n)
 	begin_op(e, n);
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_copy_create(&ctx->rt, &ctx->op[%d], %zu, %s, %s));\n", e->n_ops,
 		  effc_tensor_bytes(&e->g->t[n->out[0]]), ptr(e, n->in[0]), ptr(e, n->out[0]));
-	end_op(e);
+	end_op(e, n);
 }
 
 static enum effc_status emit_matmul(struct emitter *e, const struct effc_node *n, struct effc_diag *d)
@@ -257,12 +292,13 @@ static enum effc_status emit_matmul(struct emitter *e, const struct effc_node *n
 		  "\t\tstatic const struct effc_rt_matmul p = {.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64
 		  ", .batch_rank = %d, .batch = %s, .a_bstride = %s, .b_bstride = %s, .bias_bstride = %s,\n"
 		  "\t\t\t.a_sm = %" PRId64 ", .a_sk = %" PRId64 ", .b_sk = %" PRId64 ", .b_sn = %" PRId64
-		  ", .bias_sm = %" PRId64 ", .bias_sn = %" PRId64 ", .alpha = %s, .beta = %s, .out_min = -INFINITY, .out_max = INFINITY};\n",
+		  ", .bias_sm = %" PRId64 ", .bias_sn = %" PRId64 ", .alpha = %s, .beta = %s, .out_min = %s, .out_max = %s};\n",
 		  M, N, K, br, shape_list(g, batch, 4), shape_list(g, ab, 4), shape_list(g, bb, 4), shape_list(g, cb, 4), a_sm,
-		  a_sk, b_sk, b_sn, bias_sm, bias_sn, fl(g, alpha), fl(g, beta));
+		  a_sk, b_sk, b_sn, bias_sm, bias_sn, fl(g, alpha), fl(g, beta),
+		  fl(g, n->a.act == EFFC_ACT_CLAMP ? n->a.act_min : -INFINITY), fl(g, n->a.act == EFFC_ACT_CLAMP ? n->a.act_max : INFINITY));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_matmul_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n", e->n_ops,
 		  ptr(e, n->in[0]), ptr(e, n->in[1]), ptr(e, bias), ptr(e, n->out[0]));
-	end_op(e);
+	end_op(e, n);
 	return EFFC_OK;
 }
 
@@ -287,14 +323,15 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
 			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
 			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
-			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d};\n",
+			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d%s};\n",
 			  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], cout, a->group, a->kernel[0],
 			  a->kernel[1], a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1],
 			  a->pads[2], a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
-			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc);
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
+			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "");
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	}
 	case EFFC_OP_BATCHNORM: {
@@ -307,9 +344,39 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  ", %s, %s, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, outer, ch, inner, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]),
 			  fl(g, a->epsilon), ptr(e, n->in[0]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	}
+	case EFFC_OP_SCALE_BIAS: {
+		int64_t outer = x->dims[0], ch = x->dims[1], inner = 1;
+		for (int i = 2; i < x->rank; i++)
+			*(x->layout == EFFC_LAYOUT_NHWC ? &outer : &inner) *= x->dims[i];
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_scale_bias_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
+			  ", %s, %s, %s, %s));\n",
+			  e->n_ops, outer, ch, inner, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e, n);
+		return EFFC_OK;
+	}
+	case EFFC_OP_SE: {
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tstatic const struct effc_rt_se p = {.batch = %" PRId64 ", .hw = %" PRId64 ", .channels = %" PRId64
+			  ", .reduced = %" PRId64 ", .act = %s,\n\t\t\t.act_min = %s, .act_max = %s, .gate = %s, .gate_alpha = %s, .gate_beta = %s};\n",
+			  x->dims[0], x->dims[2] * x->dims[3], x->dims[1], g->t[n->in[1]].dims[0],
+			  a->act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY), fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY),
+			  a->gate ? "EFFC_RT_GATE_HARDSIGMOID" : "EFFC_RT_GATE_SIGMOID", fl(g, a->alpha), fl(g, a->beta));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_se_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
+			  ptr(e, n->out[0]));
+		end_op(e, n);
+		return EFFC_OK;
+	}
+	case EFFC_OP_SWISH:
+		emit_unary(e, n, "EFFC_RT_SWISH_OP", 0, 0, -INFINITY, INFINITY, -1, -1);
+		return EFFC_OK;
 	case EFFC_OP_SIGMOID:
 		emit_unary(e, n, "EFFC_RT_SIGMOID", 0, 0, -INFINITY, INFINITY, -1, -1);
 		return EFFC_OK;
@@ -358,7 +425,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY), fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY));
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s));\n", e->n_ops,
 			  ptr(e, n->in[0]), ptr(e, n->in[1]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	}
 	case EFFC_OP_GLOBALAVGPOOL:
@@ -369,7 +436,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 				  "\t\tCHECK(effc_rt_gap_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
 				  ", %s, %s));\n",
 				  e->n_ops, x->dims[0], x->dims[2] * x->dims[3], x->dims[1], ptr(e, n->in[0]), ptr(e, n->out[0]));
-			end_op(e);
+			end_op(e, n);
 			return EFFC_OK;
 		}
 		int mask[EFFC_MAX_RANK] = {0};
@@ -400,7 +467,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  e->n_ops, effc_tensor_numel(x) / K, K, N, ptr(e, n->in[1]), ptr(e, n->in[2]),
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), ptr(e, n->in[0]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	}
 	case EFFC_OP_SOFTMAX: {
@@ -418,7 +485,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  "\t\tCHECK(effc_rt_softmax_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
 			  ", %s, %s));\n",
 			  e->n_ops, outer, mid, inner, ptr(e, n->in[0]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	}
 	case EFFC_OP_TRANSPOSE:
@@ -441,7 +508,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		sb_printf(&e->create,
 			  "\t\tCHECK(effc_rt_pad_create(&ctx->rt, &ctx->op[%d], &s, pad_begin, pad_end, %s, %s, %s));\n",
 			  e->n_ops, fl(g, a->pad_value), ptr(e, n->in[0]), ptr(e, n->out[0]));
-		end_op(e);
+		end_op(e, n);
 		return EFFC_OK;
 	default:
 		break;
@@ -508,9 +575,18 @@ static void make_header(struct emitter *e, struct sb *s)
 		  "/* Runs the model. inputs[i] and outputs[i] hold %s_INPUT<i>_SIZE / %s_OUTPUT<i>_SIZE floats in\n"
 		  " * the ONNX layout and shape. No allocation and no I/O happen here. */\n"
 		  "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[]);\n\n"
-		  "void %s_destroy(%s *ctx);\n\n"
-		  "#ifdef __cplusplus\n}\n#endif\n#endif\n",
+		  "void %s_destroy(%s *ctx);\n\n",
 		  N, N, e->upper, N, N, e->upper, e->upper, N, N, N, N);
+	sb_printf(s,
+		  "#ifdef %s_DEBUG_TENSORS\n"
+		  "/* Debug builds only (cmake -DEFFC_DEBUG_TENSORS=ON): run() hands every tensor that has an ONNX\n"
+		  " * name to fn right after computing it (data in the layout given by nhwc). */\n"
+		  "struct %s_debug_tensor {\n\tconst char *name, *node, *op;\n\tunsigned long offset;\n\tint rank;\n"
+		  "\tlong long dims[6];\n\tint nhwc;\n};\n"
+		  "typedef void (*%s_debug_fn)(void *user, const struct %s_debug_tensor *t, const float *data);\n"
+		  "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user);\n#endif\n\n"
+		  "#ifdef __cplusplus\n}\n#endif\n#endif\n",
+		  e->upper, N, N, N, N, N, N);
 }
 
 static void make_source(struct emitter *e, struct sb *s)
@@ -522,8 +598,14 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
 	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu\n#define %s_NUM_OPS %d\n\n", e->upper,
 		  g->arena_bytes, e->upper, g->weights_bytes, e->upper, e->n_ops);
-	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n};\n\n",
-		  N, e->upper);
+	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n"
+		     "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n};\n\n",
+		  N, e->upper, e->upper, N);
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0},\n};\n"
+		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], A(debug_tensors[i].offset)); } while (0)\n"
+		     "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user)\n{\n\tctx->debug = fn;\n\tctx->debug_user = user;\n}\n"
+		     "#else\n#define DEBUG_TENSOR(i) ((void)0)\n#endif\n\n",
+		  e->upper, N, e->debug.buf ? e->debug.buf : "", N, N, N);
 	sb_printf(s, "#define W(off) ((const float *)(%s_weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n", N);
 	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
 	sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tint st;\n", N, N);
@@ -574,64 +656,9 @@ static void make_weights_c(struct emitter *e, struct sb *s)
 
 static void make_runner(struct emitter *e, struct sb *s)
 {
-	const char *N = e->o->name, *U = e->upper;
-	banner(e, s, "Runner: NAME_runner [--threads N] [--repeat K] INPUT.f32... OUTPUT.f32...");
-	sb_printf(s, "#define _POSIX_C_SOURCE 200809L\n#include \"%s.h\"\n\n#include <stdio.h>\n#include <stdlib.h>\n"
-		     "#include <string.h>\n#include <time.h>\n\n", N);
-	sb_printf(s, "static const size_t in_sizes[] = %s_INPUT_SIZES, out_sizes[] = %s_OUTPUT_SIZES;\n\n", U, U);
-	sb_printf(s,
-		  "static double now_ms(void)\n{\n\tstruct timespec t;\n\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
-		  "\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n\n"
-		  "static int cmp_double(const void *a, const void *b)\n{\n\tdouble x = *(const double *)a, y = *(const double *)b;\n"
-		  "\treturn x < y ? -1 : x > y;\n}\n\n"
-		  "static float *read_f32(const char *path, size_t count)\n{\n\tFILE *f = fopen(path, \"rb\");\n"
-		  "\tif (!f) {\n\t\tfprintf(stderr, \"%s_runner: %%s: cannot open\\n\", path);\n\t\treturn NULL;\n\t}\n"
-		  "\tfloat *buf = malloc(count * sizeof(float) + 1);\n"
-		  "\tsize_t got = buf ? fread(buf, sizeof(float), count, f) : 0;\n"
-		  "\tint extra = fgetc(f) != EOF;\n\tfclose(f);\n"
-		  "\tif (!buf || got != count || extra) {\n"
-		  "\t\tfprintf(stderr, \"%s_runner: %%s: expected %%zu float32 values (%%zu bytes)%%s\\n\", path, count,\n"
-		  "\t\t\tcount * sizeof(float), got != count ? \", file is shorter\" : \", file is longer\");\n"
-		  "\t\tfree(buf);\n\t\treturn NULL;\n\t}\n\treturn buf;\n}\n\n",
-		  N, N);
-	sb_printf(s,
-		  "int main(int argc, char **argv)\n{\n\tint threads = 1, repeat = 0, a = 1;\n"
-		  "\tfor (; a < argc && strncmp(argv[a], \"--\", 2) == 0; a++) {\n"
-		  "\t\tif (!strcmp(argv[a], \"--threads\") && a + 1 < argc)\n\t\t\tthreads = atoi(argv[++a]);\n"
-		  "\t\telse if (!strcmp(argv[a], \"--repeat\") && a + 1 < argc)\n\t\t\trepeat = atoi(argv[++a]);\n"
-		  "\t\telse\n\t\t\tbreak;\n\t}\n"
-		  "\tif (argc - a != %s_NUM_INPUTS + %s_NUM_OUTPUTS || threads < 1 || repeat < 0) {\n"
-		  "\t\tfprintf(stderr, \"usage: %%s [--threads N] [--repeat K] %%d input file(s) then %%d output file(s), raw float32\\n\",\n"
-		  "\t\t\targv[0], %s_NUM_INPUTS, %s_NUM_OUTPUTS);\n\t\treturn 2;\n\t}\n",
-		  U, U, U, U);
-	sb_printf(s,
-		  "\tconst float *inputs[%s_NUM_INPUTS + 1] = {0};\n\tfloat *outputs[%s_NUM_OUTPUTS] = {0};\n\tint rc = 1;\n"
-		  "\tfor (int i = 0; i < %s_NUM_INPUTS; i++)\n\t\tif (!(inputs[i] = read_f32(argv[a + i], in_sizes[i])))\n\t\t\tgoto out;\n"
-		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++)\n\t\tif (!(outputs[i] = malloc(out_sizes[i] * sizeof(float))))\n\t\t\tgoto out;\n",
-		  U, U, U, U);
-	sb_printf(s,
-		  "\t%s *ctx;\n\tint st = %s_create(&ctx, threads);\n"
-		  "\tif (st) {\n\t\tfprintf(stderr, \"%s_runner: create failed with status %%d\\n\", st);\n\t\tgoto out;\n\t}\n"
-		  "\tif ((st = %s_run(ctx, inputs, outputs))) {\n\t\tfprintf(stderr, \"%s_runner: run failed with status %%d\\n\", st);\n"
-		  "\t\t%s_destroy(ctx);\n\t\tgoto out;\n\t}\n",
-		  N, N, N, N, N, N);
-	sb_printf(s,
-		  "\tif (repeat > 0) {\n\t\tdouble *t = malloc(sizeof(double) * (size_t)repeat);\n"
-		  "\t\tfor (int r = 0; t && r < repeat; r++) {\n\t\t\tdouble t0 = now_ms();\n\t\t\t%s_run(ctx, inputs, outputs);\n"
-		  "\t\t\tt[r] = now_ms() - t0;\n\t\t}\n"
-		  "\t\tif (t) {\n\t\t\tqsort(t, (size_t)repeat, sizeof *t, cmp_double);\n"
-		  "\t\t\tdouble med = repeat %% 2 ? t[repeat / 2] : 0.5 * (t[repeat / 2 - 1] + t[repeat / 2]);\n"
-		  "\t\t\tprintf(\"median_ms=%%.3f min_ms=%%.3f threads=%%d\\n\", med, t[0], threads);\n\t\t\tfree(t);\n\t\t}\n\t}\n"
-		  "\t%s_destroy(ctx);\n",
-		  N, N);
-	sb_printf(s,
-		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++) {\n\t\tconst char *path = argv[a + %s_NUM_INPUTS + i];\n"
-		  "\t\tFILE *f = fopen(path, \"wb\");\n"
-		  "\t\tif (!f || fwrite(outputs[i], sizeof(float), out_sizes[i], f) != out_sizes[i] || fclose(f) != 0) {\n"
-		  "\t\t\tfprintf(stderr, \"%s_runner: %%s: write error\\n\", path);\n\t\t\tgoto out;\n\t\t}\n\t}\n\trc = 0;\nout:\n"
-		  "\tfor (int i = 0; i < %s_NUM_INPUTS; i++)\n\t\tfree((void *)inputs[i]);\n"
-		  "\tfor (int i = 0; i < %s_NUM_OUTPUTS; i++)\n\t\tfree(outputs[i]);\n\treturn rc;\n}\n",
-		  U, U, N, U, U);
+	banner(e, s, "Runner: NAME_runner [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...");
+	sb_printf(s, "#define EFFC_MODEL %s\n#define EFFC_MODEL_UPPER %s\n#include \"%s.h\"\n", e->o->name, e->upper, e->o->name);
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n#define EFFC_DEBUG_ENABLED\n#endif\n#include \"effc_runner.h\"\n", e->upper);
 }
 
 static void make_cmake(struct emitter *e, struct sb *s)
@@ -651,6 +678,9 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${EFFC_XNNPACK_INCLUDE})\n"
 		  "  find_library(EFFC_LIBM m)\n"
 		  "  target_link_libraries(effc_rt PUBLIC ${EFFC_XNNPACK_LIB} ${EFFC_PTHREADPOOL_LIB} $<$<BOOL:${EFFC_LIBM}>:${EFFC_LIBM}>)\n"
+		  "  # Our kernels select instead of branching; without trapping math the compiler vectorises them.\n"
+		  "  set_source_files_properties(runtime/effc_rt_kernels.c PROPERTIES COMPILE_OPTIONS\n"
+		  "    \"$<$<OR:$<C_COMPILER_ID:GNU>,$<C_COMPILER_ID:Clang>,$<C_COMPILER_ID:AppleClang>>:-O3;-fno-trapping-math>\")\n"
 		  "endif()\n\n");
 	sb_printf(s, "add_library(%s STATIC %s.c %s_weights.c)\n", N, N, N);
 	sb_printf(s, "set_target_properties(%s PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n", N);
@@ -660,6 +690,9 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		     "  COMPILE_DEFINITIONS \"%s_WEIGHTS_FILE=\\\"${CMAKE_CURRENT_SOURCE_DIR}/%s.weights\\\"\"\n"
 		     "  OBJECT_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/%s.weights)\n\n",
 		  N, e->upper, N, N);
+	sb_printf(s, "option(EFFC_DEBUG_TENSORS \"Let run() hand out every intermediate tensor (for effc difftest --layers)\" OFF)\n"
+		     "if(EFFC_DEBUG_TENSORS)\n  target_compile_definitions(%s PUBLIC %s_DEBUG_TENSORS)\nendif()\n\n",
+		  N, e->upper);
 	sb_printf(s, "add_executable(%s_runner %s_runner.c)\n", N, N);
 	sb_printf(s, "set_target_properties(%s_runner PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)\n", N);
 	sb_printf(s, "target_link_libraries(%s_runner PRIVATE %s)\n", N, N);
@@ -750,7 +783,7 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 	for (int i = 0; i < g->n_n && !st; i++)
 		if (!g->n[i].dead)
 			st = emit_op(&e, &g->n[i], d);
-	if (!st && (e.create.oom || e.run.oom))
+	if (!st && (e.create.oom || e.run.oom || e.debug.oom))
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory emitting code");
 	/* Write into a temporary sibling, then swap it in: DIR is never half written. */
 	char tmp[4096], old[4096];
@@ -768,6 +801,7 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 	}
 	free(e.create.buf);
 	free(e.run.buf);
+	free(e.debug.buf);
 	if (st)
 		return st;
 	chmod(tmp, 0755);

@@ -2,6 +2,7 @@
 #include "effc.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,8 @@ int effc_graph_add_node(struct effc_graph *g, enum effc_op op, const char *name)
 	for (int i = 0; i < EFFC_MAX_IO; i++)
 		x->in[i] = x->out[i] = -1;
 	x->a.opset = g->opset;
+	x->a.act_min = -INFINITY;
+	x->a.act_max = INFINITY;
 	return g->n_n++;
 }
 
@@ -211,4 +214,63 @@ int effc_node_is_alias(const struct effc_graph *g, const struct effc_node *n)
 	default:
 		return 0;
 	}
+}
+
+int effc_graph_count_readers(const struct effc_graph *g, int t)
+{
+	int count = 0;
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead)
+			continue;
+		for (int k = 0; k < n->n_in; k++)
+			count += n->in[k] == t;
+	}
+	return count + g->t[t].is_output;
+}
+
+int effc_graph_sole_consumer(const struct effc_graph *g, int t)
+{
+	int found = -1;
+	if (g->t[t].is_output)
+		return -1;
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead)
+			continue;
+		for (int k = 0; k < n->n_in; k++) {
+			if (n->in[k] != t)
+				continue;
+			if (found >= 0 && found != i)
+				return -1;
+			if (found == i)
+				return -1; /* read twice by the same node */
+			found = i;
+		}
+	}
+	return found;
+}
+
+void effc_graph_replace_uses(struct effc_graph *g, int from, int to)
+{
+	for (int i = 0; i < g->n_n; i++) {
+		struct effc_node *n = &g->n[i];
+		if (n->dead)
+			continue;
+		for (int k = 0; k < n->n_in; k++)
+			if (n->in[k] == from)
+				n->in[k] = to;
+	}
+}
+
+int effc_graph_new_const(struct effc_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims)
+{
+	const char *name = effc_arena_printf(g->arena, "%s.%s", base, suffix);
+	int t = name ? effc_graph_add_tensor(g, name) : -1;
+	if (t < 0)
+		return -1;
+	g->t[t].rank = rank;
+	memcpy(g->t[t].dims, dims, sizeof(int64_t) * (size_t)rank);
+	g->t[t].data = effc_arena_alloc(g->arena, effc_tensor_bytes(&g->t[t]));
+	return g->t[t].data ? t : -1;
 }

@@ -458,6 +458,7 @@ static enum effc_status load_node(struct loader *L, const Onnx__NodeProto *np, i
 			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
 		g->n[id].out[i] = t;
 		g->t[t].producer = id;
+		g->t[t].from_onnx = 1;
 	}
 	n = &g->n[id];
 	if (n->n_out < 1 || n->out[0] < 0)
@@ -520,6 +521,7 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 	for (size_t i = 0; i < gp->n_node; i++)
 		if ((st = load_node(L, gp->node[i], (int)i)))
 			return st;
+	g->onnx_nodes = (int)gp->n_node;
 	if (gp->n_output == 0)
 		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: the graph has no outputs", g->path);
 	for (size_t i = 0; i < gp->n_output; i++) {
@@ -561,6 +563,75 @@ enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const st
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model (protobuf parse failed: truncated or corrupt file)", path);
 	struct loader L = {g, d, o};
 	st = load_model(&L, m);
+	onnx__model_proto__free_unpacked(m, NULL);
+	return st;
+}
+
+enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const char *const *names, int n,
+				       struct effc_diag *d)
+{
+	void *buf;
+	size_t size;
+	enum effc_status st = effc_read_file(src, &buf, &size, d);
+	if (st)
+		return st;
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+	free(buf);
+	if (!m || !m->graph) {
+		if (m)
+			onnx__model_proto__free_unpacked(m, NULL);
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model", src);
+	}
+	Onnx__GraphProto *gp = m->graph;
+	/* The extra outputs are declared float tensors of unknown shape; ONNX Runtime fills in
+	 * the rest. Freed by hand below: free_unpacked only knows the unpacker's allocations. */
+	size_t old_n = gp->n_output;
+	Onnx__ValueInfoProto **old = gp->output;
+	Onnx__ValueInfoProto **outs = calloc(old_n + (size_t)n, sizeof *outs);
+	Onnx__ValueInfoProto *vis = calloc((size_t)n + 1, sizeof *vis);
+	Onnx__TypeProto *tps = calloc((size_t)n + 1, sizeof *tps);
+	Onnx__TypeProto__Tensor *tts = calloc((size_t)n + 1, sizeof *tts);
+	if (!outs || !vis || !tps || !tts) {
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	memcpy(outs, old, old_n * sizeof *outs);
+	size_t k = old_n;
+	for (int i = 0; i < n; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < k; j++)
+			dup |= !strcmp(outs[j]->name, names[i]);
+		if (dup)
+			continue;
+		onnx__value_info_proto__init(&vis[i]);
+		onnx__type_proto__init(&tps[i]);
+		onnx__type_proto__tensor__init(&tts[i]);
+		tts[i].has_elem_type = 1;
+		tts[i].elem_type = 1;
+		tps[i].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+		tps[i].tensor_type = &tts[i];
+		vis[i].name = (char *)names[i];
+		vis[i].type = &tps[i];
+		outs[k++] = &vis[i];
+	}
+	gp->output = outs;
+	gp->n_output = k;
+	size_t packed = onnx__model_proto__get_packed_size(m);
+	unsigned char *out = malloc(packed ? packed : 1);
+	if (!out) {
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+	} else {
+		onnx__model_proto__pack(m, out);
+		st = effc_write_file(dst, out, packed, d);
+		free(out);
+	}
+	gp->output = old;
+	gp->n_output = old_n;
+done:
+	free(outs);
+	free(vis);
+	free(tps);
+	free(tts);
 	onnx__model_proto__free_unpacked(m, NULL);
 	return st;
 }

@@ -13,12 +13,12 @@ static const char usage_text[] =
 	"usage: effc <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  compile MODEL.onnx -o DIR [--name NAME] [--batch N]\n"
+	"  compile MODEL.onnx -o DIR [--name NAME] [common options]\n"
 	"      write DIR/NAME.{h,c,weights}, NAME_weights.c, NAME_runner.c, runtime/ and CMakeLists.txt\n"
-	"  inspect MODEL.onnx [--json] [--batch N]\n"
+	"  inspect MODEL.onnx [--json] [common options]\n"
 	"      op counts, tensor shapes, parameters and multiply-accumulates of the graph as emitted\n"
 	"  difftest MODEL.onnx [--seeds N] [--threads T] [--tol X] [--min-sensitivity S] [--bench K]\n"
-	"           [--work DIR] [--keep] [--batch N]\n"
+	"           [--layers] [--work DIR] [--keep] [common options]\n"
 	"      compile, build, run the generated code and ONNX Runtime on N seeded random inputs, compare\n"
 	"  --version, help\n";
 
@@ -27,6 +27,7 @@ static int usage(const char *msg)
 	if (msg)
 		fprintf(stderr, "effc: %s\n", msg);
 	fputs(usage_text, stderr);
+	fputs(effc_common_usage, stderr);
 	return 2;
 }
 
@@ -36,16 +37,80 @@ int effc_report(const struct effc_diag *d)
 	return 1;
 }
 
-enum effc_status effc_build_graph(const char *path, int64_t batch, struct effc_arena *arena, struct effc_graph **out,
-				  struct effc_diag *d)
+const char effc_common_usage[] =
+	"common options: --batch N (symbolic batch, default 1), -O0 (no optimisation) | -O1 (default),\n"
+	"  --no-cleanup --no-fold-constants --no-fold-input-norm --no-fold-pad --no-fold-bn --no-fuse-swish\n"
+	"  --no-fuse-se --no-dce --no-inplace (one pass off), --verbose (pass-by-pass report)\n";
+
+void effc_common_init(struct effc_common_options *c)
+{
+	memset(c, 0, sizeof *c);
+	c->batch = 1;
+	effc_pipeline_set_level(&c->pipeline, 1);
+}
+
+int effc_common_parse(struct effc_common_options *c, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	if (!strcmp(a, "-O0") || !strcmp(a, "-O1")) {
+		effc_pipeline_set_level(&c->pipeline, a[2] - '0');
+		return 1;
+	}
+	if (!strcmp(a, "--verbose")) {
+		c->verbose = 1;
+		return 1;
+	}
+	if (!strncmp(a, "--no-", 5)) {
+		for (int p = 0; p < EFFC_PASS_COUNT; p++)
+			if (!strcmp(a + 5, effc_pass_flag((enum effc_pass_id)p))) {
+				c->pipeline.disabled[p] = 1;
+				return 1;
+			}
+		return 0;
+	}
+	if (!strcmp(a, "--batch")) {
+		char *end;
+		if (*i + 1 >= argc)
+			return -1;
+		long long v = strtoll(argv[++*i], &end, 10);
+		if (*end || end == argv[*i] || v < 1 || v > 65536)
+			return -1;
+		c->batch = v;
+		return 1;
+	}
+	if (!strcmp(a, "--perturb-initializer")) {
+		if (*i + 1 >= argc)
+			return -1;
+		c->perturb = argv[++*i];
+		return 1;
+	}
+	return 0;
+}
+
+enum effc_status effc_build_graph(const char *path, const struct effc_common_options *c, struct effc_arena *arena,
+				  struct effc_graph **out, char *report, size_t report_cap, struct effc_diag *d)
 {
 	struct effc_graph *g = effc_graph_new(arena, path);
 	if (!g)
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
-	struct effc_load_options lo = {.batch = batch};
+	struct effc_load_options lo = {.batch = c->batch};
 	enum effc_status st;
-	if ((st = effc_load_onnx(g, path, &lo, d)) || (st = effc_infer_shapes(g, d)) || (st = effc_pass_layout(g, d)) ||
-	    (st = effc_pass_lower(g, d)) || (st = effc_plan_memory(g, d)))
+	if ((st = effc_load_onnx(g, path, &lo, d)))
+		return st;
+	if (c->perturb) {
+		/* Testing aid for difftest --layers: a wrong weight that only effc's copy has. */
+		int t = effc_graph_find_tensor(g, c->perturb);
+		if (t < 0 || !g->t[t].data || g->t[t].dtype != EFFC_F32)
+			return effc_fail(d, EFFC_ERR_INVALID, "%s: --perturb-initializer: no float initializer '%s'", path,
+					 c->perturb);
+		float *w = g->t[t].data;
+		for (int64_t i = 0; i < effc_tensor_numel(&g->t[t]); i++)
+			w[i] = w[i] * 1.5f + 0.05f;
+	}
+	if (report)
+		report[0] = 0;
+	if ((st = effc_infer_shapes(g, d)) || (st = effc_pipeline_run(g, &c->pipeline, report, report_cap, d)) ||
+	    (st = effc_plan_memory(g, d)))
 		return st;
 	*out = g;
 	return EFFC_OK;
@@ -68,29 +133,22 @@ static const char *default_name(struct effc_arena *a, const char *path)
 	return *s ? s : "model";
 }
 
-static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int cmd_compile(int argc, char **argv, const char *cmdline)
 {
 	const char *model = NULL, *out = NULL, *name = NULL;
-	int64_t batch = 1;
+	struct effc_common_options co;
+	effc_common_init(&co);
 	for (int i = 0; i < argc; i++) {
+		int r = effc_common_parse(&co, argc, argv, &i);
+		if (r < 0)
+			return usage("bad value for --batch (1..65536) or missing value");
+		if (r)
+			continue;
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			name = argv[++i];
-		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
-			if (parse_i64(argv[++i], 1, 65536, &batch))
-				return usage("--batch needs an integer in 1..65536");
-		} else if (argv[i][0] == '-' && argv[i][1])
+		else if (argv[i][0] == '-' && argv[i][1])
 			return usage("compile: unknown option");
 		else if (!model)
 			model = argv[i];
@@ -111,8 +169,9 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		effc_arena_free(arena);
 		return usage("--name must be a C identifier");
 	}
+	char report[4096];
 	struct effc_emit_options eo = {.name = name, .out_dir = out, .cmdline = cmdline};
-	if (effc_build_graph(model, batch, arena, &g, &d) || effc_emit(g, &eo, &d)) {
+	if (effc_build_graph(model, &co, arena, &g, report, sizeof report, &d) || effc_emit(g, &eo, &d)) {
 		rc = effc_report(&d);
 	} else {
 		struct effc_stats s;
@@ -120,8 +179,12 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		int ops = 0;
 		for (int i = 0; i < EFFC_OP_COUNT; i++)
 			ops += s.op_count[i];
-		printf("effc: %s -> %s/%s.c: %d ops, %" PRId64 " parameters, %" PRId64 " MACs, arena %zu bytes, weights %zu bytes\n",
-		       model, out, name, ops, s.params, s.macs, g->arena_bytes, g->weights_bytes);
+		printf("effc: %s -> %s/%s.c\n", model, out, name);
+		if (co.verbose)
+			printf("%s", report);
+		printf("  nodes %d -> ops %d; %" PRId64 " parameters, %" PRId64 " MACs; arena %zu bytes (peak live %zu), "
+		       "weights %zu bytes\n",
+		       g->onnx_nodes, ops, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
 	}
 	effc_arena_free(arena);
 	return rc;
@@ -145,14 +208,17 @@ static int cmd_inspect(int argc, char **argv)
 {
 	const char *model = NULL;
 	int json = 0;
-	int64_t batch = 1;
+	struct effc_common_options co;
+	effc_common_init(&co);
 	for (int i = 0; i < argc; i++) {
+		int r = effc_common_parse(&co, argc, argv, &i);
+		if (r < 0)
+			return usage("bad value for --batch (1..65536) or missing value");
+		if (r)
+			continue;
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
-		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
-			if (parse_i64(argv[++i], 1, 65536, &batch))
-				return usage("--batch needs an integer in 1..65536");
-		} else if (argv[i][0] == '-' && argv[i][1])
+		else if (argv[i][0] == '-' && argv[i][1])
 			return usage("inspect: unknown option");
 		else if (!model)
 			model = argv[i];
@@ -164,12 +230,15 @@ static int cmd_inspect(int argc, char **argv)
 	struct effc_arena *arena = effc_arena_new();
 	struct effc_diag d = {{0}, EFFC_OK};
 	struct effc_graph *g = NULL;
+	char report[4096];
 	if (!arena)
 		return fprintf(stderr, "effc: out of memory\n"), 1;
-	if (effc_build_graph(model, batch, arena, &g, &d)) {
+	if (effc_build_graph(model, &co, arena, &g, report, sizeof report, &d)) {
 		effc_arena_free(arena);
 		return effc_report(&d);
 	}
+	if (co.verbose && !json)
+		printf("passes:\n%s", report);
 	struct effc_stats s;
 	effc_graph_stats(g, &s);
 	if (json) {
@@ -254,6 +323,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(usage_text, stdout);
+		fputs(effc_common_usage, stdout);
 		return 0;
 	}
 	/* The command line goes into the generated banner; paths as the user typed them. */

@@ -48,6 +48,39 @@ static void sort_ids(int *ids, int n, struct effc_graph *g)
 	}
 }
 
+/* Input index an elementwise node may overwrite with its output, or -1. */
+static int inplace_candidate(const struct effc_graph *g, const struct effc_node *n)
+{
+	const struct effc_tensor *y = &g->t[n->out[0]];
+	int last = 1;
+	switch (n->op) {
+	case EFFC_OP_ADD:
+	case EFFC_OP_SUB:
+	case EFFC_OP_MUL:
+	case EFFC_OP_DIV:
+		last = 2;
+		break;
+	case EFFC_OP_SIGMOID:
+	case EFFC_OP_RELU:
+	case EFFC_OP_CLIP:
+	case EFFC_OP_HARDSIGMOID:
+	case EFFC_OP_HARDSWISH:
+	case EFFC_OP_SWISH:
+	case EFFC_OP_SCALE_BIAS:
+	case EFFC_OP_BATCHNORM:
+	case EFFC_OP_SE:
+		break;
+	default:
+		return -1;
+	}
+	for (int k = 0; k < last; k++) {
+		const struct effc_tensor *x = &g->t[n->in[k]];
+		if (!x->data && x->layout == y->layout && effc_tensor_bytes(x) == effc_tensor_bytes(y))
+			return k;
+	}
+	return -1;
+}
+
 enum effc_status effc_plan_memory(struct effc_graph *g, struct effc_diag *d)
 {
 	int steps = 0;
@@ -64,6 +97,47 @@ enum effc_status effc_plan_memory(struct effc_graph *g, struct effc_diag *d)
 		if (effc_node_is_alias(g, n) && !g->t[n->in[0]].data)
 			g->t[n->out[0]].alias_of = n->in[0];
 		steps++;
+	}
+	if (g->inplace) {
+		/* An elementwise op may write over its input when nothing reads that input's bytes
+		 * (through any alias) afterwards. last[] is the last step reading each tensor. */
+		int *last = malloc(sizeof(int) * (size_t)(g->n_t + 1));
+		if (!last)
+			return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory planning memory", g->path);
+		for (int i = 0; i < g->n_t; i++)
+			last[i] = g->t[i].is_output ? steps : -1;
+		for (int i = 0, s = 0; i < g->n_n; i++) {
+			const struct effc_node *n = &g->n[i];
+			if (n->dead)
+				continue;
+			for (int k = 0; k < n->n_in; k++)
+				if (n->in[k] >= 0 && last[n->in[k]] < s)
+					last[n->in[k]] = s;
+			s++;
+		}
+		/* Fold onto roots: group_last[r] = max over the tensors sharing r's bytes. */
+		for (int i = 0; i < g->n_t; i++) {
+			int r = root_of(g, i);
+			if (r != i && last[i] > last[r])
+				last[r] = last[i];
+		}
+		for (int i = 0, s = 0; i < g->n_n; i++) {
+			struct effc_node *n = &g->n[i];
+			if (n->dead)
+				continue;
+			int k = inplace_candidate(g, n);
+			int y = n->out[0];
+			if (k >= 0 && !g->t[y].data && g->t[y].alias_of < 0) {
+				int r = root_of(g, n->in[k]);
+				if (last[r] == s && !g->t[r].data) {
+					g->t[y].alias_of = n->in[k];
+					if (last[y] > last[r])
+						last[r] = last[y];
+				}
+			}
+			s++;
+		}
+		free(last);
 	}
 	/* Live ranges, accumulated on roots. */
 	for (int k = 0; k < g->n_inputs; k++) {

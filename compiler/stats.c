@@ -33,6 +33,9 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 		case EFFC_OP_MATMUL:
 			s->macs += effc_tensor_numel(y) * x->dims[x->rank - 1];
 			break;
+		case EFFC_OP_SE: /* two 1x1 convs on the pooled vector */
+			s->macs += 2 * x->dims[0] * x->dims[1] * g->t[n->in[1]].dims[0];
+			break;
 		default:
 			break;
 		}

@@ -44,6 +44,51 @@ static int xnn_err(enum xnn_status s)
 	return s == xnn_status_success ? EFFC_RT_OK : s == xnn_status_out_of_memory ? EFFC_RT_ERR_NOMEM : EFFC_RT_ERR_BACKEND;
 }
 
+/* Splits [0, n) into tiles over the pool; the calling thread alone when there is none. */
+typedef void (*range_fn)(void *arg, size_t start, size_t count);
+struct par {
+	range_fn fn;
+	void *arg;
+};
+static void par_task(void *c, size_t start, size_t count)
+{
+	const struct par *p = c;
+	p->fn(p->arg, start, count);
+}
+static void parallel_for(struct effc_rt *rt, size_t n, size_t min_tile, range_fn fn, void *arg)
+{
+	size_t tile = rt->pool ? n / ((size_t)rt->threads * 4) : n;
+	if (tile < min_tile)
+		tile = min_tile;
+	if (!rt->pool || tile >= n) {
+		fn(arg, 0, n);
+		return;
+	}
+	struct par p = {fn, arg};
+	pthreadpool_parallelize_1d_tile_1d(rt->pool, par_task, &p, n, tile, 0);
+}
+
+struct act_args {
+	enum effc_rt_act act;
+	const float *in;
+	float *out;
+};
+static void act_range(void *arg, size_t start, size_t count)
+{
+	const struct act_args *a = arg;
+	if (a->act == EFFC_RT_ACT_SWISH)
+		effc_rt_swish(count, a->in + start, a->out + start);
+	else
+		effc_rt_hardswish(count, a->in + start, a->out + start);
+}
+static void apply_act(struct effc_rt *rt, enum effc_rt_act act, size_t n, const float *in, float *out)
+{
+	if (act == EFFC_RT_ACT_NONE)
+		return;
+	struct act_args a = {act, in, out};
+	parallel_for(rt, n, 4096, act_range, &a);
+}
+
 static int begin(struct effc_rt_op *op, enum effc_rt_kind kind, const float *in, float *out)
 {
 	memset(op, 0, sizeof *op);
@@ -85,6 +130,8 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	op->p.conv = *p;
 	op->in[1] = weights;
 	op->in[2] = bias;
+	op->post_act = p->act != EFFC_RT_ACT_NONE;
+	op->bytes = sizeof(float) * (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
 	if (!p->nhwc)
 		return EFFC_RT_OK;
 	xnn_operator_t x = NULL;
@@ -157,7 +204,7 @@ int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 			 const float *in, float *out, const float *lo, const float *hi)
 {
 	int xnn = p && (p->op == EFFC_RT_SIGMOID || p->op == EFFC_RT_CLAMP || p->op == EFFC_RT_HARDSWISH);
-	int st = begin(op, xnn ? EFFC_RT_XNN : EFFC_RT_UNARY_REF, in, out);
+	int st = begin(op, xnn ? EFFC_RT_XNN : p && p->op == EFFC_RT_SWISH_OP ? EFFC_RT_SWISH : EFFC_RT_UNARY_REF, in, out);
 	if (st || !p)
 		return st ? st : fail_args(op);
 	op->p.un = *p;
@@ -263,6 +310,105 @@ int effc_rt_pad_create(struct effc_rt *rt, struct effc_rt_op *op, const struct e
 	return EFFC_RT_OK;
 }
 
+int effc_rt_scale_bias_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t channels, size_t inner,
+			      const float *scale, const float *bias, const float *in, float *out)
+{
+	(void)rt;
+	int st = begin(op, EFFC_RT_SCALE_BIAS, in, out);
+	if (st || !scale || !bias)
+		return st ? st : fail_args(op);
+	op->p.sb.outer = outer, op->p.sb.channels = channels, op->p.sb.inner = inner;
+	op->in[1] = scale, op->in[2] = bias;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, const float *w1,
+		      const float *b1, const float *w2, const float *b2, const float *in, float *out)
+{
+	int st = begin(op, EFFC_RT_SE, in, out);
+	if (st || !p || !w1 || !w2 || !p->channels || !p->reduced || !p->hw || !p->batch)
+		return st ? st : fail_args(op);
+	op->p.se = *p;
+	op->w[0] = w1, op->w[1] = b1, op->w[2] = w2, op->w[3] = b2;
+	/* pooled [batch][C], hidden [Cr], gate [C] */
+	op->scratch = effc_rt_alloc(64, sizeof(float) * (p->batch * p->channels + p->reduced + p->channels));
+	if (!op->scratch) {
+		memset(op, 0, sizeof *op);
+		return EFFC_RT_ERR_NOMEM;
+	}
+	xnn_operator_t x = NULL;
+	enum xnn_status s = xnn_create_global_average_pooling_nwc_f32(p->channels, p->channels, p->channels, -INFINITY,
+								       INFINITY, 0, &x);
+	if (s == xnn_status_success)
+		s = xnn_setup_global_average_pooling_nwc_f32(x, p->batch, p->hw, in, op->scratch, rt->pool);
+	if (s != xnn_status_success) {
+		if (x)
+			xnn_delete_operator(x);
+		effc_rt_free(op->scratch);
+		memset(op, 0, sizeof *op);
+		return xnn_err(s);
+	}
+	op->xnn = x;
+	return EFFC_RT_OK;
+}
+
+struct se_args {
+	size_t channels;
+	const float *gate, *in;
+	float *out;
+};
+static void se_scale_range(void *arg, size_t start, size_t count)
+{
+	const struct se_args *a = arg;
+	effc_rt_scale_rows(start, start + count, a->channels, a->gate, a->in, a->out);
+}
+
+static int run_se(struct effc_rt *rt, struct effc_rt_op *op)
+{
+	const struct effc_rt_se *p = &op->p.se;
+	const float *w1 = op->w[0], *b1 = op->w[1], *w2 = op->w[2], *b2 = op->w[3];
+	enum xnn_status s = xnn_run_operator(op->xnn, rt->pool);
+	if (s != xnn_status_success)
+		return xnn_err(s);
+	float *hidden = op->scratch + p->batch * p->channels, *gate = hidden + p->reduced;
+	for (size_t b = 0; b < p->batch; b++) {
+		const float *pooled = op->scratch + b * p->channels;
+		for (size_t j = 0; j < p->reduced; j++) {
+			float h = b1 ? b1[j] : 0.0f;
+			const float *w = w1 + j * p->channels;
+			for (size_t k = 0; k < p->channels; k++)
+				h += w[k] * pooled[k];
+			h = h < p->act_min ? p->act_min : h > p->act_max ? p->act_max : h;
+			hidden[j] = h;
+		}
+		if (p->act == EFFC_RT_ACT_SWISH)
+			effc_rt_swish(p->reduced, hidden, hidden);
+		else if (p->act == EFFC_RT_ACT_HARDSWISH)
+			effc_rt_hardswish(p->reduced, hidden, hidden);
+		for (size_t c = 0; c < p->channels; c++) {
+			float a = b2 ? b2[c] : 0.0f;
+			const float *w = w2 + c * p->reduced;
+			for (size_t j = 0; j < p->reduced; j++)
+				a += w[j] * hidden[j];
+			gate[c] = a;
+		}
+		if (p->gate == EFFC_RT_GATE_SIGMOID) {
+			/* sigmoid(a) = swish(a) / a is unstable at 0: compute it directly. */
+			for (size_t c = 0; c < p->channels; c++)
+				gate[c] = 1.0f / (1.0f + expf(-gate[c]));
+		} else {
+			for (size_t c = 0; c < p->channels; c++) {
+				float v = p->gate_alpha * gate[c] + p->gate_beta;
+				gate[c] = v < 0 ? 0 : v > 1 ? 1 : v;
+			}
+		}
+		size_t off = b * p->hw * p->channels;
+		struct se_args a = {p->channels, gate, op->in[0] + off, op->out + off};
+		parallel_for(rt, p->hw, 16, se_scale_range, &a);
+	}
+	return EFFC_RT_OK;
+}
+
 int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes, const float *in, float *out)
 {
 	(void)rt;
@@ -274,11 +420,25 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	switch (op->kind) {
-	case EFFC_RT_XNN:
-		return xnn_err(xnn_run_operator(op->xnn, rt->pool));
+	case EFFC_RT_XNN: {
+		int st = xnn_err(xnn_run_operator(op->xnn, rt->pool));
+		if (!st && op->post_act)
+			apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
+		return st;
+	}
 	case EFFC_RT_CONV_REF:
 		effc_rt_ref_conv2d(&op->p.conv, op->in[1], op->in[2], op->in[0], op->out);
+		apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
 		return EFFC_RT_OK;
+	case EFFC_RT_SWISH:
+		apply_act(rt, EFFC_RT_ACT_SWISH, op->p.un.rows * op->p.un.channels, op->in[0], op->out);
+		return EFFC_RT_OK;
+	case EFFC_RT_SCALE_BIAS:
+		effc_rt_ref_scale_bias(op->p.sb.outer, op->p.sb.channels, op->p.sb.inner, op->in[1], op->in[2], op->in[0],
+				       op->out);
+		return EFFC_RT_OK;
+	case EFFC_RT_SE:
+		return run_se(rt, op);
 	case EFFC_RT_MATMUL_REF:
 		effc_rt_ref_matmul(&op->p.mm, op->in[0], op->in[1], op->in[2], op->out);
 		return EFFC_RT_OK;
@@ -316,8 +476,12 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 
 void effc_rt_op_destroy(struct effc_rt_op *op)
 {
-	if (op && op->kind == EFFC_RT_XNN && op->xnn)
+	if (op && (op->kind == EFFC_RT_XNN || op->kind == EFFC_RT_SE) && op->xnn)
 		xnn_delete_operator(op->xnn);
+	if (op && op->scratch)
+		effc_rt_free(op->scratch);
+	if (op)
+		op->scratch = NULL;
 	if (op)
 		op->xnn = NULL, op->kind = EFFC_RT_NONE;
 }

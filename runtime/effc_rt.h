@@ -45,7 +45,13 @@ enum effc_rt_kind {
 	EFFC_RT_TRANSPOSE,
 	EFFC_RT_PAD,
 	EFFC_RT_COPY,
+	EFFC_RT_SWISH,
+	EFFC_RT_SCALE_BIAS,
+	EFFC_RT_SE,
 };
+
+/* Activations applied after an op (beyond the clamp that out_min/out_max express). */
+enum effc_rt_act { EFFC_RT_ACT_NONE = 0, EFFC_RT_ACT_SWISH, EFFC_RT_ACT_HARDSWISH };
 
 /* Convolution over explicit strides, so one description serves NCHW and NHWC. */
 struct effc_rt_conv2d {
@@ -53,6 +59,7 @@ struct effc_rt_conv2d {
 	int kh, kw, sh, sw, dh, dw, pad_top, pad_left, pad_bottom, pad_right;
 	float out_min, out_max;
 	int nhwc; /* 1: activations NHWC, weights [out][kh][kw][in/groups] (XNNPACK); 0: ONNX NCHW/OIHW */
+	enum effc_rt_act act; /* applied in place after the clamp */
 };
 
 /* C = alpha * op(A) x op(B) + beta * bias, batched with broadcast (stride 0) batch dims. */
@@ -74,7 +81,24 @@ struct effc_rt_binary {
 	float out_min, out_max;
 };
 
-enum effc_rt_unop { EFFC_RT_SIGMOID, EFFC_RT_CLAMP, EFFC_RT_HARDSWISH, EFFC_RT_HARDSIGMOID, EFFC_RT_CLAMP_DYN };
+enum effc_rt_unop {
+	EFFC_RT_SIGMOID,
+	EFFC_RT_CLAMP,
+	EFFC_RT_HARDSWISH,
+	EFFC_RT_HARDSIGMOID,
+	EFFC_RT_CLAMP_DYN,
+	EFFC_RT_SWISH_OP, /* x * sigmoid(x), our kernel */
+};
+
+/* Squeeze-excitation: out = x * gate(W2 act(W1 mean_hw(x) + b1) + b2), x NHWC [batch][hw][channels]. */
+enum effc_rt_gate { EFFC_RT_GATE_SIGMOID = 0, EFFC_RT_GATE_HARDSIGMOID };
+struct effc_rt_se {
+	size_t batch, hw, channels, reduced;
+	enum effc_rt_act act;   /* after the first FC (SWISH, HARDSWISH or NONE) */
+	float act_min, act_max; /* clamp after the first FC (Relu: 0, INFINITY) */
+	enum effc_rt_gate gate;
+	float gate_alpha, gate_beta; /* HardSigmoid */
+};
 struct effc_rt_unary {
 	enum effc_rt_unop op;
 	size_t rows, channels; /* rows x channels contiguous elements; threads split rows */
@@ -92,7 +116,8 @@ struct effc_rt_op {
 	void *xnn; /* xnn_operator_t */
 	const float *in[4];
 	float *out;
-	size_t bytes; /* COPY */
+	size_t bytes;  /* COPY: bytes to copy; conv: output bytes */
+	int post_act;  /* conv: apply p.conv.act after XNNPACK */
 	union {
 		struct effc_rt_conv2d conv;
 		struct effc_rt_matmul mm;
@@ -119,7 +144,13 @@ struct effc_rt_op {
 			int64_t begin[EFFC_RT_MAX_RANK], end[EFFC_RT_MAX_RANK];
 			float value;
 		} pad;
+		struct effc_rt_se se;
+		struct {
+			size_t outer, channels, inner;
+		} sb;
 	} p;
+	float *scratch; /* SE: pooled and reduced vectors, allocated in create */
+	const float *w[4]; /* SE: w1, b1, w2, b2 */
 };
 
 /* Creates. in/out are the final buffers; weights are constant for the context's life. */
@@ -152,6 +183,12 @@ int effc_rt_transpose_create(struct effc_rt *rt, struct effc_rt_op *op, const st
 			     const int *perm, const float *in, float *out);
 int effc_rt_pad_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
 		       const int64_t *begin, const int64_t *end, float value, const float *in, float *out);
+/* y = x * scale[c] + bias[c] over [outer][channels][inner] (a BatchNormalization with constants). */
+int effc_rt_scale_bias_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t channels, size_t inner,
+			      const float *scale, const float *bias, const float *in, float *out);
+/* The whole squeeze-excitation block as one op; in == out (in place) is allowed. */
+int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, const float *w1,
+		      const float *b1, const float *w2, const float *b2, const float *in, float *out);
 int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes, const float *in, float *out);
 
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op);
@@ -172,6 +209,17 @@ void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const
 void effc_rt_ref_pad(const struct effc_rt_shape *s, const int64_t *begin, const int64_t *end, float value,
 		     const float *in, float *out);
 void effc_rt_ref_gap(size_t batch, size_t hw, size_t channels, const float *in, float *out);
+void effc_rt_ref_scale_bias(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+			    const float *in, float *out);
+/* scratch holds 2 * channels + reduced floats. */
+void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1, const float *w2, const float *b2,
+		    const float *in, float *out, float *scratch);
+/* Swish x * sigmoid(x): the reference uses expf; the fast one a vectorisable exp (max rel. error ~1e-6). */
+void effc_rt_ref_swish(size_t n, const float *in, float *out);
+void effc_rt_swish(size_t n, const float *in, float *out);
+void effc_rt_hardswish(size_t n, const float *in, float *out);
+/* The SE tail: out[r][c] = in[r][c] * s[c] for rows [r0, r1). */
+void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out);
 
 #ifdef __cplusplus
 }

@@ -133,6 +133,9 @@ void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *ou
 		for (size_t i = 0; i < n; i++)
 			out[i] = clampf(p->alpha * in[i] + p->beta, 0.0f, 1.0f);
 		break;
+	case EFFC_RT_SWISH_OP:
+		effc_rt_ref_swish(n, in, out);
+		break;
 	}
 }
 
@@ -191,8 +194,28 @@ void effc_rt_ref_softmax(size_t outer, size_t n, size_t inner, const float *in, 
 		}
 }
 
+/* out[b][j][i] = in[b][i][j] for an R x C matrix per batch, in cache-sized tiles. */
+static void transpose_2d(size_t batch, size_t R, size_t C, const float *in, float *out)
+{
+	for (size_t b = 0; b < batch; b++, in += R * C, out += R * C)
+		for (size_t i0 = 0; i0 < R; i0 += 32)
+			for (size_t j0 = 0; j0 < C; j0 += 32)
+				for (size_t i = i0; i < R && i < i0 + 32; i++)
+					for (size_t j = j0; j < C && j < j0 + 32; j++)
+						out[j * R + i] = in[i * C + j];
+}
+
 void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out)
 {
+	/* The layout conversions NCHW <-> NHWC are batched 2-D transposes. */
+	if (s->rank == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1) {
+		transpose_2d(s->dims[0], s->dims[1], s->dims[2] * s->dims[3], in, out);
+		return;
+	}
+	if (s->rank == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2) {
+		transpose_2d(s->dims[0], s->dims[1] * s->dims[2], s->dims[3], in, out);
+		return;
+	}
 	size_t istride[EFFC_RT_MAX_RANK], od[EFFC_RT_MAX_RANK], total = 1;
 	for (int i = s->rank - 1, st = 1; i >= 0; i--) {
 		istride[i] = (size_t)st;
@@ -246,5 +269,109 @@ void effc_rt_ref_gap(size_t batch, size_t hw, size_t channels, const float *in, 
 				o[c] += in[(b * hw + i) * channels + c];
 		for (size_t c = 0; c < channels; c++)
 			o[c] /= (float)hw;
+	}
+}
+
+void effc_rt_ref_scale_bias(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+			    const float *in, float *out)
+{
+	for (size_t o = 0; o < outer; o++)
+		for (size_t c = 0; c < channels; c++) {
+			const float *x = in + (o * channels + c) * inner;
+			float *y = out + (o * channels + c) * inner;
+			for (size_t i = 0; i < inner; i++)
+				y[i] = x[i] * scale[c] + bias[c];
+		}
+}
+
+void effc_rt_ref_swish(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] / (1.0f + expf(-in[i]));
+}
+
+/* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
+ * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
+#define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EFFC_RT_CLONES
+#endif
+
+/* exp(x) for x <= 0 by range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
+ * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */
+static inline float exp_neg(float x)
+{
+	x = x > -87.0f ? x : -87.0f;
+	/* Round to nearest by the 1.5 * 2^23 trick: no libm call, vectorises without SSE4.1. */
+	const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+	const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+	float p = 1.38888889e-3f;
+	p = p * r + 8.33333333e-3f;
+	p = p * r + 4.16666667e-2f;
+	p = p * r + 1.66666667e-1f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	union {
+		float f;
+		int32_t i;
+	} u = {.i = ((int32_t)n + 127) << 23};
+	return p * u.f;
+}
+
+EFFC_RT_CLONES void effc_rt_swish(size_t n, const float *in, float *out)
+{
+	/* sigmoid(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: e = e^-|x| never
+	 * overflows. Selects, not branches, and one division, so the loop vectorises. */
+	for (size_t i = 0; i < n; i++) {
+		const float x = in[i];
+		const float ax = x < 0 ? -x : x;
+		const float e = exp_neg(-ax);
+		const float num = x < 0 ? e : 1.0f;
+		out[i] = x * num / (1.0f + e);
+	}
+}
+
+EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] * clampf(in[i] * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+}
+
+EFFC_RT_CLONES void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out)
+{
+	for (size_t r = r0; r < r1; r++)
+		for (size_t c = 0; c < channels; c++)
+			out[r * channels + c] = in[r * channels + c] * s[c];
+}
+
+void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1, const float *w2, const float *b2,
+		    const float *in, float *out, float *scratch)
+{
+	float *pooled = scratch, *hidden = scratch + p->channels, *gate = hidden + p->reduced;
+	for (size_t b = 0; b < p->batch; b++) {
+		const float *x = in + b * p->hw * p->channels;
+		float *y = out + b * p->hw * p->channels;
+		effc_rt_ref_gap(1, p->hw, p->channels, x, pooled);
+		for (size_t j = 0; j < p->reduced; j++) {
+			float h = b1 ? b1[j] : 0.0f;
+			for (size_t k = 0; k < p->channels; k++)
+				h += w1[j * p->channels + k] * pooled[k];
+			h = clampf(h, p->act_min, p->act_max);
+			if (p->act == EFFC_RT_ACT_SWISH)
+				h = h / (1.0f + expf(-h));
+			else if (p->act == EFFC_RT_ACT_HARDSWISH)
+				h = h * clampf(h / 6.0f + 0.5f, 0.0f, 1.0f);
+			hidden[j] = h;
+		}
+		for (size_t c = 0; c < p->channels; c++) {
+			float a = b2 ? b2[c] : 0.0f;
+			for (size_t j = 0; j < p->reduced; j++)
+				a += w2[c * p->reduced + j] * hidden[j];
+			gate[c] = p->gate == EFFC_RT_GATE_SIGMOID ? 1.0f / (1.0f + expf(-a))
+								  : clampf(p->gate_alpha * a + p->gate_beta, 0.0f, 1.0f);
+		}
+		effc_rt_scale_rows(0, p->hw, p->channels, gate, x, y);
 	}
 }

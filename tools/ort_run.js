@@ -15,6 +15,8 @@
 //   --repeat K     after one warm-up run, time K runs and print
 //                  "median_ms=<x> min_ms=<y> threads=<n>"
 //   --bench-only   do not write output files (timing only)
+//   --opt-level L  graph optimisation level: disabled, basic, extended, all (default)
+//   --args-file F  read further arguments from F, one per line
 //   --extra-outputs  also fetch every model output not named by --output and
 //                  write it beside the first --output file as <name>.f32
 //                  (characters outside [A-Za-z0-9._-] become '_'); prints
@@ -69,6 +71,14 @@ function parseArgs(argv) {
       case '--output': a.outputs.push(parseOutputSpec(next())); break;
       case '--extra-outputs': a.extra = true; break;
       case '--bench-only': a.benchOnly = true; break;
+      case '--opt-level': a.optLevel = next(); break;
+      case '--args-file': {
+        // One argument per line; long output lists go here, since very long command lines
+        // have crashed node with onnxruntime-node.
+        const extra = fs.readFileSync(next(), 'utf8').split('\n').filter((l) => l.length > 0);
+        argv.splice(i + 1, 0, ...extra);
+        break;
+      }
       case '-h': case '--help':
         process.stdout.write(usage() + '\n');
         process.exit(0);
@@ -169,7 +179,7 @@ async function main() {
 
   const opts = {
     executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: args.optLevel || 'all',
     intraOpNumThreads: args.threads,
     interOpNumThreads: 1,
   };

@@ -139,6 +139,7 @@ static enum effc_status place_node(struct layout_state *s, int *pos)
 		follow = 1;
 		break;
 	case EFFC_OP_GLOBALAVGPOOL:
+	case EFFC_OP_SE:
 		if (x->rank == 4)
 			in_want = out = EFFC_LAYOUT_NHWC;
 		follow = 1;
@@ -151,6 +152,8 @@ static enum effc_status place_node(struct layout_state *s, int *pos)
 		follow = 1;
 		break;
 	case EFFC_OP_BATCHNORM:
+	case EFFC_OP_SCALE_BIAS:
+	case EFFC_OP_SWISH:
 	case EFFC_OP_SIGMOID:
 	case EFFC_OP_RELU:
 	case EFFC_OP_CLIP:

@@ -11,18 +11,6 @@
 
 #include <string.h>
 
-static int new_const(struct effc_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims)
-{
-	const char *name = effc_arena_printf(g->arena, "%s.%s", base, suffix);
-	int t = name ? effc_graph_add_tensor(g, name) : -1;
-	if (t < 0)
-		return -1;
-	g->t[t].rank = rank;
-	memcpy(g->t[t].dims, dims, sizeof(int64_t) * (size_t)rank);
-	g->t[t].data = effc_arena_alloc(g->arena, effc_tensor_bytes(&g->t[t]));
-	return g->t[t].data ? t : -1;
-}
-
 static enum effc_status lower_conv(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
 {
 	if (g->t[n->out[0]].layout != EFFC_LAYOUT_NHWC)
@@ -30,7 +18,7 @@ static enum effc_status lower_conv(struct effc_graph *g, struct effc_node *n, st
 	const struct effc_tensor *w = &g->t[n->in[1]];
 	const int64_t o = w->dims[0], ci = w->dims[1], kh = w->dims[2], kw = w->dims[3];
 	int64_t dims[4] = {o, kh, kw, ci};
-	int t = new_const(g, g->t[n->in[1]].name, "ohwi", 4, dims);
+	int t = effc_graph_new_const(g, g->t[n->in[1]].name, "ohwi", 4, dims);
 	if (t < 0)
 		return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory lowering '%s'", g->path, n->name);
 	const float *src = g->t[n->in[1]].data;
@@ -71,8 +59,8 @@ static enum effc_status lower_fc(struct effc_graph *g, struct effc_node *n, stru
 		}
 	}
 	int64_t wd[2] = {N, K};
-	int w = new_const(g, g->t[n->in[1]].name, "nk", 2, wd);
-	int bt = bias >= 0 ? new_const(g, g->t[bias].name, "bias", 1, &N) : -1;
+	int w = effc_graph_new_const(g, g->t[n->in[1]].name, "nk", 2, wd);
+	int bt = bias >= 0 ? effc_graph_new_const(g, g->t[bias].name, "bias", 1, &N) : -1;
 	if (w < 0 || (bias >= 0 && bt < 0))
 		return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory lowering '%s'", g->path, n->name);
 	const float *src = g->t[n->in[1]].data;

@@ -1,0 +1,81 @@
+/* pipeline.c: the order of the passes, in one place.
+ *
+ *   cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
+ *   -> fuse-se -> dce -> layout -> lower (then the memory plan, with in-place if enabled)
+ *
+ * Every pass but layout and lower can be switched off (--no-<flag>); -O0 switches them all off
+ * and still gives correct code. BN folding precedes activation fusion (Conv -> BN -> Swish must
+ * become Conv+Swish), and activation fusion precedes SE fusion (whose inner Swish it places on
+ * the first 1x1 conv). */
+#include "effc.h"
+
+#include <string.h>
+
+typedef enum effc_status (*pass_fn)(struct effc_graph *, struct effc_diag *);
+
+static const struct {
+	enum effc_pass_id id;
+	const char *flag;
+	pass_fn fn;
+	const char *what;
+} passes[] = {
+	{EFFC_PASS_CLEANUP, "cleanup", effc_pass_cleanup, "Identity/Dropout removed"},
+	{EFFC_PASS_FOLD_CONSTANTS, "fold-constants", effc_pass_fold_constants, "nodes evaluated at compile time"},
+	{EFFC_PASS_FOLD_INPUT_NORM, "fold-input-norm", effc_pass_fold_input_norm, "normalisations folded into convs"},
+	{EFFC_PASS_FOLD_PAD, "fold-pad", effc_pass_fold_pad, "Pads folded into convs"},
+	{EFFC_PASS_FOLD_BN, "fold-bn", effc_pass_fold_bn, "BatchNormalizations folded or made scale+bias"},
+	{EFFC_PASS_FUSE_SWISH, "fuse-swish", effc_pass_fuse_activation, "activations fused"},
+	{EFFC_PASS_FUSE_SE, "fuse-se", effc_pass_fuse_se, "squeeze-excitation blocks fused"},
+	{EFFC_PASS_DCE, "dce", effc_pass_dce, "dead nodes removed"},
+	{EFFC_PASS_INPLACE, "inplace", NULL, "in-place execution in the memory plan"},
+};
+
+const char *effc_pass_flag(enum effc_pass_id p)
+{
+	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++)
+		if (passes[i].id == p)
+			return passes[i].flag;
+	return "?";
+}
+
+void effc_pipeline_set_level(struct effc_pipeline_options *o, int level)
+{
+	for (int i = 0; i < EFFC_PASS_COUNT; i++)
+		o->disabled[i] = level == 0;
+}
+
+static int live_nodes(const struct effc_graph *g)
+{
+	int n = 0;
+	for (int i = 0; i < g->n_n; i++)
+		n += !g->n[i].dead && !effc_node_is_alias(g, &g->n[i]);
+	return n;
+}
+
+enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipeline_options *o, char *report,
+				   size_t report_cap, struct effc_diag *d)
+{
+	size_t k = report ? strlen(report) : 0;
+	enum effc_status st;
+	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
+		if (!passes[i].fn)
+			continue;
+		if (o->disabled[passes[i].id]) {
+			if (report && k < report_cap)
+				k += (size_t)snprintf(report + k, report_cap - k, "  %-16s off\n", passes[i].flag);
+			continue;
+		}
+		g->rewrites = 0;
+		if ((st = passes[i].fn(g, d)))
+			return st;
+		if (report && k < report_cap)
+			k += (size_t)snprintf(report + k, report_cap - k, "  %-16s %d %s\n", passes[i].flag, g->rewrites,
+					      passes[i].what);
+	}
+	g->inplace = !o->disabled[EFFC_PASS_INPLACE];
+	if ((st = effc_pass_layout(g, d)) || (st = effc_pass_lower(g, d)))
+		return st;
+	if (report && k < report_cap)
+		snprintf(report + k, report_cap - k, "  %d ops after layout and lowering\n", live_nodes(g));
+	return EFFC_OK;
+}

@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef EFFC_SOURCE_DIR
@@ -24,99 +23,9 @@
 struct dt_opts {
 	const char *model, *work;
 	int seeds, threads, bench, keep, layers;
-	double tol, min_sens;
+	double tol, min_sens, min_rel_sens;
 	struct effc_common_options common;
 };
-
-/* ---- shell commands -------------------------------------------------------------------- */
-struct cmd {
-	char *s;
-	size_t len, cap;
-};
-
-static void cmd_raw(struct cmd *c, const char *s)
-{
-	size_t n = strlen(s);
-	if (c->len + n + 1 > c->cap) {
-		size_t nc = (c->cap + n) * 2 + 256;
-		char *p = realloc(c->s, nc);
-		if (!p)
-			abort(); /* a few kilobytes: nothing sensible to do without them */
-		c->s = p, c->cap = nc;
-	}
-	memcpy(c->s + c->len, s, n + 1);
-	c->len += n;
-}
-
-/* Appends one single-quoted shell word (with a leading space). */
-static void cmd_arg(struct cmd *c, const char *s)
-{
-	cmd_raw(c, " '");
-	for (const char *p = s; *p; p++) {
-		char ch[2] = {*p, 0};
-		cmd_raw(c, *p == '\'' ? "'\\''" : ch);
-	}
-	cmd_raw(c, "'");
-}
-
-static void cmd_argf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cmd_argf(struct cmd *c, const char *fmt, ...)
-{
-	char buf[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	cmd_arg(c, buf);
-}
-
-/* Runs c; stdout is captured into out (if given), everything else goes to the log. */
-static int cmd_run(struct cmd *c, const char *log, char *out, size_t out_cap)
-{
-	struct cmd full = {0};
-	cmd_raw(&full, c->s);
-	cmd_raw(&full, " 2>>");
-	cmd_arg(&full, log);
-	if (!out) {
-		cmd_raw(&full, " >>");
-		cmd_arg(&full, log);
-	}
-	if (getenv("EFFC_DIFFTEST_TRACE"))
-		fprintf(stderr, "+ %s\n", full.s);
-	FILE *p = popen(full.s, "r");
-	free(full.s);
-	c->len = 0;
-	if (c->s)
-		c->s[0] = 0;
-	if (!p)
-		return -1;
-	size_t k = 0, n;
-	char buf[4096];
-	while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-		if (out && k + n < out_cap) {
-			memcpy(out + k, buf, n);
-			k += n;
-		}
-	if (out)
-		out[k] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void show_log_tail(const char *log)
-{
-	FILE *f = fopen(log, "r");
-	if (!f)
-		return;
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, size > 3000 ? size - 3000 : 0, SEEK_SET);
-	char buf[3001];
-	size_t n = fread(buf, 1, 3000, f);
-	buf[n] = 0;
-	fclose(f);
-	fprintf(stderr, "--- end of %s ---\n%s\n---\n", log, buf);
-}
 
 /* ---- data ------------------------------------------------------------------------------ */
 
@@ -205,6 +114,8 @@ static int parse_args(int argc, char **argv, struct dt_opts *o)
 			o->tol = strtod(v, &end), i++;
 		else if (!strcmp(a, "--min-sensitivity") && v)
 			o->min_sens = strtod(v, &end), i++;
+		else if (!strcmp(a, "--min-rel-sensitivity") && v)
+			o->min_rel_sens = strtod(v, &end), i++;
 		else if (!strcmp(a, "--work") && v)
 			o->work = v, i++;
 		else if (!strcmp(a, "--keep"))
@@ -240,51 +151,42 @@ struct dt {
 	char log[4200], runner[4300];
 };
 
-static void add_inputs(struct dt *t, struct cmd *c, int seed, int for_ort)
+static void add_inputs(struct dt *t, struct effc_cmd *c, int seed, int for_ort)
 {
 	for (int k = 0; k < t->g->n_inputs; k++) {
 		const struct effc_tensor *x = &t->g->t[t->g->inputs[k]];
 		if (!for_ort) {
-			cmd_argf(c, "%s/in%d_%d.f32", t->work, seed, k);
+			effc_cmd_argf(c, "%s/in%d_%d.f32", t->work, seed, k);
 			continue;
 		}
 		char spec[8192];
 		int sk = snprintf(spec, sizeof spec, "%s=%s/in%d_%d.f32:", x->name, t->work, seed, k);
 		for (int i = 0; i < x->rank && sk < (int)sizeof spec - 24; i++)
 			sk += snprintf(spec + sk, sizeof spec - (size_t)sk, "%s%" PRId64, i ? "," : "", x->dims[i]);
-		cmd_raw(c, " --input");
-		cmd_arg(c, spec);
+		effc_cmd_raw(c, " --input");
+		effc_cmd_arg(c, spec);
 	}
 }
 
-static void ort_cmd(struct dt *t, struct cmd *c, const char *model)
+static void ort_cmd(struct dt *t, struct effc_cmd *c, const char *model)
 {
-	cmd_arg(c, t->node);
-	cmd_arg(c, t->script);
-	cmd_raw(c, " --model");
-	cmd_arg(c, model);
-	cmd_raw(c, " --threads");
-	cmd_argf(c, "%d", t->o->threads);
+	effc_cmd_arg(c, t->node);
+	effc_cmd_arg(c, t->script);
+	effc_cmd_raw(c, " --model");
+	effc_cmd_arg(c, model);
+	effc_cmd_raw(c, " --threads");
+	effc_cmd_argf(c, "%d", t->o->threads);
 }
 
 static int build(struct dt *t, const char *builddir, int debug)
 {
-	struct cmd c = {0};
-	cmd_raw(&c, "cmake -S");
-	cmd_argf(&c, "%s/gen", t->work);
-	cmd_raw(&c, " -B");
-	cmd_arg(&c, builddir);
-	cmd_raw(&c, debug ? " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=ON" : " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=OFF");
-	cmd_raw(&c, " && cmake --build");
-	cmd_arg(&c, builddir);
-	cmd_raw(&c, " -j 2");
-	int rc = cmd_run(&c, t->log, NULL, 0);
-	free(c.s);
-	if (rc) {
+	char dir[4300];
+	snprintf(dir, sizeof dir, "%s/gen", t->work);
+	if (effc_build_generated(dir, builddir, debug, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
-		show_log_tail(t->log);
+		return 1;
 	}
-	return rc ? 1 : 0;
+	return 0;
 }
 
 static int run_seeds(struct dt *t)
@@ -293,9 +195,9 @@ static int run_seeds(struct dt *t)
 	const struct dt_opts *o = t->o;
 	char path[4300], p2[4300];
 	float **refs0 = calloc((size_t)g->n_outputs + 1, sizeof(float *));
-	double worst = 0, sens = INFINITY;
+	double worst = 0, sens = INFINITY, rel_sens = INFINITY;
 	int failed = 0;
-	struct cmd c = {0};
+	struct effc_cmd c = {0};
 	for (int s = 0; s < o->seeds && refs0 && !failed; s++) {
 		for (int k = 0; k < g->n_inputs; k++) {
 			const struct effc_tensor *x = &g->t[g->inputs[k]];
@@ -310,29 +212,29 @@ static int run_seeds(struct dt *t)
 		}
 		if (failed)
 			break;
-		cmd_arg(&c, t->runner);
-		cmd_raw(&c, " --threads");
-		cmd_argf(&c, "%d", o->threads);
+		effc_cmd_arg(&c, t->runner);
+		effc_cmd_raw(&c, " --threads");
+		effc_cmd_argf(&c, "%d", o->threads);
 		add_inputs(t, &c, s, 0);
 		for (int k = 0; k < g->n_outputs; k++)
-			cmd_argf(&c, "%s/out%d_%d.f32", t->work, s, k);
-		if (cmd_run(&c, t->log, NULL, 0) != 0) {
+			effc_cmd_argf(&c, "%s/out%d_%d.f32", t->work, s, k);
+		if (effc_cmd_run(&c, t->log, NULL, 0) != 0) {
 			fprintf(stderr, "effc: %s: the generated runner failed (seed %d)\n", o->model, s);
-			show_log_tail(t->log);
+			effc_show_log_tail(t->log);
 			failed = 1;
 			break;
 		}
 		ort_cmd(t, &c, o->model);
 		add_inputs(t, &c, s, 1);
 		for (int k = 0; k < g->n_outputs; k++) {
-			cmd_raw(&c, " --output");
-			cmd_argf(&c, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, t->work, s, k);
+			effc_cmd_raw(&c, " --output");
+			effc_cmd_argf(&c, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, t->work, s, k);
 		}
 		char out[4096];
-		if (cmd_run(&c, t->log, out, sizeof out) != 0) {
+		if (effc_cmd_run(&c, t->log, out, sizeof out) != 0) {
 			fprintf(stderr, "effc: %s: ONNX Runtime failed (seed %d); is onnxruntime-node installed (scripts/setup.sh)?\n",
 				o->model, s);
-			show_log_tail(t->log);
+			effc_show_log_tail(t->log);
 			failed = 1;
 			break;
 		}
@@ -364,10 +266,14 @@ static int run_seeds(struct dt *t)
 					if (fabs((double)refs0[k][i] - b[i]) > dmax)
 						dmax = fabs((double)refs0[k][i] - b[i]);
 				double sk = dmax / r.bound;
-				printf("sensitivity output '%s': references of seeds 0 and 1 differ by %.4g = %.1fx the tolerance\n",
-				       y->name, dmax, sk);
+				double rel = dmax / (r.max_ref > 0 ? r.max_ref : 1);
+				printf("sensitivity output '%s': references of seeds 0 and 1 differ by %.4g = %.1fx the tolerance "
+				       "(%.2f%% of the output's magnitude)\n",
+				       y->name, dmax, sk, 100 * rel);
 				if (sk < sens)
 					sens = sk;
+				if (rel < rel_sens)
+					rel_sens = rel;
 			}
 			free(a);
 			free(b);
@@ -376,9 +282,13 @@ static int run_seeds(struct dt *t)
 	free(c.s);
 	printf("difftest %s: %d seed(s), worst error %.3f of tolerance %g -> %s\n", o->model, o->seeds, worst, o->tol,
 	       failed ? "FAIL" : "PASS");
-	if (!failed && o->min_sens > 0) {
+	if (!failed && (o->min_sens > 0 || o->min_rel_sens > 0)) {
 		if (o->seeds < 2) {
 			fprintf(stderr, "effc: %s: --min-sensitivity needs --seeds >= 2\n", o->model);
+			failed = 1;
+		} else if (!(rel_sens >= o->min_rel_sens)) {
+			fprintf(stderr, "effc: %s: outputs are input-insensitive: seeds 0 and 1 differ by %.3f%% of the output's "
+					"magnitude, less than the required %.3f%%\n", o->model, 100 * rel_sens, 100 * o->min_rel_sens);
 			failed = 1;
 		} else if (!(sens >= o->min_sens)) {
 			fprintf(stderr, "effc: %s: outputs are input-insensitive: seeds 0 and 1 differ by %.1fx the tolerance, "
@@ -397,40 +307,40 @@ static int bench(struct dt *t)
 	const struct effc_graph *g = t->g;
 	const struct dt_opts *o = t->o;
 	double em[2] = {INFINITY, INFINITY}, om[2] = {INFINITY, INFINITY}, create = INFINITY, session = INFINITY;
-	struct cmd c = {0};
+	struct effc_cmd c = {0};
 	int failed = 0;
 	/* Alternate effc and ORT so machine drift hits both alike. */
 	for (int round = 0; round < 2 && !failed; round++) {
 		char out[4096];
 		double med, mn, cr;
-		cmd_arg(&c, t->runner);
-		cmd_raw(&c, " --create-ms --threads");
-		cmd_argf(&c, "%d", o->threads);
-		cmd_raw(&c, " --repeat");
-		cmd_argf(&c, "%d", o->bench);
+		effc_cmd_arg(&c, t->runner);
+		effc_cmd_raw(&c, " --create-ms --threads");
+		effc_cmd_argf(&c, "%d", o->threads);
+		effc_cmd_raw(&c, " --repeat");
+		effc_cmd_argf(&c, "%d", o->bench);
 		add_inputs(t, &c, 0, 0);
 		for (int k = 0; k < g->n_outputs; k++)
-			cmd_argf(&c, "%s/bench_out%d.f32", t->work, k);
-		if (cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
+			effc_cmd_argf(&c, "%s/bench_out%d.f32", t->work, k);
+		if (effc_cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
 		    parse_ms(out, "create_ms=", &cr)) {
 			fprintf(stderr, "effc: %s: benchmark of the generated code failed\n", o->model);
-			show_log_tail(t->log);
+			effc_show_log_tail(t->log);
 			failed = 1;
 			break;
 		}
 		em[0] = fmin(em[0], med), em[1] = fmin(em[1], mn), create = fmin(create, cr);
 		ort_cmd(t, &c, o->model);
-		cmd_raw(&c, " --bench-only --repeat");
-		cmd_argf(&c, "%d", o->bench);
+		effc_cmd_raw(&c, " --bench-only --repeat");
+		effc_cmd_argf(&c, "%d", o->bench);
 		add_inputs(t, &c, 0, 1);
 		for (int k = 0; k < g->n_outputs; k++) {
-			cmd_raw(&c, " --output");
-			cmd_arg(&c, g->t[g->outputs[k]].name);
+			effc_cmd_raw(&c, " --output");
+			effc_cmd_arg(&c, g->t[g->outputs[k]].name);
 		}
-		if (cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
+		if (effc_cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "median_ms=", &med) || parse_ms(out, "min_ms=", &mn) ||
 		    parse_ms(out, "session_ms=", &cr)) {
 			fprintf(stderr, "effc: %s: benchmark of ONNX Runtime failed\n", o->model);
-			show_log_tail(t->log);
+			effc_show_log_tail(t->log);
 			failed = 1;
 			break;
 		}
@@ -449,7 +359,7 @@ static int layers(struct dt *t)
 {
 	const struct dt_opts *o = t->o;
 	char dir[4300], path[4400], dbg_build[4300], model2[4300];
-	struct cmd c = {0};
+	struct effc_cmd c = {0};
 	snprintf(dbg_build, sizeof dbg_build, "%s/gen/build-debug", t->work);
 	if (build(t, dbg_build, 1))
 		return 1;
@@ -460,17 +370,17 @@ static int layers(struct dt *t)
 		return effc_report(&d);
 	/* Seed 0's inputs exist from the output comparison. */
 	snprintf(path, sizeof path, "%s/model_runner", dbg_build);
-	cmd_arg(&c, path);
-	cmd_raw(&c, " --threads");
-	cmd_argf(&c, "%d", o->threads);
-	cmd_raw(&c, " --dump");
-	cmd_arg(&c, dir);
+	effc_cmd_arg(&c, path);
+	effc_cmd_raw(&c, " --threads");
+	effc_cmd_argf(&c, "%d", o->threads);
+	effc_cmd_raw(&c, " --dump");
+	effc_cmd_arg(&c, dir);
 	add_inputs(t, &c, 0, 0);
 	for (int k = 0; k < t->g->n_outputs; k++)
-		cmd_argf(&c, "%s/layers_out%d.f32", t->work, k);
-	if (cmd_run(&c, t->log, NULL, 0)) {
+		effc_cmd_argf(&c, "%s/layers_out%d.f32", t->work, k);
+	if (effc_cmd_run(&c, t->log, NULL, 0)) {
 		fprintf(stderr, "effc: %s: the debug runner failed\n", o->model);
-		show_log_tail(t->log);
+		effc_show_log_tail(t->log);
 		free(c.s);
 		return 1;
 	}
@@ -537,12 +447,12 @@ static int layers(struct dt *t)
 	}
 	ort_cmd(t, &c, model2);
 	add_inputs(t, &c, 0, 1);
-	cmd_raw(&c, " --args-file");
-	cmd_arg(&c, path);
+	effc_cmd_raw(&c, " --args-file");
+	effc_cmd_arg(&c, path);
 	char out[4096];
-	if (cmd_run(&c, t->log, out, sizeof out)) {
+	if (effc_cmd_run(&c, t->log, out, sizeof out)) {
 		fprintf(stderr, "effc: %s: ONNX Runtime failed on the model with extra outputs\n", o->model);
-		show_log_tail(t->log);
+		effc_show_log_tail(t->log);
 		free(ents);
 		free(c.s);
 		return 1;

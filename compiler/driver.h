@@ -18,6 +18,29 @@ extern const char effc_common_usage[];
 /* Load, infer shapes, run the pass pipeline and plan memory; report gets the pass summary. */
 enum effc_status effc_build_graph(const char *path, const struct effc_common_options *c, struct effc_arena *arena,
 				  struct effc_graph **out, char *report, size_t report_cap, struct effc_diag *d);
+/* Shape inference, passes and memory plan on a loaded or generated graph. */
+enum effc_status effc_optimize_graph(struct effc_graph *g, const struct effc_common_options *c, char *report,
+				     size_t report_cap, struct effc_diag *d);
 int effc_report(const struct effc_diag *d);
 int effc_cmd_difftest(int argc, char **argv);
+int effc_cmd_gen(int argc, char **argv, const char *cmdline);
+int effc_cmd_scale(int argc, char **argv);
+int effc_cmd_fit(int argc, char **argv, const char *cmdline);
+
+/* shell.c: a command line built word by word; effc_cmd_run resets it. */
+struct effc_cmd {
+	char *s;
+	size_t len, cap;
+};
+void effc_cmd_raw(struct effc_cmd *c, const char *s);
+void effc_cmd_arg(struct effc_cmd *c, const char *s); /* one quoted word, with a leading space */
+void effc_cmd_argf(struct effc_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs c: stdout into out (when given), the rest appended to log. Returns the exit status. */
+int effc_cmd_run(struct effc_cmd *c, const char *log, char *out, size_t out_cap);
+void effc_show_log_tail(const char *log);
+/* Configures and builds a generated directory into builddir (Release); 0 on success. */
+int effc_build_generated(const char *dir, const char *builddir, int debug_tensors, const char *log);
+/* Runs NAME_runner --repeat K on a random input; fills the median and create time in ms. */
+int effc_bench_runner(const char *runner, const struct effc_graph *g, const char *work, int threads, int repeat,
+		      double *median_ms, double *create_ms, const char *log);
 #endif

@@ -793,6 +793,15 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 	if (!st && len + 32 >= sizeof tmp)
 		st = effc_fail(d, EFFC_ERR_IO, "%s: path too long", o->out_dir);
 	if (!st) {
+		/* The parent must exist for the temporary sibling. */
+		snprintf(tmp, sizeof tmp, "%.*s", (int)len, o->out_dir);
+		char *slash = strrchr(tmp, '/');
+		if (slash && slash != tmp) {
+			*slash = 0;
+			st = effc_mkdir_p(tmp, d);
+		}
+	}
+	if (!st) {
 		snprintf(tmp, sizeof tmp, "%.*s.effc-tmp-XXXXXX", (int)len, o->out_dir);
 		if (!mkdtemp(tmp))
 			st = effc_fail(d, EFFC_ERR_IO, "%s: cannot create a temporary directory next to it: %s", tmp, strerror(errno));

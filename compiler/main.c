@@ -17,9 +17,17 @@ static const char usage_text[] =
 	"      write DIR/NAME.{h,c,weights}, NAME_weights.c, NAME_runner.c, runtime/ and CMakeLists.txt\n"
 	"  inspect MODEL.onnx [--json] [common options]\n"
 	"      op counts, tensor shapes, parameters and multiply-accumulates of the graph as emitted\n"
-	"  difftest MODEL.onnx [--seeds N] [--threads T] [--tol X] [--min-sensitivity S] [--bench K]\n"
+	"  difftest MODEL.onnx [--seeds N] [--threads T] [--tol X] [--min-sensitivity S] [--min-rel-sensitivity F]\n"
+	"           [--bench K]\n"
 	"           [--layers] [--work DIR] [--keep] [common options]\n"
 	"      compile, build, run the generated code and ONNX Runtime on N seeded random inputs, compare\n"
+	"  gen (--variant b0..b7 | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
+	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME])\n"
+	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C\n"
+	"  scale [--phi A:B:STEP | --variants b0..b7] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
+	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
+	"  fit --budget-ms X [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
+	"      the largest phi whose generated code meets the latency budget on this machine\n"
 	"  --version, help\n";
 
 static int usage(const char *msg)
@@ -107,12 +115,21 @@ enum effc_status effc_build_graph(const char *path, const struct effc_common_opt
 		for (int64_t i = 0; i < effc_tensor_numel(&g->t[t]); i++)
 			w[i] = w[i] * 1.5f + 0.05f;
 	}
+	if ((st = effc_optimize_graph(g, c, report, report_cap, d)))
+		return st;
+	*out = g;
+	return EFFC_OK;
+}
+
+enum effc_status effc_optimize_graph(struct effc_graph *g, const struct effc_common_options *c, char *report,
+				     size_t report_cap, struct effc_diag *d)
+{
+	enum effc_status st;
 	if (report)
 		report[0] = 0;
 	if ((st = effc_infer_shapes(g, d)) || (st = effc_pipeline_run(g, &c->pipeline, report, report_cap, d)) ||
 	    (st = effc_plan_memory(g, d)))
 		return st;
-	*out = g;
 	return EFFC_OK;
 }
 
@@ -330,13 +347,24 @@ int main(int argc, char **argv)
 	char cmdline[1024];
 	size_t k = 0;
 	cmdline[0] = 0;
-	for (int i = 0; i < argc && k < sizeof cmdline - 1; i++)
-		k += (size_t)snprintf(cmdline + k, sizeof cmdline - k, "%s%s", i ? " " : "", i ? argv[i] : "effc");
+	for (int i = 0; i < argc && k < sizeof cmdline - 1; i++) {
+		/* Output directories by base name only, so regenerating elsewhere is byte-identical. */
+		const char *w = i ? argv[i] : "effc";
+		if (i > 1 && (!strcmp(argv[i - 1], "-o") || !strcmp(argv[i - 1], "--emit-c")) && strrchr(w, '/') && strrchr(w, '/')[1])
+			w = strrchr(w, '/') + 1;
+		k += (size_t)snprintf(cmdline + k, sizeof cmdline - k, "%s%s", i ? " " : "", w);
+	}
 	if (!strcmp(cmd, "compile"))
 		return cmd_compile(argc - 2, argv + 2, cmdline);
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc - 2, argv + 2);
 	if (!strcmp(cmd, "difftest"))
 		return effc_cmd_difftest(argc - 2, argv + 2);
+	if (!strcmp(cmd, "gen"))
+		return effc_cmd_gen(argc - 2, argv + 2, cmdline);
+	if (!strcmp(cmd, "scale"))
+		return effc_cmd_scale(argc - 2, argv + 2);
+	if (!strcmp(cmd, "fit"))
+		return effc_cmd_fit(argc - 2, argv + 2, cmdline);
 	return usage("unknown command");
 }

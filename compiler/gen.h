@@ -1,0 +1,31 @@
+/* gen.h: the EfficientNet generator (gen.c), the ONNX writer (write_onnx.c) and the commands
+ * built on them (gen_cmd.c: gen, scale, fit). */
+#ifndef EFFC_GEN_H
+#define EFFC_GEN_H
+#include "effc.h"
+
+struct effc_gen_options {
+	int variant;                  /* 0..7 for bK, -1 to scale by phi */
+	double phi, alpha, beta, gamma;
+	double width, depth;          /* overrides when > 0 */
+	int resolution;               /* override when > 0 */
+	int classes;
+	uint64_t seed;
+	int no_calibrate; /* skip BN calibration: only for shapes, counts and timing */
+	/* filled by effc_gen_resolve */
+	double res_width, res_depth;
+	int res_resolution;
+	float res_eps;
+};
+struct effc_gen_info {
+	int64_t params; /* counted as torchvision does (BN weight and bias, no running statistics) */
+	int blocks, head_channels;
+};
+int effc_gen_make_divisible(double v, int divisor);
+enum effc_status effc_gen_resolve(struct effc_gen_options *o, struct effc_diag *d);
+/* Builds, shape-infers and calibrates the graph into the empty graph g. */
+enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_options *o, struct effc_gen_info *info,
+				struct effc_diag *d);
+/* Writes an ONNX-level graph (before any pass) as an ONNX model, atomically. */
+enum effc_status effc_write_onnx(const struct effc_graph *g, const char *path, struct effc_diag *d);
+#endif

@@ -1,0 +1,227 @@
+/* effc_rt.h: the runtime that generated code calls. One create function per op kind, one run
+ * entry point for all: behind each create the implementation is XNNPACK or a kernel of ours
+ * (effc_rt_kernels.c, plain C with no XNNPACK). Create gets the final input/output pointers
+ * (the arena is fixed for a context's lifetime), so run does no setup at all.
+ * Every create returns EFFC_RT_OK or an error status; nothing here allocates during run. */
+#ifndef EFFC_RT_H
+#define EFFC_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EFFC_RT_MAX_RANK 6
+
+enum effc_rt_status {
+	EFFC_RT_OK = 0,
+	EFFC_RT_ERR_ARGS = 1,    /* NULL pointer or bad size at the API boundary */
+	EFFC_RT_ERR_NOMEM = 2,   /* an allocation failed in create */
+	EFFC_RT_ERR_BACKEND = 3, /* XNNPACK refused an operator (unsupported CPU or parameters) */
+};
+
+struct effc_rt {
+	void *pool; /* pthreadpool_t, NULL for one thread */
+	int threads;
+};
+int effc_rt_init(struct effc_rt *rt, int num_threads);
+void effc_rt_fini(struct effc_rt *rt);
+/* Aligned allocation hook used for the arena; tests replace it to simulate failure. */
+extern void *(*effc_rt_alloc)(size_t align, size_t size);
+extern void (*effc_rt_free)(void *p);
+
+enum effc_rt_kind {
+	EFFC_RT_NONE = 0,
+	EFFC_RT_XNN,
+	EFFC_RT_CONV_REF,
+	EFFC_RT_MATMUL_REF,
+	EFFC_RT_BINARY_REF,
+	EFFC_RT_UNARY_REF,
+	EFFC_RT_CHANNEL_AFFINE,
+	EFFC_RT_REDUCE_MEAN,
+	EFFC_RT_SOFTMAX,
+	EFFC_RT_TRANSPOSE,
+	EFFC_RT_PAD,
+	EFFC_RT_COPY,
+	EFFC_RT_SWISH,
+	EFFC_RT_SCALE_BIAS,
+	EFFC_RT_SE,
+};
+
+/* Activations applied after an op (beyond the clamp that out_min/out_max express). */
+enum effc_rt_act { EFFC_RT_ACT_NONE = 0, EFFC_RT_ACT_SWISH, EFFC_RT_ACT_HARDSWISH };
+
+/* Convolution over explicit strides, so one description serves NCHW and NHWC. */
+struct effc_rt_conv2d {
+	int batch, in_h, in_w, in_c, out_h, out_w, out_c, groups;
+	int kh, kw, sh, sw, dh, dw, pad_top, pad_left, pad_bottom, pad_right;
+	float out_min, out_max;
+	int nhwc; /* 1: activations NHWC, weights [out][kh][kw][in/groups] (XNNPACK); 0: ONNX NCHW/OIHW */
+	enum effc_rt_act act; /* applied in place after the clamp */
+};
+
+/* C = alpha * op(A) x op(B) + beta * bias, batched with broadcast (stride 0) batch dims. */
+struct effc_rt_matmul {
+	int m, n, k;
+	int batch_rank;
+	int batch[4];
+	ptrdiff_t a_bstride[4], b_bstride[4], bias_bstride[4];
+	ptrdiff_t a_sm, a_sk, b_sk, b_sn, bias_sm, bias_sn; /* element strides */
+	float alpha, beta;
+	float out_min, out_max;
+};
+
+enum effc_rt_binop { EFFC_RT_ADD, EFFC_RT_SUB, EFFC_RT_MUL, EFFC_RT_DIV };
+struct effc_rt_binary {
+	enum effc_rt_binop op;
+	int rank;
+	size_t a_shape[EFFC_RT_MAX_RANK], b_shape[EFFC_RT_MAX_RANK]; /* same rank, 1 = broadcast */
+	float out_min, out_max;
+};
+
+enum effc_rt_unop {
+	EFFC_RT_SIGMOID,
+	EFFC_RT_CLAMP,
+	EFFC_RT_HARDSWISH,
+	EFFC_RT_HARDSIGMOID,
+	EFFC_RT_CLAMP_DYN,
+	EFFC_RT_SWISH_OP, /* x * sigmoid(x), our kernel */
+};
+
+/* Squeeze-excitation: out = x * gate(W2 act(W1 mean_hw(x) + b1) + b2), x NHWC [batch][hw][channels]. */
+enum effc_rt_gate { EFFC_RT_GATE_SIGMOID = 0, EFFC_RT_GATE_HARDSIGMOID };
+struct effc_rt_se {
+	size_t batch, hw, channels, reduced;
+	enum effc_rt_act act;   /* after the first FC (SWISH, HARDSWISH or NONE) */
+	float act_min, act_max; /* clamp after the first FC (Relu: 0, INFINITY) */
+	enum effc_rt_gate gate;
+	float gate_alpha, gate_beta; /* HardSigmoid */
+};
+struct effc_rt_unary {
+	enum effc_rt_unop op;
+	size_t rows, channels; /* rows x channels contiguous elements; threads split rows */
+	float alpha, beta;     /* HardSigmoid */
+	float min, max;        /* CLAMP */
+};
+
+struct effc_rt_shape {
+	int rank;
+	size_t dims[EFFC_RT_MAX_RANK];
+};
+
+struct effc_rt_op {
+	enum effc_rt_kind kind;
+	void *xnn; /* xnn_operator_t */
+	const float *in[4];
+	float *out;
+	size_t bytes;  /* COPY: bytes to copy; conv: output bytes */
+	int post_act;  /* conv: apply p.conv.act after XNNPACK */
+	union {
+		struct effc_rt_conv2d conv;
+		struct effc_rt_matmul mm;
+		struct effc_rt_binary bin;
+		struct effc_rt_unary un;
+		struct {
+			size_t outer, channels, inner;
+			const float *var;
+			float eps;
+		} affine;
+		struct {
+			struct effc_rt_shape in;
+			int mask[EFFC_RT_MAX_RANK];
+		} reduce;
+		struct {
+			size_t outer, n, inner;
+		} softmax;
+		struct {
+			struct effc_rt_shape in;
+			int perm[EFFC_RT_MAX_RANK];
+		} transpose;
+		struct {
+			struct effc_rt_shape in;
+			int64_t begin[EFFC_RT_MAX_RANK], end[EFFC_RT_MAX_RANK];
+			float value;
+		} pad;
+		struct effc_rt_se se;
+		struct {
+			size_t outer, channels, inner;
+		} sb;
+	} p;
+	float *scratch; /* SE: pooled and reduced vectors, allocated in create */
+	const float *w[4]; /* SE: w1, b1, w2, b2 */
+};
+
+/* Creates. in/out are the final buffers; weights are constant for the context's life. */
+int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			  const float *weights, const float *bias, const float *in, float *out);
+/* Fully connected: out[batch][out_c] = in[batch][in_c] x W^T + bias, W is [out_c][in_c]. */
+int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
+		      const float *weights, const float *bias, float out_min, float out_max, const float *in,
+		      float *out);
+int effc_rt_matmul_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_matmul *p,
+			  const float *a, const float *b, const float *bias, float *out);
+int effc_rt_binary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_binary *p,
+			  const float *a, const float *b, float *out);
+/* CLAMP_DYN reads its bounds at run time from lo/hi (either may be NULL = unbounded). */
+int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_unary *p,
+			 const float *in, float *out, const float *lo, const float *hi);
+/* NHWC global average pool: in [batch][hw][channels] -> out [batch][channels]. */
+int effc_rt_gap_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t hw, size_t channels,
+		       const float *in, float *out);
+/* y = (x - mean) * scale / sqrt(var + eps) + bias over [outer][channels][inner], parameters
+ * read at run time so they may be graph inputs. */
+int effc_rt_batchnorm_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t channels,
+			     size_t inner, const float *scale, const float *bias, const float *mean,
+			     const float *var, float eps, const float *in, float *out);
+int effc_rt_reduce_mean_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
+			       const int *mask, const float *in, float *out);
+int effc_rt_softmax_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t n, size_t inner,
+			   const float *in, float *out);
+int effc_rt_transpose_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
+			     const int *perm, const float *in, float *out);
+int effc_rt_pad_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
+		       const int64_t *begin, const int64_t *end, float value, const float *in, float *out);
+/* y = x * scale[c] + bias[c] over [outer][channels][inner] (a BatchNormalization with constants). */
+int effc_rt_scale_bias_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t channels, size_t inner,
+			      const float *scale, const float *bias, const float *in, float *out);
+/* The whole squeeze-excitation block as one op; in == out (in place) is allowed. */
+int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, const float *w1,
+		      const float *b1, const float *w2, const float *b2, const float *in, float *out);
+int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes, const float *in, float *out);
+
+int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op);
+void effc_rt_op_destroy(struct effc_rt_op *op);
+
+/* Reference kernels (effc_rt_kernels.c): plain C, no XNNPACK, used by run and by the tests. */
+void effc_rt_ref_conv2d(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,
+			float *out);
+void effc_rt_ref_matmul(const struct effc_rt_matmul *p, const float *a, const float *b, const float *bias,
+			float *out);
+void effc_rt_ref_binary(const struct effc_rt_binary *p, const float *a, const float *b, float *out);
+void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *out, const float *lo, const float *hi);
+void effc_rt_ref_channel_affine(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+				const float *mean, const float *var, float eps, const float *in, float *out);
+void effc_rt_ref_reduce_mean(const struct effc_rt_shape *s, const int *mask, const float *in, float *out);
+void effc_rt_ref_softmax(size_t outer, size_t n, size_t inner, const float *in, float *out);
+void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out);
+void effc_rt_ref_pad(const struct effc_rt_shape *s, const int64_t *begin, const int64_t *end, float value,
+		     const float *in, float *out);
+void effc_rt_ref_gap(size_t batch, size_t hw, size_t channels, const float *in, float *out);
+void effc_rt_ref_scale_bias(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+			    const float *in, float *out);
+/* scratch holds 2 * channels + reduced floats. */
+void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1, const float *w2, const float *b2,
+		    const float *in, float *out, float *scratch);
+/* Swish x * sigmoid(x): the reference uses expf; the fast one a vectorisable exp (max rel. error ~1e-6). */
+void effc_rt_ref_swish(size_t n, const float *in, float *out);
+void effc_rt_swish(size_t n, const float *in, float *out);
+void effc_rt_hardswish(size_t n, const float *in, float *out);
+/* The SE tail: out[r][c] = in[r][c] * s[c] for rows [r0, r1). */
+void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,377 @@
+/* effc_rt_kernels.c: the runtime's own kernels in plain C. They are the path for what XNNPACK
+ * lacks (HardSigmoid, run-time BatchNormalization, generic transposes and reductions, convolution
+ * and matmul with run-time weights) and the reference the XNNPACK paths are tested against.
+ * Written for clarity first; loops are ordered so the compiler can vectorise the inner one. */
+#include "effc_rt.h"
+
+#include <math.h>
+#include <string.h>
+
+static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void effc_rt_ref_conv2d(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,
+			float *out)
+{
+	const int gin = p->in_c / p->groups, gout = p->out_c / p->groups;
+	/* Element strides of activations and weights in the two layouts. */
+	ptrdiff_t is_n, is_c, is_h, is_w, os_n, os_c, os_h, os_w, ws_o, ws_i, ws_h, ws_w;
+	if (p->nhwc) {
+		is_c = 1, is_w = p->in_c, is_h = (ptrdiff_t)p->in_w * p->in_c, is_n = is_h * p->in_h;
+		os_c = 1, os_w = p->out_c, os_h = (ptrdiff_t)p->out_w * p->out_c, os_n = os_h * p->out_h;
+		ws_i = 1, ws_w = gin, ws_h = (ptrdiff_t)p->kw * gin, ws_o = ws_h * p->kh;
+	} else {
+		is_w = 1, is_h = p->in_w, is_c = (ptrdiff_t)p->in_h * p->in_w, is_n = is_c * p->in_c;
+		os_w = 1, os_h = p->out_w, os_c = (ptrdiff_t)p->out_h * p->out_w, os_n = os_c * p->out_c;
+		ws_w = 1, ws_h = p->kw, ws_i = (ptrdiff_t)p->kh * p->kw, ws_o = ws_i * gin;
+	}
+	for (int n = 0; n < p->batch; n++)
+		for (int oc = 0; oc < p->out_c; oc++) {
+			const int g = oc / gout;
+			for (int oy = 0; oy < p->out_h; oy++)
+				for (int ox = 0; ox < p->out_w; ox++) {
+					float acc = bias ? bias[oc] : 0.0f;
+					for (int ky = 0; ky < p->kh; ky++) {
+						const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+						if (iy < 0 || iy >= p->in_h)
+							continue;
+						for (int kx = 0; kx < p->kw; kx++) {
+							const int ix = ox * p->sw - p->pad_left + kx * p->dw;
+							if (ix < 0 || ix >= p->in_w)
+								continue;
+							const float *ip = in + n * is_n + iy * is_h + ix * is_w + (ptrdiff_t)g * gin * is_c;
+							const float *wp = w + oc * ws_o + ky * ws_h + kx * ws_w;
+							for (int ic = 0; ic < gin; ic++)
+								acc += ip[ic * is_c] * wp[ic * ws_i];
+						}
+					}
+					out[n * os_n + oc * os_c + oy * os_h + ox * os_w] = clampf(acc, p->out_min, p->out_max);
+				}
+		}
+}
+
+void effc_rt_ref_matmul(const struct effc_rt_matmul *p, const float *a, const float *b, const float *bias,
+			float *out)
+{
+	int total = 1;
+	for (int i = 0; i < p->batch_rank; i++)
+		total *= p->batch[i];
+	for (int bi = 0; bi < total; bi++) {
+		ptrdiff_t ao = 0, bo = 0, co = 0;
+		for (int i = p->batch_rank - 1, rem = bi; i >= 0; i--) {
+			int idx = rem % p->batch[i];
+			rem /= p->batch[i];
+			ao += idx * p->a_bstride[i], bo += idx * p->b_bstride[i], co += idx * p->bias_bstride[i];
+		}
+		float *o = out + (ptrdiff_t)bi * p->m * p->n;
+		for (int i = 0; i < p->m; i++)
+			for (int j = 0; j < p->n; j++) {
+				float acc = 0.0f;
+				for (int k = 0; k < p->k; k++)
+					acc += a[ao + i * p->a_sm + k * p->a_sk] * b[bo + k * p->b_sk + j * p->b_sn];
+				float v = p->alpha * acc;
+				if (bias)
+					v += p->beta * bias[co + i * p->bias_sm + j * p->bias_sn];
+				o[i * p->n + j] = clampf(v, p->out_min, p->out_max);
+			}
+	}
+}
+
+void effc_rt_ref_binary(const struct effc_rt_binary *p, const float *a, const float *b, float *out)
+{
+	size_t od[EFFC_RT_MAX_RANK], as[EFFC_RT_MAX_RANK], bs[EFFC_RT_MAX_RANK], total = 1;
+	size_t sa = 1, sb = 1;
+	for (int i = p->rank - 1; i >= 0; i--) {
+		od[i] = p->a_shape[i] > p->b_shape[i] ? p->a_shape[i] : p->b_shape[i];
+		as[i] = p->a_shape[i] == 1 ? 0 : sa;
+		bs[i] = p->b_shape[i] == 1 ? 0 : sb;
+		sa *= p->a_shape[i], sb *= p->b_shape[i], total *= od[i];
+	}
+	for (size_t e = 0; e < total; e++) {
+		size_t rem = e, ao = 0, bo = 0;
+		for (int i = p->rank - 1; i >= 0; i--) {
+			size_t idx = rem % od[i];
+			rem /= od[i];
+			ao += idx * as[i], bo += idx * bs[i];
+		}
+		float x = a[ao], y = b[bo], v;
+		switch (p->op) {
+		case EFFC_RT_ADD: v = x + y; break;
+		case EFFC_RT_SUB: v = x - y; break;
+		case EFFC_RT_MUL: v = x * y; break;
+		default: v = x / y; break;
+		}
+		out[e] = clampf(v, p->out_min, p->out_max);
+	}
+}
+
+void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *out, const float *lo, const float *hi)
+{
+	const size_t n = p->rows * p->channels;
+	switch (p->op) {
+	case EFFC_RT_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			out[i] = 1.0f / (1.0f + expf(-in[i]));
+		break;
+	case EFFC_RT_CLAMP:
+		for (size_t i = 0; i < n; i++)
+			out[i] = clampf(in[i], p->min, p->max);
+		break;
+	case EFFC_RT_CLAMP_DYN: {
+		const float l = lo ? *lo : -INFINITY, h = hi ? *hi : INFINITY;
+		/* ONNX Clip: min is applied first, then max, so min > max yields max. */
+		for (size_t i = 0; i < n; i++) {
+			float v = in[i] < l ? l : in[i];
+			out[i] = v > h ? h : v;
+		}
+		break;
+	}
+	case EFFC_RT_HARDSWISH:
+		for (size_t i = 0; i < n; i++)
+			out[i] = in[i] * clampf(in[i] / 6.0f + 0.5f, 0.0f, 1.0f);
+		break;
+	case EFFC_RT_HARDSIGMOID:
+		for (size_t i = 0; i < n; i++)
+			out[i] = clampf(p->alpha * in[i] + p->beta, 0.0f, 1.0f);
+		break;
+	case EFFC_RT_SWISH_OP:
+		effc_rt_ref_swish(n, in, out);
+		break;
+	}
+}
+
+void effc_rt_ref_channel_affine(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+				const float *mean, const float *var, float eps, const float *in, float *out)
+{
+	for (size_t o = 0; o < outer; o++)
+		for (size_t c = 0; c < channels; c++) {
+			const float s = scale[c] / sqrtf(var[c] + eps), t = bias[c] - mean[c] * s;
+			const float *x = in + (o * channels + c) * inner;
+			float *y = out + (o * channels + c) * inner;
+			for (size_t i = 0; i < inner; i++)
+				y[i] = x[i] * s + t;
+		}
+}
+
+void effc_rt_ref_reduce_mean(const struct effc_rt_shape *s, const int *mask, const float *in, float *out)
+{
+	size_t total = 1, out_total = 1, count = 1;
+	size_t ostride[EFFC_RT_MAX_RANK];
+	for (int i = s->rank - 1; i >= 0; i--) {
+		total *= s->dims[i];
+		ostride[i] = mask[i] ? 0 : out_total;
+		if (mask[i])
+			count *= s->dims[i];
+		else
+			out_total *= s->dims[i];
+	}
+	for (size_t i = 0; i < out_total; i++)
+		out[i] = 0.0f;
+	for (size_t e = 0; e < total; e++) {
+		size_t rem = e, oo = 0;
+		for (int i = s->rank - 1; i >= 0; i--) {
+			oo += (rem % s->dims[i]) * ostride[i];
+			rem /= s->dims[i];
+		}
+		out[oo] += in[e];
+	}
+	for (size_t i = 0; i < out_total; i++)
+		out[i] /= (float)count;
+}
+
+void effc_rt_ref_softmax(size_t outer, size_t n, size_t inner, const float *in, float *out)
+{
+	for (size_t o = 0; o < outer; o++)
+		for (size_t j = 0; j < inner; j++) {
+			const float *x = in + o * n * inner + j;
+			float *y = out + o * n * inner + j;
+			float mx = -INFINITY, sum = 0.0f;
+			for (size_t i = 0; i < n; i++)
+				mx = x[i * inner] > mx ? x[i * inner] : mx;
+			for (size_t i = 0; i < n; i++)
+				sum += (y[i * inner] = expf(x[i * inner] - mx));
+			for (size_t i = 0; i < n; i++)
+				y[i * inner] /= sum;
+		}
+}
+
+/* out[b][j][i] = in[b][i][j] for an R x C matrix per batch, in cache-sized tiles. */
+static void transpose_2d(size_t batch, size_t R, size_t C, const float *in, float *out)
+{
+	for (size_t b = 0; b < batch; b++, in += R * C, out += R * C)
+		for (size_t i0 = 0; i0 < R; i0 += 32)
+			for (size_t j0 = 0; j0 < C; j0 += 32)
+				for (size_t i = i0; i < R && i < i0 + 32; i++)
+					for (size_t j = j0; j < C && j < j0 + 32; j++)
+						out[j * R + i] = in[i * C + j];
+}
+
+void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out)
+{
+	/* The layout conversions NCHW <-> NHWC are batched 2-D transposes. */
+	if (s->rank == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1) {
+		transpose_2d(s->dims[0], s->dims[1], s->dims[2] * s->dims[3], in, out);
+		return;
+	}
+	if (s->rank == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2) {
+		transpose_2d(s->dims[0], s->dims[1] * s->dims[2], s->dims[3], in, out);
+		return;
+	}
+	size_t istride[EFFC_RT_MAX_RANK], od[EFFC_RT_MAX_RANK], total = 1;
+	for (int i = s->rank - 1, st = 1; i >= 0; i--) {
+		istride[i] = (size_t)st;
+		st *= (int)s->dims[i];
+	}
+	for (int i = 0; i < s->rank; i++)
+		od[i] = s->dims[perm[i]], total *= od[i];
+	for (size_t e = 0; e < total; e++) {
+		size_t rem = e, io = 0;
+		for (int i = s->rank - 1; i >= 0; i--) {
+			io += (rem % od[i]) * istride[perm[i]];
+			rem /= od[i];
+		}
+		out[e] = in[io];
+	}
+}
+
+void effc_rt_ref_pad(const struct effc_rt_shape *s, const int64_t *begin, const int64_t *end, float value,
+		     const float *in, float *out)
+{
+	size_t od[EFFC_RT_MAX_RANK], istride[EFFC_RT_MAX_RANK], total = 1;
+	for (int i = s->rank - 1, st = 1; i >= 0; i--) {
+		istride[i] = (size_t)st;
+		st *= (int)s->dims[i];
+		od[i] = (size_t)((int64_t)s->dims[i] + begin[i] + end[i]);
+		total *= od[i];
+	}
+	for (size_t e = 0; e < total; e++) {
+		size_t rem = e, io = 0;
+		int inside = 1;
+		for (int i = s->rank - 1; i >= 0; i--) {
+			int64_t idx = (int64_t)(rem % od[i]) - begin[i];
+			rem /= od[i];
+			if (idx < 0 || idx >= (int64_t)s->dims[i])
+				inside = 0;
+			else
+				io += (size_t)idx * istride[i];
+		}
+		out[e] = inside ? in[io] : value;
+	}
+}
+
+void effc_rt_ref_gap(size_t batch, size_t hw, size_t channels, const float *in, float *out)
+{
+	for (size_t b = 0; b < batch; b++) {
+		float *o = out + b * channels;
+		for (size_t c = 0; c < channels; c++)
+			o[c] = 0.0f;
+		for (size_t i = 0; i < hw; i++)
+			for (size_t c = 0; c < channels; c++)
+				o[c] += in[(b * hw + i) * channels + c];
+		for (size_t c = 0; c < channels; c++)
+			o[c] /= (float)hw;
+	}
+}
+
+void effc_rt_ref_scale_bias(size_t outer, size_t channels, size_t inner, const float *scale, const float *bias,
+			    const float *in, float *out)
+{
+	for (size_t o = 0; o < outer; o++)
+		for (size_t c = 0; c < channels; c++) {
+			const float *x = in + (o * channels + c) * inner;
+			float *y = out + (o * channels + c) * inner;
+			for (size_t i = 0; i < inner; i++)
+				y[i] = x[i] * scale[c] + bias[c];
+		}
+}
+
+void effc_rt_ref_swish(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] / (1.0f + expf(-in[i]));
+}
+
+/* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
+ * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
+#define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EFFC_RT_CLONES
+#endif
+
+/* exp(x) for x <= 0 by range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
+ * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */
+static inline float exp_neg(float x)
+{
+	x = x > -87.0f ? x : -87.0f;
+	/* Round to nearest by the 1.5 * 2^23 trick: no libm call, vectorises without SSE4.1. */
+	const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+	const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+	float p = 1.38888889e-3f;
+	p = p * r + 8.33333333e-3f;
+	p = p * r + 4.16666667e-2f;
+	p = p * r + 1.66666667e-1f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	union {
+		float f;
+		int32_t i;
+	} u = {.i = ((int32_t)n + 127) << 23};
+	return p * u.f;
+}
+
+EFFC_RT_CLONES void effc_rt_swish(size_t n, const float *in, float *out)
+{
+	/* sigmoid(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: e = e^-|x| never
+	 * overflows. Selects, not branches, and one division, so the loop vectorises. */
+	for (size_t i = 0; i < n; i++) {
+		const float x = in[i];
+		const float ax = x < 0 ? -x : x;
+		const float e = exp_neg(-ax);
+		const float num = x < 0 ? e : 1.0f;
+		out[i] = x * num / (1.0f + e);
+	}
+}
+
+EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] * clampf(in[i] * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+}
+
+EFFC_RT_CLONES void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out)
+{
+	for (size_t r = r0; r < r1; r++)
+		for (size_t c = 0; c < channels; c++)
+			out[r * channels + c] = in[r * channels + c] * s[c];
+}
+
+void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1, const float *w2, const float *b2,
+		    const float *in, float *out, float *scratch)
+{
+	float *pooled = scratch, *hidden = scratch + p->channels, *gate = hidden + p->reduced;
+	for (size_t b = 0; b < p->batch; b++) {
+		const float *x = in + b * p->hw * p->channels;
+		float *y = out + b * p->hw * p->channels;
+		effc_rt_ref_gap(1, p->hw, p->channels, x, pooled);
+		for (size_t j = 0; j < p->reduced; j++) {
+			float h = b1 ? b1[j] : 0.0f;
+			for (size_t k = 0; k < p->channels; k++)
+				h += w1[j * p->channels + k] * pooled[k];
+			h = clampf(h, p->act_min, p->act_max);
+			if (p->act == EFFC_RT_ACT_SWISH)
+				h = h / (1.0f + expf(-h));
+			else if (p->act == EFFC_RT_ACT_HARDSWISH)
+				h = h * clampf(h / 6.0f + 0.5f, 0.0f, 1.0f);
+			hidden[j] = h;
+		}
+		for (size_t c = 0; c < p->channels; c++) {
+			float a = b2 ? b2[c] : 0.0f;
+			for (size_t j = 0; j < p->reduced; j++)
+				a += w2[c * p->reduced + j] * hidden[j];
+			gate[c] = p->gate == EFFC_RT_GATE_SIGMOID ? 1.0f / (1.0f + expf(-a))
+								  : clampf(p->gate_alpha * a + p->gate_beta, 0.0f, 1.0f);
+		}
+		effc_rt_scale_rows(0, p->hw, p->channels, gate, x, y);
+	}
+}

@@ -1,0 +1,196 @@
+/* effc_runner.h: the body of every generated NAME_runner.c, which defines EFFC_MODEL (the C
+ * prefix) and EFFC_MODEL_UPPER, includes NAME.h, then this file.
+ *
+ *   NAME_runner [--threads N] [--repeat K] [--dump DIR] INPUT.f32... OUTPUT.f32...
+ *
+ * Inputs and outputs are raw little-endian float32 in ONNX layout, one file per graph input
+ * then per graph output. --repeat K runs K timed iterations after the first run and prints
+ * `median_ms=<x> min_ms=<y> threads=<n>`; --create-ms also prints `create_ms=<x>`. --dump DIR
+ * (builds with EFFC_DEBUG_TENSORS only) writes every ONNX-named intermediate tensor of the
+ * first run as DIR/t<i>.f32 in ONNX layout, listed in DIR/index.txt. */
+#ifndef EFFC_RUNNER_H
+#define EFFC_RUNNER_H
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EFFC_CAT_(a, b) a##b
+#define EFFC_CAT(a, b) EFFC_CAT_(a, b)
+#define M(x) EFFC_CAT(EFFC_MODEL, x)
+#define MU(x) EFFC_CAT(EFFC_MODEL_UPPER, x)
+
+static const size_t in_sizes[] = MU(_INPUT_SIZES), out_sizes[] = MU(_OUTPUT_SIZES);
+static const char *prog = "runner";
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static float *read_f32(const char *path, size_t count)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot open\n", prog, path);
+		return NULL;
+	}
+	float *buf = malloc(count * sizeof(float) + 1);
+	size_t got = buf ? fread(buf, sizeof(float), count, f) : 0;
+	int extra = fgetc(f) != EOF;
+	fclose(f);
+	if (!buf || got != count || extra) {
+		fprintf(stderr, "%s: %s: expected %zu float32 values (%zu bytes), the file is %s\n", prog, path, count,
+			count * sizeof(float), got != count ? "shorter" : "longer");
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+#ifdef EFFC_DEBUG_ENABLED
+static const char *dump_dir;
+static int dump_count, dump_failed;
+
+static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const float *data)
+{
+	(void)user;
+	size_t n = 1;
+	for (int i = 0; i < t->rank; i++)
+		n *= (size_t)t->dims[i];
+	float *buf = malloc(n * sizeof(float) + 4);
+	char path[4096];
+	if (!buf) {
+		dump_failed = 1;
+		return;
+	}
+	if (t->nhwc && t->rank == 4) {
+		const size_t B = (size_t)t->dims[0], C = (size_t)t->dims[1], H = (size_t)t->dims[2], W = (size_t)t->dims[3];
+		for (size_t b = 0; b < B; b++)
+			for (size_t c = 0; c < C; c++)
+				for (size_t y = 0; y < H; y++)
+					for (size_t x = 0; x < W; x++)
+						buf[((b * C + c) * H + y) * W + x] = data[((b * H + y) * W + x) * C + c];
+	} else {
+		memcpy(buf, data, n * sizeof(float));
+	}
+	snprintf(path, sizeof path, "%s/t%d.f32", dump_dir, dump_count);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(buf, sizeof(float), n, f) != n || fclose(f) != 0)
+		dump_failed = 1;
+	snprintf(path, sizeof path, "%s/index.txt", dump_dir);
+	f = fopen(path, dump_count ? "a" : "w");
+	if (!f || fprintf(f, "t%d.f32\t%s\t%s\t%s\n", dump_count, t->name, t->node, t->op) < 0 || fclose(f) != 0)
+		dump_failed = 1;
+	dump_count++;
+	free(buf);
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	int threads = 1, repeat = 0, show_create = 0, a = 1;
+	const char *dump = NULL;
+	prog = argv[0];
+	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
+		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
+			threads = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "--repeat") && a + 1 < argc)
+			repeat = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "--dump") && a + 1 < argc)
+			dump = argv[++a];
+		else if (!strcmp(argv[a], "--create-ms"))
+			show_create = 1;
+		else
+			break;
+	}
+	if (argc - a != MU(_NUM_INPUTS) + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
+		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
+			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
+		return 2;
+	}
+#ifndef EFFC_DEBUG_ENABLED
+	if (dump) {
+		fprintf(stderr, "%s: --dump needs a build with -DEFFC_DEBUG_TENSORS=ON\n", prog);
+		return 2;
+	}
+#endif
+	const float *inputs[MU(_NUM_INPUTS) + 1] = {0};
+	float *outputs[MU(_NUM_OUTPUTS) + 1] = {0};
+	int rc = 1;
+	for (int i = 0; i < MU(_NUM_INPUTS); i++)
+		if (!(inputs[i] = read_f32(argv[a + i], in_sizes[i])))
+			goto out;
+	for (int i = 0; i < MU(_NUM_OUTPUTS); i++)
+		if (!(outputs[i] = malloc(out_sizes[i] * sizeof(float))))
+			goto out;
+	M() *ctx;
+	double t0 = now_ms();
+	int st = M(_create)(&ctx, threads);
+	double create_ms = now_ms() - t0;
+	if (st) {
+		fprintf(stderr, "%s: create failed with status %d\n", prog, st);
+		goto out;
+	}
+	if (show_create)
+		printf("create_ms=%.3f\n", create_ms);
+#ifdef EFFC_DEBUG_ENABLED
+	if (dump) {
+		dump_dir = dump;
+		M(_set_debug)(ctx, dump_tensor, NULL);
+	}
+#endif
+	if ((st = M(_run)(ctx, inputs, outputs))) {
+		fprintf(stderr, "%s: run failed with status %d\n", prog, st);
+		M(_destroy)(ctx);
+		goto out;
+	}
+#ifdef EFFC_DEBUG_ENABLED
+	M(_set_debug)(ctx, NULL, NULL);
+	if (dump && dump_failed) {
+		fprintf(stderr, "%s: %s: cannot write the dumped tensors\n", prog, dump);
+		M(_destroy)(ctx);
+		goto out;
+	}
+#endif
+	if (repeat > 0) {
+		double *t = malloc(sizeof(double) * (size_t)repeat);
+		for (int r = 0; t && r < repeat; r++) {
+			double r0 = now_ms();
+			M(_run)(ctx, inputs, outputs);
+			t[r] = now_ms() - r0;
+		}
+		if (t) {
+			qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+			double med = repeat % 2 ? t[repeat / 2] : 0.5 * (t[repeat / 2 - 1] + t[repeat / 2]);
+			printf("median_ms=%.3f min_ms=%.3f threads=%d\n", med, t[0], threads);
+			free(t);
+		}
+	}
+	M(_destroy)(ctx);
+	for (int i = 0; i < MU(_NUM_OUTPUTS); i++) {
+		const char *path = argv[a + MU(_NUM_INPUTS) + i];
+		FILE *f = fopen(path, "wb");
+		if (!f || fwrite(outputs[i], sizeof(float), out_sizes[i], f) != out_sizes[i] || fclose(f) != 0) {
+			fprintf(stderr, "%s: %s: write error\n", prog, path);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < MU(_NUM_INPUTS); i++)
+		free((void *)inputs[i]);
+	for (int i = 0; i < MU(_NUM_OUTPUTS); i++)
+		free(outputs[i]);
+	return rc;
+}
+#endif

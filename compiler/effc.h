@@ -94,6 +94,7 @@ struct effc_attrs {
 	enum effc_act act;
 	float act_min, act_max;
 	int gate; /* SE: 0 sigmoid, 1 hard sigmoid (alpha, beta) */
+	int packed; /* Conv: 1x1 weights in the runtime GEMM's panel layout; in[3] an optional residual */
 	int opset;
 };
 
@@ -169,6 +170,7 @@ enum effc_status effc_pass_fuse_activation(struct effc_graph *g, struct effc_dia
 enum effc_status effc_pass_fuse_se(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_dce(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_layout(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_residual(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
 
 /* Pass helpers (ir.c). */
@@ -187,6 +189,7 @@ enum effc_pass_id {
 	EFFC_PASS_FUSE_SWISH,
 	EFFC_PASS_FUSE_SE,
 	EFFC_PASS_DCE,
+	EFFC_PASS_FUSE_RESIDUAL,
 	EFFC_PASS_INPLACE,
 	EFFC_PASS_COUNT
 };

@@ -315,22 +315,27 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 	}
 	switch (n->op) {
 	case EFFC_OP_CONV: {
-		const struct effc_tensor *w = &g->t[n->in[1]];
-		int64_t cout = nhwc ? w->dims[0] : w->dims[0];
+		const int64_t cout = y->dims[1];
 		begin_op(e, n);
 		sb_printf(&e->create,
 			  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
 			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
 			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
 			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
-			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d%s};\n",
+			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d%s%s};\n",
 			  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], cout, a->group, a->kernel[0],
 			  a->kernel[1], a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1],
 			  a->pads[2], a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
-			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "");
-		sb_printf(&e->create, "\t\tCHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n",
-			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
+			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "",
+			  a->packed ? ", .packed = 1" : "");
+		if (a->packed)
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s));\n",
+				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->n_in > 3 ? n->in[3] : -1),
+				  ptr(e, n->in[0]), ptr(e, n->out[0]));
+		else
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n",
+				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
 		end_op(e, n);
 		return EFFC_OK;
 	}
@@ -673,7 +678,9 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  find_path(EFFC_XNNPACK_INCLUDE xnnpack.h REQUIRED)\n"
 		  "  find_library(EFFC_XNNPACK_LIB XNNPACK REQUIRED)\n"
 		  "  find_library(EFFC_PTHREADPOOL_LIB pthreadpool REQUIRED)\n"
-		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c)\n"
+		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c runtime/effc_rt_gemm.c)\n"
+		  "  option(EFFC_RT_FORCE_XNNPACK \"Pointwise convolutions on XNNPACK even where our AVX2 kernel runs\" OFF)\n"
+		  "  if(EFFC_RT_FORCE_XNNPACK)\n    target_compile_definitions(effc_rt PRIVATE EFFC_RT_FORCE_XNNPACK)\n  endif()\n"
 		  "  set_target_properties(effc_rt PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n"
 		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${EFFC_XNNPACK_INCLUDE})\n"
 		  "  find_library(EFFC_LIBM m)\n"

@@ -274,10 +274,12 @@ static enum effc_status calibrate(struct effc_graph *g, int batch, int res, uint
 		switch (n->op) {
 		case EFFC_OP_CONV: {
 			const struct effc_attrs *a = &n->a;
-			struct effc_rt_conv2d p = {(int)xd[0], (int)xd[2], (int)xd[3], (int)xd[1], (int)yd[2], (int)yd[3], (int)yd[1],
-						   (int)a->group, (int)a->kernel[0], (int)a->kernel[1], (int)a->strides[0],
-						   (int)a->strides[1], 1, 1, (int)a->pads[0], (int)a->pads[1], (int)a->pads[2],
-						   (int)a->pads[3], -INFINITY, INFINITY, 0, EFFC_RT_ACT_NONE};
+			struct effc_rt_conv2d p = {.batch = (int)xd[0], .in_h = (int)xd[2], .in_w = (int)xd[3], .in_c = (int)xd[1],
+						   .out_h = (int)yd[2], .out_w = (int)yd[3], .out_c = (int)yd[1], .groups = (int)a->group,
+						   .kh = (int)a->kernel[0], .kw = (int)a->kernel[1], .sh = (int)a->strides[0],
+						   .sw = (int)a->strides[1], .dh = 1, .dw = 1, .pad_top = (int)a->pads[0],
+						   .pad_left = (int)a->pads[1], .pad_bottom = (int)a->pads[2], .pad_right = (int)a->pads[3],
+						   .out_min = -INFINITY, .out_max = INFINITY};
 			effc_rt_ref_conv2d(&p, g->t[n->in[1]].data, n->n_in > 2 ? g->t[n->in[2]].data : NULL, xv, yv);
 			break;
 		}

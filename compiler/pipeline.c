@@ -1,7 +1,8 @@
 /* pipeline.c: the order of the passes, in one place.
  *
  *   cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
- *   -> fuse-se -> dce -> layout -> lower (then the memory plan, with in-place if enabled)
+ *   -> fuse-se -> dce -> layout -> fuse-residual -> lower (then the memory plan, with in-place
+ *   if enabled)
  *
  * Every pass but layout and lower can be switched off (--no-<flag>); -O0 switches them all off
  * and still gives correct code. BN folding precedes activation fusion (Conv -> BN -> Swish must
@@ -27,6 +28,7 @@ static const struct {
 	{EFFC_PASS_FUSE_SWISH, "fuse-swish", effc_pass_fuse_activation, "activations fused"},
 	{EFFC_PASS_FUSE_SE, "fuse-se", effc_pass_fuse_se, "squeeze-excitation blocks fused"},
 	{EFFC_PASS_DCE, "dce", effc_pass_dce, "dead nodes removed"},
+	{EFFC_PASS_FUSE_RESIDUAL, "fuse-residual", effc_pass_fuse_residual, "residual adds fused into 1x1 convs"},
 	{EFFC_PASS_INPLACE, "inplace", NULL, "in-place execution in the memory plan"},
 };
 
@@ -58,8 +60,8 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 	size_t k = report ? strlen(report) : 0;
 	enum effc_status st;
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
-		if (!passes[i].fn)
-			continue;
+		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL)
+			continue; /* fuse-residual runs after layout, below */
 		if (o->disabled[passes[i].id]) {
 			if (report && k < report_cap)
 				k += (size_t)snprintf(report + k, report_cap - k, "  %-16s off\n", passes[i].flag);
@@ -73,7 +75,15 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 					      passes[i].what);
 	}
 	g->inplace = !o->disabled[EFFC_PASS_INPLACE];
-	if ((st = effc_pass_layout(g, d)) || (st = effc_pass_lower(g, d)))
+	if ((st = effc_pass_layout(g, d)))
+		return st;
+	g->rewrites = 0;
+	if (!o->disabled[EFFC_PASS_FUSE_RESIDUAL] && (st = effc_pass_fuse_residual(g, d)))
+		return st;
+	if (report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_RESIDUAL] ? "  %-16s off\n" : "  %-16s %d residual adds fused into 1x1 convs\n",
+				      "fuse-residual", g->rewrites);
+	if ((st = effc_pass_lower(g, d)))
 		return st;
 	if (report && k < report_cap)
 		snprintf(report + k, report_cap - k, "  %d ops after layout and lowering\n", live_nodes(g));

@@ -16,7 +16,10 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 			const struct effc_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
 			if (t && t->data && t->dtype == EFFC_F32 && seen && !seen[n->in[k]]) {
 				seen[n->in[k]] = 1;
-				s->params += effc_tensor_numel(t);
+				/* Packed pointwise weights carry zero padding up to 16 columns. */
+				s->params += n->op == EFFC_OP_CONV && n->a.packed && k == 1
+						     ? g->t[n->out[0]].dims[1] * g->t[n->in[0]].dims[1]
+						     : effc_tensor_numel(t);
 			}
 		}
 		const struct effc_tensor *y = &g->t[n->out[0]], *x = &g->t[n->in[0]];

@@ -124,6 +124,8 @@ static int finish_xnn(struct effc_rt_op *op, xnn_operator_t x, enum xnn_status s
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out)
 {
+	if (p && p->packed)
+		return effc_rt_conv1x1_create(rt, op, p, weights, bias, NULL, in, out);
 	int st = begin(op, p && p->nhwc ? EFFC_RT_XNN : EFFC_RT_CONV_REF, in, out);
 	if (st || !weights || !p)
 		return st ? st : fail_args(op);
@@ -143,6 +145,42 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	if (s == xnn_status_success)
 		s = xnn_setup_convolution2d_nhwc_f32(x, (size_t)p->batch, (size_t)p->in_h, (size_t)p->in_w, in, out, rt->pool);
 	return finish_xnn(op, x, s);
+}
+
+int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			   const float *packed_weights, const float *bias, const float *residual, const float *in,
+			   float *out)
+{
+	if (!p || !packed_weights || !in || !out || p->kh != 1 || p->kw != 1 || p->sh != 1 || p->sw != 1 || p->groups != 1 ||
+	    p->pad_top || p->pad_left || p->pad_bottom || p->pad_right || !p->nhwc)
+		return fail_args(op);
+	const size_t m = (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w, n = (size_t)p->out_c, k = (size_t)p->in_c;
+	if (effc_rt_gemm_fast_available()) {
+		int st = begin(op, EFFC_RT_GEMM, in, out);
+		if (st)
+			return st;
+		op->p.gemm = (struct effc_rt_gemm){.m = m, .n = n, .k = k, .a = in, .packed = packed_weights, .bias = bias,
+						   .residual = residual, .c = out, .out_min = p->out_min,
+						   .out_max = p->out_max, .act = p->act};
+		return EFFC_RT_OK;
+	}
+	/* XNNPACK path: it repacks the weights at create, so the unpacked copy is temporary. */
+	float *w = effc_rt_alloc(64, n * k * sizeof(float));
+	if (!w) {
+		memset(op, 0, sizeof *op);
+		return EFFC_RT_ERR_NOMEM;
+	}
+	effc_rt_unpack_b(n, k, packed_weights, w);
+	struct effc_rt_conv2d q = *p;
+	q.packed = 0;
+	int st = effc_rt_conv2d_create(rt, op, &q, w, bias, in, out);
+	effc_rt_free(w);
+	if (st)
+		return st;
+	op->in[1] = NULL; /* freed: XNNPACK holds its own copy */
+	op->w[0] = residual;
+	op->post_act = op->post_act || residual;
+	return EFFC_RT_OK;
 }
 
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
@@ -417,15 +455,39 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 	return st;
 }
 
+static void gemm_task(void *arg, size_t start, size_t count)
+{
+	effc_rt_gemm_fast(arg, start, start + count);
+}
+
+static void run_gemm(struct effc_rt *rt, struct effc_rt_gemm *g)
+{
+	/* Row tiles in multiples of the kernel's 6 rows, about four per thread. */
+	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 4) + 5) / 6 * 6 : g->m;
+	if (tile < 6)
+		tile = 6;
+	if (!rt->pool || tile >= g->m)
+		effc_rt_gemm_fast(g, 0, g->m);
+	else
+		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_task, g, g->m, tile, 0);
+}
+
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	switch (op->kind) {
 	case EFFC_RT_XNN: {
 		int st = xnn_err(xnn_run_operator(op->xnn, rt->pool));
-		if (!st && op->post_act)
-			apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
+		if (!st && op->post_act) {
+			const size_t n = op->bytes / sizeof(float);
+			apply_act(rt, op->p.conv.act, n, op->out, op->out);
+			for (size_t i = 0; op->w[0] && i < n; i++)
+				op->out[i] += op->w[0][i];
+		}
 		return st;
 	}
+	case EFFC_RT_GEMM:
+		run_gemm(rt, &op->p.gemm);
+		return EFFC_RT_OK;
 	case EFFC_RT_CONV_REF:
 		effc_rt_ref_conv2d(&op->p.conv, op->in[1], op->in[2], op->in[0], op->out);
 		apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);

@@ -300,9 +300,9 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
 
 /* exp(x) for x <= 0 by range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
  * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */
-static inline float exp_neg(float x)
+static inline float exp_neg(float x0)
 {
-	x = x > -87.0f ? x : -87.0f;
+	const float x = x0 > -87.0f ? x0 : -87.0f;
 	/* Round to nearest by the 1.5 * 2^23 trick: no libm call, vectorises without SSE4.1. */
 	const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
 	const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
@@ -317,7 +317,8 @@ static inline float exp_neg(float x)
 		float f;
 		int32_t i;
 	} u = {.i = ((int32_t)n + 127) << 23};
-	return p * u.f;
+	/* Below -87 e^x is under FLT_MIN: 0, so swish(-inf) is -inf * 0 = NaN as in ONNX. */
+	return x0 > -87.0f ? p * u.f : 0.0f;
 }
 
 EFFC_RT_CLONES void effc_rt_swish(size_t n, const float *in, float *out)

@@ -50,8 +50,8 @@ enum effc_status effc_pass_fold_bn(struct effc_graph *g, struct effc_diag *d)
 			      (pn->n_in < 3 || pn->in[2] < 0 || g->t[pn->in[2]].data) && pn->a.act == EFFC_ACT_NONE;
 		int fc_ok = pn && sole && g->t[x].rank == 2 && pn->a.act == EFFC_ACT_NONE &&
 			    ((pn->op == EFFC_OP_GEMM && !pn->a.trans_a && g->t[pn->in[1]].data &&
-			      (pn->n_in < 3 || pn->in[2] < 0 || (g->t[pn->in[2]].data && effc_tensor_numel(&g->t[pn->in[2]]) ==
-											      C))) ||
+			      (pn->n_in < 3 || pn->in[2] < 0 || (g->t[pn->in[2]].data && (effc_tensor_numel(&g->t[pn->in[2]]) ==
+											       C || effc_tensor_numel(&g->t[pn->in[2]]) == 1)))) ||
 			     (pn->op == EFFC_OP_MATMUL && g->t[pn->in[1]].data && g->t[pn->in[1]].rank == 2));
 		if (!conv_ok && !fc_ok) {
 			/* Nothing to fold into: y = x * s + t per channel. */
@@ -87,14 +87,7 @@ enum effc_status effc_pass_fold_bn(struct effc_graph *g, struct effc_diag *d)
 		if (pn->op == EFFC_OP_GEMM)
 			pn->a.beta = 1.0f;
 		if (pn->op == EFFC_OP_MATMUL) {
-			/* MatMul has no bias input: becomes Gemm (2-D A only). */
-			if (g->t[pn->in[0]].rank != 2) {
-				bn->op = EFFC_OP_SCALE_BIAS;
-				bn->n_in = 3;
-				bn->in[1] = st, bn->in[2] = sh, bn->in[3] = bn->in[4] = -1;
-				g->rewrites++;
-				continue;
-			}
+			/* MatMul has no bias input: becomes Gemm (its output, hence A, is 2-D). */
 			pn->op = EFFC_OP_GEMM;
 			pn->a.alpha = pn->a.beta = 1.0f;
 			pn->a.trans_a = pn->a.trans_b = 0;

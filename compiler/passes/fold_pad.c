@@ -8,6 +8,8 @@
  * Preconditions: shapes inferred (Conv pads resolved from auto_pad). */
 #include "../effc.h"
 
+#include <string.h>
+
 enum effc_status effc_pass_fold_pad(struct effc_graph *g, struct effc_diag *d)
 {
 	(void)d;
@@ -20,7 +22,7 @@ enum effc_status effc_pass_fold_pad(struct effc_graph *g, struct effc_diag *d)
 			continue;
 		const struct effc_node *pad = &g->n[p];
 		const int64_t *pp = pad->a.pad_pads; /* [begin per axis..., end per axis...] of a rank-4 tensor */
-		if (g->t[pad->in[0]].rank != 4 || pad->a.pad_value != 0.0f || pp[0] || pp[1] || pp[4] || pp[5] || pp[2] < 0 ||
+		if (g->t[pad->in[0]].rank != 4 || strcmp(pad->a.mode, "constant") != 0 || pad->a.pad_value != 0.0f || pp[0] || pp[1] || pp[4] || pp[5] || pp[2] < 0 ||
 		    pp[3] < 0 || pp[6] < 0 || pp[7] < 0)
 			continue;
 		c->a.pads[0] += pp[2]; /* top */

@@ -1,13 +1,15 @@
 /* lower.c: rewrite ONNX ops into the forms the runtime executes.
  *
  * - Conv in NHWC with constant weights: weights re-laid out from ONNX OIHW to XNNPACK's
- *   [out][kh][kw][in/groups] at compile time, so the runtime never transposes.
+ *   [out][kh][kw][in/groups] at compile time, so the runtime never transposes; pointwise
+ *   convolutions go further, into the 16-column panels of the runtime's own GEMM.
  * - Gemm with constant B (and a bias that is per output column) and MatMul with a constant 2-D
  *   B become FullyConnected with [N][K] weights, alpha and beta folded in.
  * - Reshape-like ops on constants are evaluated here (their output becomes a constant).
  * Preconditions: shapes inferred, layout pass run. Result: nodes the emitter maps 1:1 onto
  * runtime creates. Anything not matched is left for the generic runtime kernels. */
 #include "../effc.h"
+#include "effc_rt.h"
 
 #include <string.h>
 
@@ -29,6 +31,18 @@ static enum effc_status lower_conv(struct effc_graph *g, struct effc_node *n, st
 				for (int64_t x = 0; x < kw; x++)
 					dst[((a * kh + y) * kw + x) * ci + c] = src[((a * ci + c) * kh + y) * kw + x];
 	n->in[1] = t;
+	const struct effc_attrs *a = &n->a;
+	if (kh == 1 && kw == 1 && a->strides[0] == 1 && a->strides[1] == 1 && a->group == 1 && !a->pads[0] && !a->pads[1] &&
+	    !a->pads[2] && !a->pads[3]) {
+		/* Pointwise: the runtime's GEMM panel layout, so create never repacks. */
+		int64_t pd = (o + 15) / 16 * 16 * ci;
+		int pt = effc_graph_new_const(g, g->t[n->in[1]].name, "panels", 1, &pd);
+		if (pt < 0)
+			return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory lowering '%s'", g->path, n->name);
+		effc_rt_pack_b((size_t)o, (size_t)ci, g->t[t].data, g->t[pt].data);
+		n->in[1] = pt;
+		n->a.packed = 1;
+	}
 	return EFFC_OK;
 }
 

@@ -852,6 +852,383 @@ static void test_copy(struct effc_rt *rt)
 	effc_rt_op_destroy(&op);
 }
 
+/* ---- Swish, HardSwish, scale+bias, squeeze-excitation, conv with post-activation -------- */
+
+/* Swish to compare against: x * sigmoid(x) in double (NaN at -inf, like ONNX's -inf * 0). */
+static double swish_exact(double x) { return x / (1.0 + exp(-x)); }
+
+/* |got - ref| <= rel * |ref|, or <= abs (near 0, where relative error means nothing). */
+static int swish_close(double got, double ref, double rel, double abs_tol)
+{
+	double err = fabs(got - ref);
+	return err <= rel * fabs(ref) || err <= abs_tol;
+}
+
+/* effc_rt_swish (polynomial exp, multiversioned) against effc_rt_ref_swish (expf) and against
+ * double precision. The measured maxima are part of the check names so the log records them. */
+static void test_swish_accuracy(void)
+{
+	char name[256];
+	enum { SWEEP = 200 * 256 + 1, RANDOM = 20000 };
+	static const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, -1e-40f, 1.17549435e-38f, -1.17549435e-38f,
+					 1e-38f, -1e-38f, 1e-20f, -1e-20f, 1e-7f, -1e-7f, 0.5f, -0.5f, 86.9f, -86.9f, 87.0f,
+					 -87.0f, 87.5f, -87.5f, 88.7f, -88.7f, 89.0f, -89.0f, 103.9f, -103.9f, 1e4f, -1e4f};
+	const size_t n_spec = sizeof specials / sizeof specials[0], n = SWEEP + RANDOM + n_spec;
+	float *in = alloc_f(n), *fast = alloc_f(n), *ref = alloc_f(n);
+	for (int i = 0; i < SWEEP; i++)
+		in[i] = -100.0f + (float)i / 256.0f; /* exact: every 1/256 in [-100, 100] */
+	rng_seed(700);
+	fill(in + SWEEP, RANDOM, -20.0f, 20.0f);
+	memcpy(in + SWEEP + RANDOM, specials, sizeof specials);
+	fill_nan(fast, n);
+	effc_rt_swish(n, in, fast);
+	effc_rt_ref_swish(n, in, ref);
+
+	double max_rel = 0.0, max_abs_small = 0.0, max_rel_exact = 0.0, max_rel_ref_exact = 0.0;
+	float at_rel = 0.0f, at_abs = 0.0f, at_exact = 0.0f;
+	size_t bad = n;
+	for (size_t i = 0; i < n; i++) {
+		const double f = fast[i], r = ref[i], e = swish_exact(in[i]);
+		const double err = fabs(f - r);
+		if (fabs(r) >= 1e-6) {
+			if (err / fabs(r) > max_rel)
+				max_rel = err / fabs(r), at_rel = in[i];
+		} else if (err > max_abs_small) {
+			max_abs_small = err, at_abs = in[i];
+		}
+		if (fabs(e) >= 1e-6) {
+			if (fabs(f - e) / fabs(e) > max_rel_exact)
+				max_rel_exact = fabs(f - e) / fabs(e), at_exact = in[i];
+			if (fabs(r - e) / fabs(e) > max_rel_ref_exact)
+				max_rel_ref_exact = fabs(r - e) / fabs(e);
+		}
+		if (!swish_close(f, r, 2e-6, 1e-6) && bad == n)
+			bad = i;
+	}
+	snprintf(name, sizeof name,
+		 "swish fast vs ref over %zu inputs in [-100, 100] + specials: max rel err %.3g (x=%g), max abs err where "
+		 "|ref| < 1e-6 %.3g (x=%g)",
+		 n, max_rel, (double)at_rel, max_abs_small, (double)at_abs);
+	check(bad == n, name, "x=%.9g: fast %.9g, ref %.9g", bad < n ? (double)in[bad] : 0.0, bad < n ? (double)fast[bad] : 0.0,
+	      bad < n ? (double)ref[bad] : 0.0);
+	snprintf(name, sizeof name, "swish fast vs double: max rel err %.3g (x=%g); ref (expf) vs double %.3g", max_rel_exact,
+		 (double)at_exact, max_rel_ref_exact);
+	check(max_rel_exact <= 2e-6, name, "above 2e-6");
+
+	/* Odd lengths and in place: the vector body and the scalar tail agree with the full run. */
+	int tails_ok = 1;
+	for (size_t len = 1; len <= 19; len++) {
+		float out[19];
+		effc_rt_swish(len, in + 1000, out);
+		for (size_t i = 0; i < len; i++)
+			tails_ok &= swish_close(out[i], ref[1000 + i], 2e-6, 1e-6);
+	}
+	check(tails_ok, "swish lengths 1..19 (vector tail)", "a short run differs from the reference");
+	float *inplace = alloc_f(n);
+	memcpy(inplace, in, n * sizeof(float));
+	effc_rt_swish(n, inplace, inplace);
+	check(memcmp(inplace, fast, n * sizeof(float)) == 0, "swish in place equals out of place", "bytes differ");
+
+	/* Non-finite and huge inputs, one check each so a failure names the input. */
+	static const float edge_in[] = {INFINITY, -INFINITY, NAN, 1e30f, -1e30f, 3.4028235e38f, -3.4028235e38f};
+	float edge_fast[7], edge_ref[7];
+	effc_rt_swish(7, edge_in, edge_fast);
+	effc_rt_ref_swish(7, edge_in, edge_ref);
+	check(isinf(edge_fast[0]) && edge_fast[0] > 0, "swish(+inf) = +inf", "got %g", (double)edge_fast[0]);
+	/* ONNX computes Mul(x, Sigmoid(x)) = -inf * 0 = NaN (as the reference does); the limit is 0. */
+	check(isnan(edge_fast[1]) || edge_fast[1] == 0.0f, "swish(-inf) is NaN (as ref and ONNX) or 0 (the limit)",
+	      "got %g, ref %g", (double)edge_fast[1], (double)edge_ref[1]);
+	check(isnan(edge_fast[2]), "swish(NaN) = NaN", "got %g", (double)edge_fast[2]);
+	check(swish_close(edge_fast[3], edge_ref[3], 2e-6, 1e-6) && swish_close(edge_fast[5], edge_ref[5], 2e-6, 1e-6),
+	      "swish(1e30), swish(FLT_MAX) = x", "got %g, %g", (double)edge_fast[3], (double)edge_fast[5]);
+	check(swish_close(edge_fast[4], edge_ref[4], 2e-6, 1e-6) && swish_close(edge_fast[6], edge_ref[6], 2e-6, 1e-6),
+	      "swish(-1e30), swish(-FLT_MAX) ~ 0 (as ref)", "got %g, %g; ref %g, %g", (double)edge_fast[4],
+	      (double)edge_fast[6], (double)edge_ref[4], (double)edge_ref[6]);
+	free(in), free(fast), free(ref), free(inplace);
+}
+
+/* effc_rt_hardswish against x * relu6(x + 3) / 6 in double and against the reference unary. */
+static void test_hardswish_formula(void)
+{
+	enum { SWEEP = 20 * 64 + 1, RANDOM = 5000 };
+	const size_t n = SWEEP + RANDOM + 5;
+	float *in = alloc_f(n), *got = alloc_f(n), *ref = alloc_f(n);
+	for (int i = 0; i < SWEEP; i++)
+		in[i] = -10.0f + (float)i / 64.0f;
+	rng_seed(710);
+	fill(in + SWEEP, RANDOM, -100.0f, 100.0f);
+	in[n - 5] = -3.0f, in[n - 4] = 3.0f, in[n - 3] = 0.0f, in[n - 2] = 1e30f, in[n - 1] = -1e30f;
+	fill_nan(got, n);
+	effc_rt_hardswish(n, in, got);
+	double worst = 0.0;
+	size_t bad = n;
+	for (size_t i = 0; i < n; i++) {
+		const double x = in[i], want = x * clampd(x + 3.0, 0.0, 6.0) / 6.0;
+		const double err = fabs((double)got[i] - want);
+		if (fabs(want) >= 1e-6 && err / fabs(want) > worst)
+			worst = err / fabs(want);
+		if (!swish_close(got[i], want, 1e-6, 1e-6) && bad == n)
+			bad = i;
+	}
+	char name[160];
+	snprintf(name, sizeof name, "hardswish vs formula over %zu inputs (max rel err %.3g)", n, worst);
+	check(bad == n, name, "x=%.9g: got %.9g", bad < n ? (double)in[bad] : 0.0, bad < n ? (double)got[bad] : 0.0);
+	check(got[n - 5] == 0.0f && got[n - 4] == 3.0f && got[n - 3] == 0.0f, "hardswish knees: f(-3)=0, f(3)=3, f(0)=0",
+	      "got %g %g %g", (double)got[n - 5], (double)got[n - 4], (double)got[n - 3]);
+	struct effc_rt_unary p = {.op = EFFC_RT_HARDSWISH, .rows = 1, .channels = n};
+	effc_rt_ref_unary(&p, in, ref, NULL, NULL);
+	expect_close("hardswish vs ref unary", got, ref, n, 1e-6);
+	free(in), free(got), free(ref);
+}
+
+/* The Swish unary op (EFFC_RT_SWISH_OP) through create+run, out of place and in place; large
+ * enough that two threads split it. */
+static void test_unary_swish(struct effc_rt *rt, size_t rows, size_t channels, int seed)
+{
+	char name[160];
+	const size_t n = rows * channels;
+	float *in = alloc_f(n), *got = alloc_f(n), *ref = alloc_f(n), *buf = alloc_f(n);
+	rng_seed((uint64_t)seed);
+	fill(in, n, -12.0f, 12.0f);
+	struct effc_rt_unary p = {.op = EFFC_RT_SWISH_OP, .rows = rows, .channels = channels};
+	effc_rt_ref_unary(&p, in, ref, NULL, NULL);
+	struct effc_rt_op op;
+	fill_nan(got, n);
+	int st = effc_rt_unary_create(rt, &op, &p, in, got, NULL, NULL);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "unary swish %zux%zu t%d create+run", rows, channels, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "unary swish %zux%zu t%d run vs ref", rows, channels, rt->threads);
+	expect_close(name, got, ref, n, 2e-6);
+	effc_rt_op_destroy(&op);
+
+	memcpy(buf, in, n * sizeof(float));
+	st = effc_rt_unary_create(rt, &op, &p, buf, buf, NULL, NULL);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "unary swish %zux%zu t%d in place", rows, channels, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	check(memcmp(buf, got, n * sizeof(float)) == 0, name, "in-place result differs from out of place");
+	effc_rt_op_destroy(&op);
+	free(in), free(got), free(ref), free(buf);
+}
+
+/* y = x * scale[c] + bias[c] over [outer][channels][inner]. */
+static void test_scale_bias(struct effc_rt *rt, size_t outer, size_t channels, size_t inner, int seed)
+{
+	char name[160];
+	const size_t n = outer * channels * inner;
+	float *in = alloc_f(n), *got = alloc_f(n), *ref = alloc_f(n), *naive = alloc_f(n), *buf = alloc_f(n);
+	float *scale = alloc_f(channels), *bias = alloc_f(channels);
+	rng_seed((uint64_t)seed);
+	fill(in, n, -4.0f, 4.0f);
+	fill(scale, channels, -2.0f, 2.0f);
+	fill(bias, channels, -1.0f, 1.0f);
+	for (size_t o = 0; o < outer; o++)
+		for (size_t c = 0; c < channels; c++)
+			for (size_t i = 0; i < inner; i++) {
+				const size_t e = (o * channels + c) * inner + i;
+				naive[e] = (float)((double)in[e] * scale[c] + bias[c]);
+			}
+	fill_nan(ref, n);
+	effc_rt_ref_scale_bias(outer, channels, inner, scale, bias, in, ref);
+	snprintf(name, sizeof name, "scale_bias %zux%zux%zu ref vs formula", outer, channels, inner);
+	expect_close(name, ref, naive, n, 1e-6);
+
+	struct effc_rt_op op;
+	fill_nan(got, n);
+	int st = effc_rt_scale_bias_create(rt, &op, outer, channels, inner, scale, bias, in, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "scale_bias %zux%zux%zu t%d create+run", outer, channels, inner, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "scale_bias %zux%zux%zu t%d run vs ref", outer, channels, inner, rt->threads);
+	expect_close(name, got, ref, n, 1e-6);
+	effc_rt_op_destroy(&op);
+
+	memcpy(buf, in, n * sizeof(float));
+	st = effc_rt_scale_bias_create(rt, &op, outer, channels, inner, scale, bias, buf, buf);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "scale_bias %zux%zux%zu t%d in place vs ref", outer, channels, inner, rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	expect_close(name, buf, ref, n, 1e-6);
+	effc_rt_op_destroy(&op);
+	free(in), free(got), free(ref), free(naive), free(buf), free(scale), free(bias);
+}
+
+static const char *const act_names[] = {"none", "swish", "hardswish"};
+
+/* Squeeze-excitation by its definition in double: x NHWC [batch][hw][C], W1 [Cr][C], W2 [C][Cr]. */
+static void naive_se(const struct effc_rt_se *p, const float *w1, const float *b1, const float *w2, const float *b2,
+		     const float *in, float *out)
+{
+	const size_t C = p->channels, R = p->reduced;
+	double *pooled = malloc(sizeof(double) * (C + R)), *h = pooled + C;
+	if (!pooled)
+		abort();
+	for (size_t b = 0; b < p->batch; b++) {
+		const float *x = in + b * p->hw * C;
+		for (size_t c = 0; c < C; c++) {
+			double s = 0.0;
+			for (size_t i = 0; i < p->hw; i++)
+				s += x[i * C + c];
+			pooled[c] = s / (double)p->hw;
+		}
+		for (size_t j = 0; j < R; j++) {
+			double a = b1 ? b1[j] : 0.0;
+			for (size_t c = 0; c < C; c++)
+				a += (double)w1[j * C + c] * pooled[c];
+			a = clampd(a, p->act_min, p->act_max);
+			if (p->act == EFFC_RT_ACT_SWISH)
+				a = swish_exact(a);
+			else if (p->act == EFFC_RT_ACT_HARDSWISH)
+				a = a * clampd(a + 3.0, 0.0, 6.0) / 6.0;
+			h[j] = a;
+		}
+		for (size_t c = 0; c < C; c++) {
+			double a = b2 ? b2[c] : 0.0;
+			for (size_t j = 0; j < R; j++)
+				a += (double)w2[c * R + j] * h[j];
+			const double gate = p->gate == EFFC_RT_GATE_SIGMOID ? 1.0 / (1.0 + exp(-a))
+									    : clampd(p->gate_alpha * a + p->gate_beta, 0.0, 1.0);
+			for (size_t i = 0; i < p->hw; i++)
+				out[(b * p->hw + i) * C + c] = (float)(x[i * C + c] * gate);
+		}
+	}
+	free(pooled);
+}
+
+static void test_se(struct effc_rt *rt, size_t batch, size_t hw, size_t C, size_t R, enum effc_rt_act act, float amin,
+		    float amax, enum effc_rt_gate gate, int inplace, int no_bias, int seed)
+{
+	char name[256], what[160];
+	const size_t n = batch * hw * C;
+	struct effc_rt_se p = {.batch = batch, .hw = hw, .channels = C, .reduced = R, .act = act, .act_min = amin,
+			       .act_max = amax, .gate = gate, .gate_alpha = 0.2f, .gate_beta = 0.5f};
+	snprintf(what, sizeof what, "se b%zu hw%zu c%zu r%zu act %s [%g,%g] gate %s%s%s t%d", batch, hw, C, R, act_names[act],
+		 (double)amin, (double)amax, gate == EFFC_RT_GATE_SIGMOID ? "sigmoid" : "hardsigmoid",
+		 inplace ? " in place" : "", no_bias ? " no bias" : "", rt->threads);
+	float *in = alloc_f(n), *ref = alloc_f(n), *naive = alloc_f(n), *got = alloc_f(n);
+	float *w1 = alloc_f(R * C), *b1 = alloc_f(R), *w2 = alloc_f(C * R), *b2 = alloc_f(C), *scratch = alloc_f(2 * C + R);
+	rng_seed((uint64_t)seed);
+	fill(in, n, -3.0f, 3.0f);
+	fill(w1, R * C, -1.0f, 1.0f);
+	fill(b1, R, -1.0f, 1.0f);
+	fill(w2, C * R, -1.0f, 1.0f);
+	fill(b2, C, -1.0f, 1.0f);
+	const float *pb1 = no_bias ? NULL : b1, *pb2 = no_bias ? NULL : b2;
+
+	fill_nan(ref, n);
+	effc_rt_ref_se(&p, w1, pb1, w2, pb2, in, ref, scratch);
+	naive_se(&p, w1, pb1, w2, pb2, in, naive);
+	snprintf(name, sizeof name, "%s: ref vs naive", what);
+	expect_close(name, ref, naive, n, 1e-5);
+
+	struct effc_rt_op op;
+	float *dst = got;
+	if (inplace)
+		memcpy(got, in, n * sizeof(float));
+	else
+		fill_nan(got, n);
+	int st = effc_rt_se_create(rt, &op, &p, w1, pb1, w2, pb2, inplace ? got : in, dst);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "%s: create+run", what);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "%s: run vs ref", what);
+	expect_close(name, got, ref, n, 1e-5);
+	if (!inplace && st == EFFC_RT_OK) {
+		/* Repeatable: the scratch holds nothing between runs. */
+		memcpy(naive, got, n * sizeof(float));
+		fill_nan(got, n);
+		effc_rt_run(rt, &op);
+		snprintf(name, sizeof name, "%s: second run", what);
+		check(memcmp(naive, got, n * sizeof(float)) == 0, name, "second run differs");
+	}
+	effc_rt_op_destroy(&op);
+	free(in), free(ref), free(naive), free(got), free(w1), free(b1), free(w2), free(b2), free(scratch);
+}
+
+static void test_se_cases(struct effc_rt *rt)
+{
+	int seed = 800;
+	for (size_t batch = 1; batch <= 2; batch++)
+		for (int gate = 0; gate < 2; gate++)
+			for (int inplace = 0; inplace < 2; inplace++) {
+				test_se(rt, batch, 49, 24, 6, EFFC_RT_ACT_SWISH, -INFINITY, INFINITY, (enum effc_rt_gate)gate, inplace, 0,
+					seed++);
+				test_se(rt, batch, 49, 24, 6, EFFC_RT_ACT_NONE, 0.0f, INFINITY, (enum effc_rt_gate)gate, inplace, 0,
+					seed++);
+			}
+	test_se(rt, 2, 49, 24, 6, EFFC_RT_ACT_NONE, 0.0f, 6.0f, EFFC_RT_GATE_SIGMOID, 1, 0, seed++);
+	test_se(rt, 1, 49, 24, 6, EFFC_RT_ACT_HARDSWISH, -INFINITY, INFINITY, EFFC_RT_GATE_HARDSIGMOID, 0, 0, seed++);
+	test_se(rt, 2, 9, 7, 3, EFFC_RT_ACT_SWISH, -INFINITY, INFINITY, EFFC_RT_GATE_SIGMOID, 0, 1, seed++);
+	test_se(rt, 1, 1, 40, 10, EFFC_RT_ACT_SWISH, -INFINITY, INFINITY, EFFC_RT_GATE_SIGMOID, 1, 0, seed++);
+}
+
+/* Conv with .act: equal to the reference conv (with its clamp) followed by the reference
+ * activation. nhwc=1 runs XNNPACK then the activation; nhwc=0 the reference conv path. */
+static void test_conv_act(struct effc_rt *rt, const struct conv_case *c, enum effc_rt_act act, int nhwc, int seed)
+{
+	char name[200];
+	struct effc_rt_conv2d p = conv_params(c, nhwc);
+	p.act = act;
+	const size_t nw = (size_t)c->out_c * c->kh * c->kw * (c->in_c / c->groups);
+	const size_t nin = (size_t)c->batch * c->in_h * c->in_w * c->in_c;
+	const size_t nout = (size_t)c->batch * p.out_h * p.out_w * c->out_c;
+	float *w = alloc_f(nw), *bias = alloc_f((size_t)c->out_c), *in = alloc_f(nin), *got = alloc_f(nout);
+	float *ref = alloc_f(nout);
+	rng_seed((uint64_t)seed);
+	fill(w, nw, -1.0f, 1.0f);
+	fill(bias, (size_t)c->out_c, -1.0f, 1.0f);
+	fill(in, nin, -1.0f, 1.0f);
+	effc_rt_ref_conv2d(&p, w, bias, in, ref); /* the reference conv clamps but ignores .act */
+	if (act == EFFC_RT_ACT_SWISH) {
+		effc_rt_ref_swish(nout, ref, ref);
+	} else {
+		struct effc_rt_unary u = {.op = EFFC_RT_HARDSWISH, .rows = 1, .channels = nout};
+		effc_rt_ref_unary(&u, ref, ref, NULL, NULL);
+	}
+	struct effc_rt_op op;
+	fill_nan(got, nout);
+	int st = effc_rt_conv2d_create(rt, &op, &p, w, bias, in, got);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "conv2d %s %s act %s t%d create+run", nhwc ? "nhwc" : "nchw", c->name, act_names[act],
+		 rt->threads);
+	expect_status(name, st, EFFC_RT_OK);
+	snprintf(name, sizeof name, "conv2d %s %s act %s t%d vs ref conv then ref %s", nhwc ? "nhwc" : "nchw", c->name,
+		 act_names[act], rt->threads, act_names[act]);
+	expect_close(name, got, ref, nout, 1e-4);
+	effc_rt_op_destroy(&op);
+	free(w), free(bias), free(in), free(got), free(ref);
+}
+
+static const struct conv_case conv_act_cases[] = {
+	/* name                N  H   W   Cin Cout grp kh kw sh sw dh dw pt pl pb pr  min        max */
+	{"dense3x3",           2, 7,  6,  5,  8,   1,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"depthwise3x3_s2",    1, 9,  9,  8,  8,   8,  3, 3, 2, 2, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+	{"clamp_then_act",     1, 6,  6,  4,  8,   1,  3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -0.5f,     6.0f,     0},
+	{"large_16x16x40",     1, 16, 16, 8,  40,  1,  1, 1, 1, 1, 1, 1, 0, 0, 0, 0, -INFINITY, INFINITY, 0},
+};
+
+static void test_new_kernels(struct effc_rt *rt)
+{
+	test_unary_swish(rt, 3, 5000, 720);
+	test_unary_swish(rt, 1, 7, 721);
+	test_scale_bias(rt, 2, 5, 7, 730);
+	test_scale_bias(rt, 1, 16, 1, 731);
+	test_se_cases(rt);
+	const int n = (int)(sizeof conv_act_cases / sizeof conv_act_cases[0]);
+	for (int i = 0; i < n; i++)
+		for (int nhwc = 0; nhwc < 2; nhwc++) {
+			test_conv_act(rt, &conv_act_cases[i], EFFC_RT_ACT_SWISH, nhwc, 900 + i);
+			test_conv_act(rt, &conv_act_cases[i], EFFC_RT_ACT_HARDSWISH, nhwc, 950 + i);
+		}
+}
+
 /* ---- API boundary ----------------------------------------------------------------------- */
 
 /* A create that fails must leave the op inert: kind NONE, so run reports an error instead of
@@ -934,6 +1311,21 @@ static void test_api(struct effc_rt *rt)
 	expect_args("pad in=NULL", effc_rt_pad_create(rt, &op, &s, pb, pe, 0.0f, NULL, out), &op);
 	expect_args("pad out=NULL", effc_rt_pad_create(rt, &op, &s, pb, pe, 0.0f, buf, NULL), &op);
 	expect_args("pad begin=NULL", effc_rt_pad_create(rt, &op, &s, NULL, pe, 0.0f, buf, out), &op);
+	expect_args("scale_bias in=NULL", effc_rt_scale_bias_create(rt, &op, 1, 4, 1, buf, buf, NULL, out), &op);
+	expect_args("scale_bias out=NULL", effc_rt_scale_bias_create(rt, &op, 1, 4, 1, buf, buf, buf, NULL), &op);
+	expect_args("scale_bias scale=NULL", effc_rt_scale_bias_create(rt, &op, 1, 4, 1, NULL, buf, buf, out), &op);
+	expect_args("scale_bias bias=NULL", effc_rt_scale_bias_create(rt, &op, 1, 4, 1, buf, NULL, buf, out), &op);
+	struct effc_rt_se sp = {.batch = 1, .hw = 4, .channels = 4, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
+				.act_min = -INFINITY, .act_max = INFINITY};
+	expect_args("se in=NULL", effc_rt_se_create(rt, &op, &sp, buf, buf, buf, buf, NULL, out), &op);
+	expect_args("se out=NULL", effc_rt_se_create(rt, &op, &sp, buf, buf, buf, buf, buf, NULL), &op);
+	expect_args("se p=NULL", effc_rt_se_create(rt, &op, NULL, buf, buf, buf, buf, buf, out), &op);
+	expect_args("se w1=NULL", effc_rt_se_create(rt, &op, &sp, NULL, buf, buf, buf, buf, out), &op);
+	expect_args("se w2=NULL", effc_rt_se_create(rt, &op, &sp, buf, buf, NULL, buf, buf, out), &op);
+	sp.channels = 0;
+	expect_args("se channels=0", effc_rt_se_create(rt, &op, &sp, buf, buf, buf, buf, buf, out), &op);
+	sp.channels = 4, sp.reduced = 0;
+	expect_args("se reduced=0", effc_rt_se_create(rt, &op, &sp, buf, buf, buf, buf, buf, out), &op);
 	expect_args("copy in=NULL", effc_rt_copy_create(rt, &op, 16, NULL, out), &op);
 	expect_args("copy out=NULL", effc_rt_copy_create(rt, &op, 16, buf, NULL), &op);
 
@@ -983,6 +1375,8 @@ static void test_xnnpack_paths(struct effc_rt *rt)
 	test_gap(rt, 2, 49, 24, 500);
 	test_gap(rt, 1, 1, 5, 501);
 	test_gap(rt, 3, 100, 7, 502);
+
+	test_new_kernels(rt);
 }
 
 int main(void)
@@ -1006,6 +1400,8 @@ int main(void)
 			test_conv_nchw(&rt, &conv_cases[i], 600 + i);
 		test_ref_binary_broadcast();
 		test_ref_clamp_dyn_edges();
+		test_swish_accuracy();
+		test_hardswish_formula();
 		test_ref_transpose(&rt);
 		test_ref_pad(&rt);
 		test_ref_softmax(&rt);

@@ -63,7 +63,7 @@ static void sb_printf(struct sb *s, const char *fmt, ...)
 struct emitter {
 	struct effc_graph *g;
 	const struct effc_emit_options *o;
-	struct sb create, run, debug;
+	struct sb create, run, debug, classes;
 	int n_ops, n_debug;
 	char upper[256];
 };
@@ -142,8 +142,29 @@ static void begin_op(struct emitter *e, const struct effc_node *n)
 	sb_printf(&e->create, "\t{ /* node '%s' (%s): %s%s -> %s%s */\n", cmt(g, n->name), effc_op_name(n->op),
 		  effc_shape_str(g->arena, x), x->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "",
 		  effc_shape_str(g->arena, y), y->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "");
-	sb_printf(&e->run, "\tCHECK(effc_rt_run(&ctx->rt, &ctx->op[%d])); /* %s (%s) */\n", e->n_ops, cmt(g, n->name),
+	sb_printf(&e->run, "\tRUN(%d); /* %s (%s) */\n", e->n_ops, cmt(g, n->name),
 		  effc_op_name(n->op));
+}
+
+/* What the benchmark's per-op profile groups an op under. */
+static const char *op_class(const struct effc_graph *g, const struct effc_node *n)
+{
+	switch (n->op) {
+	case EFFC_OP_CONV:
+		if (n->a.packed)
+			return "pointwise";
+		if (n->a.group > 1 && n->a.group == g->t[n->in[0]].dims[1])
+			return "depthwise";
+		return g->t[n->in[0]].dims[1] <= 4 ? "stem" : "conv";
+	case EFFC_OP_SE:
+		return "se";
+	case EFFC_OP_SWISH:
+	case EFFC_OP_SIGMOID:
+	case EFFC_OP_MUL:
+		return "swish";
+	default:
+		return "rest";
+	}
 }
 
 /* A C string literal for s. */
@@ -174,6 +195,7 @@ static void end_op(struct emitter *e, const struct effc_node *n)
 	struct effc_graph *g = e->g;
 	const struct effc_tensor *y = &g->t[n->out[0]];
 	sb_printf(&e->create, "\t}\n");
+	sb_printf(&e->classes, "\t\"%s\",\n", op_class(g, n));
 	e->n_ops++;
 	if (!y->from_onnx)
 		return;
@@ -590,8 +612,11 @@ static void make_header(struct emitter *e, struct sb *s)
 		  "\tlong long dims[6];\n\tint nhwc;\n};\n"
 		  "typedef void (*%s_debug_fn)(void *user, const struct %s_debug_tensor *t, const float *data);\n"
 		  "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user);\n#endif\n\n"
+		  "#ifdef %s_PROFILE\n/* Profiling builds only (cmake -DEFFC_PROFILE=ON): milliseconds spent in each op so far, and\n"
+		  " * each op's class (pointwise, depthwise, stem, se, swish, conv, rest). */\n"
+		  "#define %s_NUM_OPS %d\nextern const char *const %s_op_class[];\nvoid %s_profile(const %s *ctx, double *ms_per_op);\n#endif\n\n"
 		  "#ifdef __cplusplus\n}\n#endif\n#endif\n",
-		  e->upper, N, N, N, N, N, N);
+		  e->upper, N, N, N, N, N, N, e->upper, e->upper, e->n_ops, N, N, N);
 }
 
 static void make_source(struct emitter *e, struct sb *s)
@@ -601,16 +626,24 @@ static void make_source(struct emitter *e, struct sb *s)
 	banner(e, s, "Model implementation: one runtime op per line of run().");
 	sb_printf(s, "#include \"%s.h\"\n\n#include \"effc_rt.h\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n", N);
 	sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
-	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu\n#define %s_NUM_OPS %d\n\n", e->upper,
-		  g->arena_bytes, e->upper, g->weights_bytes, e->upper, e->n_ops);
+	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu\n#ifndef %s_NUM_OPS\n#define %s_NUM_OPS %d\n#endif\n\n",
+		  e->upper, g->arena_bytes, e->upper, g->weights_bytes, e->upper, e->upper, e->n_ops);
 	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n"
-		     "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n};\n\n",
-		  N, e->upper, e->upper, N);
+		     "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n"
+		     "#ifdef %s_PROFILE\n\tdouble prof_ms[%s_NUM_OPS + 1];\n#endif\n};\n\n",
+		  N, e->upper, e->upper, N, e->upper, e->upper);
 	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0},\n};\n"
 		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], A(debug_tensors[i].offset)); } while (0)\n"
 		     "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user)\n{\n\tctx->debug = fn;\n\tctx->debug_user = user;\n}\n"
 		     "#else\n#define DEBUG_TENSOR(i) ((void)0)\n#endif\n\n",
 		  e->upper, N, e->debug.buf ? e->debug.buf : "", N, N, N);
+	sb_printf(s, "#ifdef %s_PROFILE\n#include <time.h>\nconst char *const %s_op_class[%s_NUM_OPS + 1] = {\n%s\t0,\n};\n"
+		     "static double now_ms(void)\n{\n\tstruct timespec t;\n\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
+		     "\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n"
+		     "void %s_profile(const %s *ctx, double *ms_per_op)\n{\n\tmemcpy(ms_per_op, ctx->prof_ms, sizeof ctx->prof_ms);\n}\n"
+		     "#define RUN(i) do { double t0_ = now_ms(); CHECK(effc_rt_run(&ctx->rt, &ctx->op[i])); ctx->prof_ms[i] += now_ms() - t0_; } while (0)\n"
+		     "#else\n#define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))\n#endif\n\n",
+		  e->upper, N, e->upper, e->classes.buf ? e->classes.buf : "", N, N);
 	sb_printf(s, "#define W(off) ((const float *)(%s_weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n", N);
 	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
 	sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tint st;\n", N, N);
@@ -620,7 +653,6 @@ static void make_source(struct emitter *e, struct sb *s)
 	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
 	sb_printf(s, "\tctx->arena = effc_rt_alloc(64, %s_ARENA_BYTES + 64);\n", e->upper);
 	sb_printf(s, "\tif (!ctx->arena) {\n\t\tst = %s_ERR_NOMEM;\n\t\tgoto fail;\n\t}\n", e->upper);
-	sb_printf(s, "\tmemset(ctx->arena, 0, %s_ARENA_BYTES + 64);\n", e->upper);
 	sb_printf(s, "%s", e->create.buf ? e->create.buf : "");
 	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", e->upper, N);
 	sb_printf(s, "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[])\n{\n\tint st;\n", N, N);
@@ -663,7 +695,8 @@ static void make_runner(struct emitter *e, struct sb *s)
 {
 	banner(e, s, "Runner: NAME_runner [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...");
 	sb_printf(s, "#define EFFC_MODEL %s\n#define EFFC_MODEL_UPPER %s\n#include \"%s.h\"\n", e->o->name, e->upper, e->o->name);
-	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n#define EFFC_DEBUG_ENABLED\n#endif\n#include \"effc_runner.h\"\n", e->upper);
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n#define EFFC_DEBUG_ENABLED\n#endif\n", e->upper);
+	sb_printf(s, "#ifdef %s_PROFILE\n#define EFFC_PROFILE_ENABLED\n#endif\n#include \"effc_runner.h\"\n", e->upper);
 }
 
 static void make_cmake(struct emitter *e, struct sb *s)
@@ -697,6 +730,8 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		     "  COMPILE_DEFINITIONS \"%s_WEIGHTS_FILE=\\\"${CMAKE_CURRENT_SOURCE_DIR}/%s.weights\\\"\"\n"
 		     "  OBJECT_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/%s.weights)\n\n",
 		  N, e->upper, N, N);
+	sb_printf(s, "option(EFFC_PROFILE \"Time every op of run() (for the benchmark's per-op profile)\" OFF)\n"
+		     "if(EFFC_PROFILE)\n  target_compile_definitions(%s PUBLIC %s_PROFILE)\nendif()\n", N, e->upper);
 	sb_printf(s, "option(EFFC_DEBUG_TENSORS \"Let run() hand out every intermediate tensor (for effc difftest --layers)\" OFF)\n"
 		     "if(EFFC_DEBUG_TENSORS)\n  target_compile_definitions(%s PUBLIC %s_DEBUG_TENSORS)\nendif()\n\n",
 		  N, e->upper);
@@ -818,6 +853,7 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 	free(e.create.buf);
 	free(e.run.buf);
 	free(e.debug.buf);
+	free(e.classes.buf);
 	if (st)
 		return st;
 	chmod(tmp, 0755);

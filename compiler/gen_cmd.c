@@ -184,7 +184,7 @@ static int bench_point(struct effc_gen_options *o, int threads, int repeat, cons
 	snprintf(runner, sizeof runner, "%s/model_runner", build);
 	struct effc_emit_options eo = {.name = "model", .out_dir = dir, .cmdline = "effc bench"};
 	int rc = 1;
-	o->no_calibrate = 1; /* timing does not depend on the weights' values */
+	o->no_calibrate = 0; /* uncalibrated weights overflow into slow denormal and inf arithmetic */
 	if (!arena || generate(arena, o, &g, &info, &d) || effc_optimize_graph(g, &co, NULL, 0, &d) || effc_emit(g, &eo, &d))
 		rc = arena ? effc_report(&d) : 1;
 	else if (effc_build_generated(dir, build, 0, 0, log))

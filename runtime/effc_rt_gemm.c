@@ -143,15 +143,17 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 		effc_rt_gemm_ref(g, m0, m1);
 		return;
 	}
-	for (size_t i = m0; i < m1; i += 6) {
-		const size_t mr = m1 - i < 6 ? m1 - i : 6;
+	/* Blocks of 24 rows: the epilogue runs while they are still in cache. */
+	for (size_t b0 = m0; b0 < m1; b0 += 24) {
+		const size_t b1 = m1 - b0 < 24 ? m1 : b0 + 24;
 		for (size_t p = 0; p < panels; p++) {
 			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
-			kernel_6x16(k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
-				    g->c + i * g->n + p * 16, g->n, mr, nr);
+			for (size_t i = b0; i < b1; i += 6)
+				kernel_6x16(k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
+					    g->c + i * g->n + p * 16, g->n, b1 - i < 6 ? b1 - i : 6, nr);
 		}
+		epilogue(g, b0, b1);
 	}
-	epilogue(g, m0, m1);
 #else
 	effc_rt_gemm_ref(g, m0, m1);
 #endif

@@ -17,6 +17,7 @@
 //   --bench-only   do not write output files (timing only)
 //   --opt-level L  graph optimisation level: disabled, basic, extended, all (default)
 //   --args-file F  read further arguments from F, one per line
+//   --rss          print rss_base_kb (module loaded, before the session) and maxrss_kb at the end
 //   --extra-outputs  also fetch every model output not named by --output and
 //                  write it beside the first --output file as <name>.f32
 //                  (characters outside [A-Za-z0-9._-] become '_'); prints
@@ -72,6 +73,7 @@ function parseArgs(argv) {
       case '--extra-outputs': a.extra = true; break;
       case '--bench-only': a.benchOnly = true; break;
       case '--opt-level': a.optLevel = next(); break;
+      case '--rss': a.rss = true; break;
       case '--args-file': {
         // One argument per line; long output lists go here, since very long command lines
         // have crashed node with onnxruntime-node.
@@ -177,6 +179,7 @@ async function main() {
     fail(`cannot load onnxruntime-node (run scripts/setup.sh): ${e.message}`);
   }
 
+  const rssBaseKb = Math.round(process.memoryUsage().rss / 1024);
   const opts = {
     executionProviders: ['cpu'],
     graphOptimizationLevel: args.optLevel || 'all',
@@ -254,6 +257,9 @@ async function main() {
       const file = args.benchOnly ? '-' : w.file;
       process.stdout.write(`output ${w.name} dims=${results[w.name].dims.join(',')} file=${file}\n`);
     }
+  }
+  if (args.rss) {
+    process.stdout.write(`rss_base_kb=${rssBaseKb} maxrss_kb=${process.resourceUsage().maxRSS}\n`);
   }
   if (typeof session.release === 'function') await session.release();
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""run_bench.py: effc's generated code side by side with ONNX Runtime, in one run.
+
+For each torchvision EfficientNet export (input-sensitive weights, cached under build/models)
+and each thread count, on the same input file: the generated runner (--repeat) and ONNX Runtime
+(onnxruntime-node, CPU provider, all graph optimisations, same thread count) are run
+alternately A B A B so that machine drift hits both; the table reports the best median and
+min of each, the ratio effc/ORT, context creation vs session creation, peak RSS of the runner
+vs ORT's increase over an idle node process with the module loaded, runner binary and weights
+size, achieved GFLOP/s (2 x MACs / latency) against this core's measured FMA peak, and a
+per-op-class profile of the generated code (a second build with EFFC_PROFILE).
+
+Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--repeat 30] [--rounds 3]
+Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PY = "/usr/bin/python3"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def field(out, key):
+    m = re.search(key + r"=([0-9.]+)", out)
+    if not m:
+        raise RuntimeError(f"no {key} in: {out}")
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="b0,b1,b3,b7")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
+    a = ap.parse_args()
+    effc = os.path.join(ROOT, "build", "effc")
+    os.makedirs(a.out, exist_ok=True)
+    fma = os.path.join(a.out, "fma_peak")
+    sh(["cc", "-O2", os.path.join(ROOT, "tests", "bench", "fma_peak.c"), "-o", fma])
+    peak = field(sh([fma]), "fma_peak_gflops")
+    import numpy as np
+
+    rows = []
+    for v in a.models.split(","):
+        model = os.path.join(ROOT, "build", "models", f"{v}_op13.onnx")
+        sh(["bash", os.path.join(ROOT, "tests", "models", "cached_export.sh"), PY, model, "--variant", v, "--opset", "13"])
+        info = json.loads(sh([effc, "inspect", model, "--json"]))
+        shape = info["inputs"][0]["shape"]
+        name = info["inputs"][0]["name"]
+        gen = os.path.join(a.out, v)
+        sh([effc, "compile", model, "-o", gen, "--name", "model"])
+        sh(["cmake", "-S", gen, "-B", gen + "/build", "-DCMAKE_BUILD_TYPE=Release"])
+        sh(["cmake", "--build", gen + "/build", "-j", "2"])
+        sh(["cmake", "-S", gen, "-B", gen + "/build-prof", "-DCMAKE_BUILD_TYPE=Release", "-DEFFC_PROFILE=ON"])
+        sh(["cmake", "--build", gen + "/build-prof", "-j", "2"])
+        runner = gen + "/build/model_runner"
+        x = np.random.default_rng(0).standard_normal(int(np.prod(shape)), dtype=np.float32)
+        inp = os.path.join(a.out, f"{v}_input.f32")
+        x.tofile(inp)
+        out = os.path.join(a.out, f"{v}_out.f32")
+        spec = f"{name}={inp}:" + ",".join(str(d) for d in shape)
+        oname = info["outputs"][0]["name"]
+        for t in [int(s) for s in a.threads.split(",")]:
+            e_med, e_min, o_med, o_min, e_create, o_sess = [], [], [], [], [], []
+            for _ in range(a.rounds):
+                r = sh([runner, "--create-ms", "--threads", str(t), "--repeat", str(a.repeat), inp, out])
+                e_med.append(field(r, "median_ms")), e_min.append(field(r, "min_ms")), e_create.append(field(r, "create_ms"))
+                r = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
+                        "--repeat", str(a.repeat), "--bench-only", "--input", spec, "--output", oname])
+                o_med.append(field(r, "median_ms")), o_min.append(field(r, "min_ms")), o_sess.append(field(r, "session_ms"))
+            # Peak memory: the runner's max RSS, and ORT's growth over node with the module loaded.
+            r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", runner, "--threads", str(t), inp, out],
+                               capture_output=True, text=True, check=True)
+            e_rss = field(r.stderr, "maxrss_kb")
+            r = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
+                    "--repeat", "1", "--bench-only", "--rss", "--input", spec, "--output", oname])
+            o_rss = field(r, "maxrss_kb") - field(r, "rss_base_kb")
+            prof = sh([gen + "/build-prof/model_runner", "--profile", "--threads", str(t), "--repeat", str(a.repeat), inp, out])
+            classes = {m.group(1): float(m.group(2)) for m in re.finditer(r"profile (\S+)\s+([0-9.]+) ms", prof)}
+            em, om = min(e_med), min(o_med)
+            gflops = 2 * info["macs"] / (min(e_min) * 1e6)
+            row = {
+                "model": v, "threads": t, "effc_median_ms": em, "effc_min_ms": min(e_min), "ort_median_ms": om,
+                "ort_min_ms": min(o_min), "ratio": em / om, "effc_create_ms": min(e_create), "ort_session_ms": min(o_sess),
+                "effc_peak_rss_mb": e_rss / 1024, "ort_rss_increase_mb": o_rss / 1024,
+                "runner_bytes": os.path.getsize(runner), "weights_bytes": os.path.getsize(os.path.join(gen, "model.weights")),
+                "macs": info["macs"], "gflops": gflops, "peak_share": gflops / (peak * t),
+                "profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(classes.values()):.0f}%)" for k, ms in classes.items()),
+            }
+            rows.append(row)
+            print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {em / om:.2f}", flush=True)
+    cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
+    md = [f"Machine: {cpu}, {os.cpu_count()} cores; FMA peak {peak:.1f} GFLOP/s per core (tests/bench/fma_peak.c).", "",
+          "| model | threads | effc median (min) ms | ORT median (min) ms | effc/ORT | create ms effc / ORT | "
+          "peak RSS MB effc / ORT increase | runner + weights MB | GFLOP/s (share of peak) |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['model']} | {r['threads']} | {r['effc_median_ms']:.2f} ({r['effc_min_ms']:.2f}) | "
+                  f"{r['ort_median_ms']:.2f} ({r['ort_min_ms']:.2f}) | {r['ratio']:.2f} | "
+                  f"{r['effc_create_ms']:.1f} / {r['ort_session_ms']:.1f} | {r['effc_peak_rss_mb']:.1f} / "
+                  f"{r['ort_rss_increase_mb']:.1f} | {r['runner_bytes'] / 2**20:.1f} (weights {r['weights_bytes'] / 2**20:.1f}) | "
+                  f"{r['gflops']:.1f} ({100 * r['peak_share']:.0f}%) |")
+    md += ["", "Per-op-class profile of the generated code (ms per inference, profiling build):", ""]
+    for r in rows:
+        md.append(f"- {r['model']}, {r['threads']} thread(s): {r['profile']}")
+    text = "\n".join(md) + "\n"
+    open(os.path.join(a.out, "bench.md"), "w").write(text)
+    with open(os.path.join(a.out, "bench.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    print()
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

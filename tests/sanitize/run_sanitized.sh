@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# run_sanitized.sh SOURCE_DIR WORK MODEL.onnx: the compiler and generated code under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Builds a separate sanitizer tree, runs the unit
+# tests and the bad-input suite there, compiles MODEL (an EfficientNet-B0 export) with the
+# sanitized effc at -O1 and -O0, and builds that generated code with the sanitizers too and runs
+# it. Any sanitizer report fails the test (halt_on_error, and stderr is scanned).
+set -uo pipefail
+src=$1 work=$2 model=$3
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+pass=0 fail=0
+check() {
+  local name=$1
+  shift
+  local log="$work/$name.log"
+  if "$@" >"$log" 2>&1 && ! grep -qE "runtime error:|ERROR: (Address|Leak)Sanitizer" "$log"; then
+    echo "ok $name"; pass=$((pass + 1))
+  else
+    echo "FAIL $name"; tail -25 "$log"; fail=$((fail + 1))
+  fi
+}
+mkdir -p "$work"
+check configure cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Debug -DEFFC_SANITIZE=ON
+check build cmake --build "$work/build" -j2 --target effc test_runtime test_passes test_fusion test_gemm test_generated_api
+for t in test_runtime test_passes test_fusion test_gemm test_generated_api; do
+  check "$t" "$work/build/tests/$t"
+done
+check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"
+check compile_b0 "$work/build/effc" compile "$model" -o "$work/b0" --name b0
+check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0
+check inspect_b0 "$work/build/effc" inspect "$model" --json
+check gen_b0 "$work/build/effc" gen --variant b0 -o "$work/gen_b0.onnx"
+flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g"
+check build_generated cmake -S "$work/b0" -B "$work/b0/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$flags" \
+  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined
+check build_generated_make cmake --build "$work/b0/build" -j2
+head -c $((3 * 224 * 224 * 4)) /dev/zero > "$work/in.f32"
+check run_generated_1thread "$work/b0/build/b0_runner" --repeat 2 "$work/in.f32" "$work/out.f32"
+check run_generated_2threads "$work/b0/build/b0_runner" --threads 2 --repeat 2 "$work/in.f32" "$work/out.f32"
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

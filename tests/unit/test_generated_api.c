@@ -1,0 +1,109 @@
+/* test_generated_api.c: the API of a generated model (generated/efficientnet_tiny, built here
+ * from the committed sources): NULL and argument checks, two contexts running at once on two
+ * threads with results equal to one context's, and create failing cleanly (status NOMEM, no
+ * leak) when the runtime's allocation hook refuses memory. */
+#include "efficientnet_tiny.h"
+#include "effc_rt.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+static void check(int ok, const char *what)
+{
+	printf("%s %s\n", ok ? "ok" : "FAIL", what);
+	ok ? passed++ : failed++;
+}
+
+static float input[EFFICIENTNET_TINY_INPUT_SIZE];
+static float expect[EFFICIENTNET_TINY_OUTPUT_SIZE];
+
+struct job {
+	int threads, status, same;
+};
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+	efficientnet_tiny *ctx;
+	float out[EFFICIENTNET_TINY_OUTPUT_SIZE];
+	const float *in[] = {input};
+	float *outs[] = {out};
+	j->status = efficientnet_tiny_create(&ctx, j->threads);
+	j->same = 1;
+	for (int r = 0; !j->status && r < 50; r++) {
+		j->status = efficientnet_tiny_run(ctx, in, outs);
+		for (int i = 0; i < EFFICIENTNET_TINY_OUTPUT_SIZE; i++)
+			j->same &= fabsf(out[i] - expect[i]) <= 1e-5f * fmaxf(1.0f, fabsf(expect[i]));
+	}
+	efficientnet_tiny_destroy(ctx);
+	return NULL;
+}
+
+static int fail_after;
+static void *failing_alloc(size_t align, size_t size)
+{
+	if (fail_after-- <= 0)
+		return NULL;
+	return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+int main(void)
+{
+	for (int i = 0; i < EFFICIENTNET_TINY_INPUT_SIZE; i++)
+		input[i] = sinf(0.37f * (float)i);
+	efficientnet_tiny *ctx = NULL;
+	const float *in[] = {input};
+	float *outs[] = {expect};
+	check(efficientnet_tiny_create(NULL, 1) == EFFICIENTNET_TINY_ERR_ARGS, "create(NULL) is ERR_ARGS");
+	check(efficientnet_tiny_create(&ctx, -1) == EFFICIENTNET_TINY_ERR_ARGS && ctx == NULL, "negative threads is ERR_ARGS");
+	check(efficientnet_tiny_create(&ctx, 1) == EFFICIENTNET_TINY_OK && ctx, "create");
+	check(efficientnet_tiny_run(NULL, in, outs) == EFFICIENTNET_TINY_ERR_ARGS, "run(NULL ctx) is ERR_ARGS");
+	check(efficientnet_tiny_run(ctx, NULL, outs) == EFFICIENTNET_TINY_ERR_ARGS, "run(NULL inputs) is ERR_ARGS");
+	check(efficientnet_tiny_run(ctx, in, NULL) == EFFICIENTNET_TINY_ERR_ARGS, "run(NULL outputs) is ERR_ARGS");
+	const float *in_null[] = {NULL};
+	check(efficientnet_tiny_run(ctx, in_null, outs) == EFFICIENTNET_TINY_ERR_ARGS, "run(inputs[0] NULL) is ERR_ARGS");
+	check(efficientnet_tiny_run(ctx, in, outs) == EFFICIENTNET_TINY_OK, "run");
+	int finite = 1;
+	for (int i = 0; i < EFFICIENTNET_TINY_OUTPUT_SIZE; i++)
+		finite &= isfinite(expect[i]);
+	check(finite, "outputs are finite");
+	efficientnet_tiny_destroy(ctx);
+	efficientnet_tiny_destroy(NULL);
+
+	/* Two contexts at once, one on 1 thread and one on a 2-thread pool. */
+	pthread_t t[2];
+	struct job jobs[2] = {{.threads = 1}, {.threads = 2}};
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker, &jobs[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	check(!jobs[0].status && !jobs[1].status, "two contexts run concurrently");
+	check(jobs[0].same && jobs[1].same, "concurrent results equal the single-context result");
+
+	/* Allocation failure at each of the runtime's allocations during create. */
+	void *(*saved)(size_t, size_t) = effc_rt_alloc;
+	effc_rt_alloc = failing_alloc;
+	int clean = 1, tried = 0;
+	for (int k = 0; k < 64; k++) {
+		fail_after = k;
+		ctx = (efficientnet_tiny *)1;
+		int st = efficientnet_tiny_create(&ctx, 1);
+		tried++;
+		if (st == EFFICIENTNET_TINY_OK) {
+			efficientnet_tiny_destroy(ctx);
+			break;
+		}
+		clean &= st == EFFICIENTNET_TINY_ERR_NOMEM && ctx == NULL;
+	}
+	effc_rt_alloc = saved;
+	char what[96];
+	snprintf(what, sizeof what, "create fails with ERR_NOMEM and no context at each of %d allocation points", tried - 1);
+	check(clean && tried > 1, what);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -9,6 +9,7 @@ struct effc_common_options {
 	struct effc_pipeline_options pipeline;
 	int verbose;
 	const char *perturb; /* testing aid: an initializer effc alters in its own copy */
+	uint64_t max_weight_bytes;
 };
 void effc_common_init(struct effc_common_options *c);
 /* Consumes argv[*i] (and its value) if it is a common option: 1 handled, 0 not, -1 bad value. */

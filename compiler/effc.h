@@ -148,9 +148,13 @@ void effc_graph_count_uses(struct effc_graph *g);
 /* ---- load.c ------------------------------------------------------------------------------ */
 struct effc_load_options {
 	int64_t batch; /* value for symbolic dims, default 1 */
+	uint64_t max_weight_bytes; /* cap on initializer data, 0 = none */
 };
 enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
 				struct effc_diag *d);
+/* The same from memory; g->path names the source in messages. */
+enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, size_t size,
+				       const struct effc_load_options *o, struct effc_diag *d);
 
 /* Writes a copy of model src to dst with extra graph outputs (for difftest --layers). */
 enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const char *const *names, int n,

@@ -486,6 +486,7 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: opset %d is not supported (effc handles %d to %d)",
 				 g->path, g->opset, MIN_OPSET, MAX_OPSET);
 	const Onnx__GraphProto *gp = m->graph;
+	uint64_t total = 0;
 	if (gp->n_sparse_initializer)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", g->path);
 	for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -499,6 +500,11 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
 		if ((st = load_tensor_data(L, id, tp, "initializer")))
 			return st;
+		total += effc_tensor_bytes(&g->t[id]);
+		if (L->o->max_weight_bytes && total > L->o->max_weight_bytes)
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+					 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)", g->path,
+					 (unsigned long long)(L->o->max_weight_bytes >> 20), tp->name);
 	}
 	for (size_t i = 0; i < gp->n_input; i++) {
 		const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -545,6 +551,21 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 	return EFFC_OK;
 }
 
+enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, size_t size,
+				       const struct effc_load_options *o, struct effc_diag *d)
+{
+	if (size == 0)
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: empty file, not an ONNX model", g->path);
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, data);
+	if (!m)
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model (protobuf parse failed: truncated or corrupt file)",
+				 g->path);
+	struct loader L = {g, d, o};
+	enum effc_status st = load_model(&L, m);
+	onnx__model_proto__free_unpacked(m, NULL);
+	return st;
+}
+
 enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
 				struct effc_diag *d)
 {
@@ -553,17 +574,8 @@ enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const st
 	enum effc_status st = effc_read_file(path, &buf, &size, d);
 	if (st)
 		return st;
-	if (size == 0) {
-		free(buf);
-		return effc_fail(d, EFFC_ERR_PARSE, "%s: empty file, not an ONNX model", path);
-	}
-	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+	st = effc_load_onnx_buffer(g, buf, size, o, d);
 	free(buf);
-	if (!m)
-		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model (protobuf parse failed: truncated or corrupt file)", path);
-	struct loader L = {g, d, o};
-	st = load_model(&L, m);
-	onnx__model_proto__free_unpacked(m, NULL);
 	return st;
 }
 

@@ -48,12 +48,14 @@ int effc_report(const struct effc_diag *d)
 const char effc_common_usage[] =
 	"common options: --batch N (symbolic batch, default 1), -O0 (no optimisation) | -O1 (default),\n"
 	"  --no-cleanup --no-fold-constants --no-fold-input-norm --no-fold-pad --no-fold-bn --no-fuse-swish\n"
-	"  --no-fuse-se --no-dce --no-inplace (one pass off), --verbose (pass-by-pass report)\n";
+	"  --no-fuse-se --no-dce --no-fuse-residual --no-inplace (one pass off), --verbose,\n"
+	"  --max-weights-mb N (refuse models with more initializer data, default 4096)\n";
 
 void effc_common_init(struct effc_common_options *c)
 {
 	memset(c, 0, sizeof *c);
 	c->batch = 1;
+	c->max_weight_bytes = (uint64_t)4 << 30;
 	effc_pipeline_set_level(&c->pipeline, 1);
 }
 
@@ -86,6 +88,16 @@ int effc_common_parse(struct effc_common_options *c, int argc, char **argv, int 
 		c->batch = v;
 		return 1;
 	}
+	if (!strcmp(a, "--max-weights-mb")) {
+		char *end;
+		if (*i + 1 >= argc)
+			return -1;
+		long long v = strtoll(argv[++*i], &end, 10);
+		if (*end || end == argv[*i] || v < 1 || v > ((long long)1 << 40))
+			return -1;
+		c->max_weight_bytes = (uint64_t)v << 20;
+		return 1;
+	}
 	if (!strcmp(a, "--perturb-initializer")) {
 		if (*i + 1 >= argc)
 			return -1;
@@ -101,7 +113,7 @@ enum effc_status effc_build_graph(const char *path, const struct effc_common_opt
 	struct effc_graph *g = effc_graph_new(arena, path);
 	if (!g)
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
-	struct effc_load_options lo = {.batch = c->batch};
+	struct effc_load_options lo = {.batch = c->batch, .max_weight_bytes = c->max_weight_bytes};
 	enum effc_status st;
 	if ((st = effc_load_onnx(g, path, &lo, d)))
 		return st;
@@ -197,8 +209,7 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		for (int i = 0; i < EFFC_OP_COUNT; i++)
 			ops += s.op_count[i];
 		printf("effc: %s -> %s/%s.c\n", model, out, name);
-		if (co.verbose)
-			printf("%s", report);
+		printf("%s", report);
 		printf("  nodes %d -> ops %d; %" PRId64 " parameters, %" PRId64 " MACs; arena %zu bytes (peak live %zu), "
 		       "weights %zu bytes\n",
 		       g->onnx_nodes, ops, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);

@@ -292,7 +292,7 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
 
 /* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
  * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
 #define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define EFFC_RT_CLONES

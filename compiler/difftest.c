@@ -22,7 +22,7 @@
 
 struct dt_opts {
 	const char *model, *work;
-	int seeds, threads, bench, keep, layers, force_xnnpack;
+	int seeds, threads, bench, keep, layers, force_xnnpack, portable;
 	double tol, min_sens, min_rel_sens;
 	struct effc_common_options common;
 };
@@ -124,6 +124,8 @@ static int parse_args(int argc, char **argv, struct dt_opts *o)
 			o->layers = 1;
 		else if (!strcmp(a, "--force-xnnpack"))
 			o->force_xnnpack = 1;
+		else if (!strcmp(a, "--portable"))
+			o->portable = 1;
 		else if (a[0] == '-' && a[1])
 			return fprintf(stderr, "effc: difftest: unknown option %s\n", a), -1;
 		else if (!o->model)
@@ -184,7 +186,9 @@ static int build(struct dt *t, const char *builddir, int debug)
 {
 	char dir[4300];
 	snprintf(dir, sizeof dir, "%s/gen", t->work);
-	if (effc_build_generated(dir, builddir, debug, t->o->force_xnnpack, t->log)) {
+	const char *rt = t->o->portable ? " -DEFFC_RT_PORTABLE=ON -DEFFC_RT_FORCE_XNNPACK=OFF"
+			 : t->o->force_xnnpack ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=ON" : NULL;
+	if (effc_build_generated(dir, builddir, debug, rt, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
 		return 1;
 	}

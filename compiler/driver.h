@@ -40,7 +40,9 @@ void effc_cmd_argf(struct effc_cmd *c, const char *fmt, ...) __attribute__((form
 int effc_cmd_run(struct effc_cmd *c, const char *log, char *out, size_t out_cap);
 void effc_show_log_tail(const char *log);
 /* Configures and builds a generated directory into builddir (Release); 0 on success. */
-int effc_build_generated(const char *dir, const char *builddir, int debug_tensors, int force_xnnpack, const char *log);
+/* runtime_options: CMake -D flags for the runtime, NULL for the default (our GEMM + XNNPACK). */
+int effc_build_generated(const char *dir, const char *builddir, int debug_tensors, const char *runtime_options,
+			 const char *log);
 /* Runs NAME_runner --repeat K on a random input; fills the median and create time in ms. */
 int effc_bench_runner(const char *runner, const struct effc_graph *g, const char *work, int threads, int repeat,
 		      double *median_ms, double *create_ms, const char *log);

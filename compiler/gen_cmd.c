@@ -187,7 +187,7 @@ static int bench_point(struct effc_gen_options *o, int threads, int repeat, cons
 	o->no_calibrate = 0; /* uncalibrated weights overflow into slow denormal and inf arithmetic */
 	if (!arena || generate(arena, o, &g, &info, &d) || effc_optimize_graph(g, &co, NULL, 0, &d) || effc_emit(g, &eo, &d))
 		rc = arena ? effc_report(&d) : 1;
-	else if (effc_build_generated(dir, build, 0, 0, log))
+	else if (effc_build_generated(dir, build, 0, NULL, log))
 		fprintf(stderr, "effc: building the generated code failed (see %s)\n", log);
 	else
 		rc = effc_bench_runner(runner, g, work, threads, repeat, ms, create_ms, log);

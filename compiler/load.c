@@ -241,7 +241,8 @@ static const char *attr_s(struct attr_ctx *c, const char *name, const char *def)
 	char *s = effc_arena_alloc(c->L->g->arena, a->s.len + 1);
 	if (!s)
 		return def;
-	memcpy(s, a->s.data, a->s.len);
+	if (a->s.len)
+		memcpy(s, a->s.data, a->s.len);
 	return s;
 }
 

@@ -404,9 +404,12 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		if (k != 2 * x->rank)
 			return FAIL("pads has %d values for rank %d", k, x->rank);
 		for (int i = 0; i < x->rank; i++) {
-			dims[i] = x->dims[i] + a->pad_pads[i] + a->pad_pads[i + x->rank];
-			if (dims[i] < 0 || a->pad_pads[i] > 65536 || a->pad_pads[i + x->rank] > 65536)
-				return FAIL("pads give a bad size on axis %d", i);
+			const int64_t b = a->pad_pads[i], e = a->pad_pads[i + x->rank];
+			if (b < -65536 || b > 65536 || e < -65536 || e > 65536)
+				return FAIL("pads %" PRId64 ", %" PRId64 " on axis %d are outside -65536..65536", b, e, i);
+			dims[i] = x->dims[i] + b + e;
+			if (dims[i] < 0)
+				return FAIL("pads give a negative size on axis %d", i);
 		}
 		set_out(g, n, x->rank, dims);
 		return EFFC_OK;

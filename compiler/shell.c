@@ -94,7 +94,7 @@ void effc_show_log_tail(const char *log)
 }
 
 
-int effc_build_generated(const char *dir, const char *builddir, int debug_tensors, int force_xnnpack, const char *log)
+int effc_build_generated(const char *dir, const char *builddir, int debug_tensors, const char *runtime_options, const char *log)
 {
 	struct effc_cmd c = {0};
 	effc_cmd_raw(&c, "cmake -S");
@@ -103,7 +103,7 @@ int effc_build_generated(const char *dir, const char *builddir, int debug_tensor
 	effc_cmd_arg(&c, builddir);
 	effc_cmd_raw(&c, debug_tensors ? " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=ON"
 				       : " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=OFF");
-	effc_cmd_raw(&c, force_xnnpack ? " -DEFFC_RT_FORCE_XNNPACK=ON" : " -DEFFC_RT_FORCE_XNNPACK=OFF");
+	effc_cmd_raw(&c, runtime_options ? runtime_options : " -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_PORTABLE=OFF");
 	effc_cmd_raw(&c, " && cmake --build");
 	effc_cmd_arg(&c, builddir);
 	effc_cmd_raw(&c, " -j 2");

@@ -41,7 +41,9 @@ enum effc_status effc_write_file(const char *path, const void *data, size_t size
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return effc_fail(d, EFFC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-	if ((size && fwrite(data, 1, size, f) != size) | (fclose(f) != 0))
+	int bad = size && fwrite(data, 1, size, f) != size;
+	bad |= fclose(f) != 0; /* close even after a short write */
+	if (bad)
 		return effc_fail(d, EFFC_ERR_IO, "%s: write error: %s", path, strerror(errno));
 	return EFFC_OK;
 }

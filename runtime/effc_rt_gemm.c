@@ -27,6 +27,15 @@ int effc_rt_gemm_fast_available(void)
 #endif
 }
 
+/* The AVX2 kernel where the CPU has it, else the portable loop. */
+static int use_avx2(void)
+{
+	static int cached = -1;
+	if (cached < 0)
+		cached = effc_rt_gemm_fast_available();
+	return cached;
+}
+
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed)
 {
 	/* w is [n][k] (a 1x1 conv's OIHW weights); panel p holds columns 16p..16p+15. */
@@ -139,7 +148,7 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 {
 #ifdef EFFC_RT_AVX2
 	const size_t k = g->k, panels = (g->n + 15) / 16;
-	if (g->a_scale) { /* not used by the compiler yet: keep it correct, not fast */
+	if (g->a_scale || !use_avx2()) { /* not used by the compiler yet: keep it correct, not fast */
 		effc_rt_gemm_ref(g, m0, m1);
 		return;
 	}

@@ -15,8 +15,10 @@
 extern const unsigned char efficientnet_tiny_weights[]; /* efficientnet_tiny.weights, embedded by efficientnet_tiny_weights.c */
 
 #define EFFICIENTNET_TINY_ARENA_BYTES 245760
-#define EFFICIENTNET_TINY_WEIGHTS_BYTES 261824
-#define EFFICIENTNET_TINY_NUM_OPS 49
+#define EFFICIENTNET_TINY_WEIGHTS_BYTES 277440
+#ifndef EFFICIENTNET_TINY_NUM_OPS
+#define EFFICIENTNET_TINY_NUM_OPS 44
+#endif
 
 struct efficientnet_tiny {
 	struct effc_rt rt;
@@ -26,6 +28,9 @@ struct efficientnet_tiny {
 	efficientnet_tiny_debug_fn debug;
 	void *debug_user;
 #endif
+#ifdef EFFICIENTNET_TINY_PROFILE
+	double prof_ms[EFFICIENTNET_TINY_NUM_OPS + 1];
+#endif
 };
 
 #ifdef EFFICIENTNET_TINY_DEBUG_TENSORS
@@ -33,8 +38,7 @@ static const struct efficientnet_tiny_debug_tensor debug_tensors[] = {
 	{"features.0.act.out", "features.0.conv", "Conv", 0, 4, {1, 8, 32, 32}, 1},
 	{"features.1.0.block.0.act.out", "features.1.0.block.0.conv", "Conv", 32768, 4, {1, 8, 32, 32}, 1},
 	{"features.1.0.block.1.out", "features.1.0.block.1.scale", "SqueezeExcite", 32768, 4, {1, 8, 32, 32}, 1},
-	{"features.1.0.block.2.bn.out", "features.1.0.block.2.conv", "Conv", 196608, 4, {1, 8, 32, 32}, 1},
-	{"features.1.0.add.out", "features.1.0.add", "Add", 196608, 4, {1, 8, 32, 32}, 1},
+	{"features.1.0.add.out", "features.1.0.block.2.conv", "Conv", 196608, 4, {1, 8, 32, 32}, 1},
 	{"features.2.0.block.0.act.out", "features.2.0.block.0.conv", "Conv", 0, 4, {1, 48, 32, 32}, 1},
 	{"features.2.0.block.1.act.out", "features.2.0.block.1.conv", "Conv", 196608, 4, {1, 48, 16, 16}, 1},
 	{"features.2.0.block.2.out", "features.2.0.block.2.scale", "SqueezeExcite", 196608, 4, {1, 48, 16, 16}, 1},
@@ -50,18 +54,15 @@ static const struct efficientnet_tiny_debug_tensor debug_tensors[] = {
 	{"features.4.1.block.0.act.out", "features.4.1.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.4.1.block.1.act.out", "features.4.1.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
 	{"features.4.1.block.2.out", "features.4.1.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.4.1.block.3.bn.out", "features.4.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
-	{"features.4.1.add.out", "features.4.1.add", "Add", 12288, 4, {1, 16, 4, 4}, 1},
+	{"features.4.1.add.out", "features.4.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
 	{"features.5.0.block.0.act.out", "features.5.0.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.5.0.block.1.act.out", "features.5.0.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
 	{"features.5.0.block.2.out", "features.5.0.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.5.0.block.3.bn.out", "features.5.0.block.3.conv", "Conv", 13312, 4, {1, 16, 4, 4}, 1},
-	{"features.5.0.add.out", "features.5.0.add", "Add", 13312, 4, {1, 16, 4, 4}, 1},
+	{"features.5.0.add.out", "features.5.0.block.3.conv", "Conv", 13312, 4, {1, 16, 4, 4}, 1},
 	{"features.5.1.block.0.act.out", "features.5.1.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.5.1.block.1.act.out", "features.5.1.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
 	{"features.5.1.block.2.out", "features.5.1.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.5.1.block.3.bn.out", "features.5.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
-	{"features.5.1.add.out", "features.5.1.add", "Add", 12288, 4, {1, 16, 4, 4}, 1},
+	{"features.5.1.add.out", "features.5.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
 	{"features.6.0.block.0.act.out", "features.6.0.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.6.0.block.1.act.out", "features.6.0.block.1.conv", "Conv", 6144, 4, {1, 96, 2, 2}, 1},
 	{"features.6.0.block.2.out", "features.6.0.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 2, 2}, 1},
@@ -69,8 +70,7 @@ static const struct efficientnet_tiny_debug_tensor debug_tensors[] = {
 	{"features.6.1.block.0.act.out", "features.6.1.block.0.conv", "Conv", 0, 4, {1, 144, 2, 2}, 1},
 	{"features.6.1.block.1.act.out", "features.6.1.block.1.conv", "Conv", 2304, 4, {1, 144, 2, 2}, 1},
 	{"features.6.1.block.2.out", "features.6.1.block.2.scale", "SqueezeExcite", 2304, 4, {1, 144, 2, 2}, 1},
-	{"features.6.1.block.3.bn.out", "features.6.1.block.3.conv", "Conv", 4992, 4, {1, 24, 2, 2}, 1},
-	{"features.6.1.add.out", "features.6.1.add", "Add", 4992, 4, {1, 24, 2, 2}, 1},
+	{"features.6.1.add.out", "features.6.1.block.3.conv", "Conv", 4992, 4, {1, 24, 2, 2}, 1},
 	{"features.7.0.block.0.act.out", "features.7.0.block.0.conv", "Conv", 0, 4, {1, 144, 2, 2}, 1},
 	{"features.7.0.block.1.act.out", "features.7.0.block.1.conv", "Conv", 2304, 4, {1, 144, 2, 2}, 1},
 	{"features.7.0.block.2.out", "features.7.0.block.2.scale", "SqueezeExcite", 2304, 4, {1, 144, 2, 2}, 1},
@@ -88,6 +88,70 @@ void efficientnet_tiny_set_debug(efficientnet_tiny *ctx, efficientnet_tiny_debug
 }
 #else
 #define DEBUG_TENSOR(i) ((void)0)
+#endif
+
+#ifdef EFFICIENTNET_TINY_PROFILE
+#include <time.h>
+const char *const efficientnet_tiny_op_class[EFFICIENTNET_TINY_NUM_OPS + 1] = {
+	"rest",
+	"stem",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"depthwise",
+	"se",
+	"pointwise",
+	"pointwise",
+	"rest",
+	"rest",
+	0,
+};
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+void efficientnet_tiny_profile(const efficientnet_tiny *ctx, double *ms_per_op)
+{
+	memcpy(ms_per_op, ctx->prof_ms, sizeof ctx->prof_ms);
+}
+#define RUN(i) do { double t0_ = now_ms(); CHECK(effc_rt_run(&ctx->rt, &ctx->op[i])); ctx->prof_ms[i] += now_ms() - t0_; } while (0)
+#else
+#define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))
 #endif
 
 #define W(off) ((const float *)(efficientnet_tiny_weights + (off)))
@@ -109,7 +173,6 @@ int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
 		st = EFFICIENTNET_TINY_ERR_NOMEM;
 		goto fail;
 	}
-	memset(ctx->arena, 0, EFFICIENTNET_TINY_ARENA_BYTES + 64);
 	{ /* node 'input.nhwc' (LayoutToNHWC): 1x3x64x64 -> 1x3x64x64 nhwc */
 		static const struct effc_rt_shape s = {4, {1, 3, 64, 64}};
 		static const int perm[] = {0, 2, 3, 1};
@@ -132,221 +195,201 @@ int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
 	}
 	{ /* node 'features.1.0.block.2.conv' (Conv): 1x8x32x32 nhwc -> 1x8x32x32 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 8, .out_h = 32, .out_w = 32, .out_c = 8, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[4], &p, W(41920), W(32640), A(32768), A(196608)));
-	}
-	{ /* node 'features.1.0.add' (Add): 1x8x32x32 nhwc -> 1x8x32x32 nhwc */
-		static const struct effc_rt_binary p = {.op = EFFC_RT_ADD, .rank = 4, .a_shape = {1, 32, 32, 8}, .b_shape = {1, 32, 32, 8}, .out_min = -INFINITY, .out_max = INFINITY};
-		CHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[5], &p, A(196608), A(0), A(196608)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[4], &p, W(41920), W(32640), A(0), A(32768), A(196608)));
 	}
 	{ /* node 'features.2.0.block.0.conv' (Conv): 1x8x32x32 nhwc -> 1x48x32x32 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 8, .out_h = 32, .out_w = 32, .out_c = 48, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[6], &p, W(42176), W(32704), A(196608), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[5], &p, W(42432), W(32704), NULL, A(196608), A(0)));
 	}
 	{ /* node 'features.2.0.block.1.conv' (Conv): 1x48x32x32 nhwc -> 1x48x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 48, .out_h = 16, .out_w = 16, .out_c = 48, .groups = 48,
 			.kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[7], &p, W(43712), W(32896), A(0), A(196608)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[6], &p, W(43968), W(32896), A(0), A(196608)));
 	}
 	{ /* node 'features.2.0.block.2.scale' (SqueezeExcite): 1x48x16x16 nhwc -> 1x48x16x16 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 256, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[8], &p, W(256), W(640), W(704), W(1088), A(196608), A(196608)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[7], &p, W(256), W(640), W(704), W(1088), A(196608), A(196608)));
 	}
 	{ /* node 'features.2.0.block.3.conv' (Conv): 1x48x16x16 nhwc -> 1x8x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 48, .out_h = 16, .out_w = 16, .out_c = 8, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[9], &p, W(45440), W(33088), A(196608), A(49152)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[8], &p, W(45696), W(33088), NULL, A(196608), A(49152)));
 	}
 	{ /* node 'features.3.0.block.0.conv' (Conv): 1x8x16x16 nhwc -> 1x48x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 8, .out_h = 16, .out_w = 16, .out_c = 48, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[10], &p, W(46976), W(33152), A(49152), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[9], &p, W(48768), W(33152), NULL, A(49152), A(0)));
 	}
 	{ /* node 'features.3.0.block.1.conv' (Conv): 1x48x16x16 nhwc -> 1x48x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 48, .out_h = 8, .out_w = 8, .out_c = 48, .groups = 48,
 			.kh = 5, .kw = 5, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[11], &p, W(48512), W(33344), A(0), A(49152)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[10], &p, W(50304), W(33344), A(0), A(49152)));
 	}
 	{ /* node 'features.3.0.block.2.scale' (SqueezeExcite): 1x48x8x8 nhwc -> 1x48x8x8 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 64, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[12], &p, W(1280), W(1664), W(1728), W(2112), A(49152), A(49152)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[11], &p, W(1280), W(1664), W(1728), W(2112), A(49152), A(49152)));
 	}
 	{ /* node 'features.3.0.block.3.conv' (Conv): 1x48x8x8 nhwc -> 1x8x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 48, .out_h = 8, .out_w = 8, .out_c = 8, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[13], &p, W(53312), W(33536), A(49152), A(12288)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[12], &p, W(55104), W(33536), NULL, A(49152), A(12288)));
 	}
 	{ /* node 'features.4.0.block.0.conv' (Conv): 1x8x8x8 nhwc -> 1x48x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 8, .out_h = 8, .out_w = 8, .out_c = 48, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[14], &p, W(54848), W(33600), A(12288), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[13], &p, W(58176), W(33600), NULL, A(12288), A(0)));
 	}
 	{ /* node 'features.4.0.block.1.conv' (Conv): 1x48x8x8 nhwc -> 1x48x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 48, .out_h = 4, .out_w = 4, .out_c = 48, .groups = 48,
 			.kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[15], &p, W(56384), W(33792), A(0), A(12288)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[14], &p, W(59712), W(33792), A(0), A(12288)));
 	}
 	{ /* node 'features.4.0.block.2.scale' (SqueezeExcite): 1x48x4x4 nhwc -> 1x48x4x4 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[16], &p, W(2304), W(2688), W(2752), W(3136), A(12288), A(12288)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[15], &p, W(2304), W(2688), W(2752), W(3136), A(12288), A(12288)));
 	}
 	{ /* node 'features.4.0.block.3.conv' (Conv): 1x48x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 48, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[17], &p, W(58112), W(33984), A(12288), A(15360)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[16], &p, W(61440), W(33984), NULL, A(12288), A(15360)));
 	}
 	{ /* node 'features.4.1.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[18], &p, W(61184), W(34048), A(15360), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[17], &p, W(64512), W(34048), NULL, A(15360), A(0)));
 	}
 	{ /* node 'features.4.1.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[19], &p, W(67328), W(34432), A(0), A(6144)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[18], &p, W(70656), W(34432), A(0), A(6144)));
 	}
 	{ /* node 'features.4.1.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[20], &p, W(3328), W(4864), W(4928), W(6464), A(6144), A(6144)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[19], &p, W(3328), W(4864), W(4928), W(6464), A(6144), A(6144)));
 	}
 	{ /* node 'features.4.1.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[21], &p, W(70784), W(34816), A(6144), A(12288)));
-	}
-	{ /* node 'features.4.1.add' (Add): 1x16x4x4 nhwc -> 1x16x4x4 nhwc */
-		static const struct effc_rt_binary p = {.op = EFFC_RT_ADD, .rank = 4, .a_shape = {1, 4, 4, 16}, .b_shape = {1, 4, 4, 16}, .out_min = -INFINITY, .out_max = INFINITY};
-		CHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[22], &p, A(12288), A(15360), A(12288)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[20], &p, W(74112), W(34816), A(15360), A(6144), A(12288)));
 	}
 	{ /* node 'features.5.0.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[23], &p, W(76928), W(34880), A(12288), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[21], &p, W(80256), W(34880), NULL, A(12288), A(0)));
 	}
 	{ /* node 'features.5.0.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[24], &p, W(83072), W(35264), A(0), A(6144)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[22], &p, W(86400), W(35264), A(0), A(6144)));
 	}
 	{ /* node 'features.5.0.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[25], &p, W(6848), W(8384), W(8448), W(9984), A(6144), A(6144)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[23], &p, W(6848), W(8384), W(8448), W(9984), A(6144), A(6144)));
 	}
 	{ /* node 'features.5.0.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[26], &p, W(92672), W(35648), A(6144), A(13312)));
-	}
-	{ /* node 'features.5.0.add' (Add): 1x16x4x4 nhwc -> 1x16x4x4 nhwc */
-		static const struct effc_rt_binary p = {.op = EFFC_RT_ADD, .rank = 4, .a_shape = {1, 4, 4, 16}, .b_shape = {1, 4, 4, 16}, .out_min = -INFINITY, .out_max = INFINITY};
-		CHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[27], &p, A(13312), A(12288), A(13312)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[24], &p, W(96000), W(35648), A(12288), A(6144), A(13312)));
 	}
 	{ /* node 'features.5.1.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[28], &p, W(98816), W(35712), A(13312), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[25], &p, W(102144), W(35712), NULL, A(13312), A(0)));
 	}
 	{ /* node 'features.5.1.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[29], &p, W(104960), W(36096), A(0), A(6144)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[26], &p, W(108288), W(36096), A(0), A(6144)));
 	}
 	{ /* node 'features.5.1.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[30], &p, W(10368), W(11904), W(11968), W(13504), A(6144), A(6144)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[27], &p, W(10368), W(11904), W(11968), W(13504), A(6144), A(6144)));
 	}
 	{ /* node 'features.5.1.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[31], &p, W(114560), W(36480), A(6144), A(12288)));
-	}
-	{ /* node 'features.5.1.add' (Add): 1x16x4x4 nhwc -> 1x16x4x4 nhwc */
-		static const struct effc_rt_binary p = {.op = EFFC_RT_ADD, .rank = 4, .a_shape = {1, 4, 4, 16}, .b_shape = {1, 4, 4, 16}, .out_min = -INFINITY, .out_max = INFINITY};
-		CHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[32], &p, A(12288), A(13312), A(12288)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[28], &p, W(117888), W(36480), A(13312), A(6144), A(12288)));
 	}
 	{ /* node 'features.6.0.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[33], &p, W(120704), W(36544), A(12288), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[29], &p, W(124032), W(36544), NULL, A(12288), A(0)));
 	}
 	{ /* node 'features.6.0.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 2, .out_w = 2, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[34], &p, W(126848), W(36928), A(0), A(6144)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[30], &p, W(130176), W(36928), A(0), A(6144)));
 	}
 	{ /* node 'features.6.0.block.2.scale' (SqueezeExcite): 1x96x2x2 nhwc -> 1x96x2x2 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[35], &p, W(13888), W(15424), W(15488), W(17024), A(6144), A(6144)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[31], &p, W(13888), W(15424), W(15488), W(17024), A(6144), A(6144)));
 	}
 	{ /* node 'features.6.0.block.3.conv' (Conv): 1x96x2x2 nhwc -> 1x24x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 96, .out_h = 2, .out_w = 2, .out_c = 24, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[36], &p, W(136448), W(37312), A(6144), A(4608)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[32], &p, W(139776), W(37312), NULL, A(6144), A(4608)));
 	}
 	{ /* node 'features.6.1.block.0.conv' (Conv): 1x24x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 24, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[37], &p, W(145664), W(37440), A(4608), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[33], &p, W(152064), W(37440), NULL, A(4608), A(0)));
 	}
 	{ /* node 'features.6.1.block.1.conv' (Conv): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 144,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[38], &p, W(159488), W(38016), A(0), A(2304)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[34], &p, W(165888), W(38016), A(0), A(2304)));
 	}
 	{ /* node 'features.6.1.block.2.scale' (SqueezeExcite): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 144, .reduced = 6, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[39], &p, W(17408), W(20864), W(20928), W(24384), A(2304), A(2304)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[35], &p, W(17408), W(20864), W(20928), W(24384), A(2304), A(2304)));
 	}
 	{ /* node 'features.6.1.block.3.conv' (Conv): 1x144x2x2 nhwc -> 1x24x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 24, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[40], &p, W(173888), W(38592), A(2304), A(4992)));
-	}
-	{ /* node 'features.6.1.add' (Add): 1x24x2x2 nhwc -> 1x24x2x2 nhwc */
-		static const struct effc_rt_binary p = {.op = EFFC_RT_ADD, .rank = 4, .a_shape = {1, 2, 2, 24}, .b_shape = {1, 2, 2, 24}, .out_min = -INFINITY, .out_max = INFINITY};
-		CHECK(effc_rt_binary_create(&ctx->rt, &ctx->op[41], &p, A(4992), A(4608), A(4992)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[36], &p, W(180288), W(38592), A(4608), A(2304), A(4992)));
 	}
 	{ /* node 'features.7.0.block.0.conv' (Conv): 1x24x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 24, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[42], &p, W(187712), W(38720), A(4992), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[37], &p, W(198720), W(38720), NULL, A(4992), A(0)));
 	}
 	{ /* node 'features.7.0.block.1.conv' (Conv): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 144,
 			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[43], &p, W(201536), W(39296), A(0), A(2304)));
+		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[38], &p, W(212544), W(39296), A(0), A(2304)));
 	}
 	{ /* node 'features.7.0.block.2.scale' (SqueezeExcite): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 144, .reduced = 6, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[44], &p, W(24960), W(28416), W(28480), W(31936), A(2304), A(2304)));
+		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[39], &p, W(24960), W(28416), W(28480), W(31936), A(2304), A(2304)));
 	}
 	{ /* node 'features.7.0.block.3.conv' (Conv): 1x144x2x2 nhwc -> 1x40x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 40, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[45], &p, W(206720), W(39872), A(2304), A(4608)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[40], &p, W(217728), W(39872), NULL, A(2304), A(4608)));
 	}
 	{ /* node 'features.8.conv' (Conv): 1x40x2x2 nhwc -> 1x160x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 40, .out_h = 2, .out_w = 2, .out_c = 160, .groups = 1,
-			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[46], &p, W(229760), W(40064), A(4608), A(0)));
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[41], &p, W(245376), W(40064), NULL, A(4608), A(0)));
 	}
 	{ /* node 'avgpool' (GlobalAveragePool): 1x160x2x2 nhwc -> 1x160x1x1 nhwc */
-		CHECK(effc_rt_gap_create(&ctx->rt, &ctx->op[47], 1, 4, 160, A(0), A(2560)));
+		CHECK(effc_rt_gap_create(&ctx->rt, &ctx->op[42], 1, 4, 160, A(0), A(2560)));
 	}
 	/* node 'avgpool.out.nchw' (LayoutToNCHW): 1x160x1x1 -> 1x160x1x1 reuses the bytes of 'avgpool.out' */
 	/* node 'flatten' (Flatten): 1x160x1x1 -> 1x160 reuses the bytes of 'avgpool.out.nchw' */
 	{ /* node 'classifier.1' (FullyConnected): 1x160 -> 1x10 */
-		CHECK(effc_rt_fc_create(&ctx->rt, &ctx->op[48], 1, 160, 10, W(255360), W(261760), -INFINITY, INFINITY, A(2560), A(0)));
+		CHECK(effc_rt_fc_create(&ctx->rt, &ctx->op[43], 1, 160, 10, W(270976), W(277376), -INFINITY, INFINITY, A(2560), A(0)));
 	}
 	*out = ctx;
 	return EFFICIENTNET_TINY_OK;
@@ -363,103 +406,93 @@ int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], f
 	if (!inputs[0])
 		return EFFICIENTNET_TINY_ERR_ARGS;
 	memcpy(A(0), inputs[0], 49152); /* 'input' */
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[0])); /* input.nhwc (LayoutToNHWC) */
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[1])); /* features.0.conv (Conv) */
+	RUN(0); /* input.nhwc (LayoutToNHWC) */
+	RUN(1); /* features.0.conv (Conv) */
 	DEBUG_TENSOR(0);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[2])); /* features.1.0.block.0.conv (Conv) */
+	RUN(2); /* features.1.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(1);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[3])); /* features.1.0.block.1.scale (SqueezeExcite) */
+	RUN(3); /* features.1.0.block.1.scale (SqueezeExcite) */
 	DEBUG_TENSOR(2);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[4])); /* features.1.0.block.2.conv (Conv) */
+	RUN(4); /* features.1.0.block.2.conv (Conv) */
 	DEBUG_TENSOR(3);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[5])); /* features.1.0.add (Add) */
+	RUN(5); /* features.2.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(4);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[6])); /* features.2.0.block.0.conv (Conv) */
+	RUN(6); /* features.2.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(5);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[7])); /* features.2.0.block.1.conv (Conv) */
+	RUN(7); /* features.2.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(6);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[8])); /* features.2.0.block.2.scale (SqueezeExcite) */
+	RUN(8); /* features.2.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(7);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[9])); /* features.2.0.block.3.conv (Conv) */
+	RUN(9); /* features.3.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(8);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[10])); /* features.3.0.block.0.conv (Conv) */
+	RUN(10); /* features.3.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(9);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[11])); /* features.3.0.block.1.conv (Conv) */
+	RUN(11); /* features.3.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(10);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[12])); /* features.3.0.block.2.scale (SqueezeExcite) */
+	RUN(12); /* features.3.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(11);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[13])); /* features.3.0.block.3.conv (Conv) */
+	RUN(13); /* features.4.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(12);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[14])); /* features.4.0.block.0.conv (Conv) */
+	RUN(14); /* features.4.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(13);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[15])); /* features.4.0.block.1.conv (Conv) */
+	RUN(15); /* features.4.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(14);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[16])); /* features.4.0.block.2.scale (SqueezeExcite) */
+	RUN(16); /* features.4.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(15);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[17])); /* features.4.0.block.3.conv (Conv) */
+	RUN(17); /* features.4.1.block.0.conv (Conv) */
 	DEBUG_TENSOR(16);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[18])); /* features.4.1.block.0.conv (Conv) */
+	RUN(18); /* features.4.1.block.1.conv (Conv) */
 	DEBUG_TENSOR(17);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[19])); /* features.4.1.block.1.conv (Conv) */
+	RUN(19); /* features.4.1.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(18);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[20])); /* features.4.1.block.2.scale (SqueezeExcite) */
+	RUN(20); /* features.4.1.block.3.conv (Conv) */
 	DEBUG_TENSOR(19);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[21])); /* features.4.1.block.3.conv (Conv) */
+	RUN(21); /* features.5.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(20);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[22])); /* features.4.1.add (Add) */
+	RUN(22); /* features.5.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(21);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[23])); /* features.5.0.block.0.conv (Conv) */
+	RUN(23); /* features.5.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(22);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[24])); /* features.5.0.block.1.conv (Conv) */
+	RUN(24); /* features.5.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(23);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[25])); /* features.5.0.block.2.scale (SqueezeExcite) */
+	RUN(25); /* features.5.1.block.0.conv (Conv) */
 	DEBUG_TENSOR(24);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[26])); /* features.5.0.block.3.conv (Conv) */
+	RUN(26); /* features.5.1.block.1.conv (Conv) */
 	DEBUG_TENSOR(25);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[27])); /* features.5.0.add (Add) */
+	RUN(27); /* features.5.1.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(26);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[28])); /* features.5.1.block.0.conv (Conv) */
+	RUN(28); /* features.5.1.block.3.conv (Conv) */
 	DEBUG_TENSOR(27);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[29])); /* features.5.1.block.1.conv (Conv) */
+	RUN(29); /* features.6.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(28);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[30])); /* features.5.1.block.2.scale (SqueezeExcite) */
+	RUN(30); /* features.6.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(29);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[31])); /* features.5.1.block.3.conv (Conv) */
+	RUN(31); /* features.6.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(30);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[32])); /* features.5.1.add (Add) */
+	RUN(32); /* features.6.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(31);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[33])); /* features.6.0.block.0.conv (Conv) */
+	RUN(33); /* features.6.1.block.0.conv (Conv) */
 	DEBUG_TENSOR(32);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[34])); /* features.6.0.block.1.conv (Conv) */
+	RUN(34); /* features.6.1.block.1.conv (Conv) */
 	DEBUG_TENSOR(33);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[35])); /* features.6.0.block.2.scale (SqueezeExcite) */
+	RUN(35); /* features.6.1.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(34);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[36])); /* features.6.0.block.3.conv (Conv) */
+	RUN(36); /* features.6.1.block.3.conv (Conv) */
 	DEBUG_TENSOR(35);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[37])); /* features.6.1.block.0.conv (Conv) */
+	RUN(37); /* features.7.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(36);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[38])); /* features.6.1.block.1.conv (Conv) */
+	RUN(38); /* features.7.0.block.1.conv (Conv) */
 	DEBUG_TENSOR(37);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[39])); /* features.6.1.block.2.scale (SqueezeExcite) */
+	RUN(39); /* features.7.0.block.2.scale (SqueezeExcite) */
 	DEBUG_TENSOR(38);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[40])); /* features.6.1.block.3.conv (Conv) */
+	RUN(40); /* features.7.0.block.3.conv (Conv) */
 	DEBUG_TENSOR(39);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[41])); /* features.6.1.add (Add) */
+	RUN(41); /* features.8.conv (Conv) */
 	DEBUG_TENSOR(40);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[42])); /* features.7.0.block.0.conv (Conv) */
+	RUN(42); /* avgpool (GlobalAveragePool) */
 	DEBUG_TENSOR(41);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[43])); /* features.7.0.block.1.conv (Conv) */
+	RUN(43); /* classifier.1 (FullyConnected) */
 	DEBUG_TENSOR(42);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[44])); /* features.7.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(43);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[45])); /* features.7.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(44);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[46])); /* features.8.conv (Conv) */
-	DEBUG_TENSOR(45);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[47])); /* avgpool (GlobalAveragePool) */
-	DEBUG_TENSOR(46);
-	CHECK(effc_rt_run(&ctx->rt, &ctx->op[48])); /* classifier.1 (FullyConnected) */
-	DEBUG_TENSOR(47);
 	if (!outputs[0])
 		return EFFICIENTNET_TINY_ERR_ARGS;
 	memcpy(outputs[0], A(0), 40); /* 'logits' */

@@ -61,6 +61,14 @@ typedef void (*efficientnet_tiny_debug_fn)(void *user, const struct efficientnet
 void efficientnet_tiny_set_debug(efficientnet_tiny *ctx, efficientnet_tiny_debug_fn fn, void *user);
 #endif
 
+#ifdef EFFICIENTNET_TINY_PROFILE
+/* Profiling builds only (cmake -DEFFC_PROFILE=ON): milliseconds spent in each op so far, and
+ * each op's class (pointwise, depthwise, stem, se, swish, conv, rest). */
+#define EFFICIENTNET_TINY_NUM_OPS 44
+extern const char *const efficientnet_tiny_op_class[];
+void efficientnet_tiny_profile(const efficientnet_tiny *ctx, double *ms_per_op);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,4 +10,7 @@
 #ifdef EFFICIENTNET_TINY_DEBUG_TENSORS
 #define EFFC_DEBUG_ENABLED
 #endif
+#ifdef EFFICIENTNET_TINY_PROFILE
+#define EFFC_PROFILE_ENABLED
+#endif
 #include "effc_runner.h"

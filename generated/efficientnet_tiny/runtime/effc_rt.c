@@ -1,13 +1,21 @@
 /* effc_rt.c: op creation and the single run entry point. The only file of effc that includes
  * XNNPACK. XNNPACK operators are created and set up once, against the context's fixed arena,
- * so running one is a single xnn_run_operator call. */
+ * so running one is a single xnn_run_operator call.
+ * With EFFC_RT_PORTABLE defined, nothing here needs XNNPACK or pthreadpool: every op runs on
+ * the plain C kernels (and our GEMM), on the calling thread. For targets without XNNPACK. */
 #include "effc_rt.h"
 
 #include <math.h>
-#include <pthreadpool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef EFFC_RT_PORTABLE
+#define USE_XNN 0
+#else
+#define USE_XNN 1
+#include <pthreadpool.h>
 #include <xnnpack.h>
+#endif
 
 static void *default_alloc(size_t align, size_t size) { return aligned_alloc(align, (size + align - 1) / align * align); }
 void *(*effc_rt_alloc)(size_t align, size_t size) = default_alloc;
@@ -18,31 +26,36 @@ int effc_rt_init(struct effc_rt *rt, int num_threads)
 	if (!rt || num_threads < 0)
 		return EFFC_RT_ERR_ARGS;
 	memset(rt, 0, sizeof *rt);
+	rt->threads = 1;
+#if USE_XNN
 	if (xnn_initialize(NULL) != xnn_status_success)
 		return EFFC_RT_ERR_BACKEND;
-	if (num_threads == 0)
-		num_threads = 1;
-	rt->threads = num_threads;
 	if (num_threads > 1) {
+		rt->threads = num_threads;
 		rt->pool = pthreadpool_create((size_t)num_threads);
 		if (!rt->pool)
 			return EFFC_RT_ERR_NOMEM;
 	}
+#endif
 	return EFFC_RT_OK;
 }
 
 void effc_rt_fini(struct effc_rt *rt)
 {
+#if USE_XNN
 	if (rt && rt->pool)
 		pthreadpool_destroy(rt->pool);
+#endif
 	if (rt)
 		rt->pool = NULL;
 }
 
+#if USE_XNN
 static int xnn_err(enum xnn_status s)
 {
 	return s == xnn_status_success ? EFFC_RT_OK : s == xnn_status_out_of_memory ? EFFC_RT_ERR_NOMEM : EFFC_RT_ERR_BACKEND;
 }
+#endif
 
 /* Splits [0, n) into tiles over the pool; the calling thread alone when there is none. */
 typedef void (*range_fn)(void *arg, size_t start, size_t count);
@@ -64,8 +77,12 @@ static void parallel_for(struct effc_rt *rt, size_t n, size_t min_tile, range_fn
 		fn(arg, 0, n);
 		return;
 	}
+#if USE_XNN
 	struct par p = {fn, arg};
 	pthreadpool_parallelize_1d_tile_1d(rt->pool, par_task, &p, n, tile, 0);
+#else
+	(void)par_task;
+#endif
 }
 
 struct act_args {
@@ -107,6 +124,7 @@ static int fail_args(struct effc_rt_op *op)
 	return EFFC_RT_ERR_ARGS;
 }
 
+#if USE_XNN
 /* Keeps the operator on success, deletes it on failure so destroy never sees half a create. */
 static int finish_xnn(struct effc_rt_op *op, xnn_operator_t x, enum xnn_status s)
 {
@@ -120,11 +138,14 @@ static int finish_xnn(struct effc_rt_op *op, xnn_operator_t x, enum xnn_status s
 	op->xnn = x;
 	return EFFC_RT_OK;
 }
+#endif
 
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out)
 {
-	int st = begin(op, p && p->nhwc ? EFFC_RT_XNN : EFFC_RT_CONV_REF, in, out);
+	if (p && p->packed)
+		return effc_rt_conv1x1_create(rt, op, p, weights, bias, NULL, in, out);
+	int st = begin(op, p && p->nhwc && USE_XNN ? EFFC_RT_XNN : EFFC_RT_CONV_REF, in, out);
 	if (st || !weights || !p)
 		return st ? st : fail_args(op);
 	op->p.conv = *p;
@@ -132,8 +153,9 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	op->in[2] = bias;
 	op->post_act = p->act != EFFC_RT_ACT_NONE;
 	op->bytes = sizeof(float) * (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
-	if (!p->nhwc)
+	if (op->kind == EFFC_RT_CONV_REF)
 		return EFFC_RT_OK;
+#if USE_XNN
 	xnn_operator_t x = NULL;
 	enum xnn_status s = xnn_create_convolution2d_nhwc_f32(
 		(uint32_t)p->pad_top, (uint32_t)p->pad_right, (uint32_t)p->pad_bottom, (uint32_t)p->pad_left,
@@ -143,20 +165,73 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	if (s == xnn_status_success)
 		s = xnn_setup_convolution2d_nhwc_f32(x, (size_t)p->batch, (size_t)p->in_h, (size_t)p->in_w, in, out, rt->pool);
 	return finish_xnn(op, x, s);
+#else
+	(void)rt;
+	return EFFC_RT_OK;
+#endif
+}
+
+int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			   const float *packed_weights, const float *bias, const float *residual, const float *in,
+			   float *out)
+{
+	if (!p || !packed_weights || !in || !out || p->kh != 1 || p->kw != 1 || p->sh != 1 || p->sw != 1 || p->groups != 1 ||
+	    p->pad_top || p->pad_left || p->pad_bottom || p->pad_right || !p->nhwc)
+		return fail_args(op);
+	const size_t m = (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w, n = (size_t)p->out_c, k = (size_t)p->in_c;
+	(void)rt;
+	if (effc_rt_gemm_fast_available() || !USE_XNN) {
+		int st = begin(op, EFFC_RT_GEMM, in, out);
+		if (st)
+			return st;
+		op->p.gemm = (struct effc_rt_gemm){.m = m, .n = n, .k = k, .a = in, .packed = packed_weights, .bias = bias,
+						   .residual = residual, .c = out, .out_min = p->out_min,
+						   .out_max = p->out_max, .act = p->act};
+		return EFFC_RT_OK;
+	}
+#if USE_XNN
+	/* XNNPACK path: it repacks the weights at create, so the unpacked copy is temporary. */
+	float *w = effc_rt_alloc(64, n * k * sizeof(float));
+	if (!w) {
+		memset(op, 0, sizeof *op);
+		return EFFC_RT_ERR_NOMEM;
+	}
+	effc_rt_unpack_b(n, k, packed_weights, w);
+	struct effc_rt_conv2d q = *p;
+	q.packed = 0;
+	int st = effc_rt_conv2d_create(rt, op, &q, w, bias, in, out);
+	effc_rt_free(w);
+	if (st)
+		return st;
+	op->in[1] = NULL; /* freed: XNNPACK holds its own copy */
+	op->w[0] = residual;
+	op->post_act = op->post_act || residual;
+	return EFFC_RT_OK;
+#endif
 }
 
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
 		      const float *weights, const float *bias, float out_min, float out_max, const float *in,
 		      float *out)
 {
-	int st = begin(op, EFFC_RT_XNN, in, out);
+	int st = begin(op, USE_XNN ? EFFC_RT_XNN : EFFC_RT_MATMUL_REF, in, out);
 	if (st || !weights)
 		return st ? st : fail_args(op);
+#if USE_XNN
 	xnn_operator_t x = NULL;
 	enum xnn_status s = xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias, out_min, out_max, 0, &x);
 	if (s == xnn_status_success)
 		s = xnn_setup_fully_connected_nc_f32(x, batch, in, out, rt->pool);
 	return finish_xnn(op, x, s);
+#else
+	(void)rt;
+	op->p.mm = (struct effc_rt_matmul){.m = (int)batch, .n = (int)out_c, .k = (int)in_c, .a_sm = (ptrdiff_t)in_c,
+					   .a_sk = 1, .b_sk = 1, .b_sn = (ptrdiff_t)in_c, .bias_sn = 1, .alpha = 1.0f,
+					   .beta = 1.0f, .out_min = out_min, .out_max = out_max};
+	op->in[1] = weights;
+	op->in[2] = bias;
+	return EFFC_RT_OK;
+#endif
 }
 
 int effc_rt_matmul_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_matmul *p,
@@ -175,11 +250,12 @@ int effc_rt_matmul_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 int effc_rt_binary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_binary *p,
 			  const float *a, const float *b, float *out)
 {
-	int st = begin(op, EFFC_RT_XNN, a, out);
-	if (st || !b || !p || p->rank < 1 || p->rank > XNN_MAX_TENSOR_DIMS)
+	int st = begin(op, USE_XNN ? EFFC_RT_XNN : EFFC_RT_BINARY_REF, a, out);
+	if (st || !b || !p || p->rank < 1 || p->rank > EFFC_RT_MAX_RANK)
 		return st ? st : fail_args(op);
 	op->p.bin = *p;
 	op->in[1] = b;
+#if USE_XNN
 	xnn_operator_t x = NULL;
 	enum xnn_status s;
 	switch (p->op) {
@@ -198,12 +274,16 @@ int effc_rt_binary_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	default: s = xnn_setup_divide_nd_f32(x, r, p->a_shape, r, p->b_shape, a, b, out, rt->pool); break;
 	}
 	return finish_xnn(op, x, s);
+#else
+	(void)rt;
+	return EFFC_RT_OK;
+#endif
 }
 
 int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_unary *p,
 			 const float *in, float *out, const float *lo, const float *hi)
 {
-	int xnn = p && (p->op == EFFC_RT_SIGMOID || p->op == EFFC_RT_CLAMP || p->op == EFFC_RT_HARDSWISH);
+	int xnn = USE_XNN && p && (p->op == EFFC_RT_SIGMOID || p->op == EFFC_RT_CLAMP || p->op == EFFC_RT_HARDSWISH);
 	int st = begin(op, xnn ? EFFC_RT_XNN : p && p->op == EFFC_RT_SWISH_OP ? EFFC_RT_SWISH : EFFC_RT_UNARY_REF, in, out);
 	if (st || !p)
 		return st ? st : fail_args(op);
@@ -212,6 +292,7 @@ int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 	op->in[2] = hi;
 	if (!xnn)
 		return EFFC_RT_OK;
+#if USE_XNN
 	xnn_operator_t x = NULL;
 	const size_t c = p->channels;
 	enum xnn_status s;
@@ -229,11 +310,16 @@ int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 			s = xnn_setup_hardswish_nc_f32(x, p->rows, in, out, rt->pool);
 	}
 	return finish_xnn(op, x, s);
+#else
+	(void)rt;
+	return EFFC_RT_OK;
+#endif
 }
 
 int effc_rt_gap_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t hw, size_t channels,
 		       const float *in, float *out)
 {
+#if USE_XNN
 	int st = begin(op, EFFC_RT_XNN, in, out);
 	if (st)
 		return st;
@@ -242,6 +328,10 @@ int effc_rt_gap_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, 
 	if (s == xnn_status_success)
 		s = xnn_setup_global_average_pooling_nwc_f32(x, batch, hw, in, out, rt->pool);
 	return finish_xnn(op, x, s);
+#else
+	const struct effc_rt_shape sh = {3, {batch, hw, channels}};
+	return effc_rt_reduce_mean_create(rt, op, &sh, (const int[]){0, 1, 0}, in, out);
+#endif
 }
 
 int effc_rt_batchnorm_create(struct effc_rt *rt, struct effc_rt_op *op, size_t outer, size_t channels,
@@ -336,6 +426,7 @@ int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct ef
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
 	}
+#if USE_XNN
 	xnn_operator_t x = NULL;
 	enum xnn_status s = xnn_create_global_average_pooling_nwc_f32(p->channels, p->channels, p->channels, -INFINITY,
 								       INFINITY, 0, &x);
@@ -349,6 +440,9 @@ int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct ef
 		return xnn_err(s);
 	}
 	op->xnn = x;
+#else
+	(void)rt;
+#endif
 	return EFFC_RT_OK;
 }
 
@@ -367,9 +461,13 @@ static int run_se(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	const struct effc_rt_se *p = &op->p.se;
 	const float *w1 = op->w[0], *b1 = op->w[1], *w2 = op->w[2], *b2 = op->w[3];
+#if USE_XNN
 	enum xnn_status s = xnn_run_operator(op->xnn, rt->pool);
 	if (s != xnn_status_success)
 		return xnn_err(s);
+#else
+	effc_rt_ref_gap(p->batch, p->hw, p->channels, op->in[0], op->scratch);
+#endif
 	float *hidden = op->scratch + p->batch * p->channels, *gate = hidden + p->reduced;
 	for (size_t b = 0; b < p->batch; b++) {
 		const float *pooled = op->scratch + b * p->channels;
@@ -417,15 +515,46 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 	return st;
 }
 
+static void gemm_task(void *arg, size_t start, size_t count)
+{
+	effc_rt_gemm_fast(arg, start, start + count); /* falls back to the portable loop without AVX2 */
+}
+
+static void run_gemm(struct effc_rt *rt, struct effc_rt_gemm *g)
+{
+	/* Row tiles in multiples of the kernel's 6 rows, about four per thread. */
+	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 4) + 5) / 6 * 6 : g->m;
+	if (tile < 6)
+		tile = 6;
+	if (!rt->pool || tile >= g->m)
+		gemm_task(g, 0, g->m);
+#if USE_XNN
+	else
+		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_task, g, g->m, tile, 0);
+#endif
+}
+
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	switch (op->kind) {
+#if USE_XNN
 	case EFFC_RT_XNN: {
 		int st = xnn_err(xnn_run_operator(op->xnn, rt->pool));
-		if (!st && op->post_act)
-			apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
+		if (!st && op->post_act) {
+			const size_t n = op->bytes / sizeof(float);
+			apply_act(rt, op->p.conv.act, n, op->out, op->out);
+			for (size_t i = 0; op->w[0] && i < n; i++)
+				op->out[i] += op->w[0][i];
+		}
 		return st;
 	}
+#else
+	case EFFC_RT_XNN:
+		break;
+#endif
+	case EFFC_RT_GEMM:
+		run_gemm(rt, &op->p.gemm);
+		return EFFC_RT_OK;
 	case EFFC_RT_CONV_REF:
 		effc_rt_ref_conv2d(&op->p.conv, op->in[1], op->in[2], op->in[0], op->out);
 		apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
@@ -476,8 +605,10 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 
 void effc_rt_op_destroy(struct effc_rt_op *op)
 {
+#if USE_XNN
 	if (op && (op->kind == EFFC_RT_XNN || op->kind == EFFC_RT_SE) && op->xnn)
 		xnn_delete_operator(op->xnn);
+#endif
 	if (op && op->scratch)
 		effc_rt_free(op->scratch);
 	if (op)

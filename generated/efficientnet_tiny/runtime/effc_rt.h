@@ -48,6 +48,7 @@ enum effc_rt_kind {
 	EFFC_RT_SWISH,
 	EFFC_RT_SCALE_BIAS,
 	EFFC_RT_SE,
+	EFFC_RT_GEMM,
 };
 
 /* Activations applied after an op (beyond the clamp that out_min/out_max express). */
@@ -59,6 +60,7 @@ struct effc_rt_conv2d {
 	int kh, kw, sh, sw, dh, dw, pad_top, pad_left, pad_bottom, pad_right;
 	float out_min, out_max;
 	int nhwc; /* 1: activations NHWC, weights [out][kh][kw][in/groups] (XNNPACK); 0: ONNX NCHW/OIHW */
+	int packed; /* 1x1, stride 1, unpadded, ungrouped: weights in effc_rt_gemm's panel layout */
 	enum effc_rt_act act; /* applied in place after the clamp */
 };
 
@@ -106,6 +108,16 @@ struct effc_rt_unary {
 	float min, max;        /* CLAMP */
 };
 
+/* Pointwise-convolution GEMM (effc_rt_gemm.c): c[m][n] = act(clamp(a[m][k] B + bias)) + residual,
+ * B packed in 16-column panels [ceil(n/16)][k][16]. */
+struct effc_rt_gemm {
+	size_t m, n, k;
+	const float *a, *packed, *bias, *residual, *a_scale;
+	float *c;
+	float out_min, out_max;
+	enum effc_rt_act act;
+};
+
 struct effc_rt_shape {
 	int rank;
 	size_t dims[EFFC_RT_MAX_RANK];
@@ -145,6 +157,7 @@ struct effc_rt_op {
 			float value;
 		} pad;
 		struct effc_rt_se se;
+		struct effc_rt_gemm gemm;
 		struct {
 			size_t outer, channels, inner;
 		} sb;
@@ -156,6 +169,10 @@ struct effc_rt_op {
 /* Creates. in/out are the final buffers; weights are constant for the context's life. */
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out);
+/* A packed 1x1 convolution that also adds `residual` (same shape as out, may be NULL). */
+int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			   const float *packed_weights, const float *bias, const float *residual, const float *in,
+			   float *out);
 /* Fully connected: out[batch][out_c] = in[batch][in_c] x W^T + bias, W is [out_c][in_c]. */
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
 		      const float *weights, const float *bias, float out_min, float out_max, const float *in,
@@ -193,6 +210,12 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op);
 void effc_rt_op_destroy(struct effc_rt_op *op);
+
+int effc_rt_gemm_fast_available(void);
+void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1); /* rows [m0, m1) */
+void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
+void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
+void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w);
 
 /* Reference kernels (effc_rt_kernels.c): plain C, no XNNPACK, used by run and by the tests. */
 void effc_rt_ref_conv2d(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,

@@ -292,7 +292,7 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
 
 /* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
  * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
 #define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define EFFC_RT_CLONES
@@ -300,9 +300,9 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
 
 /* exp(x) for x <= 0 by range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
  * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */
-static inline float exp_neg(float x)
+static inline float exp_neg(float x0)
 {
-	x = x > -87.0f ? x : -87.0f;
+	const float x = x0 > -87.0f ? x0 : -87.0f;
 	/* Round to nearest by the 1.5 * 2^23 trick: no libm call, vectorises without SSE4.1. */
 	const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
 	const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
@@ -317,10 +317,12 @@ static inline float exp_neg(float x)
 		float f;
 		int32_t i;
 	} u = {.i = ((int32_t)n + 127) << 23};
-	return p * u.f;
+	/* Below -87 e^x is under FLT_MIN: 0, so swish(-inf) is -inf * 0 = NaN as in ONNX. */
+	return x0 > -87.0f ? p * u.f : 0.0f;
 }
 
-EFFC_RT_CLONES void effc_rt_swish(size_t n, const float *in, float *out)
+/* Portable Swish: the compiler vectorises this for any target. */
+static void swish_portable(size_t n, const float *in, float *out)
 {
 	/* sigmoid(x) = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below: e = e^-|x| never
 	 * overflows. Selects, not branches, and one division, so the loop vectorises. */
@@ -331,6 +333,54 @@ EFFC_RT_CLONES void effc_rt_swish(size_t n, const float *in, float *out)
 		const float num = x < 0 ? e : 1.0f;
 		out[i] = x * num / (1.0f + e);
 	}
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same algorithm in AVX2+FMA: exp by range reduction and a degree-6 polynomial, then a
+ * reciprocal refined by one Newton step instead of a division. Max rel. error ~2e-7. */
+__attribute__((target("avx2,fma"))) static void swish_avx2(size_t n, const float *in, float *out)
+{
+	const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-87.0f), log2e = _mm256_set1_ps(1.44269504f);
+	const __m256 ln2hi = _mm256_set1_ps(0.693145752f), ln2lo = _mm256_set1_ps(1.42860677e-6f), one = _mm256_set1_ps(1.0f);
+	const __m256 c6 = _mm256_set1_ps(1.38888889e-3f), c5 = _mm256_set1_ps(8.33333333e-3f), c4 = _mm256_set1_ps(4.16666667e-2f);
+	const __m256 c3 = _mm256_set1_ps(1.66666667e-1f), c2 = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 x = _mm256_loadu_ps(in + i);
+		const __m256 z0 = _mm256_or_ps(x, sign); /* -|x| */
+		const __m256 z = _mm256_max_ps(z0, lo);
+		const __m256 k = _mm256_round_ps(_mm256_mul_ps(z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		__m256 r = _mm256_fnmadd_ps(k, ln2hi, z);
+		r = _mm256_fnmadd_ps(k, ln2lo, r);
+		__m256 p = _mm256_fmadd_ps(c6, r, c5);
+		p = _mm256_fmadd_ps(p, r, c4);
+		p = _mm256_fmadd_ps(p, r, c3);
+		p = _mm256_fmadd_ps(p, r, c2);
+		p = _mm256_fmadd_ps(p, r, one);
+		p = _mm256_fmadd_ps(p, r, one);
+		const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+		__m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+		e = _mm256_and_ps(e, _mm256_cmp_ps(z0, lo, _CMP_GT_OQ)); /* e^-|x| underflows to 0 */
+		const __m256 d = _mm256_add_ps(one, e);
+		__m256 rcp = _mm256_rcp_ps(d);
+		rcp = _mm256_mul_ps(rcp, _mm256_fnmadd_ps(d, rcp, two));
+		const __m256 num = _mm256_blendv_ps(one, e, x); /* x < 0: e^x / (1 + e^x) */
+		_mm256_storeu_ps(out + i, _mm256_mul_ps(x, _mm256_mul_ps(num, rcp)));
+	}
+	swish_portable(n - i, in + i, out + i);
+}
+#endif
+
+void effc_rt_swish(size_t n, const float *in, float *out)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		swish_avx2(n, in, out);
+		return;
+	}
+#endif
+	swish_portable(n, in, out);
 }
 
 EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)

@@ -98,7 +98,7 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 
 int main(int argc, char **argv)
 {
-	int threads = 1, repeat = 0, show_create = 0, a = 1;
+	int threads = 1, repeat = 0, show_create = 0, profile = 0, a = 1;
 	const char *dump = NULL;
 	prog = argv[0];
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
@@ -110,6 +110,8 @@ int main(int argc, char **argv)
 			dump = argv[++a];
 		else if (!strcmp(argv[a], "--create-ms"))
 			show_create = 1;
+		else if (!strcmp(argv[a], "--profile"))
+			profile = 1;
 		else
 			break;
 	}
@@ -176,6 +178,28 @@ int main(int argc, char **argv)
 			free(t);
 		}
 	}
+#ifdef EFFC_PROFILE_ENABLED
+	if (profile) {
+		/* Per op class, averaged over every run so far (the first one included). */
+		static double ms[MU(_NUM_OPS) + 1];
+		const char *names[16] = {0};
+		double sum[16] = {0}, total = 0;
+		M(_profile)(ctx, ms);
+		for (int i = 0; i < MU(_NUM_OPS); i++) {
+			int c = 0;
+			while (c < 15 && names[c] && strcmp(names[c], M(_op_class)[i]))
+				c++;
+			names[c] = M(_op_class)[i];
+			sum[c] += ms[i] / (repeat + 1);
+			total += ms[i] / (repeat + 1);
+		}
+		for (int c = 0; c < 16 && names[c]; c++)
+			printf("profile %-10s %8.3f ms %5.1f%%\n", names[c], sum[c], 100 * sum[c] / total);
+	}
+#else
+	if (profile)
+		fprintf(stderr, "%s: --profile needs a build with -DEFFC_PROFILE=ON\n", prog);
+#endif
 	M(_destroy)(ctx);
 	for (int i = 0; i < MU(_NUM_OUTPUTS); i++) {
 		const char *path = argv[a + MU(_NUM_INPUTS) + i];

@@ -379,6 +379,20 @@ int effc_cmd_scale(int argc, char **argv)
 	return rc;
 }
 
+/* Times the model at phi and reports it against the budget. */
+static int fit_probe(const struct effc_gen_options *base, double phi, int threads, int repeat, const char *work,
+		     double budget, double *ms)
+{
+	struct effc_gen_options o = *base;
+	double create_ms;
+	o.phi = phi;
+	if (bench_point(&o, threads, repeat, work, ms, &create_ms))
+		return 1;
+	printf("phi=%-6g resolution %4d: %.3f ms %s\n", o.phi, o.res_resolution, *ms, *ms <= budget ? "fits" : "over budget");
+	fflush(stdout);
+	return 0;
+}
+
 int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 {
 	double budget = -1, step = 0.25, max_phi = 8;
@@ -420,15 +434,11 @@ int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 	double ms_lo = 0;
 	const int stride = (int)fmax(1, floor(1.0 / step + 1e-9));
 	for (int k = 0; k <= kmax; k += stride) {
-		struct effc_gen_options o = base;
-		double ms, cr;
-		o.phi = k * step;
-		if (bench_point(&o, threads, repeat, work, &ms, &cr)) {
+		double ms;
+		if (fit_probe(&base, k * step, threads, repeat, work, budget, &ms)) {
 			effc_rm_rf(work);
 			return 1;
 		}
-		printf("phi=%-6g resolution %4d: %.3f ms %s\n", o.phi, o.res_resolution, ms, ms <= budget ? "fits" : "over budget");
-		fflush(stdout);
 		if (ms <= budget) {
 			lo = k, ms_lo = ms;
 		} else {
@@ -443,15 +453,11 @@ int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 	}
 	while (hi >= 0 && hi - lo > 1) {
 		int mid = (lo + hi) / 2;
-		struct effc_gen_options o = base;
-		double ms, cr;
-		o.phi = mid * step;
-		if (bench_point(&o, threads, repeat, work, &ms, &cr)) {
+		double ms;
+		if (fit_probe(&base, mid * step, threads, repeat, work, budget, &ms)) {
 			effc_rm_rf(work);
 			return 1;
 		}
-		printf("phi=%-6g resolution %4d: %.3f ms %s\n", o.phi, o.res_resolution, ms, ms <= budget ? "fits" : "over budget");
-		fflush(stdout);
 		if (ms <= budget)
 			lo = mid, ms_lo = ms;
 		else

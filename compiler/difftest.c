@@ -230,6 +230,7 @@ static int run_seeds(struct dt *t)
 			failed = 1;
 			break;
 		}
+		effc_progress(&o->common, "seed %d: ONNX Runtime", s);
 		ort_cmd(t, &c, o->model);
 		add_inputs(t, &c, s, 1);
 		for (int k = 0; k < g->n_outputs; k++) {

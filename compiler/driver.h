@@ -23,6 +23,7 @@ enum effc_status effc_build_graph(const char *path, const struct effc_common_opt
 enum effc_status effc_optimize_graph(struct effc_graph *g, const struct effc_common_options *c, char *report,
 				     size_t report_cap, struct effc_diag *d);
 int effc_report(const struct effc_diag *d);
+void effc_progress(const struct effc_common_options *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int effc_cmd_difftest(int argc, char **argv);
 int effc_cmd_gen(int argc, char **argv, const char *cmdline);
 int effc_cmd_scale(int argc, char **argv);

@@ -6,8 +6,11 @@
 #include "driver.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage_text[] =
 	"usage: effc <command> [options]\n"
@@ -30,6 +33,30 @@ static const char usage_text[] =
 	"      the largest phi whose generated code meets the latency budget on this machine\n"
 	"  --version, help\n";
 
+/* `effc help [COMMAND]`: the usage lines of one command (with the common options), or all. */
+static int help(const char *command)
+{
+	if (!command) {
+		fputs(usage_text, stdout);
+		fputs(effc_common_usage, stdout);
+		return 0;
+	}
+	char key[64];
+	snprintf(key, sizeof key, "  %s ", command);
+	const char *p = strstr(usage_text, key);
+	if (!p || strlen(command) > 32) {
+		fprintf(stderr, "effc: help: no command '%s' (commands: compile inspect difftest gen scale fit)\n", command);
+		return 2;
+	}
+	/* The entry runs until the next line that starts a command (two spaces and a letter). */
+	const char *end = p + 1;
+	while ((end = strchr(end, '\n')) && end[1] == ' ' && end[2] == ' ' && (end[3] == ' ' || end[3] == '['))
+		end++;
+	printf("usage: effc%.*s\n", end ? (int)(end - p - 1) : (int)strlen(p), p + 1);
+	fputs(effc_common_usage, stdout);
+	return 0;
+}
+
 static int usage(const char *msg)
 {
 	if (msg)
@@ -37,6 +64,19 @@ static int usage(const char *msg)
 	fputs(usage_text, stderr);
 	fputs(effc_common_usage, stderr);
 	return 2;
+}
+
+void effc_progress(const struct effc_common_options *c, const char *fmt, ...)
+{
+	/* Long steps say what they are doing on a terminal (or with --verbose), never in logs. */
+	if (!c->verbose && !isatty(STDERR_FILENO))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("effc: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 int effc_report(const struct effc_diag *d)
@@ -115,6 +155,9 @@ enum effc_status effc_build_graph(const char *path, const struct effc_common_opt
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 	struct effc_load_options lo = {.batch = c->batch, .max_weight_bytes = c->max_weight_bytes};
 	enum effc_status st;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && sb.st_size > (64 << 20))
+		effc_progress(c, "loading %s (%lld MB)", path, (long long)(sb.st_size >> 20));
 	if ((st = effc_load_onnx(g, path, &lo, d)))
 		return st;
 	if (c->perturb) {
@@ -200,7 +243,8 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 	}
 	char report[4096];
 	struct effc_emit_options eo = {.name = name, .out_dir = out, .cmdline = cmdline};
-	if (effc_build_graph(model, &co, arena, &g, report, sizeof report, &d) || effc_emit(g, &eo, &d)) {
+	if (effc_build_graph(model, &co, arena, &g, report, sizeof report, &d) ||
+	    (effc_progress(&co, "writing %s", out), effc_emit(g, &eo, &d))) {
 		rc = effc_report(&d);
 	} else {
 		struct effc_stats s;
@@ -350,9 +394,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		fputs(usage_text, stdout);
-		fputs(effc_common_usage, stdout);
-		return 0;
+		return help(argc > 2 ? argv[2] : NULL);
 	}
 	/* The command line goes into the generated banner; paths as the user typed them. */
 	char cmdline[1024];

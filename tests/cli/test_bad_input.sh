@@ -633,5 +633,14 @@ else
 	echo "note: skipped output_parent_readonly (running as root)"
 fi
 
+# Absurd sizes: initializer data over the --max-weights-mb cap is refused, naming the cap.
+CUR=weights_over_cap CUR_ERR=""
+"$EFFC" gen --phi 0 --width 0.5 --resolution 32 -o "$M/half.onnx" >/dev/null 2>&1 || note "gen failed"
+run_effc cap compile "$M/half.onnx" --max-weights-mb 1 -o "$O/cap"
+check_exit 1
+check_frags "initializers exceed 1 MiB" "--max-weights-mb"
+check_no_output "$O/cap"
+finish
+
 echo "$PASS passed, $FAILN failed"
 [ "$FAILN" -eq 0 ]

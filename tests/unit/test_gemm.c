@@ -10,19 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
+#include "testing.h"
+
 static uint64_t rng = 12345;
 
 static float frand(void)
 {
 	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
 	return (float)((rng >> 40) / 16777216.0 * 2.0 - 1.0);
-}
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	ok ? passed++ : failed++;
 }
 
 /* c = act(clamp(a w^T + bias)) + res, straight from the definition. */
@@ -89,11 +84,12 @@ int main(void)
 				char what[160];
 				snprintf(what, sizeof what, "gemm m=%zu n=%zu k=%zu variant %d: fast %.2g, portable %.2g", m, n, k, variant,
 					 max_err(got, want, m * n), max_err(got2, want, m * n));
-				check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what);
+				check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what,
+				      "relative error not below 1e-5");
 				float *back = malloc(n * k * 4);
 				effc_rt_unpack_b(n, k, packed, back);
 				if (mi == 0 && ki == 0)
-					check(!memcmp(back, w, n * k * 4), "unpack inverts pack");
+					check(!memcmp(back, w, n * k * 4), "unpack inverts pack", "unpacked weights differ");
 				free(back), free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2);
 			}
 	/* The runtime op, NHWC 1x2x7x7x24 -> 40 channels with Swish and a residual, at 1 and 2 threads. */
@@ -121,14 +117,14 @@ int main(void)
 		st = st ? st : effc_rt_run(&rt, &op);
 		char what[96];
 		snprintf(what, sizeof what, "conv1x1 op, %d thread(s): status %d, error %.2g", threads, st, max_err(got, want, m * n));
-		check(!st && max_err(got, want, m * n) < 1e-5, what);
+		check(!st && max_err(got, want, m * n) < 1e-5, what, "status not 0 or relative error not below 1e-5");
 		struct effc_rt_conv2d bad = p;
 		bad.kh = 3;
-		check(effc_rt_conv1x1_create(&rt, &op, &bad, packed, bias, res, a, got) == EFFC_RT_ERR_ARGS, "conv1x1 refuses a 3x3 kernel");
+		st = effc_rt_conv1x1_create(&rt, &op, &bad, packed, bias, res, a, got);
+		check(st == EFFC_RT_ERR_ARGS, "conv1x1 refuses a 3x3 kernel", "status %d, want %d", st, EFFC_RT_ERR_ARGS);
 		effc_rt_op_destroy(&op);
 		effc_rt_fini(&rt);
 		free(a), free(w), free(bias), free(res), free(packed), free(want), free(got);
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return test_summary();
 }

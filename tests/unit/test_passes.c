@@ -8,131 +8,15 @@
  * the node that writes the tensor and every input is available before it is read.
  *
  * Output: one line per check, `ok NAME` or `FAIL NAME: why`, then `N passed, M failed`.
- * Adding a case: a test_<pass>_<case>() building its graph with the helpers below and a call in
- * main(). */
+ * Adding a case: a test_<pass>_<case>() building its graph with the helpers of testing.h and a call
+ * in main(). */
 #include "effc.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static int n_pass, n_fail;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	if (ok) {
-		n_pass++;
-		printf("ok %s\n", name);
-		return;
-	}
-	n_fail++;
-	printf("FAIL %s: ", name);
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-/* ---- graph building --------------------------------------------------------------------- */
-
-struct fixture {
-	struct effc_arena *arena;
-	struct effc_graph *g;
-	struct effc_diag d;
-};
-
-static int fixture_init(struct fixture *f, const char *name)
-{
-	memset(f, 0, sizeof *f);
-	f->arena = effc_arena_new();
-	f->g = f->arena ? effc_graph_new(f->arena, name) : NULL;
-	if (f->g)
-		f->g->opset = 13;
-	char full[160];
-	snprintf(full, sizeof full, "%s: setup", name);
-	check(f->g != NULL, full, "could not create arena/graph");
-	return f->g != NULL;
-}
-
-static void fixture_free(struct fixture *f) { effc_arena_free(f->arena); }
-
-static int tensor(struct effc_graph *g, const char *name, int rank, const int64_t *dims)
-{
-	int t = effc_graph_add_tensor(g, name);
-	if (t < 0) {
-		fprintf(stderr, "test_passes: out of memory\n");
-		abort();
-	}
-	g->t[t].rank = rank;
-	for (int i = 0; i < rank; i++)
-		g->t[t].dims[i] = dims[i];
-	return t;
-}
-
-static int input(struct effc_graph *g, const char *name, int rank, const int64_t *dims)
-{
-	int t = tensor(g, name, rank, dims);
-	g->t[t].is_input = 1;
-	g->inputs[g->n_inputs++] = t;
-	return t;
-}
-
-static void output(struct effc_graph *g, int t)
-{
-	g->t[t].is_output = 1;
-	g->outputs[g->n_outputs++] = t;
-}
-
-/* A float constant whose element i is base + step * i, so every element is distinct. */
-static int constant(struct effc_graph *g, const char *name, int rank, const int64_t *dims, float base, float step)
-{
-	int t = tensor(g, name, rank, dims);
-	int64_t n = effc_tensor_numel(&g->t[t]);
-	float *p = effc_arena_alloc(g->arena, (size_t)n * sizeof(float));
-	if (!p) {
-		fprintf(stderr, "test_passes: out of memory\n");
-		abort();
-	}
-	for (int64_t i = 0; i < n; i++)
-		p[i] = base + step * (float)i;
-	g->t[t].data = p;
-	return t;
-}
-
-/* A node with one output; returns its id. Attributes get the loader's defaults for its op. */
-static int node(struct effc_graph *g, enum effc_op op, const char *name, int n_in, const int *in, int out)
-{
-	int id = effc_graph_add_node(g, op, name);
-	if (id < 0) {
-		fprintf(stderr, "test_passes: out of memory\n");
-		abort();
-	}
-	struct effc_node *n = &g->n[id];
-	n->n_in = n_in;
-	for (int i = 0; i < n_in; i++)
-		n->in[i] = in[i];
-	n->n_out = 1;
-	n->out[0] = out;
-	g->t[out].producer = id;
-	struct effc_attrs *a = &n->a;
-	a->strides[0] = a->strides[1] = a->dilations[0] = a->dilations[1] = 1;
-	a->group = 1;
-	a->alpha = a->beta = 1.0f;
-	a->clip_min = -1e30f, a->clip_max = 1e30f;
-	a->axis = 1;
-	a->keepdims = 1;
-	a->n_perm = -1;
-	return id;
-}
-
-#define DIMS(...) ((const int64_t[]){__VA_ARGS__})
-#define INS(...) ((const int[]){__VA_ARGS__})
+#include "testing.h"
 
 static int run_passes(struct fixture *f, const char *name, int layout, int lower, int plan)
 {
@@ -156,28 +40,7 @@ static int run_passes(struct fixture *f, const char *name, int layout, int lower
 static void check_structure(struct effc_graph *g, const char *name)
 {
 	char full[160], why[256] = "";
-	int ok = 1;
-	for (int i = 0; i < g->n_n && ok; i++) {
-		const struct effc_node *n = &g->n[i];
-		if (n->dead)
-			continue;
-		for (int k = 0; k < n->n_out && ok; k++)
-			if (n->out[k] >= 0 && g->t[n->out[k]].producer != i) {
-				snprintf(why, sizeof why, "tensor '%s' made by node %d ('%s') says producer %d", g->t[n->out[k]].name, i,
-					 n->name, g->t[n->out[k]].producer);
-				ok = 0;
-			}
-		for (int k = 0; k < n->n_in && ok; k++) {
-			int t = n->in[k];
-			if (t < 0 || g->t[t].data || g->t[t].is_input)
-				continue;
-			int p = g->t[t].producer;
-			if (p < 0 || p >= i || g->n[p].dead) {
-				snprintf(why, sizeof why, "node %d ('%s') reads '%s' produced by %d", i, n->name, g->t[t].name, p);
-				ok = 0;
-			}
-		}
-	}
+	int ok = nodes_ordered(g, why, sizeof why);
 	for (int k = 0; k < g->n_outputs && ok; k++) {
 		const struct effc_tensor *t = &g->t[g->outputs[k]];
 		if (!t->data && !t->is_input && t->producer < 0) {
@@ -191,22 +54,6 @@ static void check_structure(struct effc_graph *g, const char *name)
 	}
 	snprintf(full, sizeof full, "%s: graph structure valid", name);
 	check(ok, full, "%s", why);
-}
-
-static int count_op(const struct effc_graph *g, enum effc_op op)
-{
-	int c = 0;
-	for (int i = 0; i < g->n_n; i++)
-		c += !g->n[i].dead && g->n[i].op == op;
-	return c;
-}
-
-static int find_op(const struct effc_graph *g, enum effc_op op, int nth)
-{
-	for (int i = 0; i < g->n_n; i++)
-		if (!g->n[i].dead && g->n[i].op == op && nth-- == 0)
-			return i;
-	return -1;
 }
 
 static const char *layout_name(enum effc_layout l) { return l == EFFC_LAYOUT_NHWC ? "NHWC" : "ONNX"; }
@@ -726,19 +573,6 @@ static void test_lower_matmul(const char *name, int const_b)
 
 /* ---- memory plan ------------------------------------------------------------------------ */
 
-static int root_of(const struct effc_graph *g, int t)
-{
-	for (int hops = 0; g->t[t].alias_of >= 0 && hops <= g->n_t; hops++)
-		t = g->t[t].alias_of;
-	return t;
-}
-
-/* Tensors that live in the arena: activations with a live range. */
-static int is_activation(const struct effc_graph *g, int t)
-{
-	return !g->t[t].data && g->t[root_of(g, t)].live_first != -2;
-}
-
 static void check_plan(struct effc_graph *g, const char *name, int expect_reuse)
 {
 	char full[200], why[300] = "";
@@ -767,26 +601,7 @@ static void check_plan(struct effc_graph *g, const char *name, int expect_reuse)
 	check(ok, full, "%s", why);
 
 	/* Every pair of distinct roots alive at the same step: disjoint bytes. */
-	ok = 1;
-	for (int i = 0; i < g->n_t && ok; i++)
-		for (int j = i + 1; j < g->n_t && ok; j++) {
-			if (!is_activation(g, i) || !is_activation(g, j))
-				continue;
-			int ri = root_of(g, i), rj = root_of(g, j);
-			if (ri == rj)
-				continue;
-			const struct effc_tensor *a = &g->t[ri], *b = &g->t[rj];
-			if (a->live_last < b->live_first || b->live_last < a->live_first)
-				continue;
-			size_t ai = g->t[i].offset, ae = ai + effc_tensor_bytes(&g->t[i]);
-			size_t bi = g->t[j].offset, be = bi + effc_tensor_bytes(&g->t[j]);
-			if (ai < be && bi < ae) {
-				snprintf(why, sizeof why, "'%s' [%zu,%zu) live %d..%d overlaps '%s' [%zu,%zu) live %d..%d",
-					 g->t[i].name, ai, ae, a->live_first, a->live_last, g->t[j].name, bi, be, b->live_first,
-					 b->live_last);
-				ok = 0;
-			}
-		}
+	ok = live_disjoint(g, why, sizeof why);
 	snprintf(full, sizeof full, "%s: tensors alive together do not overlap", name);
 	check(ok, full, "%s", why);
 
@@ -942,6 +757,5 @@ int main(void)
 	test_plan_fanout();
 	test_plan_classifier();
 
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail > 0;
+	return test_summary();
 }

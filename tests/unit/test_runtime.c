@@ -14,32 +14,12 @@
 #include "effc_rt.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int n_pass, n_fail;
-
-static void check(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check(int ok, const char *name, const char *fmt, ...)
-{
-	if (ok) {
-		n_pass++;
-		printf("ok %s\n", name);
-		return;
-	}
-	n_fail++;
-	printf("FAIL %s: ", name);
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+#include "testing.h"
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -1413,6 +1393,5 @@ int main(void)
 		effc_rt_fini(&rt);
 	}
 
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail > 0;
+	return test_summary();
 }

@@ -13,7 +13,7 @@ pkgs=(
   libprotobuf-c-dev protobuf-c-compiler
   libonnx-dev libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
-  clang valgrind
+  clang valgrind time
 )
 # A Node/npm from elsewhere (e.g. Node 20) is fine; Debian's only if absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -14,10 +14,19 @@ pkgs=(
   libonnx-dev libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
   clang valgrind time
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 # A Node/npm from elsewhere (e.g. Node 20) is fine; Debian's only if absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
+fi
+
+# The aarch64 test downloads Debian's arm64 XNNPACK packages (unpacked, not installed).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+  "${SUDO[@]}" dpkg --add-architecture arm64
+  "${SUDO[@]}" apt-get update -q >/dev/null 2>&1 || { echo "setup: apt-get update failed" >&2; exit 1; }
 fi
 
 missing=()

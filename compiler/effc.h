@@ -94,7 +94,11 @@ struct effc_attrs {
 	enum effc_act act;
 	float act_min, act_max;
 	int gate; /* SE: 0 sigmoid, 1 hard sigmoid (alpha, beta) */
-	int packed; /* Conv: 1x1 weights in the runtime GEMM's panel layout; in[3] an optional residual */
+	enum effc_act pre_act; /* ExpandDepthwise: the expansion's activation (act is the depthwise's) */
+	float pre_min, pre_max;
+	int packed; /* Conv: 1x1 weights in the runtime GEMM's panel layout; in[3] an optional residual,
+		     * in[4] an optional input scale [N][C]. A depthwise Conv may have out[1]: per-row
+		     * channel sums of its output [N*H][C] */
 	int opset;
 };
 
@@ -176,6 +180,8 @@ enum effc_status effc_pass_dce(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_layout(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_residual(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_se_scale(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d);
 
 /* Pass helpers (ir.c). */
 int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */
@@ -194,6 +200,8 @@ enum effc_pass_id {
 	EFFC_PASS_FUSE_SE,
 	EFFC_PASS_DCE,
 	EFFC_PASS_FUSE_RESIDUAL,
+	EFFC_PASS_FUSE_MBCONV,
+	EFFC_PASS_FUSE_SE_SCALE,
 	EFFC_PASS_INPLACE,
 	EFFC_PASS_COUNT
 };

@@ -151,13 +151,16 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 {
 	switch (n->op) {
 	case EFFC_OP_CONV:
-		if (n->a.packed)
+		if (n->a.packed == 1)
 			return "pointwise";
 		if (n->a.group > 1 && n->a.group == g->t[n->in[0]].dims[1])
 			return "depthwise";
 		return g->t[n->in[0]].dims[1] <= 4 ? "stem" : "conv";
 	case EFFC_OP_SE:
+	case EFFC_OP_SE_GATE:
 		return "se";
+	case EFFC_OP_EXPAND_DW:
+		return "expand+dw";
 	case EFFC_OP_SWISH:
 	case EFFC_OP_SIGMOID:
 	case EFFC_OP_MUL:
@@ -351,13 +354,42 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
 			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "",
 			  a->packed ? ", .packed = 1" : "");
-		if (a->packed)
-			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s));\n",
+		if (a->packed == 1)
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s, %s));\n",
 				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->n_in > 3 ? n->in[3] : -1),
-				  ptr(e, n->in[0]), ptr(e, n->out[0]));
+				  ptr(e, n->n_in > 4 ? n->in[4] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		else if (n->n_out > 1 && n->out[1] >= 0)
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s));\n",
+				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]),
+				  ptr(e, n->out[1]));
 		else
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s));\n",
 				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		end_op(e, n);
+		return EFFC_OK;
+	}
+	case EFFC_OP_EXPAND_DW: {
+		/* The depthwise over the expanded tensor, which has x's size and y's channels. */
+		const int64_t C = y->dims[1];
+		begin_op(e, n);
+		sb_printf(&e->create,
+			  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
+			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
+			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
+			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
+			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = 1%s};\n",
+			  x->dims[0], x->dims[2], x->dims[3], C, y->dims[2], y->dims[3], C, C, a->kernel[0], a->kernel[1],
+			  a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1], a->pads[2],
+			  a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
+			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY),
+			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "");
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_expand ex = {.in_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
+			  x->dims[1],
+			  a->pre_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->pre_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+			  fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_min : -INFINITY), fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_max : INFINITY));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_mbconv_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
+			  ptr(e, n->out[0]), ptr(e, n->n_out > 1 ? n->out[1] : -1));
 		end_op(e, n);
 		return EFFC_OK;
 	}
@@ -386,7 +418,8 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		end_op(e, n);
 		return EFFC_OK;
 	}
-	case EFFC_OP_SE: {
+	case EFFC_OP_SE:
+	case EFFC_OP_SE_GATE: {
 		begin_op(e, n);
 		sb_printf(&e->create,
 			  "\t\tstatic const struct effc_rt_se p = {.batch = %" PRId64 ", .hw = %" PRId64 ", .channels = %" PRId64
@@ -395,9 +428,19 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 			  a->act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
 			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY), fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY),
 			  a->gate ? "EFFC_RT_GATE_HARDSIGMOID" : "EFFC_RT_GATE_SIGMOID", fl(g, a->alpha), fl(g, a->beta));
-		sb_printf(&e->create, "\t\tCHECK(effc_rt_se_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s, %s));\n",
-			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
-			  ptr(e, n->out[0]));
+		if (n->op == EFFC_OP_SE) {
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_se_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s, %s));\n",
+				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]),
+				  ptr(e, n->in[0]), ptr(e, n->out[0]));
+		} else {
+			/* Gate only; the pooled sums come from the depthwise conv's store step when it
+			 * provides them (in[5], [batch * rows][C]). */
+			const int rs = n->n_in > 5 ? n->in[5] : -1;
+			sb_printf(&e->create,
+				  "\t\tCHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[%d], &p, %" PRId64 ", %s, %s, %s, %s, %s, %s, %s));\n",
+				  e->n_ops, rs >= 0 ? g->t[rs].dims[0] / x->dims[0] : 0, ptr(e, n->in[1]), ptr(e, n->in[2]),
+				  ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]), ptr(e, rs), ptr(e, n->out[0]));
+		}
 		end_op(e, n);
 		return EFFC_OK;
 	}
@@ -712,7 +755,8 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "if(NOT TARGET effc_rt)\n"
 		  "  option(EFFC_RT_PORTABLE \"Runtime without XNNPACK: plain C kernels only\" OFF)\n"
 		  "  option(EFFC_RT_FORCE_XNNPACK \"Pointwise convolutions on XNNPACK even where our AVX2 kernel runs\" OFF)\n"
-		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c runtime/effc_rt_gemm.c)\n"
+		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c runtime/effc_rt_gemm.c\n"
+		  "    runtime/effc_rt_mbconv.c)\n"
 		  "  set_target_properties(effc_rt PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n"
 		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n"
 		  "  if(EFFC_RT_PORTABLE)\n"
@@ -727,7 +771,7 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  if(EFFC_RT_FORCE_XNNPACK)\n    target_compile_definitions(effc_rt PRIVATE EFFC_RT_FORCE_XNNPACK)\n  endif()\n"
 		  "  if(NOT WIN32 AND NOT APPLE)\n    target_link_libraries(effc_rt PUBLIC -lm) # a flag, not a name a model target could shadow\n  endif()\n"
 		  "  # Our kernels select instead of branching; without trapping math the compiler vectorises them.\n"
-		  "  set_source_files_properties(runtime/effc_rt_kernels.c PROPERTIES COMPILE_OPTIONS\n"
+		  "  set_source_files_properties(runtime/effc_rt_kernels.c runtime/effc_rt_mbconv.c PROPERTIES COMPILE_OPTIONS\n"
 		  "    \"$<$<OR:$<C_COMPILER_ID:GNU>,$<C_COMPILER_ID:Clang>,$<C_COMPILER_ID:AppleClang>>:-O3;-fno-trapping-math>\")\n"
 		  "endif()\n\n");
 	sb_printf(s, "add_library(%s STATIC %s.c %s_weights.c)\n", N, N, N);

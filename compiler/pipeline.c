@@ -1,8 +1,8 @@
 /* pipeline.c: the order of the passes, in one place.
  *
  *   cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
- *   -> fuse-se -> dce -> layout -> fuse-residual -> lower (then the memory plan, with in-place
- *   if enabled)
+ *   -> fuse-se -> dce -> layout -> fuse-residual -> lower -> fuse-mbconv -> fuse-se-scale (then
+ *   the memory plan, with in-place if enabled)
  *
  * Every pass but layout and lower can be switched off (--no-<flag>); -O0 switches them all off
  * and still gives correct code. BN folding precedes activation fusion (Conv -> BN -> Swish must
@@ -29,6 +29,8 @@ static const struct {
 	{EFFC_PASS_FUSE_SE, "fuse-se", effc_pass_fuse_se, "squeeze-excitation blocks fused"},
 	{EFFC_PASS_DCE, "dce", effc_pass_dce, "dead nodes removed"},
 	{EFFC_PASS_FUSE_RESIDUAL, "fuse-residual", effc_pass_fuse_residual, "residual adds fused into 1x1 convs"},
+	{EFFC_PASS_FUSE_MBCONV, "fuse-mbconv", effc_pass_fuse_mbconv, "expansion + depthwise convs fused"},
+	{EFFC_PASS_FUSE_SE_SCALE, "fuse-se-scale", effc_pass_fuse_se_scale, "SE scales applied in the next 1x1 conv"},
 	{EFFC_PASS_INPLACE, "inplace", NULL, "in-place execution in the memory plan"},
 };
 
@@ -60,8 +62,9 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 	size_t k = report ? strlen(report) : 0;
 	enum effc_status st;
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
-		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL)
-			continue; /* fuse-residual runs after layout, below */
+		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL || passes[i].id == EFFC_PASS_FUSE_MBCONV ||
+		    passes[i].id == EFFC_PASS_FUSE_SE_SCALE)
+			continue; /* they run after layout and lowering, below */
 		if (o->disabled[passes[i].id]) {
 			if (report && k < report_cap)
 				k += (size_t)snprintf(report + k, report_cap - k, "  %-16s off\n", passes[i].flag);
@@ -85,6 +88,18 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 				      "fuse-residual", g->rewrites);
 	if ((st = effc_pass_lower(g, d)))
 		return st;
+	g->rewrites = 0;
+	if (!o->disabled[EFFC_PASS_FUSE_MBCONV] && (st = effc_pass_fuse_mbconv(g, d)))
+		return st;
+	if (report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_MBCONV] ? "  %-16s off\n" : "  %-16s %d expansion + depthwise convs fused\n",
+				      "fuse-mbconv", g->rewrites);
+	g->rewrites = 0;
+	if (!o->disabled[EFFC_PASS_FUSE_SE_SCALE] && (st = effc_pass_fuse_se_scale(g, d)))
+		return st;
+	if (report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_SE_SCALE] ? "  %-16s off\n" : "  %-16s %d SE scales applied in the next 1x1 conv\n",
+				      "fuse-se-scale", g->rewrites);
 	if (report && k < report_cap)
 		snprintf(report + k, report_cap - k, "  %d ops after layout and lowering\n", live_nodes(g));
 	return EFFC_OK;

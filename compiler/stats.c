@@ -17,7 +17,7 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 			if (t && t->data && t->dtype == EFFC_F32 && seen && !seen[n->in[k]]) {
 				seen[n->in[k]] = 1;
 				/* Packed pointwise weights carry zero padding up to 16 columns. */
-				s->params += n->op == EFFC_OP_CONV && n->a.packed && k == 1
+				s->params += n->op == EFFC_OP_CONV && n->a.packed == 1 && k == 1
 						     ? g->t[n->out[0]].dims[1] * g->t[n->in[0]].dims[1]
 						     : effc_tensor_numel(t);
 			}
@@ -36,7 +36,11 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 		case EFFC_OP_MATMUL:
 			s->macs += effc_tensor_numel(y) * x->dims[x->rank - 1];
 			break;
+		case EFFC_OP_EXPAND_DW: /* the expansion, then the depthwise */
+			s->macs += effc_tensor_numel(x) * y->dims[1] + effc_tensor_numel(y) * n->a.kernel[0] * n->a.kernel[1];
+			break;
 		case EFFC_OP_SE: /* two 1x1 convs on the pooled vector */
+		case EFFC_OP_SE_GATE:
 			s->macs += 2 * x->dims[0] * x->dims[1] * g->t[n->in[1]].dims[0];
 			break;
 		default:

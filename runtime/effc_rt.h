@@ -25,6 +25,10 @@ enum effc_rt_status {
 struct effc_rt {
 	void *pool; /* pthreadpool_t, NULL for one thread */
 	int threads;
+	/* Scratch shared by the ops of a context (they run one at a time), sized by the creates:
+	 * a pointwise convolution with an input scale writes its scaled operand here. */
+	float *work;
+	size_t work_bytes;
 };
 int effc_rt_init(struct effc_rt *rt, int num_threads);
 void effc_rt_fini(struct effc_rt *rt);
@@ -49,6 +53,9 @@ enum effc_rt_kind {
 	EFFC_RT_SCALE_BIAS,
 	EFFC_RT_SE,
 	EFFC_RT_GEMM,
+	EFFC_RT_SE_GATE,
+	EFFC_RT_MBCONV,
+	EFFC_RT_PAIR, /* two ops run in turn (an MBConv built unfused) */
 };
 
 /* Activations applied after an op (beyond the clamp that out_min/out_max express). */
@@ -112,10 +119,50 @@ struct effc_rt_unary {
  * B packed in 16-column panels [ceil(n/16)][k][16]. */
 struct effc_rt_gemm {
 	size_t m, n, k;
+	/* a_scale ([k], optional): read a[i][q] * a_scale[q]. Only the portable path applies it
+	 * directly; the runtime op scales a copy of the smaller operand first. */
 	const float *a, *packed, *bias, *residual, *a_scale;
 	float *c;
 	float out_min, out_max;
 	enum effc_rt_act act;
+};
+
+/* Depthwise convolution of one image (effc_rt_mbconv.c), NHWC, weights [kh][kw][C]: clamp and
+ * activation applied, and, if row_sums is set, each output row's per-channel sums after the
+ * activation ([out_h][C]). `in` holds the input rows from in_row0 on (a band of the image). */
+struct effc_rt_dw {
+	struct effc_rt_conv2d p;
+	const float *w, *bias, *in;
+	int in_row0;
+	float *out, *row_sums;
+};
+
+/* Expansion (1x1 GEMM, packed weights) then depthwise, fused band by band (effc_rt_mbconv.c).
+ * dw describes the depthwise over the expanded tensor (in_c = out_c = expanded channels). */
+struct effc_rt_expand {
+	size_t in_c;
+	enum effc_rt_act act;
+	float out_min, out_max;
+};
+struct effc_rt_mbconv {
+	struct effc_rt_conv2d dw;
+	size_t k;
+	const float *x, *we, *be, *wd, *bd;
+	float *out, *row_sums;
+	float e_min, e_max;
+	enum effc_rt_act e_act;
+	size_t band, buf_rows, tasks; /* output rows per band, rows per buffer, buffers */
+	float *bufs;
+};
+
+/* Squeeze-excitation gate only (the scale is applied by the next pointwise convolution):
+ * gate[b][c] = sigma(W2 act(W1 mean + b1) + b2), the mean taken from row_sums when given
+ * ([batch][rows][C] summed over rows), else from x ([batch][hw][C]). */
+struct effc_rt_se_gate {
+	struct effc_rt_se p;
+	size_t rows;
+	const float *x, *row_sums;
+	float *gate;
 };
 
 struct effc_rt_shape {
@@ -158,21 +205,47 @@ struct effc_rt_op {
 		} pad;
 		struct effc_rt_se se;
 		struct effc_rt_gemm gemm;
+		struct effc_rt_se_gate se_gate;
+		struct effc_rt_mbconv mb;
 		struct {
 			size_t outer, channels, inner;
 		} sb;
 	} p;
-	float *scratch; /* SE: pooled and reduced vectors, allocated in create */
+	float *scratch; /* SE: pooled and reduced vectors; scaled 1x1 on XNNPACK: the scaled input */
+	const float *in_scale; /* pointwise: [batch][k] input scale (a folded SE gate) */
+	size_t batch;          /* pointwise with in_scale: rows per batch element = m / batch */
+	int scale_weights;     /* pointwise with in_scale: scale B (k x n) rather than A (hw x k) */
+	struct effc_rt_op *pair; /* EFFC_RT_PAIR: two ops, and pair_buf their intermediate tensor */
+	float *pair_buf;
 	const float *w[4]; /* SE: w1, b1, w2, b2 */
+	float *row_sums;   /* depthwise: per-row channel sums of the output, computed with the activation */
 };
 
 /* Creates. in/out are the final buffers; weights are constant for the context's life. */
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out);
-/* A packed 1x1 convolution that also adds `residual` (same shape as out, may be NULL). */
+/* A packed 1x1 convolution that also adds `residual` (same shape as out, may be NULL) and, when
+ * in_scale ([batch][in_c], may be NULL) is given, reads in[m][k] * in_scale[k]: a squeeze-
+ * excitation folded in. The scale is applied to whichever operand is smaller, the weights
+ * (k x n) or the input rows (hw x k), as a copy in rt->work. */
 int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
-			   const float *packed_weights, const float *bias, const float *residual, const float *in,
-			   float *out);
+			   const float *packed_weights, const float *bias, const float *residual, const float *in_scale,
+			   const float *in, float *out);
+/* Depthwise convolution (groups = in_c = out_c) that also writes its output's per-row channel
+ * sums, after the activation, to row_sums [batch * out_h][C]: what a following SE pools. */
+int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			  const float *weights, const float *bias, const float *in, float *out, float *row_sums);
+/* An MBConv's expansion and depthwise convolution as one op: out = dw(act_e(x We + be)), plus
+ * the depthwise output's row sums ([batch * out_h][C], may be NULL). we: expansion weights in
+ * the GEMM's panel layout; wd: depthwise weights [kh][kw][C]. */
+int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
+			  const float *bd, const float *in, float *out, float *row_sums);
+/* The SE gate alone: gate [batch][channels] from row_sums ([batch][rows][channels], rows > 0) or,
+ * when row_sums is NULL, from x ([batch][hw][channels]). */
+int effc_rt_se_gate_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, size_t rows,
+			   const float *w1, const float *b1, const float *w2, const float *b2, const float *x,
+			   const float *row_sums, float *gate);
 /* Fully connected: out[batch][out_c] = in[batch][in_c] x W^T + bias, W is [out_c][in_c]. */
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
 		      const float *weights, const float *bias, float out_min, float out_max, const float *in,
@@ -215,6 +288,13 @@ int effc_rt_gemm_fast_available(void);
 void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1); /* rows [m0, m1) */
 void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
+/* Depthwise rows [oy0, oy1) of one image: AVX2 where the CPU has it, else the reference. */
+void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
+void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
+/* Task t of m->tasks: a contiguous share of the output rows, with buffer t. */
+void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t);
+void effc_rt_pack_dw(size_t channels, size_t kh, size_t kw, const float *w, float *packed); /* [C][kh][kw] -> [kh][kw][C] */
+void effc_rt_unpack_dw(size_t channels, size_t kh, size_t kw, const float *packed, float *w);
 void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w);
 
 /* Reference kernels (effc_rt_kernels.c): plain C, no XNNPACK, used by run and by the tests. */
@@ -241,6 +321,16 @@ void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1
 void effc_rt_ref_swish(size_t n, const float *in, float *out);
 void effc_rt_swish(size_t n, const float *in, float *out);
 void effc_rt_hardswish(size_t n, const float *in, float *out);
+/* The SE's two small fully connected layers and gate: gate = sigma(W2 act(W1 pooled + b1) + b2),
+ * w = {W1 [reduced][channels], b1, W2 [channels][reduced], b2}; hidden holds `reduced` floats. */
+void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
+			 float *gate);
+/* Rows [r0, r1) of `width` pixels x `channels`: the activation in place, then each row's
+ * per-channel sums into sums[r][channels]. */
+void effc_rt_act_row_sums(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act, float *data,
+			  float *sums);
+/* Rows [r0, r1) of GEMM panels ([panels][k][16]): out row r = in row r * s[r % k]. */
+void effc_rt_scale_panels(size_t r0, size_t r1, size_t k, const float *s, const float *in, float *out);
 /* The SE tail: out[r][c] = in[r][c] * s[c] for rows [r0, r1). */
 void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out);
 

@@ -3,6 +3,7 @@
  * and matmul with run-time weights) and the reference the XNNPACK paths are tested against.
  * Written for clarity first; loops are ordered so the compiler can vectorise the inner one. */
 #include "effc_rt.h"
+#include "effc_rt_simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -335,46 +336,27 @@ static void swish_portable(size_t n, const float *in, float *out)
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-/* The same algorithm in AVX2+FMA: exp by range reduction and a degree-6 polynomial, then a
- * reciprocal refined by one Newton step instead of a division. Max rel. error ~2e-7. */
-__attribute__((target("avx2,fma"))) static void swish_avx2(size_t n, const float *in, float *out)
+#ifdef EFFC_RT_HAVE_AVX2
+/* The same function in AVX2+FMA (effc_rt_simd.h), used where the CPU has it. */
+EFFC_RT_AVX2_FN static void swish_avx2(size_t n, const float *in, float *out)
 {
-	const __m256 sign = _mm256_set1_ps(-0.0f), lo = _mm256_set1_ps(-87.0f), log2e = _mm256_set1_ps(1.44269504f);
-	const __m256 ln2hi = _mm256_set1_ps(0.693145752f), ln2lo = _mm256_set1_ps(1.42860677e-6f), one = _mm256_set1_ps(1.0f);
-	const __m256 c6 = _mm256_set1_ps(1.38888889e-3f), c5 = _mm256_set1_ps(8.33333333e-3f), c4 = _mm256_set1_ps(4.16666667e-2f);
-	const __m256 c3 = _mm256_set1_ps(1.66666667e-1f), c2 = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
 	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		const __m256 x = _mm256_loadu_ps(in + i);
-		const __m256 z0 = _mm256_or_ps(x, sign); /* -|x| */
-		const __m256 z = _mm256_max_ps(z0, lo);
-		const __m256 k = _mm256_round_ps(_mm256_mul_ps(z, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-		__m256 r = _mm256_fnmadd_ps(k, ln2hi, z);
-		r = _mm256_fnmadd_ps(k, ln2lo, r);
-		__m256 p = _mm256_fmadd_ps(c6, r, c5);
-		p = _mm256_fmadd_ps(p, r, c4);
-		p = _mm256_fmadd_ps(p, r, c3);
-		p = _mm256_fmadd_ps(p, r, c2);
-		p = _mm256_fmadd_ps(p, r, one);
-		p = _mm256_fmadd_ps(p, r, one);
-		const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-		__m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-		e = _mm256_and_ps(e, _mm256_cmp_ps(z0, lo, _CMP_GT_OQ)); /* e^-|x| underflows to 0 */
-		const __m256 d = _mm256_add_ps(one, e);
-		__m256 rcp = _mm256_rcp_ps(d);
-		rcp = _mm256_mul_ps(rcp, _mm256_fnmadd_ps(d, rcp, two));
-		const __m256 num = _mm256_blendv_ps(one, e, x); /* x < 0: e^x / (1 + e^x) */
-		_mm256_storeu_ps(out + i, _mm256_mul_ps(x, _mm256_mul_ps(num, rcp)));
+	/* Four independent chains per step: one is a long dependency chain the core cannot hide. */
+	for (; i + 32 <= n; i += 32) {
+		const __m256 a = effc_rt_swish8(_mm256_loadu_ps(in + i)), b = effc_rt_swish8(_mm256_loadu_ps(in + i + 8));
+		const __m256 c = effc_rt_swish8(_mm256_loadu_ps(in + i + 16)), d = effc_rt_swish8(_mm256_loadu_ps(in + i + 24));
+		_mm256_storeu_ps(out + i, a), _mm256_storeu_ps(out + i + 8, b);
+		_mm256_storeu_ps(out + i + 16, c), _mm256_storeu_ps(out + i + 24, d);
 	}
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, effc_rt_swish8(_mm256_loadu_ps(in + i)));
 	swish_portable(n - i, in + i, out + i);
 }
 #endif
 
 void effc_rt_swish(size_t n, const float *in, float *out)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef EFFC_RT_HAVE_AVX2
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
 		swish_avx2(n, in, out);
 		return;
@@ -387,6 +369,131 @@ EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = in[i] * clampf(in[i] * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+}
+
+/* sum a[i] * b[i] in eight independent partial sums, so the loop vectorises without
+ * reassociation (these dot products are the SE's whole cost once it is fused). */
+static float dot(size_t n, const float *a, const float *b)
+{
+	float acc[8] = {0};
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (size_t l = 0; l < 8; l++)
+			acc[l] += a[i + l] * b[i + l];
+	float s = 0.0f;
+	for (; i < n; i++)
+		s += a[i] * b[i];
+	for (size_t l = 0; l < 8; l++)
+		s += acc[l];
+	return s;
+}
+
+void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
+			 float *gate)
+{
+	const float *w1 = w[0], *b1 = w[1], *w2 = w[2], *b2 = w[3];
+	for (size_t j = 0; j < p->reduced; j++)
+		hidden[j] = clampf((b1 ? b1[j] : 0.0f) + dot(p->channels, w1 + j * p->channels, pooled), p->act_min, p->act_max);
+	if (p->act == EFFC_RT_ACT_SWISH)
+		effc_rt_swish(p->reduced, hidden, hidden);
+	else if (p->act == EFFC_RT_ACT_HARDSWISH)
+		effc_rt_hardswish(p->reduced, hidden, hidden);
+	for (size_t c = 0; c < p->channels; c++)
+		gate[c] = (b2 ? b2[c] : 0.0f) + dot(p->reduced, w2 + c * p->reduced, hidden);
+	if (p->gate == EFFC_RT_GATE_SIGMOID) {
+		/* sigmoid(a) = swish(a) / a is unstable at 0: compute it directly. */
+		for (size_t c = 0; c < p->channels; c++)
+			gate[c] = 1.0f / (1.0f + expf(-gate[c]));
+	} else {
+		for (size_t c = 0; c < p->channels; c++)
+			gate[c] = clampf(p->gate_alpha * gate[c] + p->gate_beta, 0.0f, 1.0f);
+	}
+}
+
+static void act_row_sums_portable(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act,
+				  float *data, float *sums)
+{
+	for (size_t r = r0; r < r1; r++) {
+		float *s = sums + r * channels, *row = data + r * width * channels;
+		if (act == EFFC_RT_ACT_SWISH)
+			effc_rt_swish(width * channels, row, row);
+		else if (act == EFFC_RT_ACT_HARDSWISH)
+			effc_rt_hardswish(width * channels, row, row);
+		for (size_t c = 0; c < channels; c++)
+			s[c] = row[c];
+		for (size_t x = 1; x < width; x++)
+			for (size_t c = 0; c < channels; c++)
+				s[c] += row[x * channels + c];
+	}
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+/* Swish and the sums in one sweep, nearly as fast as Swish alone: 32 channels at a time down
+ * the row (four independent vectors per step), their sums in registers. */
+EFFC_RT_AVX2_FN static void swish_row_sums_avx2(size_t r0, size_t r1, size_t width, size_t channels, float *data,
+						float *sums)
+{
+	for (size_t r = r0; r < r1; r++) {
+		float *row = data + r * width * channels, *s = sums + r * channels;
+		size_t c = 0;
+		for (; c + 32 <= channels; c += 32) {
+			__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+			for (size_t x = 0; x < width; x++) {
+				float *y = row + x * channels + c;
+				const __m256 v0 = effc_rt_swish8(_mm256_loadu_ps(y)), v1 = effc_rt_swish8(_mm256_loadu_ps(y + 8));
+				const __m256 v2 = effc_rt_swish8(_mm256_loadu_ps(y + 16)), v3 = effc_rt_swish8(_mm256_loadu_ps(y + 24));
+				_mm256_storeu_ps(y, v0), _mm256_storeu_ps(y + 8, v1);
+				_mm256_storeu_ps(y + 16, v2), _mm256_storeu_ps(y + 24, v3);
+				a0 = _mm256_add_ps(a0, v0), a1 = _mm256_add_ps(a1, v1);
+				a2 = _mm256_add_ps(a2, v2), a3 = _mm256_add_ps(a3, v3);
+			}
+			_mm256_storeu_ps(s + c, a0), _mm256_storeu_ps(s + c + 8, a1);
+			_mm256_storeu_ps(s + c + 16, a2), _mm256_storeu_ps(s + c + 24, a3);
+		}
+		for (; c + 8 <= channels; c += 8) {
+			__m256 a0 = _mm256_setzero_ps();
+			for (size_t x = 0; x < width; x++) {
+				float *y = row + x * channels + c;
+				const __m256 v = effc_rt_swish8(_mm256_loadu_ps(y));
+				_mm256_storeu_ps(y, v);
+				a0 = _mm256_add_ps(a0, v);
+			}
+			_mm256_storeu_ps(s + c, a0);
+		}
+		if (c < channels) { /* channels not a multiple of 8 */
+			const size_t c0 = c;
+			for (; c < channels; c++)
+				s[c] = 0.0f;
+			for (size_t x = 0; x < width; x++) {
+				float *y = row + x * channels;
+				effc_rt_swish(channels - c0, y + c0, y + c0);
+				for (c = c0; c < channels; c++)
+					s[c] += y[c];
+			}
+		}
+	}
+}
+#endif
+
+void effc_rt_act_row_sums(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act, float *data,
+			  float *sums)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (act == EFFC_RT_ACT_SWISH && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		swish_row_sums_avx2(r0, r1, width, channels, data, sums);
+		return;
+	}
+#endif
+	act_row_sums_portable(r0, r1, width, channels, act, data, sums);
+}
+
+EFFC_RT_CLONES void effc_rt_scale_panels(size_t r0, size_t r1, size_t k, const float *s, const float *in, float *out)
+{
+	for (size_t r = r0; r < r1; r++) {
+		const float v = s[r % k];
+		for (size_t j = 0; j < 16; j++)
+			out[r * 16 + j] = in[r * 16 + j] * v;
+	}
 }
 
 EFFC_RT_CLONES void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out)

@@ -14,7 +14,7 @@
 
 extern const unsigned char efficientnet_tiny_weights[]; /* efficientnet_tiny.weights, embedded by efficientnet_tiny_weights.c */
 
-#define EFFICIENTNET_TINY_ARENA_BYTES 245760
+#define EFFICIENTNET_TINY_ARENA_BYTES 248832
 #define EFFICIENTNET_TINY_WEIGHTS_BYTES 277440
 #ifndef EFFICIENTNET_TINY_NUM_OPS
 #define EFFICIENTNET_TINY_NUM_OPS 44
@@ -37,43 +37,33 @@ struct efficientnet_tiny {
 static const struct efficientnet_tiny_debug_tensor debug_tensors[] = {
 	{"features.0.act.out", "features.0.conv", "Conv", 0, 4, {1, 8, 32, 32}, 1},
 	{"features.1.0.block.0.act.out", "features.1.0.block.0.conv", "Conv", 32768, 4, {1, 8, 32, 32}, 1},
-	{"features.1.0.block.1.out", "features.1.0.block.1.scale", "SqueezeExcite", 32768, 4, {1, 8, 32, 32}, 1},
 	{"features.1.0.add.out", "features.1.0.block.2.conv", "Conv", 196608, 4, {1, 8, 32, 32}, 1},
 	{"features.2.0.block.0.act.out", "features.2.0.block.0.conv", "Conv", 0, 4, {1, 48, 32, 32}, 1},
 	{"features.2.0.block.1.act.out", "features.2.0.block.1.conv", "Conv", 196608, 4, {1, 48, 16, 16}, 1},
-	{"features.2.0.block.2.out", "features.2.0.block.2.scale", "SqueezeExcite", 196608, 4, {1, 48, 16, 16}, 1},
 	{"features.2.0.block.3.bn.out", "features.2.0.block.3.conv", "Conv", 49152, 4, {1, 8, 16, 16}, 1},
 	{"features.3.0.block.0.act.out", "features.3.0.block.0.conv", "Conv", 0, 4, {1, 48, 16, 16}, 1},
 	{"features.3.0.block.1.act.out", "features.3.0.block.1.conv", "Conv", 49152, 4, {1, 48, 8, 8}, 1},
-	{"features.3.0.block.2.out", "features.3.0.block.2.scale", "SqueezeExcite", 49152, 4, {1, 48, 8, 8}, 1},
 	{"features.3.0.block.3.bn.out", "features.3.0.block.3.conv", "Conv", 12288, 4, {1, 8, 8, 8}, 1},
 	{"features.4.0.block.0.act.out", "features.4.0.block.0.conv", "Conv", 0, 4, {1, 48, 8, 8}, 1},
 	{"features.4.0.block.1.act.out", "features.4.0.block.1.conv", "Conv", 12288, 4, {1, 48, 4, 4}, 1},
-	{"features.4.0.block.2.out", "features.4.0.block.2.scale", "SqueezeExcite", 12288, 4, {1, 48, 4, 4}, 1},
 	{"features.4.0.block.3.bn.out", "features.4.0.block.3.conv", "Conv", 15360, 4, {1, 16, 4, 4}, 1},
 	{"features.4.1.block.0.act.out", "features.4.1.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.4.1.block.1.act.out", "features.4.1.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.4.1.block.2.out", "features.4.1.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.4.1.add.out", "features.4.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
+	{"features.4.1.add.out", "features.4.1.block.3.conv", "Conv", 13824, 4, {1, 16, 4, 4}, 1},
 	{"features.5.0.block.0.act.out", "features.5.0.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.5.0.block.1.act.out", "features.5.0.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.5.0.block.2.out", "features.5.0.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.5.0.add.out", "features.5.0.block.3.conv", "Conv", 13312, 4, {1, 16, 4, 4}, 1},
+	{"features.5.0.add.out", "features.5.0.block.3.conv", "Conv", 14848, 4, {1, 16, 4, 4}, 1},
 	{"features.5.1.block.0.act.out", "features.5.1.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.5.1.block.1.act.out", "features.5.1.block.1.conv", "Conv", 6144, 4, {1, 96, 4, 4}, 1},
-	{"features.5.1.block.2.out", "features.5.1.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 4, 4}, 1},
 	{"features.5.1.add.out", "features.5.1.block.3.conv", "Conv", 12288, 4, {1, 16, 4, 4}, 1},
 	{"features.6.0.block.0.act.out", "features.6.0.block.0.conv", "Conv", 0, 4, {1, 96, 4, 4}, 1},
 	{"features.6.0.block.1.act.out", "features.6.0.block.1.conv", "Conv", 6144, 4, {1, 96, 2, 2}, 1},
-	{"features.6.0.block.2.out", "features.6.0.block.2.scale", "SqueezeExcite", 6144, 4, {1, 96, 2, 2}, 1},
-	{"features.6.0.block.3.bn.out", "features.6.0.block.3.conv", "Conv", 4608, 4, {1, 24, 2, 2}, 1},
+	{"features.6.0.block.3.bn.out", "features.6.0.block.3.conv", "Conv", 5760, 4, {1, 24, 2, 2}, 1},
 	{"features.6.1.block.0.act.out", "features.6.1.block.0.conv", "Conv", 0, 4, {1, 144, 2, 2}, 1},
 	{"features.6.1.block.1.act.out", "features.6.1.block.1.conv", "Conv", 2304, 4, {1, 144, 2, 2}, 1},
-	{"features.6.1.block.2.out", "features.6.1.block.2.scale", "SqueezeExcite", 2304, 4, {1, 144, 2, 2}, 1},
-	{"features.6.1.add.out", "features.6.1.block.3.conv", "Conv", 4992, 4, {1, 24, 2, 2}, 1},
+	{"features.6.1.add.out", "features.6.1.block.3.conv", "Conv", 4608, 4, {1, 24, 2, 2}, 1},
 	{"features.7.0.block.0.act.out", "features.7.0.block.0.conv", "Conv", 0, 4, {1, 144, 2, 2}, 1},
 	{"features.7.0.block.1.act.out", "features.7.0.block.1.conv", "Conv", 2304, 4, {1, 144, 2, 2}, 1},
-	{"features.7.0.block.2.out", "features.7.0.block.2.scale", "SqueezeExcite", 2304, 4, {1, 144, 2, 2}, 1},
 	{"features.7.0.block.3.bn.out", "features.7.0.block.3.conv", "Conv", 4608, 4, {1, 40, 2, 2}, 1},
 	{"features.8.act.out", "features.8.conv", "Conv", 0, 4, {1, 160, 2, 2}, 1},
 	{"avgpool.out", "avgpool", "GlobalAveragePool", 2560, 4, {1, 160, 1, 1}, 1},
@@ -186,202 +176,202 @@ int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
 	{ /* node 'features.1.0.block.0.conv' (Conv): 1x8x32x32 nhwc -> 1x8x32x32 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 8, .out_h = 32, .out_w = 32, .out_c = 8, .groups = 8,
 			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[2], &p, W(41600), W(32576), A(0), A(32768)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[2], &p, W(41600), W(32576), A(0), A(32768), A(65536)));
 	}
-	{ /* node 'features.1.0.block.1.scale' (SqueezeExcite): 1x8x32x32 nhwc -> 1x8x32x32 nhwc */
+	{ /* node 'features.1.0.block.1.scale' (SqueezeExciteGate): 1x8x32x32 nhwc -> 1x8 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 1024, .channels = 8, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[3], &p, W(0), W(64), W(128), W(192), A(32768), A(32768)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[3], &p, 32, W(0), W(64), W(128), W(192), A(32768), A(65536), A(66560)));
 	}
 	{ /* node 'features.1.0.block.2.conv' (Conv): 1x8x32x32 nhwc -> 1x8x32x32 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 8, .out_h = 32, .out_w = 32, .out_c = 8, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[4], &p, W(41920), W(32640), A(0), A(32768), A(196608)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[4], &p, W(41920), W(32640), A(0), A(66560), A(32768), A(196608)));
 	}
 	{ /* node 'features.2.0.block.0.conv' (Conv): 1x8x32x32 nhwc -> 1x48x32x32 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 8, .out_h = 32, .out_w = 32, .out_c = 48, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[5], &p, W(42432), W(32704), NULL, A(196608), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[5], &p, W(42432), W(32704), NULL, NULL, A(196608), A(0)));
 	}
 	{ /* node 'features.2.0.block.1.conv' (Conv): 1x48x32x32 nhwc -> 1x48x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 32, .in_w = 32, .in_c = 48, .out_h = 16, .out_w = 16, .out_c = 48, .groups = 48,
 			.kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[6], &p, W(43968), W(32896), A(0), A(196608)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[6], &p, W(43968), W(32896), A(0), A(196608), A(245760)));
 	}
-	{ /* node 'features.2.0.block.2.scale' (SqueezeExcite): 1x48x16x16 nhwc -> 1x48x16x16 nhwc */
+	{ /* node 'features.2.0.block.2.scale' (SqueezeExciteGate): 1x48x16x16 nhwc -> 1x48 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 256, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[7], &p, W(256), W(640), W(704), W(1088), A(196608), A(196608)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[7], &p, 16, W(256), W(640), W(704), W(1088), A(196608), A(245760), A(0)));
 	}
 	{ /* node 'features.2.0.block.3.conv' (Conv): 1x48x16x16 nhwc -> 1x8x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 48, .out_h = 16, .out_w = 16, .out_c = 8, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[8], &p, W(45696), W(33088), NULL, A(196608), A(49152)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[8], &p, W(45696), W(33088), NULL, A(0), A(196608), A(49152)));
 	}
 	{ /* node 'features.3.0.block.0.conv' (Conv): 1x8x16x16 nhwc -> 1x48x16x16 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 8, .out_h = 16, .out_w = 16, .out_c = 48, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[9], &p, W(48768), W(33152), NULL, A(49152), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[9], &p, W(48768), W(33152), NULL, NULL, A(49152), A(0)));
 	}
 	{ /* node 'features.3.0.block.1.conv' (Conv): 1x48x16x16 nhwc -> 1x48x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 16, .in_w = 16, .in_c = 48, .out_h = 8, .out_w = 8, .out_c = 48, .groups = 48,
 			.kh = 5, .kw = 5, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[10], &p, W(50304), W(33344), A(0), A(49152)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[10], &p, W(50304), W(33344), A(0), A(49152), A(61440)));
 	}
-	{ /* node 'features.3.0.block.2.scale' (SqueezeExcite): 1x48x8x8 nhwc -> 1x48x8x8 nhwc */
+	{ /* node 'features.3.0.block.2.scale' (SqueezeExciteGate): 1x48x8x8 nhwc -> 1x48 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 64, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[11], &p, W(1280), W(1664), W(1728), W(2112), A(49152), A(49152)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[11], &p, 8, W(1280), W(1664), W(1728), W(2112), A(49152), A(61440), A(0)));
 	}
 	{ /* node 'features.3.0.block.3.conv' (Conv): 1x48x8x8 nhwc -> 1x8x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 48, .out_h = 8, .out_w = 8, .out_c = 8, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[12], &p, W(55104), W(33536), NULL, A(49152), A(12288)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[12], &p, W(55104), W(33536), NULL, A(0), A(49152), A(12288)));
 	}
 	{ /* node 'features.4.0.block.0.conv' (Conv): 1x8x8x8 nhwc -> 1x48x8x8 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 8, .out_h = 8, .out_w = 8, .out_c = 48, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[13], &p, W(58176), W(33600), NULL, A(12288), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[13], &p, W(58176), W(33600), NULL, NULL, A(12288), A(0)));
 	}
 	{ /* node 'features.4.0.block.1.conv' (Conv): 1x48x8x8 nhwc -> 1x48x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 8, .in_w = 8, .in_c = 48, .out_h = 4, .out_w = 4, .out_c = 48, .groups = 48,
 			.kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[14], &p, W(59712), W(33792), A(0), A(12288)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[14], &p, W(59712), W(33792), A(0), A(12288), A(15360)));
 	}
-	{ /* node 'features.4.0.block.2.scale' (SqueezeExcite): 1x48x4x4 nhwc -> 1x48x4x4 nhwc */
+	{ /* node 'features.4.0.block.2.scale' (SqueezeExciteGate): 1x48x4x4 nhwc -> 1x48 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 48, .reduced = 2, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[15], &p, W(2304), W(2688), W(2752), W(3136), A(12288), A(12288)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[15], &p, 4, W(2304), W(2688), W(2752), W(3136), A(12288), A(15360), A(0)));
 	}
 	{ /* node 'features.4.0.block.3.conv' (Conv): 1x48x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 48, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[16], &p, W(61440), W(33984), NULL, A(12288), A(15360)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[16], &p, W(61440), W(33984), NULL, A(0), A(12288), A(15360)));
 	}
 	{ /* node 'features.4.1.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[17], &p, W(64512), W(34048), NULL, A(15360), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[17], &p, W(64512), W(34048), NULL, NULL, A(15360), A(0)));
 	}
 	{ /* node 'features.4.1.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[18], &p, W(70656), W(34432), A(0), A(6144)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[18], &p, W(70656), W(34432), A(0), A(6144), A(12288)));
 	}
-	{ /* node 'features.4.1.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
+	{ /* node 'features.4.1.block.2.scale' (SqueezeExciteGate): 1x96x4x4 nhwc -> 1x96 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[19], &p, W(3328), W(4864), W(4928), W(6464), A(6144), A(6144)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[19], &p, 4, W(3328), W(4864), W(4928), W(6464), A(6144), A(12288), A(0)));
 	}
 	{ /* node 'features.4.1.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[20], &p, W(74112), W(34816), A(15360), A(6144), A(12288)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[20], &p, W(74112), W(34816), A(15360), A(0), A(6144), A(13824)));
 	}
 	{ /* node 'features.5.0.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[21], &p, W(80256), W(34880), NULL, A(12288), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[21], &p, W(80256), W(34880), NULL, NULL, A(13824), A(0)));
 	}
 	{ /* node 'features.5.0.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[22], &p, W(86400), W(35264), A(0), A(6144)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[22], &p, W(86400), W(35264), A(0), A(6144), A(12288)));
 	}
-	{ /* node 'features.5.0.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
+	{ /* node 'features.5.0.block.2.scale' (SqueezeExciteGate): 1x96x4x4 nhwc -> 1x96 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[23], &p, W(6848), W(8384), W(8448), W(9984), A(6144), A(6144)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[23], &p, 4, W(6848), W(8384), W(8448), W(9984), A(6144), A(12288), A(0)));
 	}
 	{ /* node 'features.5.0.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[24], &p, W(96000), W(35648), A(12288), A(6144), A(13312)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[24], &p, W(96000), W(35648), A(13824), A(0), A(6144), A(14848)));
 	}
 	{ /* node 'features.5.1.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[25], &p, W(102144), W(35712), NULL, A(13312), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[25], &p, W(102144), W(35712), NULL, NULL, A(14848), A(0)));
 	}
 	{ /* node 'features.5.1.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[26], &p, W(108288), W(36096), A(0), A(6144)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[26], &p, W(108288), W(36096), A(0), A(6144), A(12288)));
 	}
-	{ /* node 'features.5.1.block.2.scale' (SqueezeExcite): 1x96x4x4 nhwc -> 1x96x4x4 nhwc */
+	{ /* node 'features.5.1.block.2.scale' (SqueezeExciteGate): 1x96x4x4 nhwc -> 1x96 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 16, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[27], &p, W(10368), W(11904), W(11968), W(13504), A(6144), A(6144)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[27], &p, 4, W(10368), W(11904), W(11968), W(13504), A(6144), A(12288), A(0)));
 	}
 	{ /* node 'features.5.1.block.3.conv' (Conv): 1x96x4x4 nhwc -> 1x16x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 4, .out_w = 4, .out_c = 16, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[28], &p, W(117888), W(36480), A(13312), A(6144), A(12288)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[28], &p, W(117888), W(36480), A(14848), A(0), A(6144), A(12288)));
 	}
 	{ /* node 'features.6.0.block.0.conv' (Conv): 1x16x4x4 nhwc -> 1x96x4x4 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 16, .out_h = 4, .out_w = 4, .out_c = 96, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[29], &p, W(124032), W(36544), NULL, A(12288), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[29], &p, W(124032), W(36544), NULL, NULL, A(12288), A(0)));
 	}
 	{ /* node 'features.6.0.block.1.conv' (Conv): 1x96x4x4 nhwc -> 1x96x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 4, .in_w = 4, .in_c = 96, .out_h = 2, .out_w = 2, .out_c = 96, .groups = 96,
 			.kh = 5, .kw = 5, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[30], &p, W(130176), W(36928), A(0), A(6144)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[30], &p, W(130176), W(36928), A(0), A(6144), A(7680)));
 	}
-	{ /* node 'features.6.0.block.2.scale' (SqueezeExcite): 1x96x2x2 nhwc -> 1x96x2x2 nhwc */
+	{ /* node 'features.6.0.block.2.scale' (SqueezeExciteGate): 1x96x2x2 nhwc -> 1x96 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 96, .reduced = 4, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[31], &p, W(13888), W(15424), W(15488), W(17024), A(6144), A(6144)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[31], &p, 2, W(13888), W(15424), W(15488), W(17024), A(6144), A(7680), A(0)));
 	}
 	{ /* node 'features.6.0.block.3.conv' (Conv): 1x96x2x2 nhwc -> 1x24x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 96, .out_h = 2, .out_w = 2, .out_c = 24, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[32], &p, W(139776), W(37312), NULL, A(6144), A(4608)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[32], &p, W(139776), W(37312), NULL, A(0), A(6144), A(5760)));
 	}
 	{ /* node 'features.6.1.block.0.conv' (Conv): 1x24x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 24, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[33], &p, W(152064), W(37440), NULL, A(4608), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[33], &p, W(152064), W(37440), NULL, NULL, A(5760), A(0)));
 	}
 	{ /* node 'features.6.1.block.1.conv' (Conv): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 144,
 			.kh = 5, .kw = 5, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 2, .pad_left = 2, .pad_bottom = 2, .pad_right = 2, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[34], &p, W(165888), W(38016), A(0), A(2304)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[34], &p, W(165888), W(38016), A(0), A(2304), A(4608)));
 	}
-	{ /* node 'features.6.1.block.2.scale' (SqueezeExcite): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
+	{ /* node 'features.6.1.block.2.scale' (SqueezeExciteGate): 1x144x2x2 nhwc -> 1x144 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 144, .reduced = 6, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[35], &p, W(17408), W(20864), W(20928), W(24384), A(2304), A(2304)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[35], &p, 2, W(17408), W(20864), W(20928), W(24384), A(2304), A(4608), A(0)));
 	}
 	{ /* node 'features.6.1.block.3.conv' (Conv): 1x144x2x2 nhwc -> 1x24x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 24, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[36], &p, W(180288), W(38592), A(4608), A(2304), A(4992)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[36], &p, W(180288), W(38592), A(5760), A(0), A(2304), A(4608)));
 	}
 	{ /* node 'features.7.0.block.0.conv' (Conv): 1x24x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 24, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[37], &p, W(198720), W(38720), NULL, A(4992), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[37], &p, W(198720), W(38720), NULL, NULL, A(4608), A(0)));
 	}
 	{ /* node 'features.7.0.block.1.conv' (Conv): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 144, .groups = 144,
 			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH};
-		CHECK(effc_rt_conv2d_create(&ctx->rt, &ctx->op[38], &p, W(212544), W(39296), A(0), A(2304)));
+		CHECK(effc_rt_dwconv_create(&ctx->rt, &ctx->op[38], &p, W(212544), W(39296), A(0), A(2304), A(4608)));
 	}
-	{ /* node 'features.7.0.block.2.scale' (SqueezeExcite): 1x144x2x2 nhwc -> 1x144x2x2 nhwc */
+	{ /* node 'features.7.0.block.2.scale' (SqueezeExciteGate): 1x144x2x2 nhwc -> 1x144 */
 		static const struct effc_rt_se p = {.batch = 1, .hw = 4, .channels = 144, .reduced = 6, .act = EFFC_RT_ACT_SWISH,
 			.act_min = -INFINITY, .act_max = INFINITY, .gate = EFFC_RT_GATE_SIGMOID, .gate_alpha = 0.0f, .gate_beta = 0.0f};
-		CHECK(effc_rt_se_create(&ctx->rt, &ctx->op[39], &p, W(24960), W(28416), W(28480), W(31936), A(2304), A(2304)));
+		CHECK(effc_rt_se_gate_create(&ctx->rt, &ctx->op[39], &p, 2, W(24960), W(28416), W(28480), W(31936), A(2304), A(4608), A(0)));
 	}
 	{ /* node 'features.7.0.block.3.conv' (Conv): 1x144x2x2 nhwc -> 1x40x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 144, .out_h = 2, .out_w = 2, .out_c = 40, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[40], &p, W(217728), W(39872), NULL, A(2304), A(4608)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[40], &p, W(217728), W(39872), NULL, A(0), A(2304), A(4608)));
 	}
 	{ /* node 'features.8.conv' (Conv): 1x40x2x2 nhwc -> 1x160x2x2 nhwc */
 		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 2, .in_w = 2, .in_c = 40, .out_h = 2, .out_w = 2, .out_c = 160, .groups = 1,
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 0, .pad_left = 0, .pad_bottom = 0, .pad_right = 0, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .act = EFFC_RT_ACT_SWISH, .packed = 1};
-		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[41], &p, W(245376), W(40064), NULL, A(4608), A(0)));
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[41], &p, W(245376), W(40064), NULL, NULL, A(4608), A(0)));
 	}
 	{ /* node 'avgpool' (GlobalAveragePool): 1x160x2x2 nhwc -> 1x160x1x1 nhwc */
 		CHECK(effc_rt_gap_create(&ctx->rt, &ctx->op[42], 1, 4, 160, A(0), A(2560)));
@@ -411,88 +401,78 @@ int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], f
 	DEBUG_TENSOR(0);
 	RUN(2); /* features.1.0.block.0.conv (Conv) */
 	DEBUG_TENSOR(1);
-	RUN(3); /* features.1.0.block.1.scale (SqueezeExcite) */
-	DEBUG_TENSOR(2);
+	RUN(3); /* features.1.0.block.1.scale (SqueezeExciteGate) */
 	RUN(4); /* features.1.0.block.2.conv (Conv) */
-	DEBUG_TENSOR(3);
+	DEBUG_TENSOR(2);
 	RUN(5); /* features.2.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(4);
+	DEBUG_TENSOR(3);
 	RUN(6); /* features.2.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(5);
-	RUN(7); /* features.2.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(6);
+	DEBUG_TENSOR(4);
+	RUN(7); /* features.2.0.block.2.scale (SqueezeExciteGate) */
 	RUN(8); /* features.2.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(7);
+	DEBUG_TENSOR(5);
 	RUN(9); /* features.3.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(8);
+	DEBUG_TENSOR(6);
 	RUN(10); /* features.3.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(9);
-	RUN(11); /* features.3.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(10);
+	DEBUG_TENSOR(7);
+	RUN(11); /* features.3.0.block.2.scale (SqueezeExciteGate) */
 	RUN(12); /* features.3.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(11);
+	DEBUG_TENSOR(8);
 	RUN(13); /* features.4.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(12);
+	DEBUG_TENSOR(9);
 	RUN(14); /* features.4.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(13);
-	RUN(15); /* features.4.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(14);
+	DEBUG_TENSOR(10);
+	RUN(15); /* features.4.0.block.2.scale (SqueezeExciteGate) */
 	RUN(16); /* features.4.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(15);
+	DEBUG_TENSOR(11);
 	RUN(17); /* features.4.1.block.0.conv (Conv) */
-	DEBUG_TENSOR(16);
+	DEBUG_TENSOR(12);
 	RUN(18); /* features.4.1.block.1.conv (Conv) */
-	DEBUG_TENSOR(17);
-	RUN(19); /* features.4.1.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(18);
+	DEBUG_TENSOR(13);
+	RUN(19); /* features.4.1.block.2.scale (SqueezeExciteGate) */
 	RUN(20); /* features.4.1.block.3.conv (Conv) */
-	DEBUG_TENSOR(19);
+	DEBUG_TENSOR(14);
 	RUN(21); /* features.5.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(20);
+	DEBUG_TENSOR(15);
 	RUN(22); /* features.5.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(21);
-	RUN(23); /* features.5.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(22);
+	DEBUG_TENSOR(16);
+	RUN(23); /* features.5.0.block.2.scale (SqueezeExciteGate) */
 	RUN(24); /* features.5.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(23);
+	DEBUG_TENSOR(17);
 	RUN(25); /* features.5.1.block.0.conv (Conv) */
-	DEBUG_TENSOR(24);
+	DEBUG_TENSOR(18);
 	RUN(26); /* features.5.1.block.1.conv (Conv) */
-	DEBUG_TENSOR(25);
-	RUN(27); /* features.5.1.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(26);
+	DEBUG_TENSOR(19);
+	RUN(27); /* features.5.1.block.2.scale (SqueezeExciteGate) */
 	RUN(28); /* features.5.1.block.3.conv (Conv) */
-	DEBUG_TENSOR(27);
+	DEBUG_TENSOR(20);
 	RUN(29); /* features.6.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(28);
+	DEBUG_TENSOR(21);
 	RUN(30); /* features.6.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(29);
-	RUN(31); /* features.6.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(30);
+	DEBUG_TENSOR(22);
+	RUN(31); /* features.6.0.block.2.scale (SqueezeExciteGate) */
 	RUN(32); /* features.6.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(31);
+	DEBUG_TENSOR(23);
 	RUN(33); /* features.6.1.block.0.conv (Conv) */
-	DEBUG_TENSOR(32);
+	DEBUG_TENSOR(24);
 	RUN(34); /* features.6.1.block.1.conv (Conv) */
-	DEBUG_TENSOR(33);
-	RUN(35); /* features.6.1.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(34);
+	DEBUG_TENSOR(25);
+	RUN(35); /* features.6.1.block.2.scale (SqueezeExciteGate) */
 	RUN(36); /* features.6.1.block.3.conv (Conv) */
-	DEBUG_TENSOR(35);
+	DEBUG_TENSOR(26);
 	RUN(37); /* features.7.0.block.0.conv (Conv) */
-	DEBUG_TENSOR(36);
+	DEBUG_TENSOR(27);
 	RUN(38); /* features.7.0.block.1.conv (Conv) */
-	DEBUG_TENSOR(37);
-	RUN(39); /* features.7.0.block.2.scale (SqueezeExcite) */
-	DEBUG_TENSOR(38);
+	DEBUG_TENSOR(28);
+	RUN(39); /* features.7.0.block.2.scale (SqueezeExciteGate) */
 	RUN(40); /* features.7.0.block.3.conv (Conv) */
-	DEBUG_TENSOR(39);
+	DEBUG_TENSOR(29);
 	RUN(41); /* features.8.conv (Conv) */
-	DEBUG_TENSOR(40);
+	DEBUG_TENSOR(30);
 	RUN(42); /* avgpool (GlobalAveragePool) */
-	DEBUG_TENSOR(41);
+	DEBUG_TENSOR(31);
 	RUN(43); /* classifier.1 (FullyConnected) */
-	DEBUG_TENSOR(42);
+	DEBUG_TENSOR(32);
 	if (!outputs[0])
 		return EFFICIENTNET_TINY_ERR_ARGS;
 	memcpy(outputs[0], A(0), 40); /* 'logits' */

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """check_inspect.py EFFC MODEL [--se N]: the optimised graph of an EfficientNet export, as
 `effc inspect --json` reports it, has no BatchNormalization, no Sigmoid/Mul Swish pairs and
-(with --se) exactly N squeeze-excitation ops, and the memory plan is within 15% of the peak of
-live bytes (the lower bound of any plan)."""
+(with --se) exactly N squeeze-excitation ops, each a gate whose scale the next 1x1 conv applies,
+and the memory plan is within 15% of the peak of live bytes (the lower bound of any plan)."""
 import json
 import subprocess
 import sys
@@ -23,7 +23,8 @@ def main():
         ("arena_bytes <= 1.15 * peak_live_bytes", d["arena_bytes"] <= 1.15 * d["peak_live_bytes"]),
     ]
     if se is not None:
-        checks.append((f"exactly {se} SqueezeExcite ops", ops.get("SqueezeExcite", 0) == se))
+        checks.append((f"exactly {se} squeeze-excitations", ops.get("SqueezeExcite", 0) + ops.get("SqueezeExciteGate", 0) == se))
+        checks.append(("every SE scale applied in the next 1x1 conv", ops.get("SqueezeExciteGate", 0) == se))
     failed = 0
     for name, ok in checks:
         print(("ok " if ok else "FAIL ") + name)

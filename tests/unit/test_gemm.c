@@ -113,14 +113,14 @@ int main(void)
 					   .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = -INFINITY,
 					   .out_max = INFINITY, .nhwc = 1, .packed = 1, .act = EFFC_RT_ACT_SWISH};
 		int st = effc_rt_init(&rt, threads);
-		st = st ? st : effc_rt_conv1x1_create(&rt, &op, &p, packed, bias, res, a, got);
+		st = st ? st : effc_rt_conv1x1_create(&rt, &op, &p, packed, bias, res, NULL, a, got);
 		st = st ? st : effc_rt_run(&rt, &op);
 		char what[96];
 		snprintf(what, sizeof what, "conv1x1 op, %d thread(s): status %d, error %.2g", threads, st, max_err(got, want, m * n));
 		check(!st && max_err(got, want, m * n) < 1e-5, what, "status not 0 or relative error not below 1e-5");
 		struct effc_rt_conv2d bad = p;
 		bad.kh = 3;
-		st = effc_rt_conv1x1_create(&rt, &op, &bad, packed, bias, res, a, got);
+		st = effc_rt_conv1x1_create(&rt, &op, &bad, packed, bias, res, NULL, a, got);
 		check(st == EFFC_RT_ERR_ARGS, "conv1x1 refuses a 3x3 kernel", "status %d, want %d", st, EFFC_RT_ERR_ARGS);
 		effc_rt_op_destroy(&op);
 		effc_rt_fini(&rt);

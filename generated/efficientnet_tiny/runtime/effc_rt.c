@@ -46,8 +46,25 @@ void effc_rt_fini(struct effc_rt *rt)
 	if (rt && rt->pool)
 		pthreadpool_destroy(rt->pool);
 #endif
+	if (rt && rt->work)
+		effc_rt_free(rt->work);
 	if (rt)
-		rt->pool = NULL;
+		rt->pool = NULL, rt->work = NULL, rt->work_bytes = 0;
+}
+
+/* Grows rt->work to at least bytes; ops read rt->work at run time, never at create. */
+static int reserve_work(struct effc_rt *rt, size_t bytes)
+{
+	if (bytes <= rt->work_bytes)
+		return EFFC_RT_OK;
+	float *w = effc_rt_alloc(64, bytes);
+	if (!w)
+		return EFFC_RT_ERR_NOMEM;
+	if (rt->work)
+		effc_rt_free(rt->work);
+	rt->work = w;
+	rt->work_bytes = bytes;
+	return EFFC_RT_OK;
 }
 
 #if USE_XNN
@@ -144,7 +161,7 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 			  const float *weights, const float *bias, const float *in, float *out)
 {
 	if (p && p->packed)
-		return effc_rt_conv1x1_create(rt, op, p, weights, bias, NULL, in, out);
+		return effc_rt_conv1x1_create(rt, op, p, weights, bias, NULL, NULL, in, out);
 	int st = begin(op, p && p->nhwc && USE_XNN ? EFFC_RT_XNN : EFFC_RT_CONV_REF, in, out);
 	if (st || !weights || !p)
 		return st ? st : fail_args(op);
@@ -172,14 +189,14 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 }
 
 int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
-			   const float *packed_weights, const float *bias, const float *residual, const float *in,
-			   float *out)
+			   const float *packed_weights, const float *bias, const float *residual, const float *in_scale,
+			   const float *in, float *out)
 {
-	if (!p || !packed_weights || !in || !out || p->kh != 1 || p->kw != 1 || p->sh != 1 || p->sw != 1 || p->groups != 1 ||
-	    p->pad_top || p->pad_left || p->pad_bottom || p->pad_right || !p->nhwc)
+	if (!rt || !p || !packed_weights || !in || !out || p->kh != 1 || p->kw != 1 || p->sh != 1 || p->sw != 1 ||
+	    p->groups != 1 || p->pad_top || p->pad_left || p->pad_bottom || p->pad_right || !p->nhwc || p->batch < 1)
 		return fail_args(op);
 	const size_t m = (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w, n = (size_t)p->out_c, k = (size_t)p->in_c;
-	(void)rt;
+	const size_t hw = m / (size_t)p->batch, np = (n + 15) / 16 * 16;
 	if (effc_rt_gemm_fast_available() || !USE_XNN) {
 		int st = begin(op, EFFC_RT_GEMM, in, out);
 		if (st)
@@ -187,27 +204,143 @@ int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 		op->p.gemm = (struct effc_rt_gemm){.m = m, .n = n, .k = k, .a = in, .packed = packed_weights, .bias = bias,
 						   .residual = residual, .c = out, .out_min = p->out_min,
 						   .out_max = p->out_max, .act = p->act};
-		return EFFC_RT_OK;
+		if (in_scale) {
+			op->in_scale = in_scale;
+			op->batch = (size_t)p->batch;
+			op->scale_weights = np < hw;
+			st = reserve_work(rt, sizeof(float) * k * (op->scale_weights ? np : hw));
+			if (st)
+				memset(op, 0, sizeof *op);
+		}
+		return st;
 	}
 #if USE_XNN
-	/* XNNPACK path: it repacks the weights at create, so the unpacked copy is temporary. */
-	float *w = effc_rt_alloc(64, n * k * sizeof(float));
-	if (!w) {
+	/* XNNPACK path: it repacks the weights at create, so the unpacked copy is temporary. With
+	 * an input scale, XNNPACK reads a scaled copy of the input kept in op->scratch. */
+	float *w = effc_rt_alloc(64, n * k * sizeof(float)), *scaled = NULL;
+	if (in_scale)
+		scaled = effc_rt_alloc(64, m * k * sizeof(float));
+	if (!w || (in_scale && !scaled)) {
+		if (w)
+			effc_rt_free(w);
+		if (scaled)
+			effc_rt_free(scaled);
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
 	}
 	effc_rt_unpack_b(n, k, packed_weights, w);
 	struct effc_rt_conv2d q = *p;
 	q.packed = 0;
-	int st = effc_rt_conv2d_create(rt, op, &q, w, bias, in, out);
+	int st = effc_rt_conv2d_create(rt, op, &q, w, bias, scaled ? scaled : in, out);
 	effc_rt_free(w);
-	if (st)
+	if (st) {
+		if (scaled)
+			effc_rt_free(scaled);
 		return st;
+	}
 	op->in[1] = NULL; /* freed: XNNPACK holds its own copy */
 	op->w[0] = residual;
 	op->post_act = op->post_act || residual;
+	if (in_scale) {
+		op->in[0] = in;
+		op->scratch = scaled;
+		op->in_scale = in_scale;
+		op->batch = (size_t)p->batch;
+	}
 	return EFFC_RT_OK;
 #endif
+}
+
+int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			  const float *weights, const float *bias, const float *in, float *out, float *row_sums)
+{
+	if (!p || p->groups != p->in_c || p->in_c != p->out_c || p->packed)
+		return fail_args(op);
+	int st = effc_rt_conv2d_create(rt, op, p, weights, bias, in, out);
+	if (st)
+		return st;
+	op->row_sums = row_sums;
+	op->post_act = op->post_act || row_sums;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
+			  const float *bd, const float *in, float *out, float *row_sums)
+{
+	if (!rt || !dw || !e || !we || !wd || !in || !out || dw->groups != dw->in_c || dw->in_c != dw->out_c || !dw->nhwc ||
+	    dw->batch < 1 || dw->kh < 1 || dw->kw < 1 || dw->sh < 1 || dw->sw < 1 || dw->dh < 1 || dw->dw < 1 || !e->in_c)
+		return fail_args(op);
+	const size_t N = (size_t)dw->out_c, H = (size_t)dw->in_h, W = (size_t)dw->in_w;
+	if (!effc_rt_gemm_fast_available() && USE_XNN) {
+		/* Unfused on XNNPACK (its kernels are the fast ones here): expansion into a private
+		 * buffer, then the depthwise with [C][kh][kw] weights. */
+		struct effc_rt_op *pair = effc_rt_alloc(64, 2 * sizeof *pair);
+		float *mid = effc_rt_alloc(64, (size_t)dw->batch * H * W * N * sizeof(float));
+		float *w = effc_rt_alloc(64, N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float));
+		int st = pair && mid && w ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
+		if (!st) {
+			memset(pair, 0, 2 * sizeof *pair);
+			struct effc_rt_conv2d pw = {.batch = dw->batch, .in_h = dw->in_h, .in_w = dw->in_w, .in_c = (int)e->in_c,
+						    .out_h = dw->in_h, .out_w = dw->in_w, .out_c = dw->out_c, .groups = 1,
+						    .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = e->out_min,
+						    .out_max = e->out_max, .nhwc = 1, .packed = 1, .act = e->act};
+			effc_rt_unpack_dw(N, (size_t)dw->kh, (size_t)dw->kw, wd, w);
+			struct effc_rt_conv2d q = *dw;
+			q.packed = 0;
+			st = effc_rt_conv1x1_create(rt, &pair[0], &pw, we, be, NULL, NULL, in, mid);
+			if (!st)
+				st = effc_rt_dwconv_create(rt, &pair[1], &q, w, bd, mid, out, row_sums);
+		}
+		if (w)
+			effc_rt_free(w);
+		if (st) {
+			if (pair) {
+				effc_rt_op_destroy(&pair[0]);
+				effc_rt_op_destroy(&pair[1]);
+				effc_rt_free(pair);
+			}
+			if (mid)
+				effc_rt_free(mid);
+			memset(op, 0, sizeof *op);
+			return st;
+		}
+		memset(op, 0, sizeof *op);
+		op->kind = EFFC_RT_PAIR;
+		op->pair = pair;
+		op->pair_buf = mid;
+		op->in[0] = in;
+		op->out = out;
+		return EFFC_RT_OK;
+	}
+	int st = begin(op, EFFC_RT_MBCONV, in, out);
+	if (st)
+		return st;
+	struct effc_rt_mbconv *m = &op->p.mb;
+	*m = (struct effc_rt_mbconv){.dw = *dw, .k = e->in_c, .x = in, .we = we, .be = be, .wd = wd, .bd = bd,
+				     .out = out, .row_sums = row_sums, .e_min = e->out_min, .e_max = e->out_max,
+				     .e_act = e->act};
+	/* Bands sized so a buffer of expanded rows is about 192 KB (L2 is 512 KB here, shared with
+	 * the input rows, the output rows and the weights), but with at least 48 new pixels per band:
+	 * the expansion GEMM is inefficient on fewer rows than that. */
+	const size_t row_bytes = W * N * sizeof(float), span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
+	const size_t fit = (192u << 10) / row_bytes, min_band = (48 + W * (size_t)dw->sh - 1) / (W * (size_t)dw->sh);
+	m->band = fit > span ? (fit - span) / (size_t)dw->sh + 1 : 1;
+	if (m->band < min_band)
+		m->band = min_band;
+	m->buf_rows = (m->band - 1) * (size_t)dw->sh + span;
+	if (m->buf_rows > H)
+		m->buf_rows = H;
+	const size_t rows = (size_t)dw->batch * (size_t)dw->out_h;
+	m->tasks = rt->pool && rt->threads > 1 ? (size_t)rt->threads : 1;
+	if (m->tasks > rows)
+		m->tasks = rows;
+	m->bufs = effc_rt_alloc(64, m->tasks * m->buf_rows * row_bytes);
+	if (!m->bufs) {
+		memset(op, 0, sizeof *op);
+		return EFFC_RT_ERR_NOMEM;
+	}
+	return EFFC_RT_OK;
 }
 
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
@@ -460,7 +593,6 @@ static void se_scale_range(void *arg, size_t start, size_t count)
 static int run_se(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	const struct effc_rt_se *p = &op->p.se;
-	const float *w1 = op->w[0], *b1 = op->w[1], *w2 = op->w[2], *b2 = op->w[3];
 #if USE_XNN
 	enum xnn_status s = xnn_run_operator(op->xnn, rt->pool);
 	if (s != xnn_status_success)
@@ -470,41 +602,52 @@ static int run_se(struct effc_rt *rt, struct effc_rt_op *op)
 #endif
 	float *hidden = op->scratch + p->batch * p->channels, *gate = hidden + p->reduced;
 	for (size_t b = 0; b < p->batch; b++) {
-		const float *pooled = op->scratch + b * p->channels;
-		for (size_t j = 0; j < p->reduced; j++) {
-			float h = b1 ? b1[j] : 0.0f;
-			const float *w = w1 + j * p->channels;
-			for (size_t k = 0; k < p->channels; k++)
-				h += w[k] * pooled[k];
-			h = h < p->act_min ? p->act_min : h > p->act_max ? p->act_max : h;
-			hidden[j] = h;
-		}
-		if (p->act == EFFC_RT_ACT_SWISH)
-			effc_rt_swish(p->reduced, hidden, hidden);
-		else if (p->act == EFFC_RT_ACT_HARDSWISH)
-			effc_rt_hardswish(p->reduced, hidden, hidden);
-		for (size_t c = 0; c < p->channels; c++) {
-			float a = b2 ? b2[c] : 0.0f;
-			const float *w = w2 + c * p->reduced;
-			for (size_t j = 0; j < p->reduced; j++)
-				a += w[j] * hidden[j];
-			gate[c] = a;
-		}
-		if (p->gate == EFFC_RT_GATE_SIGMOID) {
-			/* sigmoid(a) = swish(a) / a is unstable at 0: compute it directly. */
-			for (size_t c = 0; c < p->channels; c++)
-				gate[c] = 1.0f / (1.0f + expf(-gate[c]));
-		} else {
-			for (size_t c = 0; c < p->channels; c++) {
-				float v = p->gate_alpha * gate[c] + p->gate_beta;
-				gate[c] = v < 0 ? 0 : v > 1 ? 1 : v;
-			}
-		}
+		effc_rt_se_gate_vec(p, op->w, op->scratch + b * p->channels, hidden, gate);
 		size_t off = b * p->hw * p->channels;
 		struct se_args a = {p->channels, gate, op->in[0] + off, op->out + off};
 		parallel_for(rt, p->hw, 16, se_scale_range, &a);
 	}
 	return EFFC_RT_OK;
+}
+
+int effc_rt_se_gate_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, size_t rows,
+			   const float *w1, const float *b1, const float *w2, const float *b2, const float *x,
+			   const float *row_sums, float *gate)
+{
+	(void)rt;
+	int st = begin(op, EFFC_RT_SE_GATE, row_sums ? row_sums : x, gate);
+	if (st || !p || !w1 || !w2 || !p->channels || !p->reduced || !p->hw || !p->batch || (row_sums && !rows))
+		return st ? st : fail_args(op);
+	op->p.se_gate = (struct effc_rt_se_gate){.p = *p, .rows = rows, .x = x, .row_sums = row_sums, .gate = gate};
+	op->w[0] = w1, op->w[1] = b1, op->w[2] = w2, op->w[3] = b2;
+	op->scratch = effc_rt_alloc(64, sizeof(float) * (p->channels + p->reduced)); /* pooled, hidden */
+	if (!op->scratch) {
+		memset(op, 0, sizeof *op);
+		return EFFC_RT_ERR_NOMEM;
+	}
+	return EFFC_RT_OK;
+}
+
+static void run_se_gate(struct effc_rt_op *op)
+{
+	const struct effc_rt_se_gate *g = &op->p.se_gate;
+	const size_t c = g->p.channels;
+	float *pooled = op->scratch, *hidden = op->scratch + c;
+	for (size_t b = 0; b < g->p.batch; b++) {
+		if (g->row_sums) {
+			const float *rs = g->row_sums + b * g->rows * c;
+			for (size_t k = 0; k < c; k++)
+				pooled[k] = rs[k];
+			for (size_t r = 1; r < g->rows; r++)
+				for (size_t k = 0; k < c; k++)
+					pooled[k] += rs[r * c + k];
+			for (size_t k = 0; k < c; k++)
+				pooled[k] *= 1.0f / (float)g->p.hw;
+		} else {
+			effc_rt_ref_gap(1, g->p.hw, c, g->x + b * g->p.hw * c, pooled);
+		}
+		effc_rt_se_gate_vec(&g->p, op->w, pooled, hidden, g->gate + b * c);
+	}
 }
 
 int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes, const float *in, float *out)
@@ -520,7 +663,7 @@ static void gemm_task(void *arg, size_t start, size_t count)
 	effc_rt_gemm_fast(arg, start, start + count); /* falls back to the portable loop without AVX2 */
 }
 
-static void run_gemm(struct effc_rt *rt, struct effc_rt_gemm *g)
+static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 {
 	/* Row tiles in multiples of the kernel's 6 rows, about four per thread. */
 	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 4) + 5) / 6 * 6 : g->m;
@@ -534,18 +677,110 @@ static void run_gemm(struct effc_rt *rt, struct effc_rt_gemm *g)
 #endif
 }
 
+/* Scales GEMM panel rows (per_row: [panels][k][16] by s[row % k]) or input rows ([rows][k] by s). */
+struct scale_args {
+	const float *src, *s;
+	float *dst;
+	size_t k;
+	int panels;
+};
+static void scale_range(void *arg, size_t start, size_t count)
+{
+	const struct scale_args *a = arg;
+	if (a->panels)
+		effc_rt_scale_panels(start, start + count, a->k, a->s, a->src, a->dst);
+	else
+		effc_rt_scale_rows(start, start + count, a->k, a->s, a->src, a->dst);
+}
+
+/* A pointwise convolution reading in * in_scale: per batch element, scale the smaller operand
+ * into rt->work, then the plain GEMM on it. */
+static void run_gemm(struct effc_rt *rt, struct effc_rt_op *op)
+{
+	struct effc_rt_gemm *g = &op->p.gemm;
+	if (!op->in_scale) {
+		gemm_rows(rt, g);
+		return;
+	}
+	const size_t hw = g->m / op->batch, panels = (g->n + 15) / 16;
+	for (size_t b = 0; b < op->batch; b++) {
+		struct effc_rt_gemm gb = *g;
+		const float *s = op->in_scale + b * g->k;
+		gb.m = hw;
+		gb.a = g->a + b * hw * g->k;
+		gb.c = g->c + b * hw * g->n;
+		gb.residual = g->residual ? g->residual + b * hw * g->n : NULL;
+		struct scale_args sa = {.s = s, .dst = rt->work, .k = g->k};
+		size_t rows;
+		if (op->scale_weights) {
+			sa.src = g->packed, sa.panels = 1;
+			rows = panels * g->k;
+			gb.packed = rt->work;
+		} else {
+			sa.src = gb.a;
+			rows = hw;
+			gb.a = rt->work;
+		}
+		parallel_for(rt, rows, 64, scale_range, &sa);
+		gemm_rows(rt, &gb);
+	}
+}
+
+struct act_sums_args {
+	const struct effc_rt_conv2d *p;
+	float *data, *sums;
+};
+static void act_sums_range(void *arg, size_t start, size_t count)
+{
+	const struct act_sums_args *a = arg;
+	effc_rt_act_row_sums(start, start + count, (size_t)a->p->out_w, (size_t)a->p->out_c, a->p->act, a->data, a->sums);
+}
+
+/* After a convolution: its activation, or with row_sums the activation and the per-row channel
+ * sums in one sweep; then the residual (pointwise on XNNPACK). */
+static void conv_post(struct effc_rt *rt, struct effc_rt_op *op)
+{
+	const size_t n = op->bytes / sizeof(float);
+	if (op->row_sums) {
+		struct act_sums_args a = {&op->p.conv, op->out, op->row_sums};
+		parallel_for(rt, (size_t)op->p.conv.batch * (size_t)op->p.conv.out_h, 1, act_sums_range, &a);
+	} else {
+		apply_act(rt, op->p.conv.act, n, op->out, op->out);
+	}
+	for (size_t i = 0; op->w[0] && i < n; i++)
+		op->out[i] += op->w[0][i];
+}
+
+static void mbconv_task(void *arg, size_t t) { effc_rt_mbconv_task(arg, t); }
+static void run_mbconv(struct effc_rt *rt, struct effc_rt_mbconv *m)
+{
+#if USE_XNN
+	if (m->tasks > 1 && rt->pool) {
+		pthreadpool_parallelize_1d(rt->pool, mbconv_task, m, m->tasks, 0);
+		return;
+	}
+#endif
+	(void)rt;
+	for (size_t t = 0; t < m->tasks; t++)
+		mbconv_task(m, t);
+}
+
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 {
 	switch (op->kind) {
 #if USE_XNN
 	case EFFC_RT_XNN: {
-		int st = xnn_err(xnn_run_operator(op->xnn, rt->pool));
-		if (!st && op->post_act) {
-			const size_t n = op->bytes / sizeof(float);
-			apply_act(rt, op->p.conv.act, n, op->out, op->out);
-			for (size_t i = 0; op->w[0] && i < n; i++)
-				op->out[i] += op->w[0][i];
+		if (op->in_scale) {
+			const size_t k = (size_t)op->p.conv.in_c, hw = (size_t)op->p.conv.out_h * (size_t)op->p.conv.out_w;
+			for (size_t b = 0; b < op->batch; b++) {
+				struct scale_args sa = {.src = op->in[0] + b * hw * k, .s = op->in_scale + b * k,
+							.dst = op->scratch + b * hw * k, .k = k};
+				parallel_for(rt, hw, 64, scale_range, &sa);
+			}
 		}
+		int st = xnn_err(xnn_run_operator(op->xnn, rt->pool));
+		if (!st && op->post_act)
+			conv_post(rt, op);
 		return st;
 	}
 #else
@@ -553,11 +788,11 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		break;
 #endif
 	case EFFC_RT_GEMM:
-		run_gemm(rt, &op->p.gemm);
+		run_gemm(rt, op);
 		return EFFC_RT_OK;
 	case EFFC_RT_CONV_REF:
 		effc_rt_ref_conv2d(&op->p.conv, op->in[1], op->in[2], op->in[0], op->out);
-		apply_act(rt, op->p.conv.act, op->bytes / sizeof(float), op->out, op->out);
+		conv_post(rt, op);
 		return EFFC_RT_OK;
 	case EFFC_RT_SWISH:
 		apply_act(rt, EFFC_RT_ACT_SWISH, op->p.un.rows * op->p.un.channels, op->in[0], op->out);
@@ -568,6 +803,16 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		return EFFC_RT_OK;
 	case EFFC_RT_SE:
 		return run_se(rt, op);
+	case EFFC_RT_SE_GATE:
+		run_se_gate(op);
+		return EFFC_RT_OK;
+	case EFFC_RT_MBCONV:
+		run_mbconv(rt, &op->p.mb);
+		return EFFC_RT_OK;
+	case EFFC_RT_PAIR: {
+		int st = effc_rt_run(rt, &op->pair[0]);
+		return st ? st : effc_rt_run(rt, &op->pair[1]);
+	}
 	case EFFC_RT_MATMUL_REF:
 		effc_rt_ref_matmul(&op->p.mm, op->in[0], op->in[1], op->in[2], op->out);
 		return EFFC_RT_OK;
@@ -611,6 +856,15 @@ void effc_rt_op_destroy(struct effc_rt_op *op)
 #endif
 	if (op && op->scratch)
 		effc_rt_free(op->scratch);
+	if (op && op->kind == EFFC_RT_MBCONV && op->p.mb.bufs)
+		effc_rt_free(op->p.mb.bufs);
+	if (op && op->kind == EFFC_RT_PAIR && op->pair) {
+		effc_rt_op_destroy(&op->pair[0]);
+		effc_rt_op_destroy(&op->pair[1]);
+		effc_rt_free(op->pair);
+		effc_rt_free(op->pair_buf);
+		op->pair = NULL, op->pair_buf = NULL;
+	}
 	if (op)
 		op->scratch = NULL;
 	if (op)

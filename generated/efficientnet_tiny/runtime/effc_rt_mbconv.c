@@ -1,0 +1,290 @@
+/* effc_rt_mbconv.c: an MBConv block's expansion (1x1 GEMM + activation) and depthwise
+ * convolution (+ activation, + per-row channel sums for the SE) as one op, band by band.
+ *
+ * Why: a core of this VM class streams memory at about 8-9 GB/s, and the expansion output is
+ * the largest tensor of each block (B0: 4.8 MB at 112x112): one op wrote it, the next read it
+ * back. Here each thread expands only the input rows that its band of output rows needs, into a
+ * buffer sized for L2 (sliding: rows shared by consecutive bands are kept, not recomputed), and
+ * runs the depthwise kernel on it, so the expanded tensor never goes to memory.
+ *
+ * The depthwise kernel (AVX2) computes tiles of up to 4 output pixels x 8 channels in
+ * registers, pixels whose taps reach into the padding through a checked one-pixel tile; the
+ * activation and the row sums follow in a sweep over the tile while it is in L1. Weights are
+ * [kh][kw][C], laid out by the compiler. The portable path computes the same pixel by pixel
+ * and is the unit tests' reference. Where our GEMM has no fast path (no AVX2+FMA, or
+ * EFFC_RT_FORCE_XNNPACK), create builds the two ops unfused on XNNPACK instead. */
+#include "effc_rt.h"
+#include "effc_rt_simd.h"
+
+#include <string.h>
+
+void effc_rt_pack_dw(size_t channels, size_t kh, size_t kw, const float *w, float *packed)
+{
+	for (size_t c = 0; c < channels; c++)
+		for (size_t t = 0; t < kh * kw; t++)
+			packed[t * channels + c] = w[c * kh * kw + t];
+}
+
+void effc_rt_unpack_dw(size_t channels, size_t kh, size_t kw, const float *packed, float *w)
+{
+	for (size_t c = 0; c < channels; c++)
+		for (size_t t = 0; t < kh * kw; t++)
+			w[c * kh * kw + t] = packed[t * channels + c];
+}
+
+/* Output row oy -> its first input row, the taps that fall inside the image, and pointers. */
+struct row_geom {
+	const float *in; /* holds input rows [row0, ...) */
+	float *out;      /* the output row */
+	int row0, iy0, ky0, ky1;
+};
+
+static struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	struct row_geom g;
+	g.in = d->in;
+	g.row0 = d->in_row0;
+	g.out = d->out + oy * (size_t)p->out_w * (size_t)p->out_c;
+	g.iy0 = (int)oy * p->sh - p->pad_top;
+	g.ky0 = 0;
+	while (g.ky0 < p->kh && g.iy0 + g.ky0 * p->dh < 0)
+		g.ky0++;
+	g.ky1 = p->kh;
+	while (g.ky1 > g.ky0 && g.iy0 + (g.ky1 - 1) * p->dh >= p->in_h)
+		g.ky1--;
+	return g;
+}
+
+void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c;
+	for (size_t oy = oy0; oy < oy1; oy++) {
+		const struct row_geom g = row_geom(d, oy);
+		float *sums = d->row_sums ? d->row_sums + oy * C : NULL;
+		if (sums)
+			memset(sums, 0, C * sizeof(float));
+		for (int ox = 0; ox < p->out_w; ox++) {
+			float *y = g.out + (size_t)ox * C;
+			for (size_t c = 0; c < C; c++)
+				y[c] = d->bias ? d->bias[c] : 0.0f;
+			for (int ky = g.ky0; ky < g.ky1; ky++) {
+				const float *row = g.in + (size_t)(g.iy0 + ky * p->dh - g.row0) * (size_t)p->in_w * C;
+				for (int kx = 0; kx < p->kw; kx++) {
+					const int ix = ox * p->sw - p->pad_left + kx * p->dw;
+					if (ix < 0 || ix >= p->in_w)
+						continue;
+					const float *x = row + (size_t)ix * C, *w = d->w + (size_t)(ky * p->kw + kx) * C;
+					for (size_t c = 0; c < C; c++)
+						y[c] += x[c] * w[c];
+				}
+			}
+			for (size_t c = 0; c < C; c++)
+				y[c] = y[c] < p->out_min ? p->out_min : y[c] > p->out_max ? p->out_max : y[c];
+			if (p->act == EFFC_RT_ACT_SWISH)
+				effc_rt_swish(C, y, y);
+			else if (p->act == EFFC_RT_ACT_HARDSWISH)
+				effc_rt_hardswish(C, y, y);
+			for (size_t c = 0; sums && c < C; c++)
+				sums[c] += y[c];
+		}
+	}
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+/* One tile: T pixels from ox, channels [c, c+8) (lanes past `mask` neither read nor written),
+ * stored clamped. CHECKED tiles test every tap against the row ends; the others are inside. */
+EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c, const int T,
+				 const int CHECKED, const int MASKED, __m256i mask, const int KW, const int SW)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c, W = (size_t)p->in_w;
+	/* KW, SW: compile-time kernel width and stride (dilation 1), 0 = read them from p. */
+	const int kw = KW ? KW : p->kw, sw = SW ? SW : p->sw, dil = KW ? 1 : p->dw;
+#define LOAD(ptr) (MASKED ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
+	__m256 acc[4];
+	const __m256 b = d->bias ? LOAD(d->bias + c) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+	for (int t = 0; t < T; t++)
+		acc[t] = b;
+	for (int ky = g->ky0; ky < g->ky1; ky++) {
+		const float *row = g->in + (size_t)(g->iy0 + ky * p->dh - g->row0) * W * C + c;
+		const float *wrow = d->w + (size_t)ky * (size_t)kw * C + c;
+#pragma GCC unroll 8
+		for (int kx = 0; kx < kw; kx++) {
+			const __m256 w = LOAD(wrow + (size_t)kx * C);
+			const int ix0 = ox * sw - p->pad_left + kx * dil;
+#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
+				const int ix = ix0 + t * sw;
+				if (!CHECKED || (ix >= 0 && ix < p->in_w))
+					acc[t] = _mm256_fmadd_ps(LOAD(row + (size_t)ix * C), w, acc[t]);
+			}
+		}
+	}
+	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
+#pragma GCC unroll 4
+	for (int t = 0; t < T; t++) {
+		const __m256 v = _mm256_min_ps(_mm256_max_ps(acc[t], lo), hi);
+		float *y = g->out + (size_t)(ox + t) * C + c;
+		if (MASKED)
+			_mm256_maskstore_ps(y, mask, v);
+		else
+			_mm256_storeu_ps(y, v);
+	}
+#undef LOAD
+}
+
+/* T pixels from ox across all channels; the tile's inputs (kh rows x a few pixels x C) stay
+ * in L1 while the channel blocks go by. Then the activation and the row sums in a second sweep
+ * over the T * C outputs just stored: applied to the accumulators, the activation would need
+ * more registers than there are. */
+EFFC_RT_AVX2_INLINE void dw_pixels(const struct effc_rt_dw *d, const struct row_geom *g, int ox, const int T,
+				   const int CHECKED, __m256i mask, float *sums, const int KW, const int SW)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c;
+	size_t c = 0;
+	for (; c + 8 <= C; c += 8)
+		dw_tile(d, g, ox, c, T, CHECKED, 0, mask, KW, SW);
+	if (c < C)
+		dw_tile(d, g, ox, c, T, CHECKED, 1, mask, KW, SW);
+	const enum effc_rt_act act = p->act;
+	if (act == EFFC_RT_ACT_NONE && !sums)
+		return;
+	float *y = g->out + (size_t)ox * C;
+	for (c = 0; c < C; c += 8) {
+		const int masked = c + 8 > C;
+		__m256 sum = _mm256_setzero_ps();
+#pragma GCC unroll 8
+		for (int t = 0; t < T; t++) {
+			float *yt = y + (size_t)t * C + c;
+			__m256 v = masked ? _mm256_maskload_ps(yt, mask) : _mm256_loadu_ps(yt);
+			if (act == EFFC_RT_ACT_SWISH)
+				v = effc_rt_swish8(v);
+			else if (act == EFFC_RT_ACT_HARDSWISH)
+				v = _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f),
+											       _mm256_set1_ps(0.5f)),
+										 _mm256_setzero_ps()),
+								   _mm256_set1_ps(1.0f)));
+			if (masked)
+				_mm256_maskstore_ps(yt, mask, v);
+			else
+				_mm256_storeu_ps(yt, v);
+			sum = _mm256_add_ps(sum, v);
+		}
+		if (sums) {
+			if (masked)
+				_mm256_maskstore_ps(sums + c, mask, _mm256_add_ps(_mm256_maskload_ps(sums + c, mask), sum));
+			else
+				_mm256_storeu_ps(sums + c, _mm256_add_ps(_mm256_loadu_ps(sums + c), sum));
+		}
+	}
+}
+
+EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c;
+	const int OW = p->out_w;
+	/* Pixels [ox_lo, ox_hi) read only inside the row for every tap. */
+	int ox_lo = 0, ox_hi = OW;
+	while (ox_lo < OW && ox_lo * p->sw - p->pad_left < 0)
+		ox_lo++;
+	while (ox_hi > ox_lo && (ox_hi - 1) * p->sw - p->pad_left + (p->kw - 1) * p->dw >= p->in_w)
+		ox_hi--;
+	const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	for (size_t r = r0; r < r1; r++) {
+		const struct row_geom g = row_geom(d, r);
+		float *sums = d->row_sums ? d->row_sums + r * C : NULL;
+		if (sums)
+			memset(sums, 0, C * sizeof(float));
+		int ox = 0;
+		for (; ox < ox_lo && ox < OW; ox++)
+			dw_pixels(d, &g, ox, 1, 1, mask, sums, KW, SW);
+		for (; ox + 4 <= ox_hi; ox += 4)
+			dw_pixels(d, &g, ox, 4, 0, mask, sums, KW, SW);
+		if (ox + 2 <= ox_hi)
+			dw_pixels(d, &g, ox, 2, 0, mask, sums, KW, SW), ox += 2;
+		if (ox < ox_hi)
+			dw_pixels(d, &g, ox, 1, 0, mask, sums, KW, SW), ox++;
+		for (; ox < OW; ox++)
+			dw_pixels(d, &g, ox, 1, 1, mask, sums, KW, SW);
+	}
+}
+
+/* The shapes EfficientNet uses get instances with the tap loops unrolled. */
+EFFC_RT_AVX2_FN static void dw_3x3s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 3, 1); }
+EFFC_RT_AVX2_FN static void dw_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 3, 2); }
+EFFC_RT_AVX2_FN static void dw_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 5, 1); }
+EFFC_RT_AVX2_FN static void dw_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 5, 2); }
+EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 0, 0); }
+#endif
+
+void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (effc_rt_gemm_fast_available()) {
+		const struct effc_rt_conv2d *p = &d->p;
+		const int k = p->kw == p->kh && p->dw == 1 && p->dh == 1 && p->sw == p->sh ? p->kw * 10 + p->sw : 0;
+		switch (k) {
+		case 31: dw_3x3s1(d, oy0, oy1); return;
+		case 32: dw_3x3s2(d, oy0, oy1); return;
+		case 51: dw_5x5s1(d, oy0, oy1); return;
+		case 52: dw_5x5s2(d, oy0, oy1); return;
+		default: dw_any(d, oy0, oy1); return;
+		}
+	}
+#endif
+	effc_rt_dw_rows_ref(d, oy0, oy1);
+}
+
+/* One task: output rows [r0, r1) of batch * out_h, band by band, through its own buffer. */
+static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, float *buf)
+{
+	const struct effc_rt_conv2d *p = &m->dw;
+	const size_t H = (size_t)p->in_h, W = (size_t)p->in_w, N = (size_t)p->out_c, OH = (size_t)p->out_h;
+	const size_t OW = (size_t)p->out_w;
+	size_t have_b = (size_t)-1;
+	int have_lo = 0, have_hi = 0; /* expanded rows [have_lo, have_hi) of image have_b are in buf */
+	for (size_t r = r0; r < r1;) {
+		const size_t b = r / OH, oy0 = r % OH;
+		size_t oy1 = oy0 + m->band;
+		if (oy1 > OH)
+			oy1 = OH;
+		if (oy1 - oy0 > r1 - r)
+			oy1 = oy0 + (r1 - r);
+		int lo = (int)oy0 * p->sh - p->pad_top, hi = (int)(oy1 - 1) * p->sh - p->pad_top + (p->kh - 1) * p->dh + 1;
+		lo = lo < 0 ? 0 : lo > (int)H ? (int)H : lo;
+		hi = hi < lo ? lo : hi > (int)H ? (int)H : hi;
+		int from = lo;
+		if (b == have_b && lo >= have_lo && lo < have_hi) {
+			/* keep the rows this band shares with the last one */
+			if (lo > have_lo)
+				memmove(buf, buf + (size_t)(lo - have_lo) * W * N, (size_t)(have_hi - lo) * W * N * sizeof(float));
+			from = have_hi;
+		}
+		if (hi > from) {
+			struct effc_rt_gemm g = {.m = (size_t)(hi - from) * W, .n = N, .k = m->k,
+						 .a = m->x + (b * H + (size_t)from) * W * m->k, .packed = m->we, .bias = m->be,
+						 .c = buf + (size_t)(from - lo) * W * N, .out_min = m->e_min, .out_max = m->e_max,
+						 .act = m->e_act};
+			effc_rt_gemm_fast(&g, 0, g.m);
+		}
+		have_b = b, have_lo = lo, have_hi = hi > from ? hi : from;
+		const struct effc_rt_dw d = {.p = *p, .w = m->wd, .bias = m->bd, .in = buf, .in_row0 = lo,
+					     .out = m->out + b * OH * OW * N,
+					     .row_sums = m->row_sums ? m->row_sums + b * OH * N : NULL};
+		effc_rt_dw_rows(&d, oy0, oy1);
+		r += oy1 - oy0;
+	}
+}
+
+void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t)
+{
+	const size_t rows = (size_t)m->dw.batch * (size_t)m->dw.out_h, chunk = (rows + m->tasks - 1) / m->tasks;
+	const size_t r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+	if (r0 < r1)
+		mbconv_rows(m, r0, r1, m->bufs + t * m->buf_rows * (size_t)m->dw.in_w * (size_t)m->dw.out_c);
+}

@@ -1,5 +1,6 @@
-/* test_passes.c: unit tests of the IR passes (layout, lower) and the memory plan on small graphs
- * built by hand, each with a case the pass must match and one it must leave alone.
+/* test_passes.c: unit tests of the IR passes (layout, lower, fuse-mbconv, fuse-se-scale) and the
+ * memory plan on small graphs built by hand, each with a case the pass must match and one it must
+ * leave alone.
  *
  * Graphs are built the way the loader builds them: tensors and nodes added through the IR
  * helpers, attributes set as load_attrs() would default them, then the pipeline is run up to the
@@ -573,6 +574,174 @@ static void test_lower_matmul(const char *name, int const_b)
 
 /* ---- memory plan ------------------------------------------------------------------------ */
 
+/* ---- fuse-mbconv, fuse-se-scale -------------------------------------------------------- */
+
+/* An MBConv block as an exporter writes it: X [1,8,S,S] -> expansion 1x1 (8 -> E) -> depthwise 3x3
+ * (pads 1) -> squeeze-excitation (GAP, 1x1 E -> 4, 1x1 4 -> E, Sigmoid, Mul) -> projection 1x1
+ * (E -> 8) -> Y. `share` makes the expansion output (1) or the SE output (2) a graph output too. */
+struct mb_ids {
+	int x, we, t, wd, d, y_se, proj, y;
+};
+static struct mb_ids build_mbconv(struct effc_graph *g, int64_t S, int64_t E, int share)
+{
+	struct mb_ids m;
+	m.x = input(g, "X", 4, DIMS(1, 8, S, S));
+	m.we = constant(g, "We", 4, DIMS(E, 8, 1, 1), -0.5f, 0.001f);
+	m.wd = constant(g, "Wd", 4, DIMS(E, 1, 3, 3), -0.3f, 0.0007f);
+	int w1 = constant(g, "W1", 4, DIMS(4, E, 1, 1), -0.2f, 0.002f), w2 = constant(g, "W2", 4, DIMS(E, 4, 1, 1), 0.1f, 0.003f);
+	int wp = constant(g, "Wp", 4, DIMS(8, E, 1, 1), -0.1f, 0.0005f);
+	m.t = tensor(g, "expanded", 0, NULL), m.d = tensor(g, "dw_out", 0, NULL);
+	int p = tensor(g, "pooled", 0, NULL), h = tensor(g, "se_h", 0, NULL), q = tensor(g, "se_q", 0, NULL);
+	int s = tensor(g, "se_gate", 0, NULL);
+	m.y_se = tensor(g, "se_out", 0, NULL), m.y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_CONV, "expand", 2, INS(m.x, m.we), m.t);
+	int dw = node(g, EFFC_OP_CONV, "dw", 2, INS(m.t, m.wd), m.d);
+	g->n[dw].a.group = E;
+	for (int i = 0; i < 4; i++)
+		g->n[dw].a.pads[i] = 1;
+	node(g, EFFC_OP_GLOBALAVGPOOL, "se.pool", 1, INS(m.d), p);
+	node(g, EFFC_OP_CONV, "se.reduce", 2, INS(p, w1), h);
+	node(g, EFFC_OP_CONV, "se.expand", 2, INS(h, w2), q);
+	node(g, EFFC_OP_SIGMOID, "se.sigmoid", 1, INS(q), s);
+	node(g, EFFC_OP_MUL, "se.mul", 2, INS(m.d, s), m.y_se);
+	m.proj = node(g, EFFC_OP_CONV, "project", 2, INS(m.y_se, wp), m.y);
+	output(g, m.y);
+	if (share == 1)
+		output(g, m.t);
+	if (share == 2)
+		output(g, m.y_se);
+	return m;
+}
+
+static int run_pipeline(struct fixture *f, const char *name, int no_mbconv, int no_se_scale)
+{
+	struct effc_pipeline_options o;
+	memset(&o, 0, sizeof o);
+	effc_pipeline_set_level(&o, 1);
+	o.disabled[EFFC_PASS_FUSE_MBCONV] = no_mbconv;
+	o.disabled[EFFC_PASS_FUSE_SE_SCALE] = no_se_scale;
+	enum effc_status st = effc_infer_shapes(f->g, &f->d);
+	if (!st)
+		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
+	if (!st)
+		st = effc_plan_memory(f->g, &f->d);
+	char full[160];
+	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
+	return st == EFFC_OK;
+}
+
+/* The live node writing tensor t, or -1. */
+static int writer(const struct effc_graph *g, int t)
+{
+	int p = g->t[t].producer;
+	return p >= 0 && !g->n[p].dead ? p : -1;
+}
+
+/* 112 x 112 x 64 floats is 3.2 MB: over fuse-mbconv's threshold. */
+static void test_fuse_mbconv_match(void)
+{
+	const char *name = "fuse-mbconv expansion + depthwise fused, SE folded into the projection";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	const int64_t S = 112, E = 64;
+	struct mb_ids m = build_mbconv(g, S, E, 0);
+	const float *wd_onnx = g->t[m.wd].data;
+	if (run_pipeline(&f, name, 0, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int fused = writer(g, m.d), gate = find_op(g, EFFC_OP_SE_GATE, 0);
+		const struct effc_node *fn = fused >= 0 ? &g->n[fused] : NULL;
+		const int xin = fn ? writer(g, fn->in[0]) : -1; /* X converted to NHWC */
+		snprintf(full, sizeof full, "%s: one ExpandDepthwise reads X and writes the depthwise output", name);
+		check(fn && fn->op == EFFC_OP_EXPAND_DW && xin >= 0 && g->n[xin].op == EFFC_OP_TO_NHWC && g->n[xin].in[0] == m.x &&
+			      count_op(g, EFFC_OP_EXPAND_DW) == 1 &&
+			      count_op(g, EFFC_OP_CONV) == 1,
+		      full, "writer op %s, %d fused, %d convs left", fn ? effc_op_name(fn->op) : "none",
+		      count_op(g, EFFC_OP_EXPAND_DW), count_op(g, EFFC_OP_CONV));
+		snprintf(full, sizeof full, "%s: the expansion output is never written", name);
+		check(writer(g, m.t) < 0, full, "written by node %d", writer(g, m.t));
+		if (fn && fn->op == EFFC_OP_EXPAND_DW) {
+			/* Wd' [ky][kx][c] = Wd [c][0][ky][kx] */
+			const float *hwc = g->t[fn->in[3]].data;
+			int bad = -1;
+			for (int c = 0; c < E && bad < 0; c++)
+				for (int k = 0; k < 9 && bad < 0; k++)
+					if (hwc[k * E + c] != wd_onnx[c * 9 + k])
+						bad = k * (int)E + c;
+			snprintf(full, sizeof full, "%s: depthwise weights laid out [kh][kw][C]", name);
+			check(g->t[fn->in[3]].rank == 3 && bad < 0, full, "first wrong element %d", bad);
+			snprintf(full, sizeof full, "%s: the expansion's weights are the packed panels", name);
+			check(g->n[fused].in[1] >= 0 && g->t[fn->in[1]].data && effc_tensor_numel(&g->t[fn->in[1]]) == E * 8,
+			      full, "in[1] has %" PRId64 " elements", effc_tensor_numel(&g->t[fn->in[1]]));
+		}
+		snprintf(full, sizeof full, "%s: the SE is a gate pooling the fused op's row sums", name);
+		check(gate >= 0 && count_op(g, EFFC_OP_SE) == 0 && fn && fn->n_out == 2 && g->n[gate].n_in == 6 &&
+			      g->n[gate].in[5] == fn->out[1] && g->t[fn->out[1]].dims[0] == S && g->t[fn->out[1]].dims[1] == E,
+		      full, "gate %d, fused n_out %d", gate, fn ? fn->n_out : -1);
+		const struct effc_node *pn = writer(g, m.y) >= 0 ? &g->n[writer(g, m.y)] : NULL;
+		snprintf(full, sizeof full, "%s: the projection reads the depthwise output scaled by the gate", name);
+		check(pn && gate >= 0 && pn->op == EFFC_OP_CONV && pn->a.packed == 1 && pn->in[0] == m.d && pn->n_in == 5 &&
+			      pn->in[4] == g->n[gate].out[0] && g->t[pn->in[4]].dims[0] == 1 && g->t[pn->in[4]].dims[1] == E,
+		      full, "projection in[0] %d (want %d), in[4] %d", pn ? pn->in[0] : -1, m.d, pn && pn->n_in > 4 ? pn->in[4] : -1);
+		snprintf(full, sizeof full, "%s: the SE output is never written", name);
+		check(writer(g, m.y_se) < 0, full, "written by node %d", writer(g, m.y_se));
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
+/* Left alone: a small expansion (stays in cache between the ops), an expansion output read
+ * elsewhere, and both passes switched off. The SE still pools the depthwise conv's row sums. */
+static void test_fuse_mbconv_kept(const char *name, int64_t S, int share, int no_mbconv)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	struct mb_ids m = build_mbconv(g, S, 16, share);
+	if (run_pipeline(&f, name, no_mbconv, 0)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: no ExpandDepthwise", name);
+		check(count_op(g, EFFC_OP_EXPAND_DW) == 0 && writer(g, m.t) >= 0 && g->n[writer(g, m.t)].op == EFFC_OP_CONV,
+		      full, "%d fused", count_op(g, EFFC_OP_EXPAND_DW));
+		const int dw = writer(g, m.d), gate = find_op(g, EFFC_OP_SE_GATE, 0);
+		snprintf(full, sizeof full, "%s: the depthwise conv writes row sums the SE gate pools", name);
+		check(dw >= 0 && gate >= 0 && g->n[dw].n_out == 2 && g->n[gate].in[5] == g->n[dw].out[1], full,
+		      "dw %d, gate %d", dw, gate);
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
+/* Left alone by fuse-se-scale: the SE output is also a graph output, or the pass is off. */
+static void test_fuse_se_scale_kept(const char *name, int share, int no_se_scale)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	struct mb_ids m = build_mbconv(g, 16, 16, share);
+	if (run_pipeline(&f, name, 0, no_se_scale)) {
+		char full[200];
+		check_structure(g, name);
+		const int se = writer(g, m.y_se), pj = writer(g, m.y);
+		snprintf(full, sizeof full, "%s: SqueezeExcite kept, writing its output", name);
+		check(se >= 0 && g->n[se].op == EFFC_OP_SE && count_op(g, EFFC_OP_SE_GATE) == 0, full, "writer %s",
+		      se >= 0 ? effc_op_name(g->n[se].op) : "none");
+		snprintf(full, sizeof full, "%s: the projection reads the SE output, no input scale", name);
+		check(pj >= 0 && g->n[pj].in[0] == m.y_se && (g->n[pj].n_in < 5 || g->n[pj].in[4] < 0), full,
+		      "projection in[0] %d", pj >= 0 ? g->n[pj].in[0] : -1);
+		snprintf(full, sizeof full, "%s: the depthwise conv writes no row sums", name);
+		check(writer(g, m.d) >= 0 && g->n[writer(g, m.d)].n_out == 1, full, "n_out %d",
+		      writer(g, m.d) >= 0 ? g->n[writer(g, m.d)].n_out : -1);
+	}
+	fixture_free(&f);
+}
+
 static void check_plan(struct effc_graph *g, const char *name, int expect_reuse)
 {
 	char full[200], why[300] = "";
@@ -756,6 +925,13 @@ int main(void)
 	test_plan_chain();
 	test_plan_fanout();
 	test_plan_classifier();
+
+	test_fuse_mbconv_match();
+	test_fuse_mbconv_kept("fuse-mbconv small expansion kept", 16, 0, 0);
+	test_fuse_mbconv_kept("fuse-mbconv expansion output read elsewhere kept", 112, 1, 0);
+	test_fuse_mbconv_kept("fuse-mbconv switched off", 112, 0, 1);
+	test_fuse_se_scale_kept("fuse-se-scale SE output also a graph output kept", 2, 0);
+	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
 
 	return test_summary();
 }

@@ -95,53 +95,73 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 }
 
 #ifdef EFFC_RT_AVX2
-/* 6 rows x 16 columns, all of k: twelve accumulators, two B loads and six broadcasts per step. */
-__attribute__((target("avx2,fma"))) static void kernel_6x16(size_t k, const float *a, size_t lda, const float *b,
-							       const float *bias, float *c, size_t ldc, size_t mr, size_t nr)
+/* MR rows (1..6) x NR columns (8 or 16), all of k, accumulators in registers: per step one or two
+ * B loads, MR broadcasts, MR * NR / 8 FMAs. Instances for the row and column remainders, so a
+ * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
+       size_t ldc, size_t nr)
 {
-	__m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+	__m256 acc0[6], acc1[6];
 	float bb[16] = {0};
 	if (bias)
 		memcpy(bb, bias, nr * sizeof(float));
-	c00 = c10 = c20 = c30 = c40 = c50 = _mm256_loadu_ps(bb);
-	c01 = c11 = c21 = c31 = c41 = c51 = _mm256_loadu_ps(bb + 8);
-	/* Rows past mr read row 0 again (results discarded): no branches in the loop. */
-	const float *a0 = a, *a1 = mr > 1 ? a + lda : a, *a2 = mr > 2 ? a + 2 * lda : a, *a3 = mr > 3 ? a + 3 * lda : a,
-		    *a4 = mr > 4 ? a + 4 * lda : a, *a5 = mr > 5 ? a + 5 * lda : a;
-	for (size_t kk = 0; kk < k; kk++, b += 16) {
-		const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-		__m256 x;
-		x = _mm256_broadcast_ss(a0 + kk);
-		c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
-		x = _mm256_broadcast_ss(a1 + kk);
-		c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
-		x = _mm256_broadcast_ss(a2 + kk);
-		c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
-		x = _mm256_broadcast_ss(a3 + kk);
-		c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
-		x = _mm256_broadcast_ss(a4 + kk);
-		c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
-		x = _mm256_broadcast_ss(a5 + kk);
-		c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
+#pragma GCC unroll 6
+	for (int i = 0; i < MR; i++) {
+		acc0[i] = _mm256_loadu_ps(bb);
+		acc1[i] = _mm256_loadu_ps(bb + 8);
 	}
-	if (nr == 16) {
-		__m256 r0[6] = {c00, c10, c20, c30, c40, c50}, r1[6] = {c01, c11, c21, c31, c41, c51};
-		for (size_t i = 0; i < mr; i++) {
-			_mm256_storeu_ps(c + i * ldc, r0[i]);
-			_mm256_storeu_ps(c + i * ldc + 8, r1[i]);
+	for (size_t kk = 0; kk < k; kk++, b += 16) {
+		const __m256 b0 = _mm256_load_ps(b);
+		const __m256 b1 = NR == 16 ? _mm256_load_ps(b + 8) : b0;
+#pragma GCC unroll 6
+		for (int i = 0; i < MR; i++) {
+			const __m256 x = _mm256_broadcast_ss(a + (size_t)i * lda + kk);
+			acc0[i] = _mm256_fmadd_ps(x, b0, acc0[i]);
+			if (NR == 16)
+				acc1[i] = _mm256_fmadd_ps(x, b1, acc1[i]);
+		}
+	}
+	if (nr == (size_t)NR) {
+#pragma GCC unroll 6
+		for (int i = 0; i < MR; i++) {
+			_mm256_storeu_ps(c + (size_t)i * ldc, acc0[i]);
+			if (NR == 16)
+				_mm256_storeu_ps(c + (size_t)i * ldc + 8, acc1[i]);
 		}
 		return;
 	}
-	float t[6][16];
-	_mm256_storeu_ps(t[0], c00), _mm256_storeu_ps(t[0] + 8, c01);
-	_mm256_storeu_ps(t[1], c10), _mm256_storeu_ps(t[1] + 8, c11);
-	_mm256_storeu_ps(t[2], c20), _mm256_storeu_ps(t[2] + 8, c21);
-	_mm256_storeu_ps(t[3], c30), _mm256_storeu_ps(t[3] + 8, c31);
-	_mm256_storeu_ps(t[4], c40), _mm256_storeu_ps(t[4] + 8, c41);
-	_mm256_storeu_ps(t[5], c50), _mm256_storeu_ps(t[5] + 8, c51);
-	for (size_t i = 0; i < mr; i++)
-		memcpy(c + i * ldc, t[i], nr * sizeof(float));
+	float t[16];
+#pragma GCC unroll 6
+	for (int i = 0; i < MR; i++) {
+		_mm256_storeu_ps(t, acc0[i]);
+		_mm256_storeu_ps(t + 8, acc1[i]);
+		memcpy(c + (size_t)i * ldc, t, nr * sizeof(float));
+	}
 }
+
+#define KERNEL_FN(MR, NR)                                                                                         \
+	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(size_t k, const float *a, size_t lda,     \
+									    const float *b, const float *bias, float *c,   \
+									    size_t ldc, size_t nr)                        \
+	{                                                                                                         \
+		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr);                                                   \
+	}
+KERNEL_FN(6, 16)
+KERNEL_FN(5, 16)
+KERNEL_FN(4, 16)
+KERNEL_FN(3, 16)
+KERNEL_FN(2, 16)
+KERNEL_FN(1, 16)
+KERNEL_FN(6, 8)
+KERNEL_FN(5, 8)
+KERNEL_FN(4, 8)
+KERNEL_FN(3, 8)
+KERNEL_FN(2, 8)
+KERNEL_FN(1, 8)
+typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t);
+static const kernel_fn kernels16[7] = {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16};
+static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8};
 #endif
 
 void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
@@ -157,9 +177,12 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 		const size_t b1 = m1 - b0 < 24 ? m1 : b0 + 24;
 		for (size_t p = 0; p < panels; p++) {
 			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
-			for (size_t i = b0; i < b1; i += 6)
-				kernel_6x16(k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
-					    g->c + i * g->n + p * 16, g->n, b1 - i < 6 ? b1 - i : 6, nr);
+			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
+			for (size_t i = b0; i < b1; i += 6) {
+				const size_t mr = b1 - i < 6 ? b1 - i : 6;
+				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
+				       g->c + i * g->n + p * 16, g->n, nr);
+			}
 		}
 		epilogue(g, b0, b1);
 	}

@@ -151,7 +151,7 @@ struct effc_rt_mbconv {
 	float *out, *row_sums;
 	float e_min, e_max;
 	enum effc_rt_act e_act;
-	size_t band, buf_rows, tasks; /* output rows per band, rows per buffer, buffers */
+	size_t band, buf_floats, tasks; /* output rows per band, floats per buffer, buffers */
 	float *bufs;
 };
 

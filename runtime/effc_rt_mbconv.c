@@ -37,6 +37,7 @@ struct row_geom {
 	const float *in; /* holds input rows [row0, ...) */
 	float *out;      /* the output row */
 	int row0, iy0, ky0, ky1;
+	const float *rows[16]; /* the input row of each valid tap row ky (kh <= 16) */
 };
 
 static struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
@@ -53,6 +54,8 @@ static struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
 	g.ky1 = p->kh;
 	while (g.ky1 > g.ky0 && g.iy0 + (g.ky1 - 1) * p->dh >= p->in_h)
 		g.ky1--;
+	for (int ky = g.ky0; ky < g.ky1 && ky < 16; ky++)
+		g.rows[ky] = g.in + (size_t)(g.iy0 + ky * p->dh - g.row0) * (size_t)p->in_w * (size_t)p->in_c;
 	return g;
 }
 
@@ -99,7 +102,7 @@ EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_ge
 				 const int CHECKED, const int MASKED, __m256i mask, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
-	const size_t C = (size_t)p->out_c, W = (size_t)p->in_w;
+	const size_t C = (size_t)p->out_c;
 	/* KW, SW: compile-time kernel width and stride (dilation 1), 0 = read them from p. */
 	const int kw = KW ? KW : p->kw, sw = SW ? SW : p->sw, dil = KW ? 1 : p->dw;
 #define LOAD(ptr) (MASKED ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
@@ -109,7 +112,7 @@ EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_ge
 	for (int t = 0; t < T; t++)
 		acc[t] = b;
 	for (int ky = g->ky0; ky < g->ky1; ky++) {
-		const float *row = g->in + (size_t)(g->iy0 + ky * p->dh - g->row0) * W * C + c;
+		const float *row = g->rows[ky] + c;
 		const float *wrow = d->w + (size_t)ky * (size_t)kw * C + c;
 #pragma GCC unroll 8
 		for (int kx = 0; kx < kw; kx++) {
@@ -225,7 +228,7 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
 void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 {
 #ifdef EFFC_RT_HAVE_AVX2
-	if (effc_rt_gemm_fast_available()) {
+	if (effc_rt_gemm_fast_available() && d->p.kh <= 16) {
 		const struct effc_rt_conv2d *p = &d->p;
 		const int k = p->kw == p->kh && p->dw == 1 && p->dh == 1 && p->sw == p->sh ? p->kw * 10 + p->sw : 0;
 		switch (k) {
@@ -240,12 +243,16 @@ void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 	effc_rt_dw_rows_ref(d, oy0, oy1);
 }
 
-/* One task: output rows [r0, r1) of batch * out_h, band by band, through its own buffer. */
+/* One task: output rows [r0, r1) of batch * out_h, band by band, through its own buffer. The
+ * buffer's rows carry the depthwise's left and right zero padding (the expansion never writes
+ * there), so the depthwise reads every tap without a bounds check. */
 static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, float *buf)
 {
 	const struct effc_rt_conv2d *p = &m->dw;
 	const size_t H = (size_t)p->in_h, W = (size_t)p->in_w, N = (size_t)p->out_c, OH = (size_t)p->out_h;
-	const size_t OW = (size_t)p->out_w;
+	const size_t OW = (size_t)p->out_w, pl = (size_t)p->pad_left, Wp = W + pl + (size_t)p->pad_right;
+	struct effc_rt_conv2d q = *p; /* the depthwise as it sees the padded buffer */
+	q.in_w = (int)Wp, q.pad_left = q.pad_right = 0;
 	size_t have_b = (size_t)-1;
 	int have_lo = 0, have_hi = 0; /* expanded rows [have_lo, have_hi) of image have_b are in buf */
 	for (size_t r = r0; r < r1;) {
@@ -262,18 +269,17 @@ static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, fl
 		if (b == have_b && lo >= have_lo && lo < have_hi) {
 			/* keep the rows this band shares with the last one */
 			if (lo > have_lo)
-				memmove(buf, buf + (size_t)(lo - have_lo) * W * N, (size_t)(have_hi - lo) * W * N * sizeof(float));
+				memmove(buf, buf + (size_t)(lo - have_lo) * Wp * N, (size_t)(have_hi - lo) * Wp * N * sizeof(float));
 			from = have_hi;
 		}
-		if (hi > from) {
-			struct effc_rt_gemm g = {.m = (size_t)(hi - from) * W, .n = N, .k = m->k,
-						 .a = m->x + (b * H + (size_t)from) * W * m->k, .packed = m->we, .bias = m->be,
-						 .c = buf + (size_t)(from - lo) * W * N, .out_min = m->e_min, .out_max = m->e_max,
-						 .act = m->e_act};
+		for (int y = from; y < hi; y++) {
+			struct effc_rt_gemm g = {.m = W, .n = N, .k = m->k, .a = m->x + (b * H + (size_t)y) * W * m->k,
+						 .packed = m->we, .bias = m->be, .c = buf + ((size_t)(y - lo) * Wp + pl) * N,
+						 .out_min = m->e_min, .out_max = m->e_max, .act = m->e_act};
 			effc_rt_gemm_fast(&g, 0, g.m);
 		}
 		have_b = b, have_lo = lo, have_hi = hi > from ? hi : from;
-		const struct effc_rt_dw d = {.p = *p, .w = m->wd, .bias = m->bd, .in = buf, .in_row0 = lo,
+		const struct effc_rt_dw d = {.p = q, .w = m->wd, .bias = m->bd, .in = buf, .in_row0 = lo,
 					     .out = m->out + b * OH * OW * N,
 					     .row_sums = m->row_sums ? m->row_sums + b * OH * N : NULL};
 		effc_rt_dw_rows(&d, oy0, oy1);
@@ -286,5 +292,5 @@ void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t)
 	const size_t rows = (size_t)m->dw.batch * (size_t)m->dw.out_h, chunk = (rows + m->tasks - 1) / m->tasks;
 	const size_t r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
 	if (r0 < r1)
-		mbconv_rows(m, r0, r1, m->bufs + t * m->buf_rows * (size_t)m->dw.in_w * (size_t)m->dw.out_c);
+		mbconv_rows(m, r0, r1, m->bufs + t * m->buf_floats);
 }

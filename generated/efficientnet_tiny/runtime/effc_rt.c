@@ -322,24 +322,28 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 				     .e_act = e->act};
 	/* Bands sized so a buffer of expanded rows is about 192 KB (L2 is 512 KB here, shared with
 	 * the input rows, the output rows and the weights), but with at least 48 new pixels per band:
-	 * the expansion GEMM is inefficient on fewer rows than that. */
-	const size_t row_bytes = W * N * sizeof(float), span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
+	 * the expansion GEMM is inefficient on fewer rows than that. Buffer rows carry the
+	 * depthwise's left and right padding as zeros. */
+	const size_t Wp = W + (size_t)dw->pad_left + (size_t)dw->pad_right;
+	const size_t row_bytes = Wp * N * sizeof(float), span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
 	const size_t fit = (192u << 10) / row_bytes, min_band = (48 + W * (size_t)dw->sh - 1) / (W * (size_t)dw->sh);
 	m->band = fit > span ? (fit - span) / (size_t)dw->sh + 1 : 1;
 	if (m->band < min_band)
 		m->band = min_band;
-	m->buf_rows = (m->band - 1) * (size_t)dw->sh + span;
-	if (m->buf_rows > H)
-		m->buf_rows = H;
+	size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
+	if (buf_rows > H)
+		buf_rows = H;
+	m->buf_floats = (buf_rows * Wp * N + 15) / 16 * 16;
 	const size_t rows = (size_t)dw->batch * (size_t)dw->out_h;
 	m->tasks = rt->pool && rt->threads > 1 ? (size_t)rt->threads : 1;
 	if (m->tasks > rows)
 		m->tasks = rows;
-	m->bufs = effc_rt_alloc(64, m->tasks * m->buf_rows * row_bytes);
+	m->bufs = effc_rt_alloc(64, m->tasks * m->buf_floats * sizeof(float));
 	if (!m->bufs) {
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
 	}
+	memset(m->bufs, 0, m->tasks * m->buf_floats * sizeof(float)); /* the padding columns stay zero */
 	return EFFC_RT_OK;
 }
 

@@ -327,6 +327,26 @@ static enum effc_status emit_matmul(struct emitter *e, const struct effc_node *n
 	return EFFC_OK;
 }
 
+/* The effc_rt_conv2d `p` of a convolution reading a tensor of x's batch and size with in_c
+ * channels and writing y. */
+static void emit_conv_params(struct emitter *e, const struct effc_attrs *a, const struct effc_tensor *x, int64_t in_c,
+			     const struct effc_tensor *y, int nhwc)
+{
+	struct effc_graph *g = e->g;
+	sb_printf(&e->create,
+		  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
+		  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
+		  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
+		  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
+		  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d%s%s};\n",
+		  x->dims[0], x->dims[2], x->dims[3], in_c, y->dims[2], y->dims[3], y->dims[1], a->group, a->kernel[0],
+		  a->kernel[1], a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1],
+		  a->pads[2], a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
+		  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
+		  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "",
+		  a->packed ? ", .packed = 1" : "");
+}
+
 static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, struct effc_diag *d)
 {
 	struct effc_graph *g = e->g;
@@ -340,20 +360,8 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 	}
 	switch (n->op) {
 	case EFFC_OP_CONV: {
-		const int64_t cout = y->dims[1];
 		begin_op(e, n);
-		sb_printf(&e->create,
-			  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
-			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
-			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
-			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
-			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = %d%s%s};\n",
-			  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], cout, a->group, a->kernel[0],
-			  a->kernel[1], a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1],
-			  a->pads[2], a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
-			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
-			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "",
-			  a->packed ? ", .packed = 1" : "");
+		emit_conv_params(e, a, x, x->dims[1], y, nhwc);
 		if (a->packed == 1)
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, %s, %s, %s, %s));\n",
 				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->n_in > 2 ? n->in[2] : -1), ptr(e, n->n_in > 3 ? n->in[3] : -1),
@@ -370,19 +378,8 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 	}
 	case EFFC_OP_EXPAND_DW: {
 		/* The depthwise over the expanded tensor, which has x's size and y's channels. */
-		const int64_t C = y->dims[1];
 		begin_op(e, n);
-		sb_printf(&e->create,
-			  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
-			  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ", .groups = %" PRId64 ",\n"
-			  "\t\t\t.kh = %" PRId64 ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64
-			  ", .dw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .pad_bottom = %" PRId64
-			  ", .pad_right = %" PRId64 ", .out_min = %s, .out_max = %s, .nhwc = 1%s};\n",
-			  x->dims[0], x->dims[2], x->dims[3], C, y->dims[2], y->dims[3], C, C, a->kernel[0], a->kernel[1],
-			  a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1], a->pads[2],
-			  a->pads[3], fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
-			  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY),
-			  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "");
+		emit_conv_params(e, a, x, y->dims[1], y, 1);
 		sb_printf(&e->create, "\t\tstatic const struct effc_rt_expand ex = {.in_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
 			  x->dims[1],
 			  a->pre_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->pre_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",

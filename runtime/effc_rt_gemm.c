@@ -17,23 +17,19 @@
 #include <immintrin.h>
 #endif
 
+/* Checked once: the GEMM and the depthwise kernel ask per call (per band). */
 int effc_rt_gemm_fast_available(void)
 {
 #ifdef EFFC_RT_AVX2
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	}
+	return cached;
 #else
 	return 0;
 #endif
-}
-
-/* The AVX2 kernel where the CPU has it, else the portable loop. */
-static int use_avx2(void)
-{
-	static int cached = -1;
-	if (cached < 0)
-		cached = effc_rt_gemm_fast_available();
-	return cached;
 }
 
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed)
@@ -168,7 +164,7 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 {
 #ifdef EFFC_RT_AVX2
 	const size_t k = g->k, panels = (g->n + 15) / 16;
-	if (g->a_scale || !use_avx2()) { /* not used by the compiler yet: keep it correct, not fast */
+	if (g->a_scale || !effc_rt_gemm_fast_available()) { /* not used by the compiler yet: keep it correct, not fast */
 		effc_rt_gemm_ref(g, m0, m1);
 		return;
 	}

@@ -9,6 +9,7 @@
  * model) and names the first node whose output diverges. */
 #define _POSIX_C_SOURCE 200809L
 #include "driver.h"
+#include <dirent.h>
 
 #include <inttypes.h>
 #include <math.h>
@@ -533,6 +534,33 @@ static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
 	return failed;
 }
 
+/* A passing run with --work keeps only its log: the generated code, its two builds and the
+ * tensor dumps are ~150 MB for B0, and a suite of dozens of runs would fill a CI disk. Only
+ * what difftest itself writes goes, since DIR may be the user's. */
+static void clean_work(const char *work)
+{
+	static const char *const made[] = {"gen", "layers", "layers.onnx", "ort_args.txt"};
+	char path[4400];
+	for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+		snprintf(path, sizeof path, "%s/%s", work, made[i]);
+		effc_rm_rf(path);
+	}
+	DIR *dir = opendir(work);
+	if (!dir)
+		return;
+	for (struct dirent *e; (e = readdir(dir));) {
+		size_t n = strlen(e->d_name);
+		if (n > 4 && !strcmp(e->d_name + n - 4, ".f32") &&
+		    (!strncmp(e->d_name, "in", 2) || !strncmp(e->d_name, "out", 3) ||
+		     !strncmp(e->d_name, "ref", 3) || !strncmp(e->d_name, "layers_out", 10) ||
+		     !strncmp(e->d_name, "bench_out", 9))) {
+			snprintf(path, sizeof path, "%s/%s", work, e->d_name);
+			remove(path);
+		}
+	}
+	closedir(dir);
+}
+
 int effc_cmd_difftest(int argc, char **argv)
 {
 	struct dt_opts o;
@@ -566,10 +594,12 @@ int effc_cmd_difftest(int argc, char **argv)
 		rc = effc_report(&d);
 	else
 		rc = difftest(&o, work, g);
-	if (!o.work && !o.keep)
+	if (o.keep || rc)
+		printf("difftest: work directory kept at %s\n", work);
+	else if (!o.work)
 		effc_rm_rf(work);
 	else
-		printf("difftest: work directory kept at %s\n", work);
+		clean_work(work);
 	effc_arena_free(arena);
 	return rc;
 }

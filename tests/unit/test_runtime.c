@@ -165,10 +165,14 @@ static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int se
 	snprintf(name, sizeof name, "conv2d %s t%d create", c->name, rt->threads);
 	expect_status(name, st, EFFC_RT_OK);
 	if (st == EFFC_RT_OK) {
+		/* Dense convolutions with few taps x channels run as im2col + our GEMM where it exists. */
+		const int im2col = effc_rt_gemm_fast_available() && c->groups == 1 && c->kh * c->kw * c->in_c <= 128;
+		snprintf(name, sizeof name, "conv2d %s t%d path", c->name, rt->threads);
+		check((op.kind == EFFC_RT_IM2COL) == im2col, name, "op kind %d, expected im2col %d", (int)op.kind, im2col);
 		snprintf(name, sizeof name, "conv2d %s t%d run", c->name, rt->threads);
 		expect_status(name, effc_rt_run(rt, &op), EFFC_RT_OK);
 		effc_rt_ref_conv2d(&p, w, b, in, ref);
-		snprintf(name, sizeof name, "conv2d %s t%d xnnpack vs ref", c->name, rt->threads);
+		snprintf(name, sizeof name, "conv2d %s t%d vs ref", c->name, rt->threads);
 		expect_close(name, got, ref, nout, 1e-4);
 
 		/* The NHWC result, transposed, must equal ONNX Conv computed on NCHW/OIHW copies. */
@@ -180,7 +184,7 @@ static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int se
 		nhwc_to_nchw(in, in_nchw, c->batch, c->in_h, c->in_w, c->in_c);
 		naive_conv_nchw(&p, w_oihw, b, in_nchw, naive);
 		nhwc_to_nchw(got, got_nchw, c->batch, p.out_h, p.out_w, c->out_c);
-		snprintf(name, sizeof name, "conv2d %s t%d xnnpack vs naive nchw", c->name, rt->threads);
+		snprintf(name, sizeof name, "conv2d %s t%d vs naive nchw", c->name, rt->threads);
 		expect_close(name, got_nchw, naive, nout, 1e-4);
 
 		/* Run is repeatable: a second run gives the same bytes. */
@@ -192,6 +196,50 @@ static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int se
 	}
 	effc_rt_op_destroy(&op);
 	free(w), free(bias), free(in), free(got), free(ref), free(w_oihw), free(in_nchw), free(naive), free(got_nchw);
+}
+
+/* im2col + GEMM with what the stem has: Swish in the GEMM's store step, a clamp, stride 2 and
+ * asymmetric pads, an output width that leaves partial row tiles, 40 output channels (a
+ * partial 16-column panel), batch 2; and dilation with K = 125, just under the im2col limit. */
+static void test_conv_im2col_act(struct effc_rt *rt)
+{
+	static const struct conv_case cases[] = {
+		{"stem3x3_s2_swish", 2, 17, 15, 3, 40, 1, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, -INFINITY, INFINITY, 0},
+		{"stem3x3_s2_clamp_swish", 1, 16, 16, 3, 32, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, -2.0f, 3.0f, 0},
+		{"k5_d2_swish_nobias", 1, 14, 13, 5, 19, 1, 5, 5, 1, 1, 2, 2, 4, 3, 4, 5, -INFINITY, INFINITY, 1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const struct conv_case *c = &cases[i];
+		char name[160];
+		struct effc_rt_conv2d p = conv_params(c, 1);
+		p.act = EFFC_RT_ACT_SWISH;
+		const size_t nw = (size_t)c->out_c * c->kh * c->kw * c->in_c, nin = (size_t)c->batch * c->in_h * c->in_w * c->in_c;
+		const size_t nout = (size_t)c->batch * p.out_h * p.out_w * c->out_c;
+		float *w = alloc_f(nw), *bias = alloc_f((size_t)c->out_c), *in = alloc_f(nin), *got = alloc_f(nout),
+		      *ref = alloc_f(nout);
+		rng_seed(900 + i);
+		fill(w, nw, -1.0f, 1.0f);
+		fill(bias, (size_t)c->out_c, -1.0f, 1.0f);
+		fill(in, nin, -1.0f, 1.0f);
+		const float *b = c->no_bias ? NULL : bias;
+		struct effc_rt_op op;
+		fill_nan(got, nout);
+		int st = effc_rt_conv2d_create(rt, &op, &p, w, b, in, got);
+		snprintf(name, sizeof name, "conv2d %s t%d create+run", c->name, rt->threads);
+		if (st == EFFC_RT_OK)
+			st = effc_rt_run(rt, &op);
+		expect_status(name, st, EFFC_RT_OK);
+		if (st == EFFC_RT_OK) {
+			snprintf(name, sizeof name, "conv2d %s t%d path", c->name, rt->threads);
+			check((op.kind == EFFC_RT_IM2COL) == effc_rt_gemm_fast_available(), name, "op kind %d", (int)op.kind);
+			effc_rt_ref_conv2d(&p, w, b, in, ref);
+			effc_rt_ref_swish(nout, ref, ref);
+			snprintf(name, sizeof name, "conv2d %s t%d vs ref conv + swish", c->name, rt->threads);
+			expect_close(name, got, ref, nout, 1e-5);
+		}
+		effc_rt_op_destroy(&op);
+		free(w), free(bias), free(in), free(got), free(ref);
+	}
 }
 
 /* The nhwc=0 path is reference-only: check it against the naive ONNX definition. */
@@ -1322,6 +1370,7 @@ static void test_xnnpack_paths(struct effc_rt *rt)
 	const int nconv = (int)(sizeof conv_cases / sizeof conv_cases[0]);
 	for (int i = 0; i < nconv; i++)
 		test_conv_nhwc(rt, &conv_cases[i], 100 + i);
+	test_conv_im2col_act(rt);
 
 	test_fc(rt, "3x20->7", 3, 20, 7, 1, -INFINITY, INFINITY, 200);
 	test_fc(rt, "1x64->10 nobias", 1, 64, 10, 0, -INFINITY, INFINITY, 201);

@@ -56,6 +56,8 @@ enum effc_rt_kind {
 	EFFC_RT_SE_GATE,
 	EFFC_RT_MBCONV,
 	EFFC_RT_PAIR, /* two ops run in turn (an MBConv built unfused) */
+	EFFC_RT_DW,   /* depthwise convolution on our kernel (effc_rt_mbconv.c) */
+	EFFC_RT_IM2COL, /* small-K convolution as our GEMM over im2col rows (effc_rt_gemm.c) */
 };
 
 /* Activations applied after an op (beyond the clamp that out_min/out_max express). */
@@ -155,6 +157,17 @@ struct effc_rt_mbconv {
 	float *bufs;
 };
 
+/* A convolution with few taps x input channels (the stem: 3x3x3 = 27) as our GEMM over
+ * im2col rows: each task gathers one output row's patches into its own buffer, then the GEMM
+ * applies bias, clamp and activation in its store step. Weights in effc_rt_gemm's panels
+ * with k = (ky * kw + kx) * in_c + ci. */
+struct effc_rt_im2col {
+	struct effc_rt_conv2d p;
+	const float *in, *packed, *bias;
+	float *out, *bufs;
+	size_t k, buf_floats, tasks;
+};
+
 /* Squeeze-excitation gate only (the scale is applied by the next pointwise convolution):
  * gate[b][c] = sigma(W2 act(W1 mean + b1) + b2), the mean taken from row_sums when given
  * ([batch][rows][C] summed over rows), else from x ([batch][hw][C]). */
@@ -179,6 +192,7 @@ struct effc_rt_op {
 	int post_act;  /* conv: apply p.conv.act after XNNPACK */
 	union {
 		struct effc_rt_conv2d conv;
+		struct effc_rt_dw dw;
 		struct effc_rt_matmul mm;
 		struct effc_rt_binary bin;
 		struct effc_rt_unary un;
@@ -207,6 +221,7 @@ struct effc_rt_op {
 		struct effc_rt_gemm gemm;
 		struct effc_rt_se_gate se_gate;
 		struct effc_rt_mbconv mb;
+		struct effc_rt_im2col im2col;
 		struct {
 			size_t outer, channels, inner;
 		} sb;
@@ -293,6 +308,7 @@ void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 /* Task t of m->tasks: a contiguous share of the output rows, with buffer t. */
 void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t);
+void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t); /* output rows of task t */
 void effc_rt_pack_dw(size_t channels, size_t kh, size_t kw, const float *w, float *packed); /* [C][kh][kw] -> [kh][kw][C] */
 void effc_rt_unpack_dw(size_t channels, size_t kh, size_t kw, const float *packed, float *w);
 void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w);

@@ -186,3 +186,59 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 	effc_rt_gemm_ref(g, m0, m1);
 #endif
 }
+
+/* The runs are short (the stem's are 9 floats), and a loop GCC turns back into a call to
+ * memmove costs more than the copy: fixed-size pieces compile to plain vector moves. */
+static inline void copy_floats(float *restrict dst, const float *restrict src, size_t n)
+{
+	for (; n >= 8; n -= 8, dst += 8, src += 8)
+		memcpy(dst, src, 8 * sizeof(float));
+	if (n >= 4)
+		memcpy(dst, src, 4 * sizeof(float)), n -= 4, dst += 4, src += 4;
+	if (n >= 2)
+		memcpy(dst, src, 2 * sizeof(float)), n -= 2, dst += 2, src += 2;
+	if (n)
+		*dst = *src;
+}
+
+void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t)
+{
+	const struct effc_rt_conv2d *p = &c->p;
+	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, H = (size_t)p->in_h, W = (size_t)p->in_w;
+	const size_t C = (size_t)p->in_c, K = c->k, rows = (size_t)p->batch * OH;
+	const size_t chunk = (rows + c->tasks - 1) / c->tasks, r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+	float *buf = c->bufs + t * c->buf_floats;
+	for (size_t r = r0; r < r1; r++) {
+		const float *img = c->in + r / OH * H * W * C;
+		const int oy = (int)(r % OH);
+		for (size_t ox = 0; ox < OW; ox++) {
+			float *dst = buf + ox * K;
+			const int ix0 = (int)ox * p->sw - p->pad_left;
+			/* With dilation 1 and every tap of the row inside, a kernel row is one run of kw * C. */
+			const int whole = p->dw == 1 && ix0 >= 0 && ix0 + p->kw <= (int)W;
+			for (int ky = 0; ky < p->kh; ky++, dst += (size_t)p->kw * C) {
+				const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+				if (iy < 0 || iy >= (int)H) {
+					memset(dst, 0, (size_t)p->kw * C * sizeof(float));
+					continue;
+				}
+				const float *row = img + (size_t)iy * W * C;
+				if (whole) {
+					copy_floats(dst, row + (size_t)ix0 * C, (size_t)p->kw * C);
+					continue;
+				}
+				for (int kx = 0; kx < p->kw; kx++) {
+					const int ix = ix0 + kx * p->dw;
+					if (ix < 0 || ix >= (int)W)
+						memset(dst + (size_t)kx * C, 0, C * sizeof(float));
+					else
+						copy_floats(dst + (size_t)kx * C, row + (size_t)ix * C, C);
+				}
+			}
+		}
+		const struct effc_rt_gemm g = {.m = OW, .n = (size_t)p->out_c, .k = K, .a = buf, .packed = c->packed,
+					       .bias = c->bias, .c = c->out + r * OW * (size_t)p->out_c,
+					       .out_min = p->out_min, .out_max = p->out_max, .act = p->act};
+		effc_rt_gemm_fast(&g, 0, OW);
+	}
+}

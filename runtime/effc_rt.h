@@ -301,6 +301,8 @@ void effc_rt_op_destroy(struct effc_rt_op *op);
 
 int effc_rt_gemm_fast_available(void);
 void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1); /* rows [m0, m1) */
+/* rows [m0, m1) x 16-column panels [p0, p1) */
+void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1);
 void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
 /* Depthwise rows [oy0, oy1) of one image: AVX2 where the CPU has it, else the reference. */

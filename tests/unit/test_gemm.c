@@ -77,6 +77,19 @@ int main(void)
 				struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
 							 .c = got, .out_min = lo, .out_max = hi, .act = act};
 				effc_rt_gemm_fast(&g, 0, m);
+				/* the same in four rectangles (rows split at m/3, panels at half), as threads would */
+				float *got3 = malloc(m * n * 4);
+				const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
+				g.c = got3;
+				effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
+				effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
+				effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
+				effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
+				char rwhat[160];
+				snprintf(rwhat, sizeof rwhat, "gemm m=%zu n=%zu k=%zu variant %d in rectangles: %.2g", m, n, k, variant,
+					 max_err(got3, want, m * n));
+				check(max_err(got3, want, m * n) < 1e-5, rwhat, "relative error not below 1e-5");
+				free(got3);
 				g.c = got2;
 				/* split rows as threads would */
 				effc_rt_gemm_ref(&g, 0, m / 2);
@@ -92,11 +105,15 @@ int main(void)
 					check(!memcmp(back, w, n * k * 4), "unpack inverts pack", "unpacked weights differ");
 				free(back), free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2);
 			}
-	/* The runtime op, NHWC 1x2x7x7x24 -> 40 channels with Swish and a residual, at 1 and 2 threads. */
-	for (int threads = 1; threads <= 2; threads++) {
-		const size_t m = 2 * 7 * 7, k = 24, n = 40;
+	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
+	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
+	 * panels; k = 1500 gives row blocks of 18 rows). */
+	static const size_t shapes[2][4] = {{2, 7, 24, 40}, {1, 7, 1500, 200}};
+	for (int c = 0; c < 4; c++) {
+		const int si = c / 2, threads = c % 2 + 1;
+		const size_t batch = shapes[si][0], hw = shapes[si][1], m = batch * hw * hw, k = shapes[si][2], n = shapes[si][3];
 		float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
-		float *packed = aligned_alloc(64, 48 * k * 4), *want = malloc(m * n * 4), *got = malloc(m * n * 4);
+		float *packed = aligned_alloc(64, (n + 15) / 16 * 16 * k * 4), *want = malloc(m * n * 4), *got = malloc(m * n * 4);
 		for (size_t i = 0; i < m * k; i++)
 			a[i] = frand();
 		for (size_t i = 0; i < n * k; i++)
@@ -109,14 +126,16 @@ int main(void)
 		naive(m, n, k, a, w, bias, res, -INFINITY, INFINITY, EFFC_RT_ACT_SWISH, want);
 		struct effc_rt rt;
 		struct effc_rt_op op;
-		struct effc_rt_conv2d p = {.batch = 2, .in_h = 7, .in_w = 7, .in_c = (int)k, .out_h = 7, .out_w = 7, .out_c = (int)n,
+		struct effc_rt_conv2d p = {.batch = (int)batch, .in_h = (int)hw, .in_w = (int)hw, .in_c = (int)k, .out_h = (int)hw,
+					   .out_w = (int)hw, .out_c = (int)n,
 					   .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = -INFINITY,
 					   .out_max = INFINITY, .nhwc = 1, .packed = 1, .act = EFFC_RT_ACT_SWISH};
 		int st = effc_rt_init(&rt, threads);
 		st = st ? st : effc_rt_conv1x1_create(&rt, &op, &p, packed, bias, res, NULL, a, got);
 		st = st ? st : effc_rt_run(&rt, &op);
 		char what[96];
-		snprintf(what, sizeof what, "conv1x1 op, %d thread(s): status %d, error %.2g", threads, st, max_err(got, want, m * n));
+		snprintf(what, sizeof what, "conv1x1 op m=%zu k=%zu n=%zu, %d thread(s): status %d, error %.2g", m, k, n, threads, st,
+			 max_err(got, want, m * n));
 		check(!st && max_err(got, want, m * n) < 1e-5, what, "status not 0 or relative error not below 1e-5");
 		struct effc_rt_conv2d bad = p;
 		bad.kh = 3;

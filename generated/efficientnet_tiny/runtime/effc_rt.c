@@ -724,8 +724,25 @@ static void gemm_task(void *arg, size_t start, size_t count)
 	effc_rt_gemm_fast(arg, start, start + count); /* falls back to the portable loop without AVX2 */
 }
 
+static void gemm_panels_task(void *arg, size_t start, size_t count)
+{
+	const struct effc_rt_gemm *g = arg;
+	effc_rt_gemm_fast_rect(g, 0, g->m, start, start + count);
+}
+
 static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 {
+#if USE_XNN
+	/* More columns than rows (7x7 and 14x14 maps): B is the larger operand, so threads split
+	 * the columns and each reads only its share of B, instead of every row tile streaming all
+	 * of it. */
+	const size_t panels = (g->n + 15) / 16;
+	if (rt->pool && g->n > g->m && panels >= 2 && effc_rt_gemm_fast_available()) {
+		size_t tile = panels / ((size_t)rt->threads * 2);
+		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_panels_task, g, panels, tile ? tile : 1, 0);
+		return;
+	}
+#endif
 	/* Row tiles in multiples of the kernel's 6 rows, about four per thread. */
 	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 4) + 5) / 6 * 6 : g->m;
 	if (tile < 6)

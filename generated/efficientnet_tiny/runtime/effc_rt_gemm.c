@@ -51,30 +51,35 @@ void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w)
 			w[col * k + kk] = packed[((col / 16) * k + kk) * 16 + col % 16];
 }
 
-static void epilogue(const struct effc_rt_gemm *g, size_t m0, size_t m1)
+/* Clamp, activation and residual on rows [m0, m1), columns [c0, c1) of C. */
+static void epilogue(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t c0, size_t c1)
 {
-	float *c = g->c + m0 * g->n;
-	const size_t count = (m1 - m0) * g->n;
-	if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff())
-		for (size_t i = 0; i < count; i++)
-			c[i] = c[i] < g->out_min ? g->out_min : c[i] > g->out_max ? g->out_max : c[i];
-	if (g->act == EFFC_RT_ACT_SWISH)
-		effc_rt_swish(count, c, c);
-	else if (g->act == EFFC_RT_ACT_HARDSWISH)
-		effc_rt_hardswish(count, c, c);
-	if (g->residual) {
-		const float *r = g->residual + m0 * g->n;
-		for (size_t i = 0; i < count; i++)
-			c[i] += r[i];
+	size_t w = c1 - c0;
+	if (w == g->n) /* whole rows: one contiguous span */
+		w *= m1 - m0, m1 = m0 + 1;
+	for (size_t i = m0; i < m1; i++) {
+		float *c = g->c + i * g->n + c0;
+		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff())
+			for (size_t j = 0; j < w; j++)
+				c[j] = c[j] < g->out_min ? g->out_min : c[j] > g->out_max ? g->out_max : c[j];
+		if (g->act == EFFC_RT_ACT_SWISH)
+			effc_rt_swish(w, c, c);
+		else if (g->act == EFFC_RT_ACT_HARDSWISH)
+			effc_rt_hardswish(w, c, c);
+		if (g->residual) {
+			const float *r = g->residual + i * g->n + c0;
+			for (size_t j = 0; j < w; j++)
+				c[j] += r[j];
+		}
 	}
 }
 
-static void gemm_ref_rows(const struct effc_rt_gemm *g, size_t m0, size_t m1)
+static void gemm_ref_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t c0, size_t c1)
 {
 	const size_t k = g->k;
 	for (size_t i = m0; i < m1; i++) {
 		const float *a = g->a + i * k;
-		for (size_t col = 0; col < g->n; col++) {
+		for (size_t col = c0; col < c1; col++) {
 			const float *b = g->packed + (col / 16) * k * 16 + col % 16;
 			float acc = g->bias ? g->bias[col] : 0.0f;
 			for (size_t kk = 0; kk < k; kk++)
@@ -82,12 +87,12 @@ static void gemm_ref_rows(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 			g->c[i * g->n + col] = acc;
 		}
 	}
+	epilogue(g, m0, m1, c0, c1);
 }
 
 void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 {
-	gemm_ref_rows(g, m0, m1);
-	epilogue(g, m0, m1);
+	gemm_ref_rect(g, m0, m1, 0, g->n);
 }
 
 #ifdef EFFC_RT_AVX2
@@ -160,18 +165,37 @@ static const kernel_fn kernels16[7] = {0, kernel_1x16, kernel_2x16, kernel_3x16,
 static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8};
 #endif
 
-void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
+/* Row blocks: every panel of B passes over a block's rows, so a block's A rows (re-read once
+ * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
+ * within those bounds, as few blocks as possible, as each block streams all of B again. On
+ * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. */
+#define GEMM_A_BLOCK_BYTES (128u << 10)
+#define GEMM_C_BLOCK_BYTES (256u << 10)
+
+static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 {
+	size_t lim = GEMM_A_BLOCK_BYTES / (g->k * sizeof(float));
+	const size_t lim_c = GEMM_C_BLOCK_BYTES / (cols * sizeof(float));
+	lim = lim < lim_c ? lim : lim_c;
+	lim = lim < 6 ? 6 : lim / 6 * 6;
+	const size_t blocks = (rows + lim - 1) / lim, per = (rows + blocks - 1) / blocks;
+	return (per + 5) / 6 * 6; /* balanced, in whole 6-row tiles */
+}
+
+void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
+{
+	const size_t k = g->k, c0 = p0 * 16, c1 = p1 * 16 < g->n ? p1 * 16 : g->n;
+	if (m0 >= m1 || c0 >= c1)
+		return;
 #ifdef EFFC_RT_AVX2
-	const size_t k = g->k, panels = (g->n + 15) / 16;
 	if (g->a_scale || !effc_rt_gemm_fast_available()) { /* not used by the compiler yet: keep it correct, not fast */
-		effc_rt_gemm_ref(g, m0, m1);
+		gemm_ref_rect(g, m0, m1, c0, c1);
 		return;
 	}
-	/* Blocks of 24 rows: the epilogue runs while they are still in cache. */
-	for (size_t b0 = m0; b0 < m1; b0 += 24) {
-		const size_t b1 = m1 - b0 < 24 ? m1 : b0 + 24;
-		for (size_t p = 0; p < panels; p++) {
+	const size_t block = row_block(g, m1 - m0, c1 - c0);
+	for (size_t b0 = m0; b0 < m1; b0 += block) {
+		const size_t b1 = m1 - b0 < block ? m1 : b0 + block;
+		for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
 			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
 			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
 			for (size_t i = b0; i < b1; i += 6) {
@@ -180,11 +204,16 @@ void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 				       g->c + i * g->n + p * 16, g->n, nr);
 			}
 		}
-		epilogue(g, b0, b1);
+		epilogue(g, b0, b1, c0, c1);
 	}
 #else
-	effc_rt_gemm_ref(g, m0, m1);
+	gemm_ref_rect(g, m0, m1, c0, c1);
 #endif
+}
+
+void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1)
+{
+	effc_rt_gemm_fast_rect(g, m0, m1, 0, (g->n + 15) / 16);
 }
 
 /* The runs are short (the stem's are 9 floats), and a loop GCC turns back into a call to

@@ -168,8 +168,9 @@ static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, ker
 /* Row blocks: every panel of B passes over a block's rows, so a block's A rows (re-read once
  * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
  * within those bounds, as few blocks as possible, as each block streams all of B again. On
- * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. */
-#define GEMM_A_BLOCK_BYTES (128u << 10)
+ * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. The
+ * bounds are half of this L2 (512 KB) each, the measured best: 128 or 384 KB for A was slower. */
+#define GEMM_A_BLOCK_BYTES (256u << 10)
 #define GEMM_C_BLOCK_BYTES (256u << 10)
 
 static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
@@ -198,8 +199,12 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
 			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
 			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
-			for (size_t i = b0; i < b1; i += 6) {
-				const size_t mr = b1 - i < 6 ? b1 - i : 6;
+			for (size_t i = b0, mr; i < b1; i += mr) {
+				/* 6-row tiles; a remainder of 7 or 8 rows as 4 + 3 or 4 + 4, not 6 + 1 or
+				 * 6 + 2: a 1-row tile is load-bound (two B loads per two FMAs) and costs
+				 * nearly what a full one does (49-row maps: 8 x 6 + 1). */
+				const size_t rem = b1 - i;
+				mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
 				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
 				       g->c + i * g->n + p * 16, g->n, nr);
 			}

@@ -51,9 +51,9 @@ static double max_err(const float *x, const float *y, size_t n)
 
 int main(void)
 {
-	const size_t ms[] = {1, 5, 6, 7, 49, 100}, ns[] = {1, 8, 16, 17, 40, 100}, ks[] = {1, 3, 16, 33, 100};
+	const size_t ms[] = {1, 5, 6, 7, 8, 49, 100}, ns[] = {1, 8, 16, 17, 40, 100}, ks[] = {1, 3, 16, 33, 100};
 	printf("fast path available: %d\n", effc_rt_gemm_fast_available());
-	for (size_t mi = 0; mi < 6; mi++)
+	for (size_t mi = 0; mi < 7; mi++)
 		for (size_t ni = 0; ni < 6; ni++)
 			for (size_t ki = 0; ki < 5; ki++) {
 				const size_t m = ms[mi], n = ns[ni], k = ks[ki], np = (n + 15) / 16 * 16;
@@ -107,7 +107,7 @@ int main(void)
 			}
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
 	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
-	 * panels; k = 1500 gives row blocks of 18 rows). */
+	 * panels; k = 1500 gives two row blocks). */
 	static const size_t shapes[2][4] = {{2, 7, 24, 40}, {1, 7, 1500, 200}};
 	for (int c = 0; c < 4; c++) {
 		const int si = c / 2, threads = c % 2 + 1;

@@ -525,9 +525,22 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 	case EFFC_OP_MATMUL:
 		return emit_matmul(e, n, d);
 	case EFFC_OP_FULLY_CONNECTED: {
-		const struct effc_tensor *w = &g->t[n->in[1]];
-		int64_t N = w->dims[0], K = w->dims[1];
+		const int64_t N = y->dims[y->rank - 1], K = x->dims[x->rank - 1];
 		begin_op(e, n);
+		if (a->packed == 1) {
+			/* Weights in the GEMM's panels: a 1x1 convolution over rows x 1 x 1. */
+			sb_printf(&e->create,
+				  "\t\tstatic const struct effc_rt_conv2d p = {.batch = %" PRId64 ", .in_h = 1, .in_w = 1, .in_c = %" PRId64
+				  ", .out_h = 1, .out_w = 1, .out_c = %" PRId64 ", .groups = 1,\n"
+				  "\t\t\t.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = %s, .out_max = %s, "
+				  ".nhwc = 1, .packed = 1};\n",
+				  effc_tensor_numel(x) / K, K, N, fl(g, a->act == EFFC_ACT_CLAMP ? a->act_min : -INFINITY),
+				  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY));
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[%d], &p, %s, %s, NULL, NULL, %s, %s));\n",
+				  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[0]), ptr(e, n->out[0]));
+			end_op(e, n);
+			return EFFC_OK;
+		}
 		sb_printf(&e->create,
 			  "\t\tCHECK(effc_rt_fc_create(&ctx->rt, &ctx->op[%d], %" PRId64 ", %" PRId64 ", %" PRId64
 			  ", %s, %s, %s, %s, %s, %s));\n",

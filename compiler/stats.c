@@ -16,10 +16,14 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 			const struct effc_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
 			if (t && t->data && t->dtype == EFFC_F32 && seen && !seen[n->in[k]]) {
 				seen[n->in[k]] = 1;
-				/* Packed pointwise weights carry zero padding up to 16 columns. */
+				/* Packed pointwise and fully connected weights carry zero padding up to 16
+				 * columns. */
+				const struct effc_tensor *x0 = &g->t[n->in[0]], *y0 = &g->t[n->out[0]];
 				s->params += n->op == EFFC_OP_CONV && n->a.packed == 1 && k == 1
-						     ? g->t[n->out[0]].dims[1] * g->t[n->in[0]].dims[1]
-						     : effc_tensor_numel(t);
+						     ? y0->dims[1] * x0->dims[1]
+						     : n->op == EFFC_OP_FULLY_CONNECTED && n->a.packed == 1 && k == 1
+							       ? y0->dims[y0->rank - 1] * x0->dims[x0->rank - 1]
+							       : effc_tensor_numel(t);
 			}
 		}
 		const struct effc_tensor *y = &g->t[n->out[0]], *x = &g->t[n->in[0]];
@@ -28,7 +32,7 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 			s->macs += effc_tensor_numel(y) * (x->dims[1] / n->a.group) * n->a.kernel[0] * n->a.kernel[1];
 			break;
 		case EFFC_OP_FULLY_CONNECTED:
-			s->macs += effc_tensor_numel(y) * g->t[n->in[1]].dims[1];
+			s->macs += effc_tensor_numel(y) * x->dims[x->rank - 1];
 			break;
 		case EFFC_OP_GEMM:
 			s->macs += effc_tensor_numel(y) * (n->a.trans_a ? x->dims[0] : x->dims[1]);

@@ -4,7 +4,7 @@
  *   [out][kh][kw][in/groups] at compile time, so the runtime never transposes; pointwise
  *   convolutions go further, into the 16-column panels of the runtime's own GEMM.
  * - Gemm with constant B (and a bias that is per output column) and MatMul with a constant 2-D
- *   B become FullyConnected with [N][K] weights, alpha and beta folded in.
+ *   B become FullyConnected with alpha and beta folded in, B in the same GEMM panels.
  * - Reshape-like ops on constants are evaluated here (their output becomes a constant).
  * Preconditions: shapes inferred, layout pass run. Result: nodes the emitter maps 1:1 onto
  * runtime creates. Anything not matched is left for the generic runtime kernels. */
@@ -88,10 +88,19 @@ static enum effc_status lower_fc(struct effc_graph *g, struct effc_node *n, stru
 		for (int64_t j = 0; j < N; j++)
 			((float *)g->t[bt].data)[j] = beta * c[numel == 1 ? 0 : j];
 	}
+	/* Into the GEMM's panels too: the runtime runs it as a 1x1 convolution over rows x 1 x 1,
+	 * so create neither copies nor repacks B0's 5 MB classifier (XNNPACK's fully connected
+	 * op repacked it at every create), and two threads each stream half of it. */
+	int64_t pd = (N + 15) / 16 * 16 * K;
+	int pt = effc_graph_new_const(g, g->t[n->in[1]].name, "panels", 1, &pd);
+	if (pt < 0)
+		return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory lowering '%s'", g->path, n->name);
+	effc_rt_pack_b((size_t)N, (size_t)K, g->t[w].data, g->t[pt].data);
 	n->op = EFFC_OP_FULLY_CONNECTED;
 	n->n_in = 3;
-	n->in[1] = w;
+	n->in[1] = pt;
 	n->in[2] = bt;
+	n->a.packed = 1;
 	return EFFC_OK;
 }
 

@@ -15,7 +15,7 @@
 extern const unsigned char efficientnet_tiny_weights[]; /* efficientnet_tiny.weights, embedded by efficientnet_tiny_weights.c */
 
 #define EFFICIENTNET_TINY_ARENA_BYTES 248832
-#define EFFICIENTNET_TINY_WEIGHTS_BYTES 277440
+#define EFFICIENTNET_TINY_WEIGHTS_BYTES 281280
 #ifndef EFFICIENTNET_TINY_NUM_OPS
 #define EFFICIENTNET_TINY_NUM_OPS 44
 #endif
@@ -379,7 +379,9 @@ int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
 	/* node 'avgpool.out.nchw' (LayoutToNCHW): 1x160x1x1 -> 1x160x1x1 reuses the bytes of 'avgpool.out' */
 	/* node 'flatten' (Flatten): 1x160x1x1 -> 1x160 reuses the bytes of 'avgpool.out.nchw' */
 	{ /* node 'classifier.1' (FullyConnected): 1x160 -> 1x10 */
-		CHECK(effc_rt_fc_create(&ctx->rt, &ctx->op[43], 1, 160, 10, W(270976), W(277376), -INFINITY, INFINITY, A(2560), A(0)));
+		static const struct effc_rt_conv2d p = {.batch = 1, .in_h = 1, .in_w = 1, .in_c = 160, .out_h = 1, .out_w = 1, .out_c = 10, .groups = 1,
+			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
+		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[43], &p, W(271040), W(270976), NULL, NULL, A(2560), A(0)));
 	}
 	*out = ctx;
 	return EFFICIENTNET_TINY_OK;

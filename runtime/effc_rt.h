@@ -137,6 +137,7 @@ struct effc_rt_dw {
 	const float *w, *bias, *in;
 	int in_row0;
 	float *out, *row_sums;
+	int prefetch; /* in is a whole image out of cache: prefetch the input rows the next output row adds */
 };
 
 /* Expansion (1x1 GEMM, packed weights) then depthwise, fused band by band (effc_rt_mbconv.c).

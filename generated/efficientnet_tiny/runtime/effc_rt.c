@@ -286,10 +286,12 @@ int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 #endif
 }
 
-/* Where our depthwise kernel (activation and row sums in the same pass) beats XNNPACK's plus
- * our activation sweep, measured op by op on EfficientNet-B0 in one process: 5x5 kernels over
- * maps 14 and wider, and narrow tensors (B0's first block, 32 channels at 112x112). XNNPACK's
- * wins on 3x3 over 56x56x144 and on 7x7 maps, where our tiles are mostly border tiles. */
+/* Where our depthwise kernel (activation and row sums swept per row while it is in L1) beats
+ * XNNPACK's plus our sweep over the whole tensor, measured op by op on EfficientNet-B0 in one
+ * process: 5x5 kernels over maps 14 and wider, and narrow tensors (B0's first block, 32
+ * channels at 112x112). With the input coming from L3 (L2 flushed, alternating runs) it ties
+ * XNNPACK on 3x3 over 56x56x144 and loses 10-30% on stride 2 and on 7x7 maps, where most of
+ * our tiles are one-pixel border tiles. */
 static int own_dw_pays(const struct effc_rt_conv2d *p)
 {
 	return (p->kw >= 5 && p->out_w >= 14) || p->out_c <= 32;
@@ -310,7 +312,8 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 			return memset(op, 0, sizeof *op), EFFC_RT_ERR_NOMEM;
 		effc_rt_pack_dw((size_t)p->out_c, (size_t)p->kh, (size_t)p->kw, weights, w);
 		op->scratch = w;
-		op->p.dw = (struct effc_rt_dw){.p = *p, .w = w, .bias = bias, .in = in, .out = out, .row_sums = row_sums};
+		op->p.dw = (struct effc_rt_dw){.p = *p, .w = w, .bias = bias, .in = in, .out = out, .row_sums = row_sums,
+					       .prefetch = 1};
 		return EFFC_RT_OK;
 	}
 	int st = conv2d_create_xnn(rt, op, p, weights, bias, in, out);

@@ -166,11 +166,21 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 	const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
+		/* The rows the next output row reads first, fetched a tile's worth at a time. */
+		const int last = (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh;
+		const float *pf = d->prefetch && last + p->sh < p->in_h ? d->in + (size_t)(last + 1 - d->in_row0) * (size_t)p->in_w * C : NULL;
+		const size_t row_len = (size_t)p->in_w * C, pf_step = 4 * (size_t)p->sw * C;
 		int ox = 0;
 		for (; ox < ox_lo && ox < OW; ox++)
 			dw_pixels(d, &g, ox, 1, 1, mask, KW, SW);
-		for (; ox + 4 <= ox_hi; ox += 4)
+		for (; ox + 4 <= ox_hi; ox += 4) {
 			dw_pixels(d, &g, ox, 4, 0, mask, KW, SW);
+			for (int j = 0; pf && j < p->sh; j++) {
+				const float *row = pf + (size_t)j * row_len;
+				for (size_t o = (size_t)ox * (size_t)p->sw * C, e = o + pf_step; o < e && o < row_len; o += 16)
+					_mm_prefetch((const char *)(row + o), _MM_HINT_T0);
+			}
+		}
 		if (ox + 2 <= ox_hi)
 			dw_pixels(d, &g, ox, 2, 0, mask, KW, SW), ox += 2;
 		if (ox < ox_hi)

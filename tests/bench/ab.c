@@ -1,0 +1,71 @@
+/* ab.c: two generated models (names ma and mb) run alternately in one process, one inference
+ * each, the order swapped every pair, so machine drift hits both alike. Built by scripts/ab.sh,
+ * which makes each model's runtime symbols local, so A and B may use different runtimes.
+ * Prints the medians, the median of the pairwise ratios B/A and the largest output difference. */
+#include "ma.h"
+#include "mb.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	const double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	const int threads = argc > 1 ? atoi(argv[1]) : 1, n = argc > 2 ? atoi(argv[2]) : 200;
+	ma *a;
+	mb *b;
+	if (n < 1 || ma_create(&a, threads) || mb_create(&b, threads))
+		return fprintf(stderr, "ab: create failed\n"), 1;
+	float *in = malloc(sizeof(float) * MA_INPUT_SIZE), *oa = malloc(sizeof(float) * MA_OUTPUT_SIZE);
+	float *ob = malloc(sizeof(float) * MB_OUTPUT_SIZE);
+	double *ta = malloc(sizeof(double) * (size_t)n), *tb = malloc(sizeof(double) * (size_t)n);
+	double *ratio = malloc(sizeof(double) * (size_t)n);
+	if (!in || !oa || !ob || !ta || !tb || !ratio)
+		return fprintf(stderr, "ab: out of memory\n"), 1;
+	uint64_t s = 1; /* a fixed input in [-1, 1) */
+	for (long i = 0; i < MA_INPUT_SIZE; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		in[i] = (float)((s >> 40) / 8388608.0 - 1.0);
+	}
+	const float *ins[1] = {in};
+	float *outs_a[1] = {oa}, *outs_b[1] = {ob};
+	for (int i = 0; i < 3; i++)
+		ma_run(a, ins, outs_a), mb_run(b, ins, outs_b);
+	for (int i = 0; i < n; i++) {
+		const int b_first = i & 1;
+		for (int k = 0; k < 2; k++) {
+			const double t0 = now_ms();
+			if ((k == 0) == b_first)
+				mb_run(b, ins, outs_b), tb[i] = now_ms() - t0;
+			else
+				ma_run(a, ins, outs_a), ta[i] = now_ms() - t0;
+		}
+		ratio[i] = tb[i] / ta[i];
+	}
+	double diff = 0, mag = 0;
+	for (long i = 0; i < MA_OUTPUT_SIZE && i < MB_OUTPUT_SIZE; i++) {
+		const double d = oa[i] > ob[i] ? oa[i] - ob[i] : ob[i] - oa[i], m = oa[i] < 0 ? -oa[i] : oa[i];
+		diff = d > diff ? d : diff, mag = m > mag ? m : mag;
+	}
+	qsort(ta, (size_t)n, sizeof *ta, cmp), qsort(tb, (size_t)n, sizeof *tb, cmp), qsort(ratio, (size_t)n, sizeof *ratio, cmp);
+	printf("threads %d, %d pairs: A median %.3f ms (min %.3f), B median %.3f ms (min %.3f), B/A %.3f (median of pairs); "
+	       "max|A-B| %.3g, max|A| %.3g\n",
+	       threads, n, ta[n / 2], ta[0], tb[n / 2], tb[0], ratio[n / 2], diff, mag);
+	ma_destroy(a), mb_destroy(b);
+	free(in), free(oa), free(ob), free(ta), free(tb), free(ratio);
+	return 0;
+}

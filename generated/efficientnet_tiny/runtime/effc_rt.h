@@ -237,7 +237,9 @@ struct effc_rt_op {
 	float *row_sums;   /* depthwise: per-row channel sums of the output, computed with the activation */
 };
 
-/* Creates. in/out are the final buffers; weights are constant for the context's life. */
+/* Creates. in/out are the final buffers; weights are constant for the context's life.
+ * conv2d: NHWC weights [out][kh][kw][in/groups]. A dense convolution with up to 128 taps x
+ * input channels runs as im2col + our GEMM where the CPU has AVX2+FMA; others on XNNPACK. */
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out);
 /* A packed 1x1 convolution that also adds `residual` (same shape as out, may be NULL) and, when
@@ -247,8 +249,11 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			   const float *packed_weights, const float *bias, const float *residual, const float *in_scale,
 			   const float *in, float *out);
-/* Depthwise convolution (groups = in_c = out_c) that also writes its output's per-row channel
- * sums, after the activation, to row_sums [batch * out_h][C]: what a following SE pools. */
+/* Depthwise convolution (groups = in_c = out_c, weights [C][kh][kw]) that also writes its
+ * output's per-row channel sums, after the activation, to row_sums [batch * out_h][C] (may be
+ * NULL): what a following SE pools. Runs on our kernel for the shapes where it measured faster
+ * (5x5 over maps 14 and wider, up to 32 channels; weights re-laid out at create), else on
+ * XNNPACK followed by one sweep for the activation and the sums. */
 int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out, float *row_sums);
 /* An MBConv's expansion and depthwise convolution as one op: out = dw(act_e(x We + be)), plus

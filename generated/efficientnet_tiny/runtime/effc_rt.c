@@ -102,6 +102,9 @@ static void parallel_for(struct effc_rt *rt, size_t n, size_t min_tile, range_fn
 #endif
 }
 
+/* The number of row parts of an op with one buffer per thread (see run_tasks). */
+static size_t task_count(const struct effc_rt *rt) { return rt->pool && rt->threads > 1 ? (size_t)rt->threads : 1; }
+
 struct act_args {
 	enum effc_rt_act act;
 	const float *in;
@@ -170,7 +173,7 @@ static int im2col_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 	if (st)
 		return st;
 	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c, N = (size_t)p->out_c;
-	const size_t np = (N + 15) / 16 * 16, tasks = rt->pool && rt->threads > 1 ? (size_t)rt->threads : 1;
+	const size_t np = (N + 15) / 16 * 16, tasks = task_count(rt);
 	const size_t buf = ((size_t)p->out_w * K + 15) / 16 * 16;
 	float *mem = effc_rt_alloc(64, sizeof(float) * (np * K + tasks * buf));
 	if (!mem)
@@ -395,7 +398,7 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 		buf_rows = H;
 	m->buf_floats = (buf_rows * Wp * N + 15) / 16 * 16;
 	const size_t rows = (size_t)dw->batch * (size_t)dw->out_h;
-	m->tasks = rt->pool && rt->threads > 1 ? (size_t)rt->threads : 1;
+	m->tasks = task_count(rt);
 	if (m->tasks > rows)
 		m->tasks = rows;
 	m->bufs = effc_rt_alloc(64, m->tasks * m->buf_floats * sizeof(float));
@@ -851,17 +854,20 @@ static void dw_range(void *arg, size_t start, size_t count)
 
 static void mbconv_task(void *arg, size_t t) { effc_rt_mbconv_task(arg, t); }
 static void im2col_task(void *arg, size_t t) { effc_rt_im2col_task(arg, t); }
-static void run_mbconv(struct effc_rt *rt, struct effc_rt_mbconv *m)
+
+/* Ops with one buffer per thread (fused MBConv, im2col) split their rows into task_count()
+ * fixed parts, task t using buffer t. */
+static void run_tasks(struct effc_rt *rt, void (*fn)(void *, size_t), void *arg, size_t tasks)
 {
 #if USE_XNN
-	if (m->tasks > 1 && rt->pool) {
-		pthreadpool_parallelize_1d(rt->pool, mbconv_task, m, m->tasks, 0);
+	if (tasks > 1 && rt->pool) {
+		pthreadpool_parallelize_1d(rt->pool, fn, arg, tasks, 0);
 		return;
 	}
 #endif
 	(void)rt;
-	for (size_t t = 0; t < m->tasks; t++)
-		mbconv_task(m, t);
+	for (size_t t = 0; t < tasks; t++)
+		fn(arg, t);
 }
 
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
@@ -906,17 +912,10 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		run_se_gate(op);
 		return EFFC_RT_OK;
 	case EFFC_RT_MBCONV:
-		run_mbconv(rt, &op->p.mb);
+		run_tasks(rt, mbconv_task, &op->p.mb, op->p.mb.tasks);
 		return EFFC_RT_OK;
 	case EFFC_RT_IM2COL:
-#if USE_XNN
-		if (op->p.im2col.tasks > 1 && rt->pool) {
-			pthreadpool_parallelize_1d(rt->pool, im2col_task, &op->p.im2col, op->p.im2col.tasks, 0);
-			return EFFC_RT_OK;
-		}
-#endif
-		for (size_t t = 0; t < op->p.im2col.tasks; t++)
-			im2col_task(&op->p.im2col, t);
+		run_tasks(rt, im2col_task, &op->p.im2col, op->p.im2col.tasks);
 		return EFFC_RT_OK;
 	case EFFC_RT_DW:
 		parallel_for(rt, (size_t)op->p.dw.p.batch * (size_t)op->p.dw.p.out_h, 1, dw_range, &op->p.dw);

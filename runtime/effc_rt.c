@@ -730,11 +730,13 @@ static void gemm_task(void *arg, size_t start, size_t count)
 	effc_rt_gemm_fast(arg, start, start + count); /* falls back to the portable loop without AVX2 */
 }
 
+#if USE_XNN
 static void gemm_panels_task(void *arg, size_t start, size_t count)
 {
 	const struct effc_rt_gemm *g = arg;
 	effc_rt_gemm_fast_rect(g, 0, g->m, start, start + count);
 }
+#endif
 
 static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 {

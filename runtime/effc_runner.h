@@ -98,7 +98,7 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 
 int main(int argc, char **argv)
 {
-	int threads = 1, repeat = 0, show_create = 0, profile = 0, a = 1;
+	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, a = 1;
 	const char *dump = NULL;
 	prog = argv[0];
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
@@ -112,11 +112,13 @@ int main(int argc, char **argv)
 			show_create = 1;
 		else if (!strcmp(argv[a], "--profile"))
 			profile = 1;
+		else if (!strcmp(argv[a], "--profile-ops"))
+			profile = profile_ops = 1;
 		else
 			break;
 	}
 	if (argc - a != MU(_NUM_INPUTS) + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
-		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
+		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
 			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
 		return 2;
 	}
@@ -164,6 +166,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 #endif
+#ifdef EFFC_PROFILE_ENABLED
+	/* The first run pays the page faults of the weights and the arena: profile the repeats only. */
+	static double first[MU(_NUM_OPS) + 1];
+	if (profile && repeat > 0)
+		M(_profile)(ctx, first);
+#endif
 	if (repeat > 0) {
 		double *t = malloc(sizeof(double) * (size_t)repeat);
 		for (int r = 0; t && r < repeat; r++) {
@@ -180,18 +188,22 @@ int main(int argc, char **argv)
 	}
 #ifdef EFFC_PROFILE_ENABLED
 	if (profile) {
-		/* Per op class, averaged over every run so far (the first one included). */
+		/* Per op class, averaged over the repeats (or the one run if there were none). */
 		static double ms[MU(_NUM_OPS) + 1];
+		const int runs = repeat > 0 ? repeat : 1;
 		const char *names[16] = {0};
 		double sum[16] = {0}, total = 0;
 		M(_profile)(ctx, ms);
 		for (int i = 0; i < MU(_NUM_OPS); i++) {
+			ms[i] = (ms[i] - first[i]) / runs;
 			int c = 0;
 			while (c < 15 && names[c] && strcmp(names[c], M(_op_class)[i]))
 				c++;
 			names[c] = M(_op_class)[i];
-			sum[c] += ms[i] / (repeat + 1);
-			total += ms[i] / (repeat + 1);
+			sum[c] += ms[i];
+			total += ms[i];
+			if (profile_ops)
+				printf("op %4d %-10s %8.3f ms\n", i, M(_op_class)[i], ms[i]);
 		}
 		for (int c = 0; c < 16 && names[c]; c++)
 			printf("profile %-10s %8.3f ms %5.1f%%\n", names[c], sum[c], 100 * sum[c] / total);

@@ -49,6 +49,50 @@ static double max_err(const float *x, const float *y, size_t n)
 	return e / mag;
 }
 
+/* Weights over 256 KB take the other blocking (effc_rt_gemm.c): up to 192 rows per block, k in
+ * slices that continue from C, the epilogue per tile. Shapes: two k slices with a last 8-column
+ * panel; two row blocks of four slices; a last panel of 12 columns (the portable epilogue on
+ * that tile). Every variant of bias, clamp, activation and residual, whole and in rectangles. */
+static void test_large_b(void)
+{
+	static const size_t shapes[3][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}};
+	for (int si = 0; si < 3; si++)
+		for (int variant = 0; variant < 4; variant++) {
+			const size_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], np = (n + 15) / 16 * 16;
+			float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
+			float *packed = aligned_alloc(64, np * k * 4), *want = malloc(m * n * 4), *got = malloc(m * n * 4);
+			float *got2 = malloc(m * n * 4);
+			for (size_t i = 0; i < m * k; i++)
+				a[i] = frand();
+			for (size_t i = 0; i < n * k; i++)
+				w[i] = frand();
+			for (size_t i = 0; i < n; i++)
+				bias[i] = frand();
+			for (size_t i = 0; i < m * n; i++)
+				res[i] = frand();
+			effc_rt_pack_b(n, k, w, packed);
+			enum effc_rt_act act = variant == 1 ? EFFC_RT_ACT_SWISH : variant == 3 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
+			float lo = variant == 2 ? -8.0f : -INFINITY, hi = variant == 2 ? 8.0f : INFINITY; /* sums reach ~40 */
+			const float *b = variant == 3 ? NULL : bias, *r = variant >= 1 ? res : NULL;
+			naive(m, n, k, a, w, b, r, lo, hi, act, want);
+			struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
+						 .c = got, .out_min = lo, .out_max = hi, .act = act};
+			effc_rt_gemm_fast(&g, 0, m);
+			const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
+			g.c = got2;
+			effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
+			effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
+			effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
+			effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
+			char what[160];
+			snprintf(what, sizeof what, "gemm large B m=%zu n=%zu k=%zu variant %d: whole %.2g, rectangles %.2g", m, n, k,
+				 variant, max_err(got, want, m * n), max_err(got2, want, m * n));
+			check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what,
+			      "relative error not below 1e-5");
+			free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2);
+		}
+}
+
 int main(void)
 {
 	const size_t ms[] = {1, 5, 6, 7, 8, 49, 100}, ns[] = {1, 8, 16, 17, 40, 100}, ks[] = {1, 3, 16, 33, 100};
@@ -107,7 +151,7 @@ int main(void)
 			}
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
 	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
-	 * panels; k = 1500 gives two row blocks). */
+	 * panels; B = 1.2 MB, so k = 1500 runs in two slices). */
 	static const size_t shapes[2][4] = {{2, 7, 24, 40}, {1, 7, 1500, 200}};
 	for (int c = 0; c < 4; c++) {
 		const int si = c / 2, threads = c % 2 + 1;
@@ -145,5 +189,6 @@ int main(void)
 		effc_rt_fini(&rt);
 		free(a), free(w), free(bias), free(res), free(packed), free(want), free(got);
 	}
+	test_large_b();
 	return test_summary();
 }

@@ -7,7 +7,11 @@
  * then per graph output. --repeat K runs K timed iterations after the first run and prints
  * `median_ms=<x> min_ms=<y> threads=<n>`; --create-ms also prints `create_ms=<x>`. --dump DIR
  * (builds with EFFC_DEBUG_TENSORS only) writes every ONNX-named intermediate tensor of the
- * first run as DIR/t<i>.f32 in ONNX layout, listed in DIR/index.txt. */
+ * first run as DIR/t<i>.f32 in ONNX layout, listed in DIR/index.txt. --profile and
+ * --profile-ops (builds with EFFC_PROFILE) print the time per op class, or per op too, over the
+ * repeats. --serve, for a benchmark that alternates with another engine one inference at a
+ * time: after the first run, prints `ready`, then runs once per line read from stdin and
+ * prints `ms=<x>`, until end of input. */
 #ifndef EFFC_RUNNER_H
 #define EFFC_RUNNER_H
 #define _POSIX_C_SOURCE 200809L
@@ -98,7 +102,7 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 
 int main(int argc, char **argv)
 {
-	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, a = 1;
+	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, serve = 0, a = 1;
 	const char *dump = NULL;
 	prog = argv[0];
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
@@ -114,11 +118,13 @@ int main(int argc, char **argv)
 			profile = 1;
 		else if (!strcmp(argv[a], "--profile-ops"))
 			profile = profile_ops = 1;
+		else if (!strcmp(argv[a], "--serve"))
+			serve = 1;
 		else
 			break;
 	}
 	if (argc - a != MU(_NUM_INPUTS) + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
-		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
+		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
 			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
 		return 2;
 	}
@@ -166,6 +172,24 @@ int main(int argc, char **argv)
 		goto out;
 	}
 #endif
+	if (serve) {
+		char line[64];
+		printf("ready\n");
+		fflush(stdout);
+		while (fgets(line, sizeof line, stdin)) {
+			double r0 = now_ms();
+			if ((st = M(_run)(ctx, inputs, outputs))) {
+				fprintf(stderr, "%s: run failed with status %d\n", prog, st);
+				break;
+			}
+			printf("ms=%.3f\n", now_ms() - r0);
+			fflush(stdout);
+		}
+		if (st) {
+			M(_destroy)(ctx);
+			goto out;
+		}
+	}
 #ifdef EFFC_PROFILE_ENABLED
 	/* The first run pays the page faults of the weights and the arena: profile the repeats only. */
 	static double first[MU(_NUM_OPS) + 1];

@@ -18,6 +18,9 @@
 //   --opt-level L  graph optimisation level: disabled, basic, extended, all (default)
 //   --args-file F  read further arguments from F, one per line
 //   --rss          print rss_base_kb (module loaded, before the session) and maxrss_kb at the end
+//   --serve        after the warm-up run print "ready", then run once per line read from stdin
+//                  and print "ms=<x>", until end of input (the benchmark alternates engines
+//                  one inference at a time this way)
 //   --extra-outputs  also fetch every model output not named by --output and
 //                  write it beside the first --output file as <name>.f32
 //                  (characters outside [A-Za-z0-9._-] become '_'); prints
@@ -38,7 +41,7 @@ function fail(msg) {
 function usage() {
   return 'usage: node tools/ort_run.js --model M.onnx [--threads N] [--repeat K] ' +
     '[--input NAME=FILE.f32:d0,d1,...]... [--output NAME=FILE.f32]... ' +
-    '[--extra-outputs] [--bench-only]';
+    '[--extra-outputs] [--bench-only] [--rss] [--serve] [--opt-level L] [--args-file F]';
 }
 
 function parseIntArg(flag, v, min) {
@@ -74,6 +77,7 @@ function parseArgs(argv) {
       case '--bench-only': a.benchOnly = true; break;
       case '--opt-level': a.optLevel = next(); break;
       case '--rss': a.rss = true; break;
+      case '--serve': a.serve = true; break;
       case '--args-file': {
         // One argument per line; long output lists go here, since very long command lines
         // have crashed node with onnxruntime-node.
@@ -247,6 +251,16 @@ async function main() {
     const mid = times.length >> 1;
     const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
     process.stdout.write(`median_ms=${median.toFixed(3)} min_ms=${times[0].toFixed(3)} threads=${args.threads}\n`);
+  }
+
+  if (args.serve) {
+    process.stdout.write('ready\n');
+    const rl = require('readline').createInterface({ input: process.stdin });
+    for await (const line of rl) { // eslint-disable-line no-unused-vars
+      const s = nowMs();
+      await run();
+      process.stdout.write(`ms=${(nowMs() - s).toFixed(3)}\n`);
+    }
   }
 
   if (!args.benchOnly) {

@@ -2,16 +2,19 @@
 """run_bench.py: effc's generated code side by side with ONNX Runtime, in one run.
 
 For each torchvision EfficientNet export (input-sensitive weights, cached under build/models)
-and each thread count, on the same input file: the generated runner (--repeat) and ONNX Runtime
-(onnxruntime-node, CPU provider, all graph optimisations, same thread count) are run
-alternately A B A B so that machine drift hits both; the table reports the best median and
-min of each, the ratio effc/ORT (the median over rounds of each round's pair), context
-creation vs session creation, peak RSS of the runner vs ORT's increase over an idle node
-process with the module loaded, runner binary and weights size, achieved GFLOP/s
-(2 x MACs / latency) against this core's measured FMA peak, and a per-op-class profile of
-the generated code (a second build with EFFC_PROFILE).
+and each thread count, on the same input file: the generated runner and ONNX Runtime
+(onnxruntime-node, CPU provider, all graph optimisations, same thread count) each stay loaded
+in their own process (--serve) and run one inference at a time, alternately A B B A A B ...,
+with a short idle gap before each run (so the other side's spinning workers are parked). Each
+pair is a few tens of ms apart, so host-load bursts and drift on this VM hit both sides alike.
+The table reports the median and min of each, the ratio effc/ORT (the median of the pairs'
+ratios), context creation vs session creation (best of the rounds, each round new
+processes), peak RSS of the runner vs ORT's increase over an idle node process with the module
+loaded, runner binary and weights size, achieved GFLOP/s (2 x MACs / median latency) against
+this core's measured FMA peak, and a per-op-class profile of the generated code (a second
+build with EFFC_PROFILE).
 
-Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--repeat 10] [--rounds 7]
+Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 20] [--rounds 3] [--gap-ms 20]
 Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
 """
 import argparse
@@ -22,6 +25,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -38,12 +42,36 @@ def field(out, key):
     return float(m.group(1))
 
 
+class Server:
+    """One engine kept loaded (--serve): a line on stdin runs one inference, it answers ms=<x>."""
+
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.head = ""
+        for line in self.p.stdout:
+            if line.strip() == "ready":
+                return
+            self.head += line
+        raise RuntimeError(f"{cmd[0]} exited before it was ready: {self.head}")
+
+    def run(self):
+        self.p.stdin.write("run\n")
+        self.p.stdin.flush()
+        return field(self.p.stdout.readline(), "ms")
+
+    def close(self):
+        self.p.stdin.close()
+        if self.p.wait() != 0:
+            raise RuntimeError(f"server exited with status {self.p.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="b0,b1,b3,b7")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--repeat", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--pairs", type=int, default=20, help="alternating pairs per round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds, each with new processes")
+    ap.add_argument("--gap-ms", type=float, default=20.0, help="idle time before each inference")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     a = ap.parse_args()
     effc = os.path.join(ROOT, "build", "effc")
@@ -74,13 +102,20 @@ def main():
         spec = f"{name}={inp}:" + ",".join(str(d) for d in shape)
         oname = info["outputs"][0]["name"]
         for t in [int(s) for s in a.threads.split(",")]:
-            e_med, e_min, o_med, o_min, e_create, o_sess = [], [], [], [], [], []
+            e_ms, o_ms, ratios, e_create, o_sess = [], [], [], [], []
             for _ in range(a.rounds):
-                r = sh([runner, "--create-ms", "--threads", str(t), "--repeat", str(a.repeat), inp, out])
-                e_med.append(field(r, "median_ms")), e_min.append(field(r, "min_ms")), e_create.append(field(r, "create_ms"))
-                r = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
-                        "--repeat", str(a.repeat), "--bench-only", "--input", spec, "--output", oname])
-                o_med.append(field(r, "median_ms")), o_min.append(field(r, "min_ms")), o_sess.append(field(r, "session_ms"))
+                eng = Server([runner, "--create-ms", "--threads", str(t), "--serve", inp, out])
+                ort = Server(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
+                              "--bench-only", "--serve", "--input", spec, "--output", oname])
+                e_create.append(field(eng.head, "create_ms")), o_sess.append(field(ort.head, "session_ms"))
+                for i in range(a.pairs):
+                    # A B, then B A: neither side always runs right after the other's cache traffic.
+                    pair = {}
+                    for side in (("e", "o") if i % 2 == 0 else ("o", "e")):
+                        time.sleep(a.gap_ms / 1e3)
+                        pair[side] = (eng if side == "e" else ort).run()
+                    e_ms.append(pair["e"]), o_ms.append(pair["o"]), ratios.append(pair["e"] / pair["o"])
+                eng.close(), ort.close()
             # Peak memory: the runner's max RSS, and ORT's growth over node with the module loaded.
             r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", runner, "--threads", str(t), inp, out],
                                capture_output=True, text=True, check=True)
@@ -88,24 +123,21 @@ def main():
             r = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
                     "--repeat", "1", "--bench-only", "--rss", "--input", spec, "--output", oname])
             o_rss = field(r, "maxrss_kb") - field(r, "rss_base_kb")
-            prof = sh([gen + "/build-prof/model_runner", "--profile", "--threads", str(t), "--repeat", str(a.repeat), inp, out])
+            prof = sh([gen + "/build-prof/model_runner", "--profile", "--threads", str(t), "--repeat", "10", inp, out])
             classes = {m.group(1): float(m.group(2)) for m in re.finditer(r"profile (\S+)\s+([0-9.]+) ms", prof)}
-            em, om = min(e_med), min(o_med)
-            # The ratio from each round's adjacent pair (effc then ORT, seconds apart), median over
-            # rounds: on this noisy VM a burst of host load hits one side's block of runs, and a
-            # pair-wise ratio cancels slow drift better than a ratio of the two overall figures.
-            ratio = statistics.median(e / o for e, o in zip(e_med, o_med))
-            gflops = 2 * info["macs"] / (min(e_min) * 1e6)
+            em, om = statistics.median(e_ms), statistics.median(o_ms)
+            ratio = statistics.median(ratios)
+            gflops = 2 * info["macs"] / (em * 1e6)
             row = {
-                "model": v, "threads": t, "effc_median_ms": em, "effc_min_ms": min(e_min), "ort_median_ms": om,
-                "ort_min_ms": min(o_min), "ratio": ratio, "effc_create_ms": min(e_create), "ort_session_ms": min(o_sess),
+                "model": v, "threads": t, "effc_median_ms": em, "effc_min_ms": min(e_ms), "ort_median_ms": om,
+                "ort_min_ms": min(o_ms), "ratio": ratio, "effc_create_ms": min(e_create), "ort_session_ms": min(o_sess),
                 "effc_peak_rss_mb": e_rss / 1024, "ort_rss_increase_mb": o_rss / 1024,
                 "runner_bytes": os.path.getsize(runner), "weights_bytes": os.path.getsize(os.path.join(gen, "model.weights")),
                 "macs": info["macs"], "gflops": gflops, "peak_share": gflops / (peak * t),
                 "profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(classes.values()):.0f}%)" for k, ms in classes.items()),
             }
             rows.append(row)
-            print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {a.rounds} round pairs)",
+            print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs)",
                   flush=True)
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
     md = [f"Machine: {cpu}, {os.cpu_count()} cores; FMA peak {peak:.1f} GFLOP/s per core (tests/bench/fma_peak.c).", "",

@@ -4,17 +4,19 @@
 For each torchvision EfficientNet export (input-sensitive weights, cached under build/models)
 and each thread count, on the same input file: the generated runner and ONNX Runtime
 (onnxruntime-node, CPU provider, all graph optimisations, same thread count) each stay loaded
-in their own process (--serve) and run one inference at a time, alternately A B B A A B ...,
-with a short idle gap before each run (so the other side's spinning workers are parked). Each
-pair is a few tens of ms apart, so host-load bursts and drift on this VM hit both sides alike.
-The table reports the median and min of each, the ratio effc/ORT (the median of the pairs'
-ratios), context creation vs session creation (best of the rounds, each round new
-processes), peak RSS of the runner vs ORT's increase over an idle node process with the module
-loaded, runner binary and weights size, achieved GFLOP/s (2 x MACs / median latency) against
-this core's measured FMA peak, and a per-op-class profile of the generated code (a second
-build with EFFC_PROFILE).
+in their own process (--serve) and take turns, A B B A A B ...: a turn is one warm-up run (the
+other engine has just used the caches) and then --block timed runs back to back. Adjacent turns
+are a few hundred ms apart, so host-load bursts and drift on this VM hit both sides alike. (An
+idle gap before each run instead measured both engines 30-60% slower and far noisier here: the
+vCPU's wake-up, not the code.) The table reports the median and min of all timed runs of each,
+the ratio effc/ORT (the median over pairs of adjacent turns of the ratio of their medians),
+context creation vs session creation (best of the rounds, each round new processes), peak RSS
+of the runner vs ORT's increase over an idle node process with the module loaded, runner
+binary and weights size, achieved GFLOP/s (2 x MACs / median latency) against this core's
+measured FMA peak, and a per-op-class profile of the generated code (a second build with
+EFFC_PROFILE).
 
-Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 20] [--rounds 3] [--gap-ms 20]
+Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
 Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
 """
 import argparse
@@ -25,7 +27,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -69,9 +70,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="b0,b1,b3,b7")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--pairs", type=int, default=20, help="alternating pairs per round")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds, each with new processes")
-    ap.add_argument("--gap-ms", type=float, default=20.0, help="idle time before each inference")
+    ap.add_argument("--pairs", type=int, default=10, help="pairs of turns per round")
+    ap.add_argument("--block", type=int, default=5, help="timed runs per turn")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds, each with new processes")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
     a = ap.parse_args()
     effc = os.path.join(ROOT, "build", "effc")
@@ -109,12 +110,14 @@ def main():
                               "--bench-only", "--serve", "--input", spec, "--output", oname])
                 e_create.append(field(eng.head, "create_ms")), o_sess.append(field(ort.head, "session_ms"))
                 for i in range(a.pairs):
-                    # A B, then B A: neither side always runs right after the other's cache traffic.
-                    pair = {}
+                    # A B, then B A: neither side always runs right after the other.
+                    turn = {}
                     for side in (("e", "o") if i % 2 == 0 else ("o", "e")):
-                        time.sleep(a.gap_ms / 1e3)
-                        pair[side] = (eng if side == "e" else ort).run()
-                    e_ms.append(pair["e"]), o_ms.append(pair["o"]), ratios.append(pair["e"] / pair["o"])
+                        srv = eng if side == "e" else ort
+                        turn[side] = [srv.run() for _ in range(a.block + 1)][1:]
+                    e_ms += turn["e"]
+                    o_ms += turn["o"]
+                    ratios.append(statistics.median(turn["e"]) / statistics.median(turn["o"]))
                 eng.close(), ort.close()
             # Peak memory: the runner's max RSS, and ORT's growth over node with the module loaded.
             r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", runner, "--threads", str(t), inp, out],
@@ -137,7 +140,7 @@ def main():
                 "profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(classes.values()):.0f}%)" for k, ms in classes.items()),
             }
             rows.append(row)
-            print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs)",
+            print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs of turns)",
                   flush=True)
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
     md = [f"Machine: {cpu}, {os.cpu_count()} cores; FMA peak {peak:.1f} GFLOP/s per core (tests/bench/fma_peak.c).", "",

@@ -14,7 +14,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_FORCE_XNNPACK)
 #define EFFC_RT_AVX2 1
-#include "effc_rt_simd.h"
+#include <immintrin.h>
 #endif
 
 /* Checked once: the GEMM and the depthwise kernel ask per call (per band). */
@@ -107,31 +107,16 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
  * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
-       size_t ldc, size_t nr, const float *pf, size_t npf, int accumulate)
+       size_t ldc, size_t nr, const float *pf, size_t npf)
 {
 	__m256 acc0[6], acc1[6];
-	if (accumulate) { /* a later slice of k: continue from C */
+	float bb[16] = {0};
+	if (bias)
+		memcpy(bb, bias, nr * sizeof(float));
 #pragma GCC unroll 6
-		for (int i = 0; i < MR; i++) {
-			if (nr == (size_t)NR) {
-				acc0[i] = _mm256_loadu_ps(c + (size_t)i * ldc);
-				acc1[i] = NR == 16 ? _mm256_loadu_ps(c + (size_t)i * ldc + 8) : acc0[i];
-			} else {
-				float t[16] = {0};
-				memcpy(t, c + (size_t)i * ldc, nr * sizeof(float));
-				acc0[i] = _mm256_loadu_ps(t);
-				acc1[i] = _mm256_loadu_ps(t + 8);
-			}
-		}
-	} else {
-		float bb[16] = {0};
-		if (bias)
-			memcpy(bb, bias, nr * sizeof(float));
-#pragma GCC unroll 6
-		for (int i = 0; i < MR; i++) {
-			acc0[i] = _mm256_loadu_ps(bb);
-			acc1[i] = _mm256_loadu_ps(bb + 8);
-		}
+	for (int i = 0; i < MR; i++) {
+		acc0[i] = _mm256_loadu_ps(bb);
+		acc1[i] = _mm256_loadu_ps(bb + 8);
 	}
 	for (size_t kk = 0; kk < k; kk++, b += 16) {
 		/* One line of the next panel per step: see effc_rt_gemm_fast_rect. */
@@ -169,9 +154,9 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(size_t k, const float *a, size_t lda,     \
 									    const float *b, const float *bias, float *c,   \
 									    size_t ldc, size_t nr, const float *pf,        \
-									    size_t npf, int accumulate)                   \
+									    size_t npf)                                   \
 	{                                                                                                         \
-		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, pf, npf, accumulate);                              \
+		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, pf, npf);                                          \
 	}
 KERNEL_FN(6, 16)
 KERNEL_FN(5, 16)
@@ -186,80 +171,31 @@ KERNEL_FN(3, 8)
 KERNEL_FN(2, 8)
 KERNEL_FN(1, 8)
 typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t,
-			  const float *, size_t, int);
-
-/* Clamp, activation and residual on one finished tile, while it is in L1. */
-EFFC_RT_AVX2_FN static void tile_epilogue(const struct effc_rt_gemm *g, size_t i0, size_t i1, size_t c0, size_t nr)
-{
-	const int clamp = g->out_min > -__builtin_inff() || g->out_max < __builtin_inff();
-	if (!clamp && g->act == EFFC_RT_ACT_NONE && !g->residual)
-		return;
-	if ((nr != 16 && nr != 8) || (g->act != EFFC_RT_ACT_NONE && g->act != EFFC_RT_ACT_SWISH)) {
-		epilogue(g, i0, i1, c0, c0 + nr);
-		return;
-	}
-	/* max/min with the bound first: a NaN passes through, as in the portable epilogue */
-	const __m256 lo = _mm256_set1_ps(g->out_min), hi = _mm256_set1_ps(g->out_max);
-	for (size_t i = i0; i < i1; i++) {
-		float *c = g->c + i * g->n + c0;
-		for (size_t j = 0; j < nr; j += 8) {
-			__m256 v = _mm256_loadu_ps(c + j);
-			if (clamp)
-				v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-			if (g->act == EFFC_RT_ACT_SWISH)
-				v = effc_rt_swish8(v);
-			if (g->residual)
-				v = _mm256_add_ps(v, _mm256_loadu_ps(g->residual + i * g->n + c0 + j));
-			_mm256_storeu_ps(c + j, v);
-		}
-	}
-}
+			  const float *, size_t);
 static const kernel_fn kernels16[7] = {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16};
 static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8};
 #endif
 
 #ifdef EFFC_RT_AVX2
-/* Blocking. Every panel of B passes over a block's rows, so the block's A (re-read once per
- * panel) should stay in L2: at most GEMM_A_BLOCK_BYTES, half of this L2 (512 KB), the measured
- * best (128 or 384 KB was slower). Each row block streams all of B again. Small B stays in
- * cache: blocks then also keep their C in L2 for an epilogue over whole rows (four independent
- * Swish chains; per tile measured up to 20% slower on 60x60 maps). Large B (the late stages'
- * weights) comes from memory, which this VM streams at ~8 GB/s: there a block keeps up to
- * GEMM_ROWS_MAX rows and slices k instead (C re-read per slice, from L2), and the epilogue
- * runs per tile, in L1. On 8x8 maps (B1, B = 2.5 MB) that is 11-16% faster. */
+/* Row blocks: every panel of B passes over a block's rows, so a block's A rows (re-read once
+ * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
+ * within those bounds, as few blocks as possible, as each block streams all of B again. On
+ * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. The
+ * bounds are half of this L2 (512 KB) each, the measured best: 128 or 384 KB for A was slower.
+ * (Blocks of up to 192 rows with k sliced and the epilogue per tile, for weights over 256 KB,
+ * measured 2% faster in quiet minutes but 5-12% slower whenever the host loaded this VM's
+ * caches, which here is often.) */
 #define GEMM_A_BLOCK_BYTES (256u << 10)
 #define GEMM_C_BLOCK_BYTES (256u << 10)
-#define GEMM_ROWS_MAX 192
-#define GEMM_KC_MIN 256
 
-struct blocking {
-	size_t rows, kc;
-	int tile_epilogue;
-};
-
-static struct blocking blocking(const struct effc_rt_gemm *g, size_t rows, size_t cols)
+static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 {
-	const size_t k = g->k, b_bytes = k * (cols + 15) / 16 * 16 * sizeof(float);
-	struct blocking b = {.rows = rows, .kc = k, .tile_epilogue = b_bytes > GEMM_A_BLOCK_BYTES};
-	if (b.tile_epilogue) {
-		const size_t blocks = (rows + GEMM_ROWS_MAX - 1) / GEMM_ROWS_MAX;
-		b.rows = (rows + blocks - 1) / blocks;
-		if (b.rows * k * sizeof(float) > GEMM_A_BLOCK_BYTES) {
-			size_t kc = GEMM_A_BLOCK_BYTES / (b.rows * sizeof(float));
-			kc = kc < GEMM_KC_MIN ? GEMM_KC_MIN : kc;
-			const size_t slices = (k + kc - 1) / kc;
-			b.kc = (k + slices - 1) / slices;
-		}
-	} else {
-		size_t lim = GEMM_A_BLOCK_BYTES / (k * sizeof(float));
-		const size_t lim_c = GEMM_C_BLOCK_BYTES / (cols * sizeof(float));
-		lim = lim < lim_c ? lim : lim_c;
-		lim = lim < 6 ? 6 : lim / 6 * 6;
-		const size_t blocks = (rows + lim - 1) / lim;
-		b.rows = (rows + blocks - 1) / blocks;
-	}
-	b.rows = (b.rows + 5) / 6 * 6; /* balanced, in whole 6-row tiles */
-	return b;
+	size_t lim = GEMM_A_BLOCK_BYTES / (g->k * sizeof(float));
+	const size_t lim_c = GEMM_C_BLOCK_BYTES / (cols * sizeof(float));
+	lim = lim < lim_c ? lim : lim_c;
+	lim = lim < 6 ? 6 : lim / 6 * 6;
+	const size_t blocks = (rows + lim - 1) / lim, per = (rows + blocks - 1) / blocks;
+	return (per + 5) / 6 * 6; /* balanced, in whole 6-row tiles */
 }
 #endif
 
@@ -274,40 +210,31 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		gemm_ref_rect(g, m0, m1, c0, c1);
 		return;
 	}
-	const struct blocking bl = blocking(g, m1 - m0, c1 - c0);
-	const size_t block = bl.rows, kc = bl.kc;
+	const size_t block = row_block(g, m1 - m0, c1 - c0);
 	for (size_t b0 = m0; b0 < m1; b0 += block) {
 		const size_t b1 = m1 - b0 < block ? m1 : b0 + block;
-		const size_t tiles = (b1 - b0 + 5) / 6;
-		for (size_t k0 = 0; k0 < k; k0 += kc) {
-			const size_t kn = k - k0 < kc ? k - k0 : kc, last = k0 + kn == k, lines = (kn + tiles - 1) / tiles;
-			for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
-				const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
-				const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
-				/* The slice of B that comes next, prefetched a share per row tile: cold
-				 * weights (B1's 31 MB do not stay in L3 between inferences) otherwise stall
-				 * the first tile of every panel. */
-				const float *pf = NULL;
-				if (GEMM_PREFETCH && p + 1 < p1 && (p + 1) * 16 < g->n)
-					pf = g->packed + ((p + 1) * k + k0) * 16;
-				size_t t = 0;
-				for (size_t i = b0, mr; i < b1; i += mr, t++) {
-					/* 6-row tiles; a remainder of 7 or 8 rows as 4 + 3 or 4 + 4, not 6 + 1
-					 * or 6 + 2: a 1-row tile is load-bound (two B loads per two FMAs) and
-					 * costs nearly what a full one does (49-row maps: 8 x 6 + 1). */
-					const size_t rem = b1 - i;
-					mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
-					const size_t l0 = t * lines < kn ? t * lines : kn, l1 = l0 + lines < kn ? l0 + lines : kn;
-					kf[mr](kn, g->a + i * k + k0, k, g->packed + (p * k + k0) * 16,
-					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr,
-					       pf ? pf + l0 * 16 : NULL, pf ? l1 - l0 : 0, k0 > 0);
-					if (last && bl.tile_epilogue)
-						tile_epilogue(g, i, i + mr, p * 16, nr);
-				}
+		const size_t tiles = (b1 - b0 + 5) / 6, lines = (k + tiles - 1) / tiles;
+		for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
+			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
+			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
+			/* The panel that comes next (this block's next one, or the next block's first),
+			 * prefetched a share per row tile: cold weights (B1's 30 MB do not stay in L3
+			 * between inferences) otherwise stall the first tile of every panel. */
+			const size_t pn = p + 1 < p1 && (p + 1) * 16 < g->n ? p + 1 : b1 < m1 ? p0 : (size_t)-1;
+			const float *pf = GEMM_PREFETCH && pn != (size_t)-1 ? g->packed + pn * k * 16 : NULL;
+			size_t t = 0;
+			for (size_t i = b0, mr; i < b1; i += mr, t++) {
+				/* 6-row tiles; a remainder of 7 or 8 rows as 4 + 3 or 4 + 4, not 6 + 1 or
+				 * 6 + 2: a 1-row tile is load-bound (two B loads per two FMAs) and costs
+				 * nearly what a full one does (49-row maps: 8 x 6 + 1). */
+				const size_t rem = b1 - i;
+				mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
+				const size_t l0 = t * lines < k ? t * lines : k, l1 = l0 + lines < k ? l0 + lines : k;
+				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
+				       g->c + i * g->n + p * 16, g->n, nr, pf ? pf + l0 * 16 : NULL, pf ? l1 - l0 : 0);
 			}
 		}
-		if (!bl.tile_epilogue)
-			epilogue(g, b0, b1, c0, c1);
+		epilogue(g, b0, b1, c0, c1);
 	}
 #else
 	gemm_ref_rect(g, m0, m1, c0, c1);

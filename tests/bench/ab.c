@@ -56,6 +56,12 @@ int main(int argc, char **argv)
 		}
 		ratio[i] = tb[i] / ta[i];
 	}
+	const char *pairs = getenv("AB_PAIRS"); /* optional: every pair's two times, in run order */
+	FILE *pf = pairs ? fopen(pairs, "w") : NULL;
+	for (int i = 0; pf && i < n; i++)
+		fprintf(pf, "%.4f %.4f\n", ta[i], tb[i]);
+	if (pf)
+		fclose(pf);
 	double diff = 0, mag = 0;
 	for (long i = 0; i < MA_OUTPUT_SIZE && i < MB_OUTPUT_SIZE; i++) {
 		const double d = oa[i] > ob[i] ? oa[i] - ob[i] : ob[i] - oa[i], m = oa[i] < 0 ? -oa[i] : oa[i];

@@ -49,10 +49,10 @@ static double max_err(const float *x, const float *y, size_t n)
 	return e / mag;
 }
 
-/* Weights over 256 KB take the other blocking (effc_rt_gemm.c): up to 192 rows per block, k in
- * slices that continue from C, the epilogue per tile. Shapes: two k slices with a last 8-column
- * panel; two row blocks of four slices; a last panel of 12 columns (the portable epilogue on
- * that tile). Every variant of bias, clamp, activation and residual, whole and in rectangles. */
+/* Late-stage sizes (weights of 0.3-0.9 MB): several row blocks (the A and C bounds of
+ * effc_rt_gemm.c), each panel prefetching the next and the last prefetching the next block's
+ * first, last panels of 8 and 12 columns. Every variant of bias, clamp, activation and
+ * residual, whole and in rectangles. */
 static void test_large_b(void)
 {
 	static const size_t shapes[3][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}};
@@ -151,7 +151,7 @@ int main(void)
 			}
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
 	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
-	 * panels; B = 1.2 MB, so k = 1500 runs in two slices). */
+	 * panels; k = 1500 gives two row blocks). */
 	static const size_t shapes[2][4] = {{2, 7, 24, 40}, {1, 7, 1500, 200}};
 	for (int c = 0; c < 4; c++) {
 		const int si = c / 2, threads = c % 2 + 1;

@@ -96,18 +96,12 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 }
 
 #ifdef EFFC_RT_AVX2
-#ifndef PF_HINT
-#define PF_HINT _MM_HINT_T0
-#endif
-#ifndef GEMM_PREFETCH
-#define GEMM_PREFETCH 1
-#endif
 /* MR rows (1..6) x NR columns (8 or 16), all of k, accumulators in registers: per step one or two
  * B loads, MR broadcasts, MR * NR / 8 FMAs. Instances for the row and column remainders, so a
  * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
-       size_t ldc, size_t nr, const float *pf, size_t npf)
+       size_t ldc, size_t nr)
 {
 	__m256 acc0[6], acc1[6];
 	float bb[16] = {0};
@@ -119,9 +113,6 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 		acc1[i] = _mm256_loadu_ps(bb + 8);
 	}
 	for (size_t kk = 0; kk < k; kk++, b += 16) {
-		/* One line of the next panel per step: see effc_rt_gemm_fast_rect. */
-		if (kk < npf)
-			_mm_prefetch((const char *)(pf + kk * 16), PF_HINT);
 		const __m256 b0 = _mm256_load_ps(b);
 		const __m256 b1 = NR == 16 ? _mm256_load_ps(b + 8) : b0;
 #pragma GCC unroll 6
@@ -153,10 +144,9 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 #define KERNEL_FN(MR, NR)                                                                                         \
 	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(size_t k, const float *a, size_t lda,     \
 									    const float *b, const float *bias, float *c,   \
-									    size_t ldc, size_t nr, const float *pf,        \
-									    size_t npf)                                   \
+									    size_t ldc, size_t nr)                        \
 	{                                                                                                         \
-		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, pf, npf);                                          \
+		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr);                                                   \
 	}
 KERNEL_FN(6, 16)
 KERNEL_FN(5, 16)
@@ -170,8 +160,7 @@ KERNEL_FN(4, 8)
 KERNEL_FN(3, 8)
 KERNEL_FN(2, 8)
 KERNEL_FN(1, 8)
-typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t,
-			  const float *, size_t);
+typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t);
 static const kernel_fn kernels16[7] = {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16};
 static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8};
 #endif
@@ -182,9 +171,10 @@ static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, ker
  * within those bounds, as few blocks as possible, as each block streams all of B again. On
  * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. The
  * bounds are half of this L2 (512 KB) each, the measured best: 128 or 384 KB for A was slower.
- * (Blocks of up to 192 rows with k sliced and the epilogue per tile, for weights over 256 KB,
- * measured 2% faster in quiet minutes but 5-12% slower whenever the host loaded this VM's
- * caches, which here is often.) */
+ * Tried and dropped: prefetching the next weight panel from the kernel (neutral when the host
+ * leaves this VM's caches alone, up to 20% slower on B1 when it does not: the prefetches hold
+ * the miss buffers the tile's own loads need), and blocks of up to 192 rows with k sliced and
+ * the epilogue per tile for weights over 256 KB (at best 2% faster). */
 #define GEMM_A_BLOCK_BYTES (256u << 10)
 #define GEMM_C_BLOCK_BYTES (256u << 10)
 
@@ -213,25 +203,17 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 	const size_t block = row_block(g, m1 - m0, c1 - c0);
 	for (size_t b0 = m0; b0 < m1; b0 += block) {
 		const size_t b1 = m1 - b0 < block ? m1 : b0 + block;
-		const size_t tiles = (b1 - b0 + 5) / 6, lines = (k + tiles - 1) / tiles;
 		for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
 			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
 			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
-			/* The panel that comes next (this block's next one, or the next block's first),
-			 * prefetched a share per row tile: cold weights (B1's 30 MB do not stay in L3
-			 * between inferences) otherwise stall the first tile of every panel. */
-			const size_t pn = p + 1 < p1 && (p + 1) * 16 < g->n ? p + 1 : b1 < m1 ? p0 : (size_t)-1;
-			const float *pf = GEMM_PREFETCH && pn != (size_t)-1 ? g->packed + pn * k * 16 : NULL;
-			size_t t = 0;
-			for (size_t i = b0, mr; i < b1; i += mr, t++) {
+			for (size_t i = b0, mr; i < b1; i += mr) {
 				/* 6-row tiles; a remainder of 7 or 8 rows as 4 + 3 or 4 + 4, not 6 + 1 or
 				 * 6 + 2: a 1-row tile is load-bound (two B loads per two FMAs) and costs
 				 * nearly what a full one does (49-row maps: 8 x 6 + 1). */
 				const size_t rem = b1 - i;
 				mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
-				const size_t l0 = t * lines < k ? t * lines : k, l1 = l0 + lines < k ? l0 + lines : k;
 				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
-				       g->c + i * g->n + p * 16, g->n, nr, pf ? pf + l0 * 16 : NULL, pf ? l1 - l0 : 0);
+				       g->c + i * g->n + p * 16, g->n, nr);
 			}
 		}
 		epilogue(g, b0, b1, c0, c1);

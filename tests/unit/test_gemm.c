@@ -50,9 +50,8 @@ static double max_err(const float *x, const float *y, size_t n)
 }
 
 /* Late-stage sizes (weights of 0.3-0.9 MB): several row blocks (the A and C bounds of
- * effc_rt_gemm.c), each panel prefetching the next and the last prefetching the next block's
- * first, last panels of 8 and 12 columns. Every variant of bias, clamp, activation and
- * residual, whole and in rectangles. */
+ * effc_rt_gemm.c), last panels of 8 and 12 columns. Every variant of bias, clamp, activation
+ * and residual, whole and in rectangles. */
 static void test_large_b(void)
 {
 	static const size_t shapes[3][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}};

@@ -3,7 +3,8 @@
 # change on a noisy machine (alternating whole processes does not cancel bursts of host load).
 # Usage: scripts/ab.sh MODEL.onnx [--a "EFFC OPTIONS"] [--b "EFFC OPTIONS"] [--a-runtime GIT_REV]
 #                      [--threads 1,2] [--pairs 200]
-#   --a-runtime REV  build A with the runtime sources of git revision REV (B: the working tree)
+#   --a-runtime REV  build A with the runtime sources of git revision REV (B: the working tree's)
+#   AB_PAIRS=FILE    also write every pair's two times (A B, in run order) to FILE
 # Both sides are compiled by build/effc (names ma and mb); each side's runtime symbols are made
 # local, so the two runtimes may differ. Identical sides measure 1.00 +- 0.01 on the CI machine.
 set -euo pipefail
@@ -23,6 +24,9 @@ while (($#)); do
 done
 work=$root/build/ab
 rm -rf "$work" && mkdir -p "$work"
+# effc embeds the runtime sources it emits: rebuild it, or side B would run the runtime of
+# effc's last build instead of the working tree's.
+cmake --build "$root/build" --target effc -j2 >/dev/null
 # shellcheck disable=SC2086
 "$root/build/effc" compile "$model" -o "$work/a" --name ma $opts_a >/dev/null
 # shellcheck disable=SC2086

@@ -49,47 +49,57 @@ static double max_err(const float *x, const float *y, size_t n)
 	return e / mag;
 }
 
-/* Late-stage sizes (weights of 0.3-0.9 MB): several row blocks (the A and C bounds of
- * effc_rt_gemm.c), last panels of 8 and 12 columns. Every variant of bias, clamp, activation
- * and residual, whole and in rectangles. */
-static void test_large_b(void)
+/* One case against the triple loop: the fast path whole and in four rectangles (rows split at
+ * m/3, panels at half, as threads would), and the portable path with rows split in two.
+ * Variant 0: bias only; 1: Swish; 2: clamp to [-bound, bound]; 3: HardSwish without bias.
+ * The residual is added from variant res_from on. */
+static void check_gemm(const char *label, size_t m, size_t n, size_t k, int variant, float bound, int res_from,
+		       int check_unpack)
 {
-	static const size_t shapes[3][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}};
-	for (int si = 0; si < 3; si++)
-		for (int variant = 0; variant < 4; variant++) {
-			const size_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], np = (n + 15) / 16 * 16;
-			float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
-			float *packed = aligned_alloc(64, np * k * 4), *want = malloc(m * n * 4), *got = malloc(m * n * 4);
-			float *got2 = malloc(m * n * 4);
-			for (size_t i = 0; i < m * k; i++)
-				a[i] = frand();
-			for (size_t i = 0; i < n * k; i++)
-				w[i] = frand();
-			for (size_t i = 0; i < n; i++)
-				bias[i] = frand();
-			for (size_t i = 0; i < m * n; i++)
-				res[i] = frand();
-			effc_rt_pack_b(n, k, w, packed);
-			enum effc_rt_act act = variant == 1 ? EFFC_RT_ACT_SWISH : variant == 3 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
-			float lo = variant == 2 ? -8.0f : -INFINITY, hi = variant == 2 ? 8.0f : INFINITY; /* sums reach ~40 */
-			const float *b = variant == 3 ? NULL : bias, *r = variant >= 1 ? res : NULL;
-			naive(m, n, k, a, w, b, r, lo, hi, act, want);
-			struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
-						 .c = got, .out_min = lo, .out_max = hi, .act = act};
-			effc_rt_gemm_fast(&g, 0, m);
-			const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
-			g.c = got2;
-			effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
-			effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
-			effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
-			effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
-			char what[160];
-			snprintf(what, sizeof what, "gemm large B m=%zu n=%zu k=%zu variant %d: whole %.2g, rectangles %.2g", m, n, k,
-				 variant, max_err(got, want, m * n), max_err(got2, want, m * n));
-			check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what,
-			      "relative error not below 1e-5");
-			free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2);
-		}
+	const size_t np = (n + 15) / 16 * 16;
+	float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
+	float *packed = aligned_alloc(64, (np * k * 4 + 63) / 64 * 64);
+	float *want = malloc(m * n * 4), *got = malloc(m * n * 4), *got2 = malloc(m * n * 4), *got3 = malloc(m * n * 4);
+	for (size_t i = 0; i < m * k; i++)
+		a[i] = frand();
+	for (size_t i = 0; i < n * k; i++)
+		w[i] = frand();
+	for (size_t i = 0; i < n; i++)
+		bias[i] = frand();
+	for (size_t i = 0; i < m * n; i++)
+		res[i] = frand();
+	effc_rt_pack_b(n, k, w, packed);
+	enum effc_rt_act act = variant == 1 ? EFFC_RT_ACT_SWISH : variant == 3 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
+	float lo = variant == 2 ? -bound : -INFINITY, hi = variant == 2 ? bound : INFINITY;
+	const float *b = variant == 3 ? NULL : bias, *r = variant >= res_from ? res : NULL;
+	naive(m, n, k, a, w, b, r, lo, hi, act, want);
+	struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
+				 .c = got, .out_min = lo, .out_max = hi, .act = act};
+	effc_rt_gemm_fast(&g, 0, m);
+	const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
+	g.c = got3;
+	effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
+	effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
+	effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
+	effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
+	char rwhat[160];
+	snprintf(rwhat, sizeof rwhat, "%s m=%zu n=%zu k=%zu variant %d in rectangles: %.2g", label, m, n, k, variant,
+		 max_err(got3, want, m * n));
+	check(max_err(got3, want, m * n) < 1e-5, rwhat, "relative error not below 1e-5");
+	g.c = got2;
+	effc_rt_gemm_ref(&g, 0, m / 2);
+	effc_rt_gemm_ref(&g, m / 2, m);
+	char what[160];
+	snprintf(what, sizeof what, "%s m=%zu n=%zu k=%zu variant %d: fast %.2g, portable %.2g", label, m, n, k, variant,
+		 max_err(got, want, m * n), max_err(got2, want, m * n));
+	check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what, "relative error not below 1e-5");
+	if (check_unpack) {
+		float *back = malloc(n * k * 4);
+		effc_rt_unpack_b(n, k, packed, back);
+		check(!memcmp(back, w, n * k * 4), "unpack inverts pack", "unpacked weights differ");
+		free(back);
+	}
+	free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2), free(got3);
 }
 
 int main(void)
@@ -98,56 +108,15 @@ int main(void)
 	printf("fast path available: %d\n", effc_rt_gemm_fast_available());
 	for (size_t mi = 0; mi < 7; mi++)
 		for (size_t ni = 0; ni < 6; ni++)
-			for (size_t ki = 0; ki < 5; ki++) {
-				const size_t m = ms[mi], n = ns[ni], k = ks[ki], np = (n + 15) / 16 * 16;
-				const int variant = (int)((mi + ni + ki) % 4);
-				float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
-				float *packed = aligned_alloc(64, (np * k * 4 + 63) / 64 * 64);
-				float *want = malloc(m * n * 4), *got = malloc(m * n * 4), *got2 = malloc(m * n * 4);
-				for (size_t i = 0; i < m * k; i++)
-					a[i] = frand();
-				for (size_t i = 0; i < n * k; i++)
-					w[i] = frand();
-				for (size_t i = 0; i < n; i++)
-					bias[i] = frand();
-				for (size_t i = 0; i < m * n; i++)
-					res[i] = frand();
-				effc_rt_pack_b(n, k, w, packed);
-				enum effc_rt_act act = variant == 1 ? EFFC_RT_ACT_SWISH : variant == 3 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
-				float lo = variant == 2 ? -0.5f : -INFINITY, hi = variant == 2 ? 0.5f : INFINITY;
-				const float *b = variant == 3 ? NULL : bias, *r = variant >= 2 ? res : NULL;
-				naive(m, n, k, a, w, b, r, lo, hi, act, want);
-				struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
-							 .c = got, .out_min = lo, .out_max = hi, .act = act};
-				effc_rt_gemm_fast(&g, 0, m);
-				/* the same in four rectangles (rows split at m/3, panels at half), as threads would */
-				float *got3 = malloc(m * n * 4);
-				const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
-				g.c = got3;
-				effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
-				effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
-				effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
-				effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
-				char rwhat[160];
-				snprintf(rwhat, sizeof rwhat, "gemm m=%zu n=%zu k=%zu variant %d in rectangles: %.2g", m, n, k, variant,
-					 max_err(got3, want, m * n));
-				check(max_err(got3, want, m * n) < 1e-5, rwhat, "relative error not below 1e-5");
-				free(got3);
-				g.c = got2;
-				/* split rows as threads would */
-				effc_rt_gemm_ref(&g, 0, m / 2);
-				effc_rt_gemm_ref(&g, m / 2, m);
-				char what[160];
-				snprintf(what, sizeof what, "gemm m=%zu n=%zu k=%zu variant %d: fast %.2g, portable %.2g", m, n, k, variant,
-					 max_err(got, want, m * n), max_err(got2, want, m * n));
-				check(max_err(got, want, m * n) < 1e-5 && max_err(got2, want, m * n) < 1e-5, what,
-				      "relative error not below 1e-5");
-				float *back = malloc(n * k * 4);
-				effc_rt_unpack_b(n, k, packed, back);
-				if (mi == 0 && ki == 0)
-					check(!memcmp(back, w, n * k * 4), "unpack inverts pack", "unpacked weights differ");
-				free(back), free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2);
-			}
+			for (size_t ki = 0; ki < 5; ki++)
+				check_gemm("gemm", ms[mi], ns[ni], ks[ki], (int)((mi + ni + ki) % 4), 0.5f, 2, mi == 0 && ki == 0);
+	/* Late-stage sizes (weights of 0.3-0.9 MB): several row blocks (the A and C bounds of
+	 * effc_rt_gemm.c), last panels of 8 and 12 columns; the residual from variant 1 on, and a
+	 * clamp at 8 (sums reach ~40). */
+	static const size_t large[3][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}};
+	for (int si = 0; si < 3; si++)
+		for (int variant = 0; variant < 4; variant++)
+			check_gemm("gemm large B", large[si][0], large[si][1], large[si][2], variant, 8.0f, 1, 0);
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
 	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
 	 * panels; k = 1500 gives two row blocks). */
@@ -188,6 +157,5 @@ int main(void)
 		effc_rt_fini(&rt);
 		free(a), free(w), free(bias), free(res), free(packed), free(want), free(got);
 	}
-	test_large_b();
 	return test_summary();
 }

@@ -196,20 +196,24 @@ EFFC_RT_AVX2_INLINE void dw_pixels(const struct effc_rt_dw *d, const struct row_
 		dw_tile(d, g, ox, c, T, CHECKED, 1, mask, KW, SW);
 }
 
-/* One output row for channels [c, c+16) (WIDE), [c, c+8), or the masked rest: the order for
- * 5x5 and wider kernels. The channel block is the outer loop, so its input rows (kh x in_w x
- * 64 B) stay in L1 across the row's tiles, where pixel-major order re-read kh x 8 pixels x C
- * per tile from L2 (107 KB at 15x15x672): 7-14% faster on B1's 5x5 shapes, 2-7% slower on
- * 3x3. `pf`: the input rows the next output row adds, fetched a tile's worth at a time. */
-EFFC_RT_AVX2_INLINE void dw_block(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int WIDE,
-				  const int MASKED, __m256i mask, const int KW, const int SW, int ox_lo, int ox_hi,
-				  const float *pf)
+/* One output row, left border, 4-pixel tiles, a 2- and a 1-pixel rest, right border, over
+ * all channels (DW_ALL: pixel-major, the order for 3x3) or over one channel block: [c, c+16)
+ * (DW_WIDE), [c, c+8) (DW_EIGHT) or the masked rest (DW_MASKED). The block order is the one for
+ * 5x5 and wider kernels: the block's input rows (kh x in_w x 64 B) stay in L1 across the
+ * row's tiles, where pixel-major order re-read kh x 8 pixels x C per tile from L2 (107 KB at
+ * 15x15x672): 7-14% faster on B1's 5x5 shapes, 2-7% slower on 3x3. `pf`: the input rows the
+ * next output row adds, fetched a tile's worth (the walked channels of its pixels) at a time. */
+enum { DW_ALL, DW_WIDE, DW_EIGHT, DW_MASKED };
+EFFC_RT_AVX2_INLINE void dw_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KIND,
+				 __m256i mask, const int KW, const int SW, int ox_lo, int ox_hi, const float *pf)
 {
 	const struct effc_rt_conv2d *p = &d->p;
-	const size_t C = (size_t)p->out_c, row_len = (size_t)p->in_w * C;
+	const size_t C = (size_t)p->out_c, row_len = (size_t)p->in_w * C, span = KIND == DW_ALL ? C : 1;
 	const int OW = p->out_w;
 #define TILE(ox, T, CHECKED)                                                                                        \
-	(WIDE ? dw_tile16(d, g, ox, c, T, CHECKED, KW, SW) : dw_tile(d, g, ox, c, T, CHECKED, MASKED, mask, KW, SW))
+	(KIND == DW_ALL    ? dw_pixels(d, g, ox, T, CHECKED, mask, KW, SW)                                            \
+	 : KIND == DW_WIDE ? dw_tile16(d, g, ox, c, T, CHECKED, KW, SW)                                              \
+			   : dw_tile(d, g, ox, c, T, CHECKED, KIND == DW_MASKED, mask, KW, SW))
 	int ox = 0;
 	for (; ox < ox_lo && ox < OW; ox++)
 		TILE(ox, 1, 1);
@@ -217,7 +221,8 @@ EFFC_RT_AVX2_INLINE void dw_block(const struct effc_rt_dw *d, const struct row_g
 		TILE(ox, 4, 0);
 		for (int j = 0; pf && j < p->sh; j++)
 			for (int x = ox * p->sw; x < (ox + 4) * p->sw && x < p->in_w; x++)
-				_mm_prefetch((const char *)(pf + (size_t)j * row_len + (size_t)x * C + c), _MM_HINT_T0);
+				for (size_t o = 0; o < span; o += 16)
+					_mm_prefetch((const char *)(pf + (size_t)j * row_len + (size_t)x * C + c + o), _MM_HINT_T0);
 	}
 	if (ox + 2 <= ox_hi)
 		TILE(ox, 2, 0), ox += 2;
@@ -248,30 +253,13 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 		if ((KW ? KW : p->kw) >= 5) {
 			size_t c = 0;
 			for (; c + 16 <= C; c += 16)
-				dw_block(d, &g, c, 1, 0, mask, KW, SW, ox_lo, ox_hi, pf);
+				dw_walk(d, &g, c, DW_WIDE, mask, KW, SW, ox_lo, ox_hi, pf);
 			for (; c + 8 <= C; c += 8)
-				dw_block(d, &g, c, 0, 0, mask, KW, SW, ox_lo, ox_hi, pf);
+				dw_walk(d, &g, c, DW_EIGHT, mask, KW, SW, ox_lo, ox_hi, pf);
 			if (c < C)
-				dw_block(d, &g, c, 0, 1, mask, KW, SW, ox_lo, ox_hi, pf);
+				dw_walk(d, &g, c, DW_MASKED, mask, KW, SW, ox_lo, ox_hi, pf);
 		} else {
-			const size_t row_len = (size_t)p->in_w * C, pf_step = 4 * (size_t)p->sw * C;
-			int ox = 0;
-			for (; ox < ox_lo && ox < OW; ox++)
-				dw_pixels(d, &g, ox, 1, 1, mask, KW, SW);
-			for (; ox + 4 <= ox_hi; ox += 4) {
-				dw_pixels(d, &g, ox, 4, 0, mask, KW, SW);
-				for (int j = 0; pf && j < p->sh; j++) {
-					const float *row = pf + (size_t)j * row_len;
-					for (size_t o = (size_t)ox * (size_t)p->sw * C, e = o + pf_step; o < e && o < row_len; o += 16)
-						_mm_prefetch((const char *)(row + o), _MM_HINT_T0);
-				}
-			}
-			if (ox + 2 <= ox_hi)
-				dw_pixels(d, &g, ox, 2, 0, mask, KW, SW), ox += 2;
-			if (ox < ox_hi)
-				dw_pixels(d, &g, ox, 1, 0, mask, KW, SW), ox++;
-			for (; ox < OW; ox++)
-				dw_pixels(d, &g, ox, 1, 1, mask, KW, SW);
+			dw_walk(d, &g, 0, DW_ALL, mask, KW, SW, ox_lo, ox_hi, pf);
 		}
 		/* The activation and the row sums once the row is done, while it is still in L1: one
 		 * sweep along the row keeps the sums in registers and four independent chains in

@@ -19,8 +19,8 @@
 //   --args-file F  read further arguments from F, one per line
 //   --rss          print rss_base_kb (module loaded, before the session) and maxrss_kb at the end
 //   --serve        after the warm-up run print "ready", then run once per line read from stdin
-//                  and print "ms=<x>", until end of input (the benchmark alternates engines
-//                  one inference at a time this way)
+//                  and print "ms=<x>", until end of input (the benchmark keeps both engines
+//                  loaded this way and gives them short turns)
 //   --extra-outputs  also fetch every model output not named by --output and
 //                  write it beside the first --output file as <name>.f32
 //                  (characters outside [A-Za-z0-9._-] become '_'); prints

@@ -9,9 +9,9 @@
  * (builds with EFFC_DEBUG_TENSORS only) writes every ONNX-named intermediate tensor of the
  * first run as DIR/t<i>.f32 in ONNX layout, listed in DIR/index.txt. --profile and
  * --profile-ops (builds with EFFC_PROFILE) print the time per op class, or per op too, over the
- * repeats. --serve, for a benchmark that alternates with another engine one inference at a
- * time: after the first run, prints `ready`, then runs once per line read from stdin and
- * prints `ms=<x>`, until end of input. */
+ * repeats. --serve, for a benchmark that gives this and another engine short turns: after
+ * the first run, prints `ready`, then runs once per line read from stdin and prints
+ * `ms=<x>`, until end of input. */
 #ifndef EFFC_RUNNER_H
 #define EFFC_RUNNER_H
 #define _POSIX_C_SOURCE 200809L

@@ -5,10 +5,14 @@ For each torchvision EfficientNet export (input-sensitive weights, cached under 
 and each thread count, on the same input file: the generated runner and ONNX Runtime
 (onnxruntime-node, CPU provider, all graph optimisations, same thread count) each stay loaded
 in their own process (--serve) and take turns, A B B A A B ...: a turn is one warm-up run (the
-other engine has just used the caches) and then --block timed runs back to back. Adjacent turns
-are a few hundred ms apart, so host-load bursts and drift on this VM hit both sides alike. (An
-idle gap before each run instead measured both engines 30-60% slower and far noisier here: the
-vCPU's wake-up, not the code.) The table reports the median and min of all timed runs of each,
+other engine has just used the caches) and then --block timed runs back to back. After a turn
+the benchmark waits until that engine's threads stop using the CPU: both thread pools spin-wait
+after a run (ONNX Runtime's about 50 ms, pthreadpool's about 30 ms at 2 threads here), and on
+this 2-vCPU VM the spinning pool took a core from the next turn's engine, which slowed whichever
+engine ran second (effc's 8 ms B0 runs lost more of a turn to it than ORT's 10 ms ones). Adjacent
+turns are still a few hundred ms apart, so host-load bursts and drift on this VM hit both sides
+alike. (An idle gap before each run instead measured both engines 30-60% slower and far noisier
+here: the vCPU's wake-up, not the code; the turn's warm-up run absorbs it.) The table reports the median and min of all timed runs of each,
 the ratio effc/ORT (the median over pairs of adjacent turns of the ratio of their medians),
 context creation vs session creation (best of the rounds, each round new processes), peak RSS
 of the runner vs ORT's increase over an idle node process with the module loaded, runner
@@ -27,6 +31,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -59,6 +64,32 @@ class Server:
         self.p.stdin.write("run\n")
         self.p.stdin.flush()
         return field(self.p.stdout.readline(), "ms")
+
+    def cpu_ns(self):
+        """CPU time of all the process's threads so far (schedstat: ns, not 10 ms ticks)."""
+        total = 0
+        task = f"/proc/{self.p.pid}/task"
+        for tid in os.listdir(task):
+            try:
+                total += int(open(f"{task}/{tid}/schedstat").read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass  # a thread that just exited
+        return total
+
+    def quiesce(self, window=0.01, idle_ns=500_000, limit=2.0):
+        """Waits until this engine's threads stop using the CPU (at most `limit` s). Both thread
+        pools spin-wait after a run (measured here at 2 threads: ONNX Runtime's for about 50 ms,
+        pthreadpool's for about 30 ms), which on this 2-vCPU VM takes a core from whichever
+        engine runs next."""
+        waited, last = 0.0, self.cpu_ns()
+        while waited < limit:
+            time.sleep(window)
+            waited += window
+            now = self.cpu_ns()
+            if now - last < idle_ns:
+                return waited
+            last = now
+        return waited
 
     def close(self):
         self.p.stdin.close()
@@ -115,6 +146,7 @@ def main():
                     for side in (("e", "o") if i % 2 == 0 else ("o", "e")):
                         srv = eng if side == "e" else ort
                         turn[side] = [srv.run() for _ in range(a.block + 1)][1:]
+                        srv.quiesce()
                     e_ms += turn["e"]
                     o_ms += turn["o"]
                     ratios.append(statistics.median(turn["e"]) / statistics.median(turn["o"]))

@@ -682,8 +682,9 @@ static void test_act_row_sums(void)
 
 /* ---- 6. the depthwise op ------------------------------------------------------------------ */
 
-/* effc_rt_dwconv_create picks our kernel (EFFC_RT_DW) for 5x5 over maps 14 and wider and for
- * tensors of up to 32 channels, XNNPACK otherwise: both through the op, batch 1 and 2, 1 and 2
+/* effc_rt_dwconv_create picks our kernel (EFFC_RT_DW) for 5x5 over maps 14 and wider, for
+ * tensors of up to 32 channels and for up to 48 at stride 1 on maps 56 and wider, XNNPACK
+ * otherwise: both through the op, batch 1 and 2, 1 and 2
  * threads, Swish with row sums and plain. */
 static void test_dwconv_op(void)
 {
@@ -698,6 +699,8 @@ static void test_dwconv_op(void)
 		{{10, 10, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0},
 		{{15, 15, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 3x3 stride 2 */
 		{{22, 24, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 3x3, 24 wide, 48 channels */
+		{{9, 58, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},  /* 3x3, 58 wide, 40 channels */
+		{{9, 120, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 60 wide at stride 2 */
 	};
 	for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
 		for (int batch = 1; batch <= 2; batch++)

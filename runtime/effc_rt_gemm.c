@@ -170,13 +170,15 @@ static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, ker
  * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
  * within those bounds, as few blocks as possible, as each block streams all of B again. On
  * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. The
- * bounds are half of this L2 (512 KB) each, the measured best: 128 or 384 KB for A was slower.
+ * bounds are a quarter of this L2 (512 KB) each: against half of it, 0.994x on B0 and on B3,
+ * in the quiet and the loaded quarters of the pairs alike (in-process A/B, 1 thread; 64 to
+ * 192 KB for either bound measured within 0.5% of that).
  * Tried and dropped: prefetching the next weight panel from the kernel (neutral when the host
  * leaves this VM's caches alone, up to 20% slower on B1 when it does not: the prefetches hold
  * the miss buffers the tile's own loads need), and blocks of up to 192 rows with k sliced and
  * the epilogue per tile for weights over 256 KB (at best 2% faster). */
-#define GEMM_A_BLOCK_BYTES (256u << 10)
-#define GEMM_C_BLOCK_BYTES (256u << 10)
+#define GEMM_A_BLOCK_BYTES (128u << 10)
+#define GEMM_C_BLOCK_BYTES (128u << 10)
 
 static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 {

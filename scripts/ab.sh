@@ -6,7 +6,8 @@
 #   --a-runtime REV  build A with the runtime sources of git revision REV (B: the working tree's)
 #   AB_PAIRS=FILE    also write every pair's two times (A B, in run order) to FILE
 # Both sides are compiled by build/effc (names ma and mb); each side's runtime symbols are made
-# local, so the two runtimes may differ. Identical sides measure 1.00 +- 0.01 on the CI machine.
+# local, so the two runtimes may differ. Identical sides measure 1.00 +- 0.01 on the CI machine at
+# 1 thread, 1.00 +- 0.02 at 2 (whose runs there are bimodal: at times one vCPU does all the work).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 model=${1:?usage: scripts/ab.sh MODEL.onnx [--a OPTS] [--b OPTS] [--a-runtime REV] [--threads 1,2] [--pairs N]}

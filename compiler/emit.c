@@ -65,6 +65,7 @@ struct emitter {
 	const struct effc_emit_options *o;
 	struct sb create, run, debug, classes;
 	int n_ops, n_debug;
+	int *bind; /* per graph input: the transpose op reading it alone (bound per run, not copied), or -1 */
 	char upper[256];
 };
 
@@ -239,6 +240,12 @@ static void emit_transpose(struct emitter *e, const struct effc_node *n, const i
 	sb_printf(&e->create, "\t\tstatic const int perm[] = %s;\n", shape_list(e->g, perm, rank));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_transpose_create(&ctx->rt, &ctx->op[%d], &s, perm, %s, %s));\n", e->n_ops,
 		  ptr(e, n->in[0]), ptr(e, n->out[0]));
+	/* A graph input read by this transpose alone need not be copied into the arena first. */
+	const struct effc_graph *g = e->g;
+	for (int k = 0; e->bind && k < g->n_inputs; k++)
+		if (n->in[0] == g->inputs[k] && !g->t[n->in[0]].is_output &&
+		    effc_graph_sole_consumer(g, n->in[0]) == (int)(n - g->n))
+			e->bind[k] = e->n_ops;
 	end_op(e, n);
 }
 
@@ -713,7 +720,12 @@ static void make_source(struct emitter *e, struct sb *s)
 	for (int k = 0; k < g->n_inputs; k++) {
 		const struct effc_tensor *t = &g->t[g->inputs[k]];
 		sb_printf(s, "\tif (!inputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
-		sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k, effc_tensor_bytes(t), cmt(e->g, t->name));
+		if (e->bind && e->bind[k] >= 0)
+			sb_printf(s, "\tCHECK(effc_rt_bind_input(&ctx->op[%d], inputs[%d])); /* '%s', read in place */\n",
+				  e->bind[k], k, cmt(e->g, t->name));
+		else
+			sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k, effc_tensor_bytes(t),
+				  cmt(e->g, t->name));
 	}
 	sb_printf(s, "%s", e->run.buf ? e->run.buf : "");
 	for (int k = 0; k < g->n_outputs; k++) {
@@ -884,6 +896,11 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 	for (size_t i = 0; o->name[i]; i++)
 		e.upper[i] = (char)(o->name[i] >= 'a' && o->name[i] <= 'z' ? o->name[i] - 32 : o->name[i]);
 	st = check_out_dir(o->out_dir, d);
+	e.bind = effc_arena_alloc(g->arena, sizeof(int) * (size_t)(g->n_inputs + 1));
+	if (!st && !e.bind)
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory emitting code");
+	for (int k = 0; e.bind && k < g->n_inputs; k++)
+		e.bind[k] = -1;
 	for (int i = 0; i < g->n_n && !st; i++)
 		if (!g->n[i].dead)
 			st = emit_op(&e, &g->n[i], d);

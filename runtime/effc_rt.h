@@ -292,6 +292,10 @@ int effc_rt_softmax_create(struct effc_rt *rt, struct effc_rt_op *op, size_t out
 			   const float *in, float *out);
 int effc_rt_transpose_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
 			     const int *perm, const float *in, float *out);
+/* Points a transpose op at a new input for the next runs: the generated code hands the caller's
+ * input straight to the layout change that reads it, instead of copying it into the arena
+ * first. EFFC_RT_ERR_ARGS for any other kind of op. */
+int effc_rt_bind_input(struct effc_rt_op *op, const float *in);
 int effc_rt_pad_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
 		       const int64_t *begin, const int64_t *end, float value, const float *in, float *out);
 /* y = x * scale[c] + bias[c] over [outer][channels][inner] (a BatchNormalization with constants). */

@@ -569,7 +569,33 @@ static void test_ref_transpose(struct effc_rt *rt)
 						bad = dst;
 				}
 	check(st == EFFC_RT_OK && bad < 0, "transpose create+run nchw->nhwc 2x3x4x5", "status %d, output %d wrong", st, bad);
+
+	/* Bound to another input (the generated code's graph input, read in place), the op reads
+	 * that one: y must be the transpose of x2, not of x. */
+	float x2[N * C * H * W];
+	for (int i = 0; i < N * C * H * W; i++)
+		x2[i] = (float)(1000 - i);
+	fill_nan(y, N * C * H * W);
+	st = effc_rt_bind_input(&op, x2);
+	if (st == EFFC_RT_OK)
+		st = effc_rt_run(rt, &op);
+	bad = -1;
+	for (int n = 0; n < N; n++)
+		for (int h = 0; h < H; h++)
+			for (int w = 0; w < W; w++)
+				for (int c = 0; c < C; c++) {
+					const int dst = ((n * H + h) * W + w) * C + c, src = ((n * C + c) * H + h) * W + w;
+					if (y[dst] != (float)(1000 - src) && bad < 0)
+						bad = dst;
+				}
+	check(st == EFFC_RT_OK && bad < 0, "transpose bound to another input", "status %d, output %d wrong", st, bad);
+	check(effc_rt_bind_input(&op, NULL) == EFFC_RT_ERR_ARGS, "bind_input NULL", "not refused");
 	effc_rt_op_destroy(&op);
+	struct effc_rt_op cp;
+	st = effc_rt_copy_create(rt, &cp, sizeof x, x, y);
+	check(st == EFFC_RT_OK && effc_rt_bind_input(&cp, x2) == EFFC_RT_ERR_ARGS, "bind_input on a copy op",
+	      "create status %d, or bind not refused", st);
+	effc_rt_op_destroy(&cp);
 }
 
 static void test_ref_pad(struct effc_rt *rt)

@@ -588,6 +588,14 @@ int effc_rt_transpose_create(struct effc_rt *rt, struct effc_rt_op *op, const st
 	return EFFC_RT_OK;
 }
 
+int effc_rt_bind_input(struct effc_rt_op *op, const float *in)
+{
+	if (!op || !in || op->kind != EFFC_RT_TRANSPOSE)
+		return EFFC_RT_ERR_ARGS;
+	op->in[0] = in;
+	return EFFC_RT_OK;
+}
+
 int effc_rt_pad_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_shape *in_shape,
 		       const int64_t *pad_begin, const int64_t *pad_end, float value, const float *in, float *out)
 {

@@ -337,6 +337,8 @@ void effc_rt_ref_channel_affine(size_t outer, size_t channels, size_t inner, con
 void effc_rt_ref_reduce_mean(const struct effc_rt_shape *s, const int *mask, const float *in, float *out);
 void effc_rt_ref_softmax(size_t outer, size_t n, size_t inner, const float *in, float *out);
 void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out);
+/* NCHW -> NHWC for the flattened pixels [p0, p1) of all images (C channels, HW pixels each). */
+void effc_rt_nchw_to_nhwc_rows(size_t C, size_t HW, size_t p0, size_t p1, const float *in, float *out);
 void effc_rt_ref_pad(const struct effc_rt_shape *s, const int64_t *begin, const int64_t *end, float value,
 		     const float *in, float *out);
 void effc_rt_ref_gap(size_t batch, size_t hw, size_t channels, const float *in, float *out);

@@ -206,6 +206,22 @@ static void transpose_2d(size_t batch, size_t R, size_t C, const float *in, floa
 						out[j * R + i] = in[i * C + j];
 }
 
+void effc_rt_nchw_to_nhwc_rows(size_t C, size_t HW, size_t p0, size_t p1, const float *in, float *out)
+{
+	/* Pixels [p0, p1) of the batch: one image's part at a time, as a 2-D transpose of its
+	 * [C][pixels] block (row stride HW) into [pixels][C]. */
+	while (p0 < p1) {
+		const size_t b = p0 / HW, q0 = p0 % HW, q1 = p1 - b * HW < HW ? p1 - b * HW : HW;
+		const float *src = in + b * C * HW;
+		float *dst = out + (b * HW) * C;
+		for (size_t j0 = q0; j0 < q1; j0 += 32)
+			for (size_t i = 0; i < C; i++)
+				for (size_t j = j0; j < q1 && j < j0 + 32; j++)
+					dst[j * C + i] = src[i * HW + j];
+		p0 = b * HW + q1;
+	}
+}
+
 void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out)
 {
 	/* The layout conversions NCHW <-> NHWC are batched 2-D transposes. */

@@ -591,6 +591,44 @@ static void test_ref_transpose(struct effc_rt *rt)
 	check(st == EFFC_RT_OK && bad < 0, "transpose bound to another input", "status %d, output %d wrong", st, bad);
 	check(effc_rt_bind_input(&op, NULL) == EFFC_RT_ERR_ARGS, "bind_input NULL", "not refused");
 	effc_rt_op_destroy(&op);
+
+	/* The pixel-range form the op splits over threads: pieces that cross the image boundary,
+	 * then the op itself on a 2-thread runtime, both against the whole transpose. */
+	float want[N * C * H * W], got[N * C * H * W];
+	effc_rt_ref_transpose(&s, perm, x, want);
+	fill_nan(got, N * C * H * W);
+	const size_t cuts[] = {0, 7, 23, 27, N * H * W};
+	for (int k = 0; k < 4; k++)
+		effc_rt_nchw_to_nhwc_rows(C, H * W, cuts[k], cuts[k + 1], x, got);
+	bad = -1;
+	for (int i = 0; i < N * C * H * W; i++)
+		if (got[i] != want[i] && bad < 0)
+			bad = i;
+	check(bad < 0, "nchw_to_nhwc_rows in 4 pieces", "output %d wrong", bad);
+	{
+		enum { BN = 2, BC = 3, BH = 37, BW = 41, BT = BN * BC * BH * BW };
+		static float bx[BT], by[BT], bw[BT];
+		for (int i = 0; i < BT; i++)
+			bx[i] = (float)i;
+		const struct effc_rt_shape bs = {4, {BN, BC, BH, BW}};
+		effc_rt_ref_transpose(&bs, perm, bx, bw);
+		fill_nan(by, BT);
+		struct effc_rt rt2;
+		struct effc_rt_op op2;
+		st = effc_rt_init(&rt2, 2);
+		if (st == EFFC_RT_OK) {
+			st = effc_rt_transpose_create(&rt2, &op2, &bs, perm, bx, by);
+			if (st == EFFC_RT_OK)
+				st = effc_rt_run(&rt2, &op2), effc_rt_op_destroy(&op2);
+			effc_rt_fini(&rt2);
+		}
+		bad = -1;
+		for (int i = 0; i < BT; i++)
+			if (by[i] != bw[i] && bad < 0)
+				bad = i;
+		check(st == EFFC_RT_OK && bad < 0, "transpose op nchw->nhwc 2x3x37x41 on 2 threads", "status %d, output %d wrong",
+		      st, bad);
+	}
 	struct effc_rt_op cp;
 	st = effc_rt_copy_create(rt, &cp, sizeof x, x, y);
 	check(st == EFFC_RT_OK && effc_rt_bind_input(&cp, x2) == EFFC_RT_ERR_ARGS, "bind_input on a copy op",

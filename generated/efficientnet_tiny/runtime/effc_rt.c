@@ -735,6 +735,17 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 	return st;
 }
 
+struct layout_args {
+	size_t c, hw;
+	const float *in;
+	float *out;
+};
+static void layout_range(void *arg, size_t start, size_t count)
+{
+	const struct layout_args *a = arg;
+	effc_rt_nchw_to_nhwc_rows(a->c, a->hw, start, start + count, a->in, a->out);
+}
+
 static void gemm_task(void *arg, size_t start, size_t count)
 {
 	effc_rt_gemm_fast(arg, start, start + count); /* falls back to the portable loop without AVX2 */
@@ -955,9 +966,18 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 	case EFFC_RT_SOFTMAX:
 		effc_rt_ref_softmax(op->p.softmax.outer, op->p.softmax.n, op->p.softmax.inner, op->in[0], op->out);
 		return EFFC_RT_OK;
-	case EFFC_RT_TRANSPOSE:
-		effc_rt_ref_transpose(&op->p.transpose.in, op->p.transpose.perm, op->in[0], op->out);
+	case EFFC_RT_TRANSPOSE: {
+		const struct effc_rt_shape *s = &op->p.transpose.in;
+		const int *pm = op->p.transpose.perm;
+		if (rt->pool && s->rank == 4 && pm[0] == 0 && pm[1] == 2 && pm[2] == 3 && pm[3] == 1) {
+			/* The input's layout change: split over pixels, it is serial time otherwise. */
+			struct layout_args a = {(size_t)s->dims[1], (size_t)(s->dims[2] * s->dims[3]), op->in[0], op->out};
+			parallel_for(rt, (size_t)s->dims[0] * a.hw, 256, layout_range, &a);
+			return EFFC_RT_OK;
+		}
+		effc_rt_ref_transpose(s, pm, op->in[0], op->out);
 		return EFFC_RT_OK;
+	}
 	case EFFC_RT_PAD:
 		effc_rt_ref_pad(&op->p.pad.in, op->p.pad.begin, op->p.pad.end, op->p.pad.value, op->in[0], op->out);
 		return EFFC_RT_OK;

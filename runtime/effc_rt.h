@@ -350,6 +350,8 @@ void effc_rt_ref_se(const struct effc_rt_se *p, const float *w1, const float *b1
 /* Swish x * sigmoid(x): the reference uses expf; the fast one a vectorisable exp (max rel. error ~1e-6). */
 void effc_rt_ref_swish(size_t n, const float *in, float *out);
 void effc_rt_swish(size_t n, const float *in, float *out);
+/* sigmoid 1 / (1 + e^-x) by the same vectorisable exp (the SE gate's): same error, in place allowed. */
+void effc_rt_sigmoid(size_t n, const float *in, float *out);
 void effc_rt_hardswish(size_t n, const float *in, float *out);
 /* The SE's two small fully connected layers and gate: gate = sigma(W2 act(W1 pooled + b1) + b2),
  * w = {W1 [reduced][channels], b1, W2 [channels][reduced], b2}; hidden holds `reduced` floats. */

@@ -20,7 +20,7 @@
  * e^z are exactly 0 and swish(x) = x for x >= 88 (+inf stays +inf). Above 88.38, n = 128 gives
  * exponent 255, so e^z = +inf and swish(x) = -0 for x <= -88.4 (true value below 4e-37), and
  * swish(-inf) = -inf / inf = NaN, as ONNX's x * Sigmoid(x) gives. A NaN stays NaN. */
-EFFC_RT_AVX2_INLINE __m256 effc_rt_swish8(__m256 x)
+EFFC_RT_AVX2_INLINE __m256 effc_rt_one_plus_exp_neg8(__m256 x)
 {
 	const __m256 magic = _mm256_set1_ps(12583039.0f); /* 1.5 * 2^23 + 127 */
 	const __m256 one = _mm256_set1_ps(1.0f);
@@ -36,7 +36,16 @@ EFFC_RT_AVX2_INLINE __m256 effc_rt_swish8(__m256 x)
 	const __m256 p23 = _mm256_fmadd_ps(_mm256_set1_ps(8.312525228e-3f), r, _mm256_set1_ps(4.189011455e-2f));
 	const __m256 q = _mm256_fmadd_ps(_mm256_fmadd_ps(p23, r2, p01), r2, _mm256_add_ps(r, one)); /* e^r > 0 */
 	const __m256 e = _mm256_mul_ps(q, s); /* not q*s + s form: with 2^n = inf, that would be NaN for q < 1 */
-	return _mm256_div_ps(x, _mm256_add_ps(one, e));
+	return _mm256_add_ps(one, e);
+}
+
+EFFC_RT_AVX2_INLINE __m256 effc_rt_swish8(__m256 x) { return _mm256_div_ps(x, effc_rt_one_plus_exp_neg8(x)); }
+
+/* sigmoid(x) = 1 / (1 + e^-x) by the same exponential: 0 for x <= -88.4 and -inf, 1 for +inf,
+ * NaN for NaN, the same relative error. */
+EFFC_RT_AVX2_INLINE __m256 effc_rt_sigmoid8(__m256 x)
+{
+	return _mm256_div_ps(_mm256_set1_ps(1.0f), effc_rt_one_plus_exp_neg8(x));
 }
 #endif
 #endif

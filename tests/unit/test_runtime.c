@@ -956,6 +956,52 @@ static int swish_close(double got, double ref, double rel, double abs_tol)
 	return err <= rel * fabs(ref) || err <= abs_tol;
 }
 
+/* effc_rt_sigmoid (the SE gate's) against 1 / (1 + e^-x) in double, relative error where the
+ * result is a normal float, absolute below; vector tails, in place and the non-finite inputs. */
+static void test_sigmoid_accuracy(void)
+{
+	enum { SWEEP = 240 * 256 + 1 };
+	static const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-20f, -1e-20f, 86.9f, -86.9f, 87.5f,
+					 -87.5f, 88.3f, -88.3f, 88.5f, -88.5f, 89.0f, -89.0f, 1e4f, -1e4f, 3.4028235e38f,
+					 -3.4028235e38f};
+	const size_t n_spec = sizeof specials / sizeof specials[0], n = SWEEP + n_spec;
+	float *in = alloc_f(n), *out = alloc_f(n), *inplace = alloc_f(n);
+	for (int i = 0; i < SWEEP; i++)
+		in[i] = -120.0f + (float)i / 256.0f;
+	memcpy(in + SWEEP, specials, sizeof specials);
+	fill_nan(out, n);
+	effc_rt_sigmoid(n, in, out);
+	double max_rel = 0.0;
+	float at = 0.0f;
+	size_t bad = n;
+	for (size_t i = 0; i < n; i++) {
+		const double e = 1.0 / (1.0 + exp(-(double)in[i])), err = fabs(out[i] - e);
+		if (e >= 1.17549435e-38 && err / e > max_rel)
+			max_rel = err / e, at = in[i];
+		if (!(err <= 2e-6 * e || err <= 1e-38) && bad == n)
+			bad = i;
+	}
+	char name[160];
+	snprintf(name, sizeof name, "sigmoid vs double over [-120, 120] + specials: max rel err %.3g (x=%g)", max_rel, (double)at);
+	check(bad == n, name, "x=%.9g: got %.9g", bad < n ? (double)in[bad] : 0.0, bad < n ? (double)out[bad] : 0.0);
+	int tails_ok = 1;
+	for (size_t len = 1; len <= 19; len++) {
+		float o[19];
+		effc_rt_sigmoid(len, in + 5000, o);
+		tails_ok &= memcmp(o, out + 5000, len * sizeof(float)) == 0;
+	}
+	check(tails_ok, "sigmoid lengths 1..19 (vector tail) equal the long run", "a short run differs");
+	memcpy(inplace, in, n * sizeof(float));
+	effc_rt_sigmoid(n, inplace, inplace);
+	check(memcmp(inplace, out, n * sizeof(float)) == 0, "sigmoid in place equals out of place", "bytes differ");
+	const float edge_in[3] = {INFINITY, -INFINITY, NAN};
+	float edge[3];
+	effc_rt_sigmoid(3, edge_in, edge);
+	check(edge[0] == 1.0f && edge[1] == 0.0f && isnan(edge[2]), "sigmoid(+inf, -inf, NaN) = 1, 0, NaN", "got %g %g %g",
+	      (double)edge[0], (double)edge[1], (double)edge[2]);
+	free(in), free(out), free(inplace);
+}
+
 /* effc_rt_swish (polynomial exp, multiversioned) against effc_rt_ref_swish (expf) and against
  * double precision. The measured maxima are part of the check names so the log records them. */
 static void test_swish_accuracy(void)
@@ -1494,6 +1540,7 @@ int main(void)
 		test_ref_binary_broadcast();
 		test_ref_clamp_dyn_edges();
 		test_swish_accuracy();
+	test_sigmoid_accuracy();
 		test_hardswish_formula();
 		test_ref_transpose(&rt);
 		test_ref_pad(&rt);

@@ -319,7 +319,7 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
  * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */
 static inline float exp_neg(float x0)
 {
-	const float x = x0 > -87.0f ? x0 : -87.0f;
+	const float x = x0 > -87.3365f ? x0 : -87.3365f;
 	/* Round to nearest by the 1.5 * 2^23 trick: no libm call, vectorises without SSE4.1. */
 	const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
 	const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
@@ -334,8 +334,9 @@ static inline float exp_neg(float x0)
 		float f;
 		int32_t i;
 	} u = {.i = ((int32_t)n + 127) << 23};
-	/* Below -87 e^x is under FLT_MIN: 0, so swish(-inf) is -inf * 0 = NaN as in ONNX. */
-	return x0 > -87.0f ? p * u.f : 0.0f;
+	/* Below ln(FLT_MIN) = -87.34, 2^n would need a subnormal exponent: 0 there (error under
+	 * FLT_MIN), so swish(-inf) is -inf * 0 = NaN as in ONNX. */
+	return x0 > -87.3365f ? p * u.f : 0.0f;
 }
 
 /* Portable Swish: the compiler vectorises this for any target. */
@@ -384,7 +385,8 @@ EFFC_RT_AVX2_FN static void sigmoid_avx2(size_t n, const float *in, float *out)
 {
 	size_t i = 0;
 	for (; i + 16 <= n; i += 16) {
-		const __m256 a = effc_rt_sigmoid8(_mm256_loadu_ps(in + i)), b = effc_rt_sigmoid8(_mm256_loadu_ps(in + i + 8));
+		const __m256 a = effc_rt_sigmoid8(_mm256_loadu_ps(in + i));
+		const __m256 b = effc_rt_sigmoid8(_mm256_loadu_ps(in + i + 8));
 		_mm256_storeu_ps(out + i, a), _mm256_storeu_ps(out + i + 8, b);
 	}
 	for (; i + 8 <= n; i += 8)

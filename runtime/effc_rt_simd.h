@@ -4,16 +4,19 @@
 #ifndef EFFC_RT_SIMD_H
 #define EFFC_RT_SIMD_H
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* EFFC_RT_NO_SIMD leaves the portable C paths only, as on a CPU without AVX2+FMA: the unit
+ * tests build the runtime that way too, so those paths are tested on this machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_NO_SIMD)
 #define EFFC_RT_HAVE_AVX2 1
 #include <immintrin.h>
 
 #define EFFC_RT_AVX2_FN __attribute__((target("avx2,fma")))
 #define EFFC_RT_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
-/* x * sigmoid(x) = x / (1 + e^-x) on 8 lanes. e^z for z = -x by range reduction (n rounded by
- * the 1.5*2^23 trick, whose low mantissa bits, biased by 127, become 2^n after a shift; one-
- * constant ln2, which costs at most 2.4e-7 relative at |n| = 127) and a degree-5 polynomial
+/* 1 + e^-x on 8 lanes, the denominator of Swish x * sigmoid(x) = x / (1 + e^-x) and of the
+ * sigmoid. e^z for z = -x by range reduction (n rounded by the 1.5*2^23 trick, whose low
+ * mantissa bits, biased by 127, become 2^n after a shift; one-constant ln2, which costs at
+ * most 2.4e-7 relative at |n| = 127) and a degree-5 polynomial
  * (least-squares minimax on [-ln2/2, ln2/2]). Max relative error of swish 4e-7. The function is
  * throughput-bound on the FMA ports (each op removed is ~5-10% of it), hence one division and
  * no select: z is clamped to [-88, 88.8]. At -88, n = -127 gives biased exponent 0, so 2^n and

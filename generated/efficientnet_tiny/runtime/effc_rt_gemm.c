@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_FORCE_XNNPACK)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_FORCE_XNNPACK) && !defined(EFFC_RT_NO_SIMD)
 #define EFFC_RT_AVX2 1
 #include <immintrin.h>
 #endif
@@ -168,11 +168,12 @@ static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, ker
 #ifdef EFFC_RT_AVX2
 /* Row blocks: every panel of B passes over a block's rows, so a block's A rows (re-read once
  * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
- * within those bounds, as few blocks as possible, as each block streams all of B again. On
- * 7x7 maps (49 rows, B up to 1.6 MB) that is one block, not the three of 24-row blocks. The
- * bounds are a quarter of this L2 (512 KB) each: against half of it, 0.994x on B0 and on B3,
- * in the quiet and the loaded quarters of the pairs alike (in-process A/B, 1 thread; 64 to
- * 192 KB for either bound measured within 0.5% of that).
+ * within those bounds, as few blocks as possible (balanced, in whole 6-row tiles), as each
+ * block streams all of B again. The bounds are a quarter of this L2 (512 KB) each. Against half
+ * of it, which made 7x7 maps one block, they stream B two or three times there (k = 1152: 24
+ * rows of A per block) and still measured 0.994x on B0 and on B3, in the quiet and the loaded
+ * quarters of the pairs alike (in-process A/B, 1 thread; 64 to 192 KB for either bound measured
+ * within 0.5% of that): A and C leave room in L2 for B's panels and the next op's data.
  * Tried and dropped: prefetching the next weight panel from the kernel (neutral when the host
  * leaves this VM's caches alone, up to 20% slower on B1 when it does not: the prefetches hold
  * the miss buffers the tile's own loads need), and blocks of up to 192 rows with k sliced and

@@ -701,6 +701,9 @@ static void test_dwconv_op(void)
 		{{22, 24, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 3x3, 24 wide, 48 channels */
 		{{9, 58, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},  /* 3x3, 58 wide, 40 channels */
 		{{9, 120, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 60 wide at stride 2 */
+		{{9, 58, 49, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0},  /* 49 channels */
+		{{9, 55, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0},  /* 55 wide */
+		{{9, 56, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},  /* 56 wide, 48 channels */
 	};
 	for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
 		for (int batch = 1; batch <= 2; batch++)

@@ -292,14 +292,17 @@ int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 /* Where our depthwise kernel (activation and row sums swept per row while it is in cache) beats
  * XNNPACK's plus our sweep over the whole tensor, measured in the whole model (in-process A/B):
  * 5x5 kernels over maps 14 and wider, and narrow tensors (B0's first block, 32 channels at
- * 112x112; B3's, 40 channels at 150x150, stride 1: B3 0.985x). In a kernel microbenchmark ours (16-channel tiles) also won on 3x3 stride 1 up to
- * 20 wide and on 5x5 over 7-10 wide maps, by 10-25%, but giving it those layers measured 0.4%
- * slower on B0 and 2% on B3 (the microbenchmark's input and output stay in cache between
- * runs, the model's do not; why that favours XNNPACK is not established). XNNPACK is 20-27%
- * faster on 3x3 stride 2. */
+ * 112x112; B3's, 40 channels at 150x150, stride 1: B3 0.985x; B4's and B5's first blocks, 48
+ * channels at 190 and 228, are the same kind). In a kernel microbenchmark ours (16-channel
+ * tiles) also won on 3x3 stride 1 up to 20 wide and on 5x5 over 7-10 wide maps, by 10-25%, but
+ * giving it those layers measured 0.4% slower on B0 and 2% on B3, and 1.00x on B3 when tried
+ * again (slower in quiet minutes, faster in loaded ones). The microbenchmark's input and output
+ * stay in cache between runs, the model's do not; why that favours XNNPACK is not established.
+ * XNNPACK is 20-27% faster on 3x3 stride 2. */
 static int own_dw_pays(const struct effc_rt_conv2d *p)
 {
-	return (p->kw >= 5 && p->out_w >= 14) || p->out_c <= 32 || (p->out_c <= 48 && p->sw == 1 && p->out_w >= 56);
+	return (p->kw >= 5 && p->out_w >= 14) || p->out_c <= 32 ||
+	       (p->out_c <= 48 && p->sh == 1 && p->sw == 1 && p->out_w >= 56);
 }
 
 int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
@@ -971,7 +974,8 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		const int *pm = op->p.transpose.perm;
 		if (rt->pool && s->rank == 4 && pm[0] == 0 && pm[1] == 2 && pm[2] == 3 && pm[3] == 1) {
 			/* The input's layout change: split over pixels, it is serial time otherwise. */
-			struct layout_args a = {(size_t)s->dims[1], (size_t)(s->dims[2] * s->dims[3]), op->in[0], op->out};
+			struct layout_args a = {(size_t)s->dims[1], (size_t)(s->dims[2] * s->dims[3]), op->in[0],
+						op->out};
 			parallel_for(rt, (size_t)s->dims[0] * a.hw, 256, layout_range, &a);
 			return EFFC_RT_OK;
 		}

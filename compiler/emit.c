@@ -721,11 +721,11 @@ static void make_source(struct emitter *e, struct sb *s)
 		const struct effc_tensor *t = &g->t[g->inputs[k]];
 		sb_printf(s, "\tif (!inputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
 		if (e->bind && e->bind[k] >= 0)
-			sb_printf(s, "\tCHECK(effc_rt_bind_input(&ctx->op[%d], inputs[%d])); /* '%s', read in place */\n",
+			sb_printf(s, "\tCHECK(effc_rt_bind_input(&ctx->op[%d], inputs[%d])); /* '%s', in place */\n",
 				  e->bind[k], k, cmt(e->g, t->name));
 		else
-			sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k, effc_tensor_bytes(t),
-				  cmt(e->g, t->name));
+			sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k,
+				  effc_tensor_bytes(t), cmt(e->g, t->name));
 	}
 	sb_printf(s, "%s", e->run.buf ? e->run.buf : "");
 	for (int k = 0; k < g->n_outputs; k++) {

@@ -397,7 +397,7 @@ int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], f
 		return EFFICIENTNET_TINY_ERR_ARGS;
 	if (!inputs[0])
 		return EFFICIENTNET_TINY_ERR_ARGS;
-	CHECK(effc_rt_bind_input(&ctx->op[0], inputs[0])); /* 'input', read in place */
+	CHECK(effc_rt_bind_input(&ctx->op[0], inputs[0])); /* 'input', in place */
 	RUN(0); /* input.nhwc (LayoutToNHWC) */
 	RUN(1); /* features.0.conv (Conv) */
 	DEBUG_TENSOR(0);

@@ -37,6 +37,13 @@ if [[ -n $rev ]]; then
     name=$(basename "$f")
     git -C "$root" show "$rev:runtime/$name" >"$work/a/runtime/$name.rev" && mv "$work/a/runtime/$name.rev" "$f"
   done
+  # Runtimes before effc_rt_bind_input (the generated code binds its input to the transpose
+  # that reads it): the same thing, added to side A, since every such op kept its input in in[0].
+  if ! grep -q effc_rt_bind_input "$work/a/runtime/effc_rt.h"; then
+    echo 'int effc_rt_bind_input(struct effc_rt_op *op, const float *in);' >>"$work/a/runtime/effc_rt.h"
+    printf '%s\n' 'int effc_rt_bind_input(struct effc_rt_op *op, const float *in)' '{' \
+      '	return op && in ? (op->in[0] = in, 0) : 1;' '}' >>"$work/a/runtime/effc_rt.c"
+  fi
 fi
 side() { # DIR NAME: one relocatable object whose only global symbols are NAME_*
   local d=$1 n=$2 r=$1/runtime o=$work/$2

@@ -66,15 +66,20 @@ class Server:
         return field(self.p.stdout.readline(), "ms")
 
     def cpu_ns(self):
-        """CPU time of all the process's threads so far (schedstat: ns, not 10 ms ticks)."""
-        total = 0
+        """CPU time of each of the process's threads so far (schedstat: ns, not 10 ms ticks)."""
         task = f"/proc/{self.p.pid}/task"
-        for tid in os.listdir(task):
+        try:
+            tids = os.listdir(task)
+        except FileNotFoundError:
+            raise RuntimeError(f"{self.p.args[0]} exited (status {self.p.poll()})") from None
+        times = {}
+        for tid in tids:
             try:
-                total += int(open(f"{task}/{tid}/schedstat").read().split()[0])
+                with open(f"{task}/{tid}/schedstat") as f:
+                    times[tid] = int(f.read().split()[0])
             except (OSError, ValueError, IndexError):
                 pass  # a thread that just exited
-        return total
+        return times
 
     def quiesce(self, window=0.01, idle_ns=500_000, limit=2.0):
         """Waits until this engine's threads stop using the CPU (at most `limit` s). Both thread
@@ -86,9 +91,11 @@ class Server:
             time.sleep(window)
             waited += window
             now = self.cpu_ns()
-            if now - last < idle_ns:
+            # Threads in both samples only: one that exits must not count as negative time.
+            if sum(now[t] - last[t] for t in now.keys() & last.keys()) < idle_ns:
                 return waited
             last = now
+        print(f"note: {self.p.args[0]} still used the CPU after {limit} s", file=sys.stderr)
         return waited
 
     def close(self):

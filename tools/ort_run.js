@@ -21,6 +21,11 @@
 //   --serve        after the warm-up run print "ready", then run once per line read from stdin
 //                  and print "ms=<x>", until end of input (the benchmark keeps both engines
 //                  loaded this way and gives them short turns)
+//   --profile-ops P  with --repeat: ONNX Runtime's own profiler on (its JSON goes to P_<time>.json
+//                  and is deleted after reading); prints "profile <class> <ms> ms" per run of the
+//                  timed runs, by op class: pointwise, depthwise and stem convolutions, swish
+//                  (QuickGelu, Sigmoid), se (pooling, the 1x1 convs on 1x1 maps, the broadcast Mul),
+//                  reorder (NCHWc layout changes), rest
 //   --extra-outputs  also fetch every model output not named by --output and
 //                  write it beside the first --output file as <name>.f32
 //                  (characters outside [A-Za-z0-9._-] become '_'); prints
@@ -41,7 +46,7 @@ function fail(msg) {
 function usage() {
   return 'usage: node tools/ort_run.js --model M.onnx [--threads N] [--repeat K] ' +
     '[--input NAME=FILE.f32:d0,d1,...]... [--output NAME=FILE.f32]... ' +
-    '[--extra-outputs] [--bench-only] [--rss] [--serve] [--opt-level L] [--args-file F]';
+    '[--extra-outputs] [--bench-only] [--rss] [--serve] [--profile-ops PREFIX] [--opt-level L] [--args-file F]';
 }
 
 function parseIntArg(flag, v, min) {
@@ -49,6 +54,43 @@ function parseIntArg(flag, v, min) {
   const n = Number(v);
   if (n < min) fail(`${flag} must be >= ${min}, got ${n}`);
   return n;
+}
+
+// The class of one profiled node, from its op type and input shapes ({type: dims} objects).
+function opClass(ev) {
+  const op = ev.args.op_name;
+  const shapes = (ev.args.input_type_shape || []).map((o) => Object.values(o)[0]);
+  if (op === 'Conv' || op === 'FusedConv') {
+    const x = shapes[0] || [], w = shapes[1] || [];
+    if (x.length === 4 && x[2] === 1 && x[3] === 1) return 'se'; // the SE's 1x1 convs on the pooled vector
+    if (w.length === 4 && w[2] === 1 && w[3] === 1) return 'pointwise';
+    if (w.length === 4 && w[1] === 1) return 'depthwise';
+    return 'stem';
+  }
+  if (op === 'QuickGelu' || op === 'Sigmoid') return 'swish';
+  if (op === 'GlobalAveragePool' || op === 'Mul') return 'se';
+  if (op === 'ReorderInput' || op === 'ReorderOutput') return 'reorder';
+  return 'rest';
+}
+
+// Ends profiling, sums the node times of every run but the first (the warm-up) by class.
+function printProfile(session, prefix) {
+  session.endProfiling();
+  const dir = path.dirname(prefix) || '.', base = path.basename(prefix) + '_';
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json'))
+    .map((f) => path.join(dir, f)).sort((p, q) => fs.statSync(q).mtimeMs - fs.statSync(p).mtimeMs);
+  if (files.length === 0) fail(`no profile written under ${prefix}_*.json`);
+  const events = JSON.parse(fs.readFileSync(files[0], 'utf8'));
+  fs.unlinkSync(files[0]);
+  const runs = events.filter((e) => e.name === 'model_run').sort((p, q) => p.ts - q.ts);
+  if (runs.length < 2) fail('the profile holds fewer than two runs');
+  const from = runs[1].ts, n = runs.length - 1, ms = {};
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
+    const c = opClass(e);
+    ms[c] = (ms[c] || 0) + e.dur / 1000 / n;
+  }
+  for (const c of Object.keys(ms)) process.stdout.write(`profile ${c} ${ms[c].toFixed(3)} ms\n`);
 }
 
 function parseArgs(argv) {
@@ -78,6 +120,7 @@ function parseArgs(argv) {
       case '--opt-level': a.optLevel = next(); break;
       case '--rss': a.rss = true; break;
       case '--serve': a.serve = true; break;
+      case '--profile-ops': a.profile = next(); break;
       case '--args-file': {
         // One argument per line; long output lists go here, since very long command lines
         // have crashed node with onnxruntime-node.
@@ -93,6 +136,7 @@ function parseArgs(argv) {
     }
   }
   if (!a.model) fail(`--model is required\n${usage()}`);
+  if (a.profile && !(a.repeat > 0)) fail('--profile-ops needs --repeat K');
   if (a.outputs.length === 0) fail(`at least one --output NAME=FILE.f32 is required\n${usage()}`);
   if (!a.benchOnly) {
     for (const o of a.outputs) if (!o.file) fail(`--output ${o.name} needs =FILE (only --bench-only allows a bare name)`);
@@ -190,6 +234,10 @@ async function main() {
     intraOpNumThreads: args.threads,
     interOpNumThreads: 1,
   };
+  if (args.profile) {
+    opts.enableProfiling = true;
+    opts.profileFilePrefix = args.profile;
+  }
 
   const t0 = nowMs();
   let session;
@@ -251,6 +299,7 @@ async function main() {
     const mid = times.length >> 1;
     const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
     process.stdout.write(`median_ms=${median.toFixed(3)} min_ms=${times[0].toFixed(3)} threads=${args.threads}\n`);
+    if (args.profile) printProfile(session, args.profile);
   }
 
   if (args.serve) {

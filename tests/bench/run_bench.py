@@ -12,13 +12,14 @@ this 2-vCPU VM the spinning pool took a core from the next turn's engine, which 
 engine ran second (effc's 8 ms B0 runs lost more of a turn to it than ORT's 10 ms ones). Adjacent
 turns are still a few hundred ms apart, so host-load bursts and drift on this VM hit both sides
 alike. (An idle gap before each run instead measured both engines 30-60% slower and far noisier
-here: the vCPU's wake-up, not the code; the turn's warm-up run absorbs it.) The table reports the median and min of all timed runs of each,
-the ratio effc/ORT (the median over pairs of adjacent turns of the ratio of their medians),
-context creation vs session creation (best of the rounds, each round new processes), peak RSS
-of the runner vs ORT's increase over an idle node process with the module loaded, runner
-binary and weights size, achieved GFLOP/s (2 x MACs / median latency) against this core's
-measured FMA peak, and a per-op-class profile of the generated code (a second build with
-EFFC_PROFILE).
+here: the vCPU's wake-up, not the code; the turn's warm-up run absorbs it.) The table reports
+the median and min of all timed runs of each, the ratio effc/ORT (the median over pairs of
+adjacent turns of the ratio of their medians), context creation vs session creation (best of
+the rounds, each round new processes), peak RSS of the runner vs ORT's increase over an idle
+node process with the module loaded, runner binary and weights size, achieved GFLOP/s (2 x
+MACs / median latency) against this core's measured FMA peak, and per-op-class profiles of the
+generated code (a second build with EFFC_PROFILE) and of ONNX Runtime (its own profiler,
+tools/ort_run.js --profile-ops).
 
 Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
 Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
@@ -167,6 +168,11 @@ def main():
             o_rss = field(r, "maxrss_kb") - field(r, "rss_base_kb")
             prof = sh([gen + "/build-prof/model_runner", "--profile", "--threads", str(t), "--repeat", "10", inp, out])
             classes = {m.group(1): float(m.group(2)) for m in re.finditer(r"profile (\S+)\s+([0-9.]+) ms", prof)}
+            # ONNX Runtime's own profiler, by the same kind of classes, for where the two differ.
+            oprof = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
+                        "--repeat", "10", "--bench-only", "--profile-ops", os.path.join(a.out, f"ort_profile_{v}_{t}"),
+                        "--input", spec, "--output", oname])
+            oclasses = {m.group(1): float(m.group(2)) for m in re.finditer(r"profile (\S+)\s+([0-9.]+) ms", oprof)}
             em, om = statistics.median(e_ms), statistics.median(o_ms)
             ratio = statistics.median(ratios)
             gflops = 2 * info["macs"] / (em * 1e6)
@@ -177,6 +183,8 @@ def main():
                 "runner_bytes": os.path.getsize(runner), "weights_bytes": os.path.getsize(os.path.join(gen, "model.weights")),
                 "macs": info["macs"], "gflops": gflops, "peak_share": gflops / (peak * t),
                 "profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(classes.values()):.0f}%)" for k, ms in classes.items()),
+                "ort_profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(oclasses.values()):.0f}%)"
+                                        for k, ms in sorted(oclasses.items(), key=lambda x: -x[1])),
             }
             rows.append(row)
             print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs of turns)",
@@ -192,9 +200,11 @@ def main():
                   f"{r['effc_create_ms']:.1f} / {r['ort_session_ms']:.1f} | {r['effc_peak_rss_mb']:.1f} / "
                   f"{r['ort_rss_increase_mb']:.1f} | {r['runner_bytes'] / 2**20:.1f} (weights {r['weights_bytes'] / 2**20:.1f}) | "
                   f"{r['gflops']:.1f} ({100 * r['peak_share']:.0f}%) |")
-    md += ["", "Per-op-class profile of the generated code (ms per inference, profiling build):", ""]
+    md += ["", "Per-op-class profile (ms per inference) of the generated code (profiling build; Swish is inside",
+           "the ops it follows) and of ONNX Runtime (its own profiler; swish = QuickGelu, reorder = NCHWc",
+           "layout changes, se = pooling, the SE's 1x1 convs and its Mul):", ""]
     for r in rows:
-        md.append(f"- {r['model']}, {r['threads']} thread(s): {r['profile']}")
+        md.append(f"- {r['model']}, {r['threads']} thread(s): effc: {r['profile']}; ORT: {r['ort_profile']}")
     text = "\n".join(md) + "\n"
     open(os.path.join(a.out, "bench.md"), "w").write(text)
     with open(os.path.join(a.out, "bench.csv"), "w", newline="") as f:

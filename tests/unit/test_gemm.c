@@ -49,6 +49,28 @@ static double max_err(const float *x, const float *y, size_t n)
 	return e / mag;
 }
 
+/* Random operands of an m x n x k case: A [m][k], W [n][k] also packed, bias [n], residual [m][n]. */
+struct operands {
+	float *a, *w, *bias, *res, *packed;
+};
+static struct operands make_operands(size_t m, size_t n, size_t k)
+{
+	const size_t np = (n + 15) / 16 * 16;
+	struct operands o = {malloc(m * k * 4), malloc(n * k * 4), malloc(n * 4), malloc(m * n * 4),
+			     aligned_alloc(64, (np * k * 4 + 63) / 64 * 64)};
+	for (size_t i = 0; i < m * k; i++)
+		o.a[i] = frand();
+	for (size_t i = 0; i < n * k; i++)
+		o.w[i] = frand();
+	for (size_t i = 0; i < n; i++)
+		o.bias[i] = frand();
+	for (size_t i = 0; i < m * n; i++)
+		o.res[i] = frand();
+	effc_rt_pack_b(n, k, o.w, o.packed);
+	return o;
+}
+static void free_operands(struct operands *o) { free(o->a), free(o->w), free(o->bias), free(o->res), free(o->packed); }
+
 /* One case against the triple loop: the fast path whole and in four rectangles (rows split at
  * m/3, panels at half, as threads would), and the portable path with rows split in two.
  * Variant 0: bias only; 1: Swish; 2: clamp to [-bound, bound]; 3: HardSwish without bias.
@@ -57,18 +79,9 @@ static void check_gemm(const char *label, size_t m, size_t n, size_t k, int vari
 		       int check_unpack)
 {
 	const size_t np = (n + 15) / 16 * 16;
-	float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
-	float *packed = aligned_alloc(64, (np * k * 4 + 63) / 64 * 64);
+	struct operands o = make_operands(m, n, k);
+	float *a = o.a, *w = o.w, *bias = o.bias, *res = o.res, *packed = o.packed;
 	float *want = malloc(m * n * 4), *got = malloc(m * n * 4), *got2 = malloc(m * n * 4), *got3 = malloc(m * n * 4);
-	for (size_t i = 0; i < m * k; i++)
-		a[i] = frand();
-	for (size_t i = 0; i < n * k; i++)
-		w[i] = frand();
-	for (size_t i = 0; i < n; i++)
-		bias[i] = frand();
-	for (size_t i = 0; i < m * n; i++)
-		res[i] = frand();
-	effc_rt_pack_b(n, k, w, packed);
 	enum effc_rt_act act = variant == 1 ? EFFC_RT_ACT_SWISH : variant == 3 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
 	float lo = variant == 2 ? -bound : -INFINITY, hi = variant == 2 ? bound : INFINITY;
 	const float *b = variant == 3 ? NULL : bias, *r = variant >= res_from ? res : NULL;
@@ -99,7 +112,8 @@ static void check_gemm(const char *label, size_t m, size_t n, size_t k, int vari
 		check(!memcmp(back, w, n * k * 4), "unpack inverts pack", "unpacked weights differ");
 		free(back);
 	}
-	free(a), free(w), free(bias), free(res), free(packed), free(want), free(got), free(got2), free(got3);
+	free_operands(&o);
+	free(want), free(got), free(got2), free(got3);
 }
 
 int main(void)
@@ -124,17 +138,9 @@ int main(void)
 	for (int c = 0; c < 4; c++) {
 		const int si = c / 2, threads = c % 2 + 1;
 		const size_t batch = shapes[si][0], hw = shapes[si][1], m = batch * hw * hw, k = shapes[si][2], n = shapes[si][3];
-		float *a = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4), *res = malloc(m * n * 4);
-		float *packed = aligned_alloc(64, (n + 15) / 16 * 16 * k * 4), *want = malloc(m * n * 4), *got = malloc(m * n * 4);
-		for (size_t i = 0; i < m * k; i++)
-			a[i] = frand();
-		for (size_t i = 0; i < n * k; i++)
-			w[i] = frand();
-		for (size_t i = 0; i < n; i++)
-			bias[i] = frand();
-		for (size_t i = 0; i < m * n; i++)
-			res[i] = frand();
-		effc_rt_pack_b(n, k, w, packed);
+		struct operands o = make_operands(m, n, k);
+		float *a = o.a, *w = o.w, *bias = o.bias, *res = o.res, *packed = o.packed;
+		float *want = malloc(m * n * 4), *got = malloc(m * n * 4);
 		naive(m, n, k, a, w, bias, res, -INFINITY, INFINITY, EFFC_RT_ACT_SWISH, want);
 		struct effc_rt rt;
 		struct effc_rt_op op;
@@ -155,7 +161,8 @@ int main(void)
 		check(st == EFFC_RT_ERR_ARGS, "conv1x1 refuses a 3x3 kernel", "status %d, want %d", st, EFFC_RT_ERR_ARGS);
 		effc_rt_op_destroy(&op);
 		effc_rt_fini(&rt);
-		free(a), free(w), free(bias), free(res), free(packed), free(want), free(got);
+		free_operands(&o);
+		free(want), free(got);
 	}
 	return test_summary();
 }

@@ -295,23 +295,27 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 
 #ifdef EFFC_RT_AVX2
 /* Weights over GEMM_B_STREAM_BYTES (the late stages': 0.8-3.5 MB on B3's 10x10 maps, B0's and
- * B1's 7x7 and 8x8) do not stay in cache between inferences, and row blocks would stream them
- * from memory once per block: 6-9 times on B3's 10x10 maps, 175 MB per inference. Here they are
- * read once. k is cut into slices of at most GEMM_KC_MAX (a panel's slice, 16 KB, stays in L1
- * while every row tile of the block uses it; a later slice continues from C, in L2), row blocks
- * keep the A slice within GEMM_AS_BYTES, and the epilogue runs in registers on the last slice.
- * While a panel's tiles run, each prefetches its share of the next panel's slice: a panel's
- * first tile otherwise waits on memory. Cold-weight microbenchmark of those shapes: 0.90-0.98x
- * the row-block order. In-process A/B at 1 thread: B0 0.994x, B1 0.974x, B3 0.982x, every
- * quarter of the pairs at or below 1.00 but B0's quietest (1.001). The same order for smaller
- * weights (19x19 maps: 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. */
+ * B1's 7x7 and 8x8, the classifier) do not stay in cache between inferences, and row blocks
+ * would stream them from memory once per block: 6-9 times on B3's 10x10 maps, 175 MB per
+ * inference. Here they are read once. Where a block's A rows do not fit GEMM_AS_BYTES, k is cut
+ * into slices of at most GEMM_KC_MAX (a panel's slice, 16 KB, stays in L1 while every row tile
+ * uses it; a later slice continues from C, in L2). The epilogue runs in registers on the last
+ * slice. With GEMM_PF_MIN_TILES tiles or more, each tile prefetches its share of the next
+ * panel's slice, or a panel's first tile waits on memory; the classifier's one row, fetching a
+ * whole panel ahead at once, measured 1.3x slower than the hardware prefetcher alone.
+ * Cold-weight microbenchmark of those shapes: 0.89-0.95x the row-block order, the classifier
+ * 0.97-0.99x. In-process A/B at 1 thread: B0 0.980x, B1 0.969x, B3 0.991x (0.982x in an earlier
+ * run), every quarter of the pairs below 1.00. The same order for smaller weights (19x19 maps:
+ * 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. */
 #define GEMM_B_STREAM_BYTES (512u << 10)
 #define GEMM_KC_MAX 256
 #define GEMM_AS_BYTES (192u << 10)
+#define GEMM_PF_MIN_TILES 4
 
 static void gemm_stream(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
 {
-	const size_t k = g->k, slices = (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX, kc = (k + slices - 1) / slices;
+	const size_t k = g->k, a_fits = (m1 - m0) * k * sizeof(float) <= GEMM_AS_BYTES;
+	const size_t slices = a_fits ? 1 : (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX, kc = (k + slices - 1) / slices;
 	size_t lim = GEMM_AS_BYTES / (kc * sizeof(float));
 	lim = lim < 6 ? 6 : lim / 6 * 6;
 	const size_t blocks = (m1 - m0 + lim - 1) / lim, per = (m1 - m0 + blocks - 1) / blocks;
@@ -326,9 +330,9 @@ static void gemm_stream(const struct effc_rt_gemm *g, size_t m0, size_t m1, size
 				const kernel_s_fn *kf = nr <= 8 ? kernels_s8 : kernels_s16;
 				/* next: the following panel's slice, or the first panel's next slice */
 				const float *next = NULL;
-				if (p + 1 < p1 && (p + 1) * 16 < g->n)
+				if (tiles >= GEMM_PF_MIN_TILES && p + 1 < p1 && (p + 1) * 16 < g->n)
 					next = g->packed + ((p + 1) * k + k0) * 16;
-				else if (!last)
+				else if (tiles >= GEMM_PF_MIN_TILES && !last)
 					next = g->packed + (p0 * k + k0 + kn) * 16;
 				size_t t = 0;
 				for (size_t i = b0, mr; i < b1; i += mr, t++) {

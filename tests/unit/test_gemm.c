@@ -127,12 +127,12 @@ int main(void)
 	/* Late-stage sizes (weights of 0.3-2.8 MB): several row blocks (the A and C bounds of
 	 * effc_rt_gemm.c), last panels of 8 and 12 columns; the residual from variant 1 on, and a
 	 * clamp at 8 (sums reach ~40). Weights over 512 KB take the order that streams them once
-	 * (k slices continued from C, the epilogue in registers): 64x200x1100 (5 slices),
-	 * 400x520x300 (2 slices, 2 row blocks, last panel of 8) and 49x1004x700 (3 slices, last
-	 * panel of 12); HardSwish (variant 3) stays on row blocks. */
-	static const size_t large[5][3] = {
-	    {64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60}, {400, 520, 300}, {49, 1004, 700}};
-	for (int si = 0; si < 5; si++)
+	 * (the epilogue in registers): 64x200x1100 (k in 5 slices continued from C), 400x520x300
+	 * (2 slices, 2 row blocks, last panel of 8), 49x1004x700 (one slice, last panel of 12) and
+	 * 2x1000x600 (a classifier: one tile per panel); HardSwish (variant 3) stays on row blocks. */
+	static const size_t large[6][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60},
+					   {400, 520, 300}, {49, 1004, 700}, {2, 1000, 600}};
+	for (int si = 0; si < 6; si++)
 		for (int variant = 0; variant < 4; variant++)
 			check_gemm("gemm large B", large[si][0], large[si][1], large[si][2], variant, 8.0f, 1, 0);
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels

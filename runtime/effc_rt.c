@@ -401,6 +401,7 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
 	if (buf_rows > H)
 		buf_rows = H;
+	m->buf_rows = buf_rows;
 	m->buf_floats = (buf_rows * Wp * N + 15) / 16 * 16;
 	const size_t rows = (size_t)dw->batch * (size_t)dw->out_h;
 	m->tasks = task_count(rt);

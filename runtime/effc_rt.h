@@ -131,11 +131,12 @@ struct effc_rt_gemm {
 
 /* Depthwise convolution of one image (effc_rt_mbconv.c), NHWC, weights [kh][kw][C]: clamp and
  * activation applied, and, if row_sums is set, each output row's per-channel sums after the
- * activation ([out_h][C]). `in` holds the input rows from in_row0 on (a band of the image). */
+ * activation ([out_h][C]). `in` holds the input rows from in_row0 on (a band of the image), or,
+ * with in_ring > 0, input row y in slot y % in_ring (the fused MBConv's buffer). */
 struct effc_rt_dw {
 	struct effc_rt_conv2d p;
 	const float *w, *bias, *in;
-	int in_row0;
+	int in_row0, in_ring;
 	float *out, *row_sums;
 	int prefetch; /* in is a whole image out of cache: prefetch the input rows the next output row adds */
 };
@@ -154,7 +155,7 @@ struct effc_rt_mbconv {
 	float *out, *row_sums;
 	float e_min, e_max;
 	enum effc_rt_act e_act;
-	size_t band, buf_floats, tasks; /* output rows per band, floats per buffer, buffers */
+	size_t band, buf_rows, buf_floats, tasks; /* output rows per band, rows and floats per buffer, buffers */
 	float *bufs;
 };
 

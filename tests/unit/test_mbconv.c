@@ -2,7 +2,8 @@
  * against a naive reference written here straight from the definition and computed in double:
  *   - the depthwise row kernel (effc_rt_dw_rows, AVX2 where available, and effc_rt_dw_rows_ref)
  *     over kernels 3x3/5x5/7x7/1x3, strides, dilation, odd channel counts and widths, asymmetric
- *     padding, clamp, Swish/HardSwish, row sums, and bands of input rows (in_row0 > 0);
+ *     padding, clamp, Swish/HardSwish, row sums, and bands of input rows (in_row0 > 0, and in a
+ *     ring of row slots);
  *   - effc_rt_mbconv_create: 1x1 expansion then depthwise, fused band by band, batch 1 and 2,
  *     1 and 2 threads, shapes where the band slides;
  *   - effc_rt_conv1x1_create with an input scale (a folded SE), both internal modes;
@@ -161,6 +162,25 @@ static void dw_band(dw_fn fn, const struct effc_rt_dw *d, const struct geom *g, 
 	free(band);
 }
 
+/* The same from a ring of `slots` rows (row y in slot y % slots, the others NaN), as the fused
+ * MBConv keeps its expanded rows. */
+static void dw_ring(dw_fn fn, const struct effc_rt_dw *d, const struct geom *g, const float *in, int oy0, int oy1,
+		    int slots)
+{
+	int lo, hi;
+	rows_needed(g, oy0, oy1, &lo, &hi);
+	const size_t row = (size_t)g->W * (size_t)g->C;
+	float *ring = xmalloc((size_t)slots * row * sizeof(float));
+	set_all(ring, (size_t)slots * row, NAN);
+	for (int y = lo; y < hi; y++)
+		memcpy(ring + (size_t)(y % slots) * row, in + (size_t)y * row, row * sizeof(float));
+	struct effc_rt_dw b = *d;
+	b.in = ring;
+	b.in_ring = slots;
+	fn(&b, (size_t)oy0, (size_t)oy1);
+	free(ring);
+}
+
 static void test_dw_case(const struct dw_case *tc, int idx)
 {
 	struct geom g = tc->g;
@@ -221,6 +241,17 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 		e = max_err(got, want, out_n);
 		es = tc->sums ? max_err(gs, ws, (size_t)g.OH * C) : 0.0;
 		snprintf(what, sizeof what, "%s in bands of %d rows (in_row0 > 0): error %.2g, sums %.2g", fn_names[v], bs, e, es);
+		expect(e < 1e-5 && es < 1e-5, name, what, "relative error not below 1e-5");
+		/* the same bands from a ring just big enough for one (or one slot more), so it wraps */
+		const int slots = (bs - 1) * g.sh + (g.kh - 1) * g.dh + 1 + idx % 2;
+		set_all(got, out_n, NAN);
+		set_all(gs, (size_t)g.OH * C, NAN);
+		for (int oy = 0; oy < g.OH; oy += bs)
+			dw_ring(fns[v], &d, &g, in, oy, oy + bs < g.OH ? oy + bs : g.OH, slots);
+		e = max_err(got, want, out_n);
+		es = tc->sums ? max_err(gs, ws, (size_t)g.OH * C) : 0.0;
+		snprintf(what, sizeof what, "%s in bands of %d rows from a ring of %d: error %.2g, sums %.2g",
+			 fn_names[v], bs, slots, e, es);
 		expect(e < 1e-5 && es < 1e-5, name, what, "relative error not below 1e-5");
 		/* one band in the middle: rows outside it untouched */
 		if (g.OH >= 3) {

@@ -1144,6 +1144,10 @@ static void test_unary_swish(struct effc_rt *rt, size_t rows, size_t channels, i
 	snprintf(name, sizeof name, "unary swish %zux%zu t%d run vs ref", rows, channels, rt->threads);
 	expect_close(name, got, ref, n, 2e-6);
 	effc_rt_op_destroy(&op);
+	/* the threads' pieces start at multiples of 8: the same bits as one call over all of it */
+	effc_rt_swish(n, in, buf);
+	snprintf(name, sizeof name, "unary swish %zux%zu t%d vs one effc_rt_swish call", rows, channels, rt->threads);
+	check(memcmp(buf, got, n * sizeof(float)) == 0, name, "the pieces' results differ from one call's");
 
 	memcpy(buf, in, n * sizeof(float));
 	st = effc_rt_unary_create(rt, &op, &p, buf, buf, NULL, NULL);
@@ -1360,6 +1364,7 @@ static void test_new_kernels(struct effc_rt *rt)
 {
 	test_unary_swish(rt, 3, 5000, 720);
 	test_unary_swish(rt, 1, 7, 721);
+	test_unary_swish(rt, 6, 5500, 722); /* 2 threads: n / 8 = 4125, not a multiple of 8 */
 	test_scale_bias(rt, 2, 5, 7, 730);
 	test_scale_bias(rt, 1, 16, 1, 731);
 	test_se_cases(rt);

@@ -88,8 +88,9 @@ static void par_task(void *c, size_t start, size_t count)
 static void parallel_for(struct effc_rt *rt, size_t n, size_t min_tile, range_fn fn, void *arg)
 {
 	size_t tile = rt->pool ? n / ((size_t)rt->threads * 4) : n;
-	if (tile < min_tile)
-		tile = min_tile;
+	/* Pieces start at multiples of min_tile: Swish over a piece (act_range, min_tile 4096) then
+	 * takes its vector path on the same elements at any thread count, and the output is the same. */
+	tile = tile < min_tile ? min_tile : (tile + min_tile - 1) / min_tile * min_tile;
 	if (!rt->pool || tile >= n) {
 		fn(arg, 0, n);
 		return;

@@ -98,55 +98,13 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 #ifdef EFFC_RT_AVX2
 /* MR rows (1..6) x NR columns (8 or 16), all of k, accumulators in registers: per step one or two
  * B loads, MR broadcasts, MR * NR / 8 FMAs. Instances for the row and column remainders, so a
- * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. */
+ * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. The accumulators start
+ * from the bias (first) or from C (a later slice of k, see gemm_stream); with g, the tile is
+ * clamped, takes Swish and adds the residual in registers, twelve independent chains, before
+ * its one store (the last slice of gemm_stream; row blocks run the epilogue over the block). */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
-       size_t ldc, size_t nr)
-{
-	__m256 acc0[6], acc1[6];
-	float bb[16] = {0};
-	if (bias)
-		memcpy(bb, bias, nr * sizeof(float));
-#pragma GCC unroll 6
-	for (int i = 0; i < MR; i++) {
-		acc0[i] = _mm256_loadu_ps(bb);
-		acc1[i] = _mm256_loadu_ps(bb + 8);
-	}
-	for (size_t kk = 0; kk < k; kk++, b += 16) {
-		const __m256 b0 = _mm256_load_ps(b);
-		const __m256 b1 = NR == 16 ? _mm256_load_ps(b + 8) : b0;
-#pragma GCC unroll 6
-		for (int i = 0; i < MR; i++) {
-			const __m256 x = _mm256_broadcast_ss(a + (size_t)i * lda + kk);
-			acc0[i] = _mm256_fmadd_ps(x, b0, acc0[i]);
-			if (NR == 16)
-				acc1[i] = _mm256_fmadd_ps(x, b1, acc1[i]);
-		}
-	}
-	if (nr == (size_t)NR) {
-#pragma GCC unroll 6
-		for (int i = 0; i < MR; i++) {
-			_mm256_storeu_ps(c + (size_t)i * ldc, acc0[i]);
-			if (NR == 16)
-				_mm256_storeu_ps(c + (size_t)i * ldc + 8, acc1[i]);
-		}
-		return;
-	}
-	float t[16];
-#pragma GCC unroll 6
-	for (int i = 0; i < MR; i++) {
-		_mm256_storeu_ps(t, acc0[i]);
-		_mm256_storeu_ps(t + 8, acc1[i]);
-		memcpy(c + (size_t)i * ldc, t, nr * sizeof(float));
-	}
-}
-
-/* The same tile for weights streamed once (see effc_rt_gemm_fast_rect): a later slice of k
- * continues from C; the last one clamps, applies Swish and adds the residual in registers,
- * twelve independent chains, before the one store. */
-static inline __attribute__((always_inline, target("avx2,fma"))) void
-kernel_s(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
-	 size_t ldc, size_t nr, int first, const struct effc_rt_gemm *g, const float *res)
+       size_t ldc, size_t nr, int first, const struct effc_rt_gemm *g, const float *res)
 {
 	__m256 acc0[6], acc1[6];
 	float t[16] = {0};
@@ -231,17 +189,19 @@ kernel_s(const int MR, const int NR, size_t k, const float *a, size_t lda, const
 	}
 }
 
-#define KERNEL_FN(MR, NR)                                                                                             \
-	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(                                           \
+/* Two instances of each: the row blocks' (bias start, no epilogue: constants, folded away) and
+ * gemm_stream's. */
+#define KERNEL_FN(MR, NR)                                                                                      \
+	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(                                    \
 	    size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c, size_t ldc, size_t nr) \
-	{                                                                                                             \
-		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr);                                                       \
-	}                                                                                                             \
-	__attribute__((target("avx2,fma"))) static void kernel_s_##MR##x##NR(                                         \
+	{                                                                                                      \
+		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, 1, NULL, NULL);                                 \
+	}                                                                                                      \
+	__attribute__((target("avx2,fma"))) static void kernel_s_##MR##x##NR(                                  \
 	    size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c, size_t ldc, size_t nr, \
-	    int first, const struct effc_rt_gemm *g, const float *res)                                                \
-	{                                                                                                             \
-		kernel_s(MR, NR, k, a, lda, b, bias, c, ldc, nr, first, g, res);                                      \
+	    int first, const struct effc_rt_gemm *g, const float *res)                                         \
+	{                                                                                                      \
+		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, first, g, res);                                 \
 	}
 KERNEL_FN(6, 16)
 KERNEL_FN(5, 16)

@@ -274,7 +274,8 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 
 static void gemm_stream(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
 {
-	const size_t k = g->k, a_fits = (m1 - m0) * k * sizeof(float) <= GEMM_AS_BYTES;
+	const size_t k = g->k;
+	const int a_fits = (m1 - m0) * k * sizeof(float) <= GEMM_AS_BYTES;
 	const size_t slices = a_fits ? 1 : (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX, kc = (k + slices - 1) / slices;
 	size_t lim = GEMM_AS_BYTES / (kc * sizeof(float));
 	lim = lim < 6 ? 6 : lim / 6 * 6;

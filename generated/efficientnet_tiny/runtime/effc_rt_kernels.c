@@ -224,9 +224,11 @@ void effc_rt_nchw_to_nhwc_rows(size_t C, size_t HW, size_t p0, size_t p1, const 
 
 void effc_rt_ref_transpose(const struct effc_rt_shape *s, const int *perm, const float *in, float *out)
 {
-	/* The layout conversions NCHW <-> NHWC are batched 2-D transposes. */
+	/* The layout conversions NCHW <-> NHWC are batched 2-D transposes; NCHW -> NHWC over all
+	 * pixels is what the threads split in pieces (effc_rt_run). */
 	if (s->rank == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1) {
-		transpose_2d(s->dims[0], s->dims[1], s->dims[2] * s->dims[3], in, out);
+		const size_t hw = (size_t)(s->dims[2] * s->dims[3]);
+		effc_rt_nchw_to_nhwc_rows((size_t)s->dims[1], hw, 0, (size_t)s->dims[0] * hw, in, out);
 		return;
 	}
 	if (s->rank == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2) {

@@ -300,6 +300,13 @@ static void test_dw(void)
 		{{7, 17, 8, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0}, N, 0, 1, 1},    /* 5x5 s2 unpadded */
 		{{3, 14, 13, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 0, 0}, S, 0, 1, 1},   /* kernel taller than the image */
 		{{20, 5, 8, 17, 1, 1, 1, 1, 1, 8, 0, 8, 0, 0, 0}, S, 0, 1, 1},   /* 17 rows of taps */
+		/* 5x5 stride 1 in column order (16, 8 and masked channel blocks) and on 7 or 8 wide rows
+		 * (whole row in registers; padding on both sides, on one, masked channels) */
+		{{12, 19, 45, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 1, 1},
+		{{7, 7, 24, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 1, 1},
+		{{9, 8, 21, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 1, 1, 0},
+		{{6, 10, 16, 5, 5, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, N, 0, 1, 1},
+		{{8, 9, 11, 5, 5, 1, 1, 1, 1, 2, 0, 2, 4, 0, 0}, HS, 0, 1, 1},
 	};
 	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
 		test_dw_case(&cases[i], i);

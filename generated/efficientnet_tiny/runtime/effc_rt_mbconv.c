@@ -7,9 +7,10 @@
  * buffer sized for L2 (sliding: rows shared by consecutive bands are kept, not recomputed), and
  * runs the depthwise kernel on it, so the expanded tensor never goes to memory.
  *
- * The depthwise kernel (AVX2) computes tiles of up to 4 output pixels x 8 channels in
- * registers, pixels whose taps reach into the padding through a checked one-pixel tile; the
- * activation and the row sums follow in a sweep over each output row while it is in L1. Weights are
+ * The depthwise kernel (AVX2) computes tiles of up to 4 output pixels x 16 channels in
+ * registers, pixels whose taps reach into the padding through a checked one-pixel tile (5x5
+ * rows of 7 or 8 pixels: the whole row at once); the activation and the row sums follow in a
+ * sweep over each output row, or over each channel block of it, while it is in L1. Weights are
  * [kh][kw][C], laid out by the compiler. The portable path computes the same pixel by pixel
  * and is the unit tests' reference. Where our GEMM has no fast path (no AVX2+FMA, or
  * EFFC_RT_FORCE_XNNPACK), create builds the two ops unfused on XNNPACK instead. */
@@ -45,7 +46,12 @@ static const float *in_row(const struct effc_rt_dw *d, int iy)
 	return d->in + slot * (size_t)d->p.in_w * (size_t)d->p.in_c;
 }
 
-static struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
+/* Inlined: out of line it returned the struct through memory, and column order calls it once per
+ * row and channel block (7x7x1152: 1.6x slower). */
+#ifdef __GNUC__
+__attribute__((always_inline))
+#endif
+static inline struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	struct row_geom g;
@@ -202,10 +208,11 @@ EFFC_RT_AVX2_INLINE void dw_pixels(const struct effc_rt_dw *d, const struct row_
 /* One output row, left border, 4-pixel tiles, a 2- and a 1-pixel rest, right border, over
  * all channels (DW_ALL: pixel-major, the order for 3x3) or over one channel block: [c, c+16)
  * (DW_WIDE), [c, c+8) (DW_EIGHT) or the masked rest (DW_MASKED). The block order is the one for
- * 5x5 and wider kernels: the block's input rows (kh x in_w x 64 B) stay in L1 across the
- * row's tiles, where pixel-major order re-read kh x 8 pixels x C per tile from L2 (107 KB at
- * 15x15x672): 7-14% faster on B1's 5x5 shapes, 2-7% slower on 3x3. `pf`: the input rows the
- * next output row adds, fetched a tile's worth (the walked channels of its pixels) at a time. */
+ * 5x5 and wider kernels (see dw_column): the block's input rows (kh x in_w x 64 B) stay in L1
+ * across the row's tiles, where pixel-major order re-read kh x 8 pixels x C per tile from L2
+ * (107 KB at 15x15x672): 7-14% faster on B1's 5x5 shapes, 2-7% slower on 3x3. `pf`: the input
+ * rows the next output row adds, fetched a tile's worth (the walked channels of its pixels) at a
+ * time. */
 enum { DW_ALL, DW_WIDE, DW_EIGHT, DW_MASKED };
 EFFC_RT_AVX2_INLINE void dw_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KIND,
 				 __m256i mask, const int KW, const int SW, int ox_lo, int ox_hi, const float *pf)
@@ -236,6 +243,132 @@ EFFC_RT_AVX2_INLINE void dw_walk(const struct effc_rt_dw *d, const struct row_ge
 #undef TILE
 }
 
+/* The activation and the row sums of channels [c, c+n) of one output row, n <= 16, while the
+ * slice is in L1 (column order). */
+EFFC_RT_AVX2_INLINE void dw_slice_post(const struct effc_rt_dw *d, float *y, size_t c, size_t n, float *sums)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c, OW = (size_t)p->out_w;
+	if (p->act == EFFC_RT_ACT_HARDSWISH || (n != 16 && n != 8)) {
+		for (size_t j = 0; sums && j < n; j++)
+			sums[c + j] = 0.0f;
+		for (size_t x = 0; x < OW; x++) {
+			float *v = y + x * C + c;
+			if (p->act == EFFC_RT_ACT_SWISH)
+				effc_rt_swish(n, v, v);
+			else if (p->act == EFFC_RT_ACT_HARDSWISH)
+				effc_rt_hardswish(n, v, v);
+			for (size_t j = 0; sums && j < n; j++)
+				sums[c + j] += v[j];
+		}
+		return;
+	}
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+	for (size_t x = 0; x < OW; x++) {
+		float *v = y + x * C + c;
+		__m256 v0 = _mm256_loadu_ps(v), v1 = n == 16 ? _mm256_loadu_ps(v + 8) : _mm256_setzero_ps();
+		if (p->act == EFFC_RT_ACT_SWISH) {
+			v0 = effc_rt_swish8(v0), _mm256_storeu_ps(v, v0);
+			if (n == 16)
+				v1 = effc_rt_swish8(v1), _mm256_storeu_ps(v + 8, v1);
+		}
+		s0 = _mm256_add_ps(s0, v0), s1 = _mm256_add_ps(s1, v1);
+	}
+	if (sums) {
+		_mm256_storeu_ps(sums + c, s0);
+		if (n == 16)
+			_mm256_storeu_ps(sums + c + 8, s1);
+	}
+}
+
+/* Output rows [r0, r1) of channels [c, c+n) (column order, for 5x5 and wider kernels): the
+ * block's input rows (kh x in_w x 64 B) stay in L1 from one output row to the next, which
+ * only adds one input row to them. Row by row over all channels, each input row came back
+ * from L2 for every output row it feeds (kh times; at 19x19x816 those rows are 310 KB).
+ * Kernel microbenchmark: 0.73-0.89x on B0's and B3's 5x5 stride-1 shapes from 10 to 38 wide,
+ * 0.82x on 5x5 stride 2; 3x3 (pixel-major) measured 0.9-1.16x and stays row by row. */
+EFFC_RT_AVX2_INLINE void dw_column(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c, size_t n,
+				   const int KIND, __m256i mask, const int KW, const int SW, int ox_lo, int ox_hi)
+{
+	const size_t C = (size_t)d->p.out_c;
+	for (size_t r = r0; r < r1; r++) {
+		const struct row_geom g = row_geom(d, r);
+		dw_walk(d, &g, c, KIND, mask, KW, SW, ox_lo, ox_hi, NULL);
+		if (d->row_sums || d->p.act != EFFC_RT_ACT_NONE)
+			dw_slice_post(d, g.out, c, n, d->row_sums ? d->row_sums + r * C : NULL);
+	}
+}
+
+/* One output row of channels [c, c+8) (5x5, stride 1, rows of T = 7 or 8 pixels), the whole
+ * row in registers: each input pixel is loaded once per tap row and feeds the up to five
+ * outputs it touches, with the tap row's five weights in registers; then the activation and the
+ * row sums, also in registers. On 7x7x1152 1.8x faster than 16-channel tiles, which need five
+ * tiles per row there, four of them one-pixel border tiles whose two chains wait on latency. */
+EFFC_RT_AVX2_INLINE void dw_row5x5(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int T,
+				   const int MASKED, __m256i mask, float *sums)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c;
+#define LOAD(ptr) (MASKED ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
+	__m256 acc[8];
+	const __m256 b = d->bias ? LOAD(d->bias + c) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+	for (int t = 0; t < T; t++)
+		acc[t] = b;
+	for (int ky = g->ky0; ky < g->ky1; ky++) {
+		const float *row = g->rows[ky] + c, *wrow = d->w + (size_t)ky * 5 * C + c;
+		__m256 w[5];
+#pragma GCC unroll 5
+		for (int k = 0; k < 5; k++)
+			w[k] = LOAD(wrow + (size_t)k * C);
+#pragma GCC unroll 12
+		for (int j = 0; j < T + 4; j++) { /* input pixel j - pad_left feeds outputs j-4..j */
+			const int ix = j - p->pad_left;
+			if (ix < 0 || ix >= p->in_w)
+				continue;
+			const __m256 x = LOAD(row + (size_t)ix * C);
+#pragma GCC unroll 8
+			for (int t = 0; t < T; t++)
+				if (j - t >= 0 && j - t < 5)
+					acc[t] = _mm256_fmadd_ps(x, w[j - t], acc[t]);
+		}
+	}
+	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
+	__m256 sum = _mm256_setzero_ps();
+#pragma GCC unroll 8
+	for (int t = 0; t < T; t++) {
+		__m256 v = _mm256_min_ps(_mm256_max_ps(acc[t], lo), hi);
+		if (p->act == EFFC_RT_ACT_SWISH)
+			v = effc_rt_swish8(v);
+		sum = _mm256_add_ps(sum, v);
+		if (MASKED)
+			_mm256_maskstore_ps(g->out + (size_t)t * C + c, mask, v);
+		else
+			_mm256_storeu_ps(g->out + (size_t)t * C + c, v);
+	}
+	if (p->act == EFFC_RT_ACT_HARDSWISH)
+		dw_slice_post(d, g->out, c, MASKED ? C % 8 : 8, sums);
+	else if (sums && MASKED)
+		_mm256_maskstore_ps(sums + c, mask, sum);
+	else if (sums)
+		_mm256_storeu_ps(sums + c, sum);
+#undef LOAD
+}
+
+EFFC_RT_AVX2_INLINE void dw_rows5x5_narrow(const struct effc_rt_dw *d, size_t r0, size_t r1, const int T, __m256i mask)
+{
+	const size_t C = (size_t)d->p.out_c;
+	for (size_t c = 0; c < C; c += 8)
+		for (size_t r = r0; r < r1; r++) {
+			const struct row_geom g = row_geom(d, r);
+			float *sums = d->row_sums ? d->row_sums + r * C : NULL;
+			if (c + 8 <= C)
+				dw_row5x5(d, &g, c, T, 0, mask, sums);
+			else
+				dw_row5x5(d, &g, c, T, 1, mask, sums);
+		}
+}
+
 EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
@@ -248,22 +381,29 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 	while (ox_hi > ox_lo && (ox_hi - 1) * p->sw - p->pad_left + (p->kw - 1) * p->dw >= p->in_w)
 		ox_hi--;
 	const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	if (KW == 5 && SW == 1 && (OW == 7 || OW == 8)) {
+		if (OW == 7)
+			dw_rows5x5_narrow(d, r0, r1, 7, mask);
+		else
+			dw_rows5x5_narrow(d, r0, r1, 8, mask);
+		return;
+	}
+	if ((KW ? KW : p->kw) >= 5) {
+		size_t c = 0;
+		for (; c + 16 <= C; c += 16)
+			dw_column(d, r0, r1, c, 16, DW_WIDE, mask, KW, SW, ox_lo, ox_hi);
+		for (; c + 8 <= C; c += 8)
+			dw_column(d, r0, r1, c, 8, DW_EIGHT, mask, KW, SW, ox_lo, ox_hi);
+		if (c < C)
+			dw_column(d, r0, r1, c, C - c, DW_MASKED, mask, KW, SW, ox_lo, ox_hi);
+		return;
+	}
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		/* The rows the next output row reads first, fetched a tile's worth at a time. */
 		const int last = (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh;
 		const float *pf = d->prefetch && last + p->sh < p->in_h ? in_row(d, last + 1) : NULL;
-		if ((KW ? KW : p->kw) >= 5) {
-			size_t c = 0;
-			for (; c + 16 <= C; c += 16)
-				dw_walk(d, &g, c, DW_WIDE, mask, KW, SW, ox_lo, ox_hi, pf);
-			for (; c + 8 <= C; c += 8)
-				dw_walk(d, &g, c, DW_EIGHT, mask, KW, SW, ox_lo, ox_hi, pf);
-			if (c < C)
-				dw_walk(d, &g, c, DW_MASKED, mask, KW, SW, ox_lo, ox_hi, pf);
-		} else {
-			dw_walk(d, &g, 0, DW_ALL, mask, KW, SW, ox_lo, ox_hi, pf);
-		}
+		dw_walk(d, &g, 0, DW_ALL, mask, KW, SW, ox_lo, ox_hi, pf);
 		/* The activation and the row sums once the row is done, while it is still in L1: one
 		 * sweep along the row keeps the sums in registers and four independent chains in
 		 * flight, where a sweep per tile of four pixels measured slower than XNNPACK's

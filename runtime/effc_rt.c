@@ -85,9 +85,15 @@ static void par_task(void *c, size_t start, size_t count)
 	const struct par *p = c;
 	p->fn(p->arg, start, count);
 }
+/* About eight pieces per thread (GEMMs: eight row tiles or six column tiles per thread):
+ * the two vCPUs of this VM are often unequal (at times one runs 35% slower, which one changing
+ * from minute to minute), and pthreadpool's work stealing can only even them out by whole
+ * pieces. From four (GEMM columns: two) per thread, in-process A/B at 2 threads: B3 0.963x and
+ * 0.971x, B1 0.954x, B0 0.985x in slow minutes; B3 0.998x in a quiet one (its fastest quarter
+ * of the pairs 1.014x). */
 static void parallel_for(struct effc_rt *rt, size_t n, size_t min_tile, range_fn fn, void *arg)
 {
-	size_t tile = rt->pool ? n / ((size_t)rt->threads * 4) : n;
+	size_t tile = rt->pool ? n / ((size_t)rt->threads * 8) : n;
 	/* Pieces start at multiples of min_tile: Swish over a piece (act_range, min_tile 4096) then
 	 * takes its vector path on the same elements at any thread count, and the output is the same. */
 	tile = tile < min_tile ? min_tile : (tile + min_tile - 1) / min_tile * min_tile;
@@ -772,13 +778,13 @@ static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 	 * of it. */
 	const size_t panels = (g->n + 15) / 16;
 	if (rt->pool && g->n > g->m && panels >= 2 && effc_rt_gemm_fast_available()) {
-		size_t tile = panels / ((size_t)rt->threads * 2);
+		size_t tile = panels / ((size_t)rt->threads * 6);
 		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_panels_task, g, panels, tile ? tile : 1, 0);
 		return;
 	}
 #endif
-	/* Row tiles in multiples of the kernel's 6 rows, about four per thread. */
-	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 4) + 5) / 6 * 6 : g->m;
+	/* Row tiles in multiples of the kernel's 6 rows, about eight per thread. */
+	size_t tile = rt->pool ? (g->m / ((size_t)rt->threads * 8) + 5) / 6 * 6 : g->m;
 	if (tile < 6)
 		tile = 6;
 	if (!rt->pool || tile >= g->m)

@@ -12,8 +12,9 @@ this 2-vCPU VM the spinning pool took a core from the next turn's engine, which 
 engine ran second (effc's 8 ms B0 runs lost more of a turn to it than ORT's 10 ms ones). Adjacent
 turns are still a few hundred ms apart, so host-load bursts and drift on this VM hit both sides
 alike. (An idle gap before each run instead measured both engines 30-60% slower and far noisier
-here: the vCPU's wake-up, not the code; the turn's warm-up run absorbs it.) The table reports
-the median and min of all timed runs of each, the ratio effc/ORT (the median over pairs of
+here: the vCPU's wake-up, not the code; the turn's warm-up run absorbs it.) At 1 thread both
+engines are pinned to the same vCPU, another one each round (the two vCPUs are often unequal).
+The table reports the median and min of all timed runs of each, the ratio effc/ORT (the median over pairs of
 adjacent turns of the ratio of their medians), context creation vs session creation (best of
 the rounds, each round new processes), peak RSS of the runner vs ORT's increase over an idle
 node process with the module loaded, runner binary and weights size, achieved GFLOP/s (2 x
@@ -52,8 +53,10 @@ def field(out, key):
 class Server:
     """One engine kept loaded (--serve): a line on stdin runs one inference, it answers ms=<x>."""
 
-    def __init__(self, cmd):
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    def __init__(self, cmd, cpus=None):
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                  preexec_fn=pin)
         self.head = ""
         for line in self.p.stdout:
             if line.strip() == "ready":
@@ -119,6 +122,7 @@ def main():
     fma = os.path.join(a.out, "fma_peak")
     sh(["cc", "-O2", os.path.join(ROOT, "tests", "bench", "fma_peak.c"), "-o", fma])
     peak = field(sh([fma]), "fma_peak_gflops")
+    cpu_list = sorted(os.sched_getaffinity(0))
     import numpy as np
 
     rows = []
@@ -143,10 +147,15 @@ def main():
         oname = info["outputs"][0]["name"]
         for t in [int(s) for s in a.threads.split(",")]:
             e_ms, o_ms, ratios, e_create, o_sess = [], [], [], [], []
-            for _ in range(a.rounds):
-                eng = Server([runner, "--create-ms", "--threads", str(t), "--serve", inp, out])
+            for rnd in range(a.rounds):
+                # At 1 thread both engines run on the same vCPU, the next one each round: the two
+                # vCPUs of this VM are often unequal (at times one runs B3 35% slower than the
+                # other, which one changing from minute to minute), and the scheduler kept each
+                # engine on the vCPU it last ran on, so a round could time one engine on each.
+                cpus = {cpu_list[rnd % len(cpu_list)]} if t == 1 else None
+                eng = Server([runner, "--create-ms", "--threads", str(t), "--serve", inp, out], cpus)
                 ort = Server(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
-                              "--bench-only", "--serve", "--input", spec, "--output", oname])
+                              "--bench-only", "--serve", "--input", spec, "--output", oname], cpus)
                 e_create.append(field(eng.head, "create_ms")), o_sess.append(field(ort.head, "session_ms"))
                 for i in range(a.pairs):
                     # A B, then B A: neither side always runs right after the other.

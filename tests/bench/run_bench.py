@@ -22,6 +22,8 @@ MACs / median latency) against this core's measured FMA peak, and per-op-class p
 generated code (a second build with EFFC_PROFILE) and of ONNX Runtime (its own profiler,
 tools/ort_run.js --profile-ops).
 
+The Markdown also gives effc/ORT for each round (which vCPU it ran on at 1 thread).
+
 Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
 Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
 """
@@ -146,7 +148,7 @@ def main():
         spec = f"{name}={inp}:" + ",".join(str(d) for d in shape)
         oname = info["outputs"][0]["name"]
         for t in [int(s) for s in a.threads.split(",")]:
-            e_ms, o_ms, ratios, e_create, o_sess = [], [], [], [], []
+            e_ms, o_ms, ratios, e_create, o_sess, by_round = [], [], [], [], [], []
             for rnd in range(a.rounds):
                 # At 1 thread both engines run on the same vCPU, the next one each round: the two
                 # vCPUs of this VM are often unequal (at times one runs B3 35% slower than the
@@ -167,6 +169,8 @@ def main():
                     e_ms += turn["e"]
                     o_ms += turn["o"]
                     ratios.append(statistics.median(turn["e"]) / statistics.median(turn["o"]))
+                where = f"vCPU {min(cpus)}" if cpus else "any vCPU"
+                by_round.append(f"{where} {statistics.median(ratios[-a.pairs:]):.2f}")
                 eng.close(), ort.close()
             # Peak memory: the runner's max RSS, and ORT's growth over node with the module loaded.
             r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", runner, "--threads", str(t), inp, out],
@@ -187,7 +191,8 @@ def main():
             gflops = 2 * info["macs"] / (em * 1e6)
             row = {
                 "model": v, "threads": t, "effc_median_ms": em, "effc_min_ms": min(e_ms), "ort_median_ms": om,
-                "ort_min_ms": min(o_ms), "ratio": ratio, "effc_create_ms": min(e_create), "ort_session_ms": min(o_sess),
+                "ort_min_ms": min(o_ms), "ratio": ratio, "ratio_by_round": ", ".join(by_round),
+                "effc_create_ms": min(e_create), "ort_session_ms": min(o_sess),
                 "effc_peak_rss_mb": e_rss / 1024, "ort_rss_increase_mb": o_rss / 1024,
                 "runner_bytes": os.path.getsize(runner), "weights_bytes": os.path.getsize(os.path.join(gen, "model.weights")),
                 "macs": info["macs"], "gflops": gflops, "peak_share": gflops / (peak * t),
@@ -209,6 +214,9 @@ def main():
                   f"{r['effc_create_ms']:.1f} / {r['ort_session_ms']:.1f} | {r['effc_peak_rss_mb']:.1f} / "
                   f"{r['ort_rss_increase_mb']:.1f} | {r['runner_bytes'] / 2**20:.1f} (weights {r['weights_bytes'] / 2**20:.1f}) | "
                   f"{r['gflops']:.1f} ({100 * r['peak_share']:.0f}%) |")
+    md += ["", "effc/ORT by round (new processes each round; at 1 thread both pinned to the round's vCPU):", ""]
+    for r in rows:
+        md.append(f"- {r['model']}, {r['threads']} thread(s): {r['ratio_by_round']}")
     md += ["", "Per-op-class profile (ms per inference) of the generated code (profiling build; Swish is inside",
            "the ops it follows) and of ONNX Runtime (its own profiler; swish = QuickGelu, reorder = NCHWc",
            "layout changes, se = pooling, the SE's 1x1 convs and its Mul):", ""]

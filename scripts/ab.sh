@@ -5,6 +5,7 @@
 #                      [--threads 1,2] [--pairs 200]
 #   --a-runtime REV  build A with the runtime sources of git revision REV (B: the working tree's)
 #   AB_PAIRS=FILE    also write every pair's two times (A B, in run order) to FILE
+#   AB_HOOK=SCRIPT   run SCRIPT WORKDIR once both sides are emitted (an experiment edits WORKDIR/b)
 # Both sides are compiled by build/effc (names ma and mb); each side's runtime symbols are made
 # local, so the two runtimes may differ. Identical sides measure 1.00 +- 0.01 on the CI machine at
 # 1 thread, 1.00 +- 0.02 at 2 (whose runs there are bimodal: at times one vCPU does all the work).
@@ -32,6 +33,7 @@ cmake --build "$root/build" --target effc -j2 >/dev/null
 "$root/build/effc" compile "$model" -o "$work/a" --name ma $opts_a >/dev/null
 # shellcheck disable=SC2086
 "$root/build/effc" compile "$model" -o "$work/b" --name mb $opts_b >/dev/null
+[[ -n ${AB_HOOK:-} ]] && bash "$AB_HOOK" "$work"
 if [[ -n $rev ]]; then
   for f in "$work"/a/runtime/*; do
     name=$(basename "$f")

@@ -611,6 +611,10 @@ static void test_se_gate(void)
 		{2, 1, 40, 10, 1, S, -I, I, SIG, 0, 0, 1, 1},           /* one row, one pixel */
 		{2, 196, 48, 12, 14, HS, -I, I, SIG, 0, 0, 1, 1},
 		{1, 20, 24, 6, 0, S, -I, I, HSIG, 0.2f, 0.5f, 0, 0},
+		/* weights of 64 KB and more: split over a pool's threads */
+		{1, 49, 1152, 48, 7, S, -I, I, SIG, 0, 0, 1, 1},
+		{2, 100, 676, 29, 10, S, -I, I, SIG, 0, 0, 1, 1}, /* ranges not multiples of 8 */
+		{1, 36, 480, 20, 0, HS, -I, I, HSIG, 0.2f, 0.5f, 1, 0},
 	};
 	for (int ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++) {
 		const struct sg_case *tc = &cases[ci];
@@ -653,14 +657,28 @@ static void test_se_gate(void)
 					     .gate_alpha = tc->alpha, .gate_beta = tc->beta};
 		struct effc_rt rt;
 		struct effc_rt_op op;
-		memset(&op, 0, sizeof op);
-		set_all(gate, B * C, NAN);
-		int st = effc_rt_init(&rt, 1);
-		/* from row sums, x is not read (NULL); from x, row_sums NULL and rows 0 */
-		st = st ? st
-			: effc_rt_se_gate_create(&rt, &op, &p, tc->rows, w1, pb1, w2, pb2, tc->rows ? NULL : src,
-						 tc->rows ? src : NULL, gate);
-		st = st ? st : effc_rt_run(&rt, &op);
+		float *gate1 = xmalloc(B * C * 4);
+		int st = 0, same = 1;
+		/* 1 thread, then 2: the gate must be the same bits (each unit computed by one thread) */
+		for (int threads = 1; threads <= 2; threads++) {
+			memset(&op, 0, sizeof op);
+			set_all(gate, B * C, NAN);
+			int s1 = effc_rt_init(&rt, threads);
+			/* from row sums, x is not read (NULL); from x, row_sums NULL and rows 0 */
+			s1 = s1 ? s1
+				: effc_rt_se_gate_create(&rt, &op, &p, tc->rows, w1, pb1, w2, pb2, tc->rows ? NULL : src,
+							 tc->rows ? src : NULL, gate);
+			s1 = s1 ? s1 : effc_rt_run(&rt, &op);
+			st |= s1;
+			if (threads == 1)
+				memcpy(gate1, gate, B * C * 4);
+			else
+				same = memcmp(gate1, gate, B * C * 4) == 0;
+			if (threads == 1) {
+				effc_rt_op_destroy(&op);
+				effc_rt_fini(&rt);
+			}
+		}
 		/* how many gates are not saturated: the case must exercise the gate's slope */
 		size_t inner = 0;
 		for (size_t i = 0; i < B * C; i++)
@@ -672,8 +690,10 @@ static void test_se_gate(void)
 		const double err = max_err(gate, want, B * C);
 		snprintf(what, sizeof what, "status %d, error %.2g (%zu of %zu gates unsaturated)", st, err, inner, B * C);
 		expect(!st && err < 1e-5 && inner > 0, name, what, "status not 0 or error not below 1e-5 or all gates saturated");
+		expect(same, name, "2 threads give the 1-thread gate bit for bit", "gates differ");
 		effc_rt_op_destroy(&op);
 		effc_rt_fini(&rt);
+		free(gate1);
 		free(src), free(w1), free(b1), free(w2), free(b2), free(gate), free(want), free(mean), free(hidden);
 	}
 }

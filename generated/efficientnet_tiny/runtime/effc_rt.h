@@ -358,6 +358,12 @@ void effc_rt_hardswish(size_t n, const float *in, float *out);
  * w = {W1 [reduced][channels], b1, W2 [channels][reduced], b2}; hidden holds `reduced` floats. */
 void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
 			 float *gate);
+/* Its two halves, by ranges (for threads): hidden[j0, j1) from pooled, gate[c0, c1) from hidden.
+ * Ranges that start at multiples of 8 give the same bits as the whole. */
+void effc_rt_se_hidden(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
+		       size_t j0, size_t j1);
+void effc_rt_se_gate_out(const struct effc_rt_se *p, const float *const w[4], const float *hidden, float *gate,
+			 size_t c0, size_t c1);
 /* Rows [r0, r1) of `width` pixels x `channels`: the activation in place, then each row's
  * per-channel sums into sums[r][channels]. */
 void effc_rt_act_row_sums(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act, float *data,

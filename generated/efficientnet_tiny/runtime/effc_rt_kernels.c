@@ -442,24 +442,37 @@ static float dot(size_t n, const float *a, const float *b)
 	return s;
 }
 
+void effc_rt_se_hidden(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
+		       size_t j0, size_t j1)
+{
+	const float *w1 = w[0], *b1 = w[1];
+	for (size_t j = j0; j < j1; j++)
+		hidden[j] = clampf((b1 ? b1[j] : 0.0f) + dot(p->channels, w1 + j * p->channels, pooled), p->act_min, p->act_max);
+	if (p->act == EFFC_RT_ACT_SWISH)
+		effc_rt_swish(j1 - j0, hidden + j0, hidden + j0);
+	else if (p->act == EFFC_RT_ACT_HARDSWISH)
+		effc_rt_hardswish(j1 - j0, hidden + j0, hidden + j0);
+}
+
+void effc_rt_se_gate_out(const struct effc_rt_se *p, const float *const w[4], const float *hidden, float *gate,
+			 size_t c0, size_t c1)
+{
+	const float *w2 = w[2], *b2 = w[3];
+	for (size_t c = c0; c < c1; c++)
+		gate[c] = (b2 ? b2[c] : 0.0f) + dot(p->reduced, w2 + c * p->reduced, hidden);
+	if (p->gate == EFFC_RT_GATE_SIGMOID) {
+		effc_rt_sigmoid(c1 - c0, gate + c0, gate + c0); /* vectorised: expf per channel was a quarter of the op */
+	} else {
+		for (size_t c = c0; c < c1; c++)
+			gate[c] = clampf(p->gate_alpha * gate[c] + p->gate_beta, 0.0f, 1.0f);
+	}
+}
+
 void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,
 			 float *gate)
 {
-	const float *w1 = w[0], *b1 = w[1], *w2 = w[2], *b2 = w[3];
-	for (size_t j = 0; j < p->reduced; j++)
-		hidden[j] = clampf((b1 ? b1[j] : 0.0f) + dot(p->channels, w1 + j * p->channels, pooled), p->act_min, p->act_max);
-	if (p->act == EFFC_RT_ACT_SWISH)
-		effc_rt_swish(p->reduced, hidden, hidden);
-	else if (p->act == EFFC_RT_ACT_HARDSWISH)
-		effc_rt_hardswish(p->reduced, hidden, hidden);
-	for (size_t c = 0; c < p->channels; c++)
-		gate[c] = (b2 ? b2[c] : 0.0f) + dot(p->reduced, w2 + c * p->reduced, hidden);
-	if (p->gate == EFFC_RT_GATE_SIGMOID) {
-		effc_rt_sigmoid(p->channels, gate, gate); /* vectorised: expf per channel was a quarter of the op */
-	} else {
-		for (size_t c = 0; c < p->channels; c++)
-			gate[c] = clampf(p->gate_alpha * gate[c] + p->gate_beta, 0.0f, 1.0f);
-	}
+	effc_rt_se_hidden(p, w, pooled, hidden, 0, p->reduced);
+	effc_rt_se_gate_out(p, w, hidden, gate, 0, p->channels);
 }
 
 static void act_row_sums_portable(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act,

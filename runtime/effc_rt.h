@@ -311,6 +311,11 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op);
 void effc_rt_op_destroy(struct effc_rt_op *op);
 
 int effc_rt_gemm_fast_available(void);
+/* AVX-512F kernels (GEMM tiles, Swish, sigmoid) run where the CPU has it, unless a test turns
+ * them off to check the AVX2 ones: effc_rt_allow_avx512(0) returns the old setting. */
+int effc_rt_avx512_available(void);
+int effc_rt_allow_avx512(int allow);
+int effc_rt_use_avx512(void); /* available and allowed */
 void effc_rt_gemm_fast(const struct effc_rt_gemm *g, size_t m0, size_t m1); /* rows [m0, m1) */
 /* rows [m0, m1) x 16-column panels [p0, p1) */
 void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1);

@@ -1,7 +1,8 @@
-/* test_gemm.c: the pointwise GEMM (effc_rt_gemm.c). The AVX2 kernel and the portable path are
- * both checked against a plain triple loop over the unpacked weights, over shapes that hit
- * every row and column remainder, with bias, clamp, Swish/HardSwish and residual, and the
- * runtime op (effc_rt_conv1x1_create) at 1 and 2 threads. */
+/* test_gemm.c: the pointwise GEMM (effc_rt_gemm.c). The AVX-512 tiles (where the CPU has
+ * them), the AVX2 tiles and the portable path are each checked against a plain triple loop over
+ * the unpacked weights, over shapes that hit every row and column remainder of both tile sets,
+ * with bias, clamp, Swish/HardSwish and residual, and the runtime op (effc_rt_conv1x1_create)
+ * at 1 and 2 threads. Without an activation, the two tile sets must give the same bits. */
 #include "effc_rt.h"
 
 #include <math.h>
@@ -89,6 +90,18 @@ static void check_gemm(const char *label, size_t m, size_t n, size_t k, int vari
 	struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = a, .packed = packed, .bias = b, .residual = r,
 				 .c = got, .out_min = lo, .out_max = hi, .act = act};
 	effc_rt_gemm_fast(&g, 0, m);
+	if (effc_rt_use_avx512() && (variant == 0 || variant == 2)) {
+		/* the AVX2 tiles: the same k order and FMAs, so the same bits */
+		float *got4 = malloc(m * n * 4);
+		g.c = got4;
+		const int was = effc_rt_allow_avx512(0);
+		effc_rt_gemm_fast(&g, 0, m);
+		effc_rt_allow_avx512(was);
+		char what[160];
+		snprintf(what, sizeof what, "%s m=%zu n=%zu k=%zu variant %d: AVX-512 and AVX2 tiles", label, m, n, k, variant);
+		check(!memcmp(got, got4, m * n * 4), what, "outputs differ");
+		free(got4);
+	}
 	const size_t panels = np / 16, ms3 = m / 3, ps2 = panels / 2;
 	g.c = got3;
 	effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
@@ -116,14 +129,19 @@ static void check_gemm(const char *label, size_t m, size_t n, size_t k, int vari
 	free(want), free(got), free(got2), free(got3);
 }
 
-int main(void)
+/* The kernel cases under the tile set that is allowed now (label: which). */
+static void gemm_cases(const char *isa)
 {
-	const size_t ms[] = {1, 5, 6, 7, 8, 49, 100}, ns[] = {1, 8, 16, 17, 40, 100}, ks[] = {1, 3, 16, 33, 100};
-	printf("fast path available: %d\n", effc_rt_gemm_fast_available());
-	for (size_t mi = 0; mi < 7; mi++)
-		for (size_t ni = 0; ni < 6; ni++)
-			for (size_t ki = 0; ki < 5; ki++)
-				check_gemm("gemm", ms[mi], ns[ni], ks[ki], (int)((mi + ni + ki) % 4), 0.5f, 2, mi == 0 && ki == 0);
+	/* rows: 6-row (AVX2) and 12-row (AVX-512) tiles and their remainders, 13-23 as two even
+	 * tiles; columns: 8- and 16-wide (AVX2), 16, 24 and 32 (AVX-512, odd panel counts
+	 * starting with a single panel, a last panel of 8 joining the one before it) */
+	const size_t ms[] = {1, 5, 6, 7, 8, 13, 23, 25, 49, 100}, ns[] = {1, 8, 16, 17, 24, 40, 56, 100}, ks[] = {1, 3, 16, 33, 100};
+	char label[64];
+	snprintf(label, sizeof label, "gemm %s", isa);
+	for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+		for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+			for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+				check_gemm(label, ms[mi], ns[ni], ks[ki], (int)((mi + ni + ki) % 4), 0.5f, 2, mi == 0 && ki == 0);
 	/* Late-stage sizes (weights of 0.3-2.8 MB): several row blocks (the A and C bounds of
 	 * effc_rt_gemm.c), last panels of 8 and 12 columns; the residual from variant 1 on, and a
 	 * clamp at 8 (sums reach ~40). Weights over 512 KB take the order that streams them once
@@ -132,9 +150,22 @@ int main(void)
 	 * 2x1000x600 (a classifier: one tile per panel); HardSwish (variant 3) stays on row blocks. */
 	static const size_t large[6][3] = {{64, 200, 1100}, {250, 40, 1700}, {30, 1500, 60},
 					   {400, 520, 300}, {49, 1004, 700}, {2, 1000, 600}};
+	snprintf(label, sizeof label, "gemm large B %s", isa);
 	for (int si = 0; si < 6; si++)
 		for (int variant = 0; variant < 4; variant++)
-			check_gemm("gemm large B", large[si][0], large[si][1], large[si][2], variant, 8.0f, 1, 0);
+			check_gemm(label, large[si][0], large[si][1], large[si][2], variant, 8.0f, 1, 0);
+}
+
+int main(void)
+{
+	printf("fast path available: %d, AVX-512: %d\n", effc_rt_gemm_fast_available(), effc_rt_avx512_available());
+	if (effc_rt_avx512_available())
+		gemm_cases("avx512");
+	else
+		printf("skip: no AVX-512 on this CPU, its tiles are not tested here\n");
+	effc_rt_allow_avx512(0);
+	gemm_cases("avx2");
+	effc_rt_allow_avx512(1);
 	/* The runtime op with Swish and a residual, at 1 and 2 threads: NHWC 2x7x7x24 -> 40 channels
 	 * (threads split rows), and 1x7x7x1500 -> 200 (more columns than rows: threads split the
 	 * panels; k = 1500 gives two row blocks). */

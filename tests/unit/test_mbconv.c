@@ -1,6 +1,7 @@
 /* test_mbconv.c: the fused MBConv pieces (effc_rt_mbconv.c and their ops in effc_rt.c), each
  * against a naive reference written here straight from the definition and computed in double:
- *   - the depthwise row kernel (effc_rt_dw_rows, AVX2 where available, and effc_rt_dw_rows_ref)
+ *   - the depthwise row kernel (effc_rt_dw_rows: AVX-512 where available, AVX2, and
+ *     effc_rt_dw_rows_ref; the first two must give the same bits)
  *     over kernels 3x3/5x5/7x7/1x3, strides, dilation, odd channel counts and widths, asymmetric
  *     padding, clamp, Swish/HardSwish, row sums, and bands of input rows (in_row0 > 0, and in a
  *     ring of row slots);
@@ -181,6 +182,14 @@ static void dw_ring(dw_fn fn, const struct effc_rt_dw *d, const struct geom *g, 
 	free(ring);
 }
 
+/* effc_rt_dw_rows on its AVX2 kernels even where AVX-512 is available */
+static void dw_rows_avx2(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+{
+	const int was = effc_rt_allow_avx512(0);
+	effc_rt_dw_rows(d, oy0, oy1);
+	effc_rt_allow_avx512(was);
+}
+
 static void test_dw_case(const struct dw_case *tc, int idx)
 {
 	struct geom g = tc->g;
@@ -216,9 +225,21 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 
 	struct effc_rt_dw d = {.p = dw_params(&g, 1, lo, hi, tc->act), .w = wp, .bias = b, .in = in, .in_row0 = 0,
 			       .out = got, .row_sums = tc->sums ? gs : NULL};
-	const dw_fn fns[2] = {effc_rt_dw_rows, effc_rt_dw_rows_ref};
-	const char *fn_names[2] = {"dw_rows", "dw_rows_ref"};
-	for (int v = 0; v < 2; v++) {
+	const dw_fn fns[3] = {effc_rt_dw_rows, dw_rows_avx2, effc_rt_dw_rows_ref};
+	const char *fn_names[3] = {effc_rt_use_avx512() ? "dw_rows (AVX-512)" : "dw_rows", "dw_rows_avx2", "dw_rows_ref"};
+	if (effc_rt_use_avx512()) {
+		float *got2 = xmalloc(out_n * 4), *gs2 = xmalloc((size_t)g.OH * C * 4);
+		set_all(got, out_n, NAN), set_all(gs, (size_t)g.OH * C, NAN);
+		set_all(got2, out_n, NAN), set_all(gs2, (size_t)g.OH * C, NAN);
+		effc_rt_dw_rows(&d, 0, (size_t)g.OH);
+		d.out = got2, d.row_sums = tc->sums ? gs2 : NULL;
+		dw_rows_avx2(&d, 0, (size_t)g.OH);
+		d.out = got, d.row_sums = tc->sums ? gs : NULL;
+		expect(!memcmp(got, got2, out_n * 4) && (!tc->sums || !memcmp(gs, gs2, (size_t)g.OH * C * 4)), name,
+		       "AVX-512 and AVX2 kernels", "outputs or sums differ");
+		free(got2), free(gs2);
+	}
+	for (int v = 0; v < 3; v++) {
 		char what[160];
 		double e, es;
 		/* the whole image at once */
@@ -307,6 +328,16 @@ static void test_dw(void)
 		{{9, 8, 21, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 1, 1, 0},
 		{{6, 10, 16, 5, 5, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, N, 0, 1, 1},
 		{{8, 9, 11, 5, 5, 1, 1, 1, 1, 2, 0, 2, 4, 0, 0}, HS, 0, 1, 1},
+		/* channels in multiples of 16 (the AVX-512 kernels): rows of 8-pixel tiles and a
+		 * checked rest of 1-7, borders inside 8-pixel tiles, rows shorter than a tile */
+		{{9, 21, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, S, 1, 1, 1},
+		{{19, 19, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, S, 0, 1, 1},
+		{{10, 10, 64, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 1, 1},
+		{{7, 7, 32, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, HS, 0, 1, 1},
+		{{8, 8, 16, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, N, 1, 1, 0},
+		{{23, 30, 32, 5, 5, 2, 2, 1, 1, 1, 2, 2, 1, 0, 0}, S, 0, 0, 1},
+		{{5, 17, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, HS, 1, 1, 1},
+		{{4, 3, 32, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 1, 1},
 	};
 	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
 		test_dw_case(&cases[i], i);

@@ -1089,6 +1089,30 @@ static void test_swish_accuracy(void)
 	free(in), free(fast), free(ref), free(inplace);
 }
 
+/* AVX-512 and AVX2 Swish and sigmoid: the same arithmetic, so the same bits, at every length
+ * (the AVX2 rest of 1-7 elements is a masked vector too). */
+static void test_swish_isa_bits(void)
+{
+	enum { N = 4099 };
+	float *in = alloc_f(N), *a = alloc_f(N), *b = alloc_f(N);
+	for (int i = 0; i < N; i++)
+		in[i] = -95.0f + (float)i * (190.0f / N);
+	in[5] = INFINITY, in[6] = -INFINITY, in[7] = NAN;
+	int same = 1;
+	for (int f = 0; f < 2; f++)
+		for (size_t len = 1; len <= N; len += len < 40 ? 1 : 1009) {
+			fill_nan(a, N), fill_nan(b, N);
+			(f ? effc_rt_sigmoid : effc_rt_swish)(len, in, a);
+			const int was = effc_rt_allow_avx512(0);
+			(f ? effc_rt_sigmoid : effc_rt_swish)(len, in, b);
+			effc_rt_allow_avx512(was);
+			same &= !memcmp(a, b, N * sizeof(float));
+		}
+	check(same, "swish and sigmoid: AVX-512 and AVX2 give the same bits at lengths 1..40 and up to 4099",
+	      "outputs differ");
+	free(in), free(a), free(b);
+}
+
 /* effc_rt_hardswish against x * relu6(x + 3) / 6 in double and against the reference unary. */
 static void test_hardswish_formula(void)
 {
@@ -1548,8 +1572,18 @@ int main(void)
 			test_conv_nchw(&rt, &conv_cases[i], 600 + i);
 		test_ref_binary_broadcast();
 		test_ref_clamp_dyn_edges();
+		/* Swish and sigmoid on AVX-512 where the CPU has it, then on AVX2; the two give the same bits */
+		if (effc_rt_avx512_available()) {
+			test_swish_accuracy();
+			test_sigmoid_accuracy();
+			test_swish_isa_bits();
+		} else {
+			printf("skip: no AVX-512 on this CPU, its Swish and sigmoid are not tested here\n");
+		}
+		const int was = effc_rt_allow_avx512(0);
 		test_swish_accuracy();
-	test_sigmoid_accuracy();
+		test_sigmoid_accuracy();
+		effc_rt_allow_avx512(was);
 		test_hardswish_formula();
 		test_ref_transpose(&rt);
 		test_ref_pad(&rt);

@@ -32,6 +32,31 @@ int effc_rt_gemm_fast_available(void)
 #endif
 }
 
+int effc_rt_avx512_available(void)
+{
+#ifdef EFFC_RT_AVX2
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = effc_rt_gemm_fast_available() && __builtin_cpu_supports("avx512f") &&
+			 __builtin_cpu_supports("avx512vl");
+	}
+	return cached;
+#else
+	return 0;
+#endif
+}
+
+static int allow_avx512 = 1;
+int effc_rt_allow_avx512(int allow)
+{
+	const int was = allow_avx512;
+	allow_avx512 = allow;
+	return was;
+}
+
+int effc_rt_use_avx512(void) { return allow_avx512 && effc_rt_avx512_available(); }
+
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed)
 {
 	/* w is [n][k] (a 1x1 conv's OIHW weights); panel p holds columns 16p..16p+15. */
@@ -190,17 +215,20 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 }
 
 /* Two instances of each: the row blocks' (bias start, no epilogue: constants, folded away) and
- * gemm_stream's. */
+ * gemm_stream's. bs, the distance between panels, is for the AVX-512 kernels' two-panel tiles. */
 #define KERNEL_FN(MR, NR)                                                                                      \
 	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(                                    \
-	    size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c, size_t ldc, size_t nr) \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr)                                                                                         \
 	{                                                                                                      \
+		(void)bs;                                                                                      \
 		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, 1, NULL, NULL);                                 \
 	}                                                                                                      \
 	__attribute__((target("avx2,fma"))) static void kernel_s_##MR##x##NR(                                  \
-	    size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c, size_t ldc, size_t nr, \
-	    int first, const struct effc_rt_gemm *g, const float *res)                                         \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
 	{                                                                                                      \
+		(void)bs;                                                                                      \
 		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, first, g, res);                                 \
 	}
 KERNEL_FN(6, 16)
@@ -215,15 +243,173 @@ KERNEL_FN(4, 8)
 KERNEL_FN(3, 8)
 KERNEL_FN(2, 8)
 KERNEL_FN(1, 8)
-typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t);
-static const kernel_fn kernels16[7] = {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16};
-static const kernel_fn kernels8[7] = {0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8};
-typedef void (*kernel_s_fn)(size_t, const float *, size_t, const float *, const float *, float *, size_t, size_t, int,
-			    const struct effc_rt_gemm *, const float *);
-static const kernel_s_fn kernels_s16[7] = {
-    0, kernel_s_1x16, kernel_s_2x16, kernel_s_3x16, kernel_s_4x16, kernel_s_5x16, kernel_s_6x16};
-static const kernel_s_fn kernels_s8[7] = {
-    0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8};
+
+/* AVX-512 (Zen 4, Ice Lake and later): MR rows (1..MR512) x W columns, W = 16 (one panel), 24
+ * (a panel and the first half of the next, in a ymm: the last panel of 24, 40, 136 or 232
+ * columns has 8) or 32 (two panels); one register per row and panel, the broadcast of A folded
+ * into the FMA. On Zen 4 a 512-bit FMA is two 256-bit halves, so the peak is AVX2's; what pays
+ * is fewer instructions and loads per FLOP (the AVX2 6x16 tile issues 20 per 12 FMAs) and 32
+ * registers for taller tiles, which read each panel of B from L2 once per MR rows. Column
+ * remainders are masked loads and stores. */
+#define MR512 12
+#define AVX512_TARGET target("avx512f,avx512vl,avx2,fma")
+static inline __attribute__((always_inline, AVX512_TARGET)) void
+kernel512(const int MR, const int W, size_t k, const float *a, size_t lda, const float *b, size_t bs,
+	  const float *bias, float *c, size_t ldc, size_t nr, int first, const struct effc_rt_gemm *g,
+	  const float *res)
+{
+	__m512 acc0[MR512], acc1[MR512];
+	__m256 acch[MR512];
+	const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+	const __mmask16 m1 = W != 32 ? 0 : nr >= 32 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - 16)) - 1);
+	const __mmask8 mh = W != 24 ? 0 : (__mmask8)((1u << (nr - 16)) - 1);
+	if (!first) {
+#pragma GCC unroll 12
+		for (int i = 0; i < MR; i++) {
+			acc0[i] = _mm512_maskz_loadu_ps(m0, c + (size_t)i * ldc);
+			if (W == 32)
+				acc1[i] = _mm512_maskz_loadu_ps(m1, c + (size_t)i * ldc + 16);
+			if (W == 24)
+				acch[i] = _mm256_maskz_loadu_ps(mh, c + (size_t)i * ldc + 16);
+		}
+	} else {
+		const __m512 z0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+		const __m512 z1 = bias && W == 32 ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+		const __m256 zh = bias && W == 24 ? _mm256_maskz_loadu_ps(mh, bias + 16) : _mm256_setzero_ps();
+#pragma GCC unroll 12
+		for (int i = 0; i < MR; i++)
+			acc0[i] = z0, acc1[i] = z1, acch[i] = zh;
+	}
+	const float *b1 = b + bs;
+	for (size_t kk = 0; kk < k; kk++) {
+		const __m512 w0 = _mm512_loadu_ps(b + kk * 16);
+		const __m512 w1 = W == 32 ? _mm512_loadu_ps(b1 + kk * 16) : w0;
+		const __m256 wh = W == 24 ? _mm256_loadu_ps(b1 + kk * 16) : _mm512_castps512_ps256(w0);
+#pragma GCC unroll 12
+		for (int i = 0; i < MR; i++) {
+			const __m512 x = _mm512_set1_ps(a[(size_t)i * lda + kk]);
+			acc0[i] = _mm512_fmadd_ps(x, w0, acc0[i]);
+			if (W == 32)
+				acc1[i] = _mm512_fmadd_ps(x, w1, acc1[i]);
+			if (W == 24)
+				acch[i] = _mm256_fmadd_ps(_mm512_castps512_ps256(x), wh, acch[i]);
+		}
+	}
+	if (g) {
+		const __m512 lo = _mm512_set1_ps(g->out_min), hi = _mm512_set1_ps(g->out_max);
+#pragma GCC unroll 12
+		for (int i = 0; i < MR; i++) {
+			acc0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, acc0[i]));
+			if (W == 32)
+				acc1[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, acc1[i]));
+			if (W == 24)
+				acch[i] = _mm256_min_ps(_mm512_castps512_ps256(hi), _mm256_max_ps(_mm512_castps512_ps256(lo), acch[i]));
+		}
+		if (g->act == EFFC_RT_ACT_SWISH) {
+#pragma GCC unroll 12
+			for (int i = 0; i < MR; i++) {
+				acc0[i] = effc_rt_swish16(acc0[i]);
+				if (W == 32)
+					acc1[i] = effc_rt_swish16(acc1[i]);
+				if (W == 24)
+					acch[i] = effc_rt_swish8(acch[i]);
+			}
+		}
+		if (res) {
+#pragma GCC unroll 12
+			for (int i = 0; i < MR; i++) {
+				acc0[i] = _mm512_add_ps(acc0[i], _mm512_maskz_loadu_ps(m0, res + (size_t)i * ldc));
+				if (W == 32)
+					acc1[i] = _mm512_add_ps(acc1[i], _mm512_maskz_loadu_ps(m1, res + (size_t)i * ldc + 16));
+				if (W == 24)
+					acch[i] = _mm256_add_ps(acch[i], _mm256_maskz_loadu_ps(mh, res + (size_t)i * ldc + 16));
+			}
+		}
+	}
+#pragma GCC unroll 12
+	for (int i = 0; i < MR; i++) {
+		_mm512_mask_storeu_ps(c + (size_t)i * ldc, m0, acc0[i]);
+		if (W == 32)
+			_mm512_mask_storeu_ps(c + (size_t)i * ldc + 16, m1, acc1[i]);
+		if (W == 24)
+			_mm256_mask_storeu_ps(c + (size_t)i * ldc + 16, mh, acch[i]);
+	}
+}
+
+#define KERNEL512_FN(MR, W)                                                                                    \
+	__attribute__((AVX512_TARGET)) static void kernel512_##MR##x##W(                                       \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr)                                                                                         \
+	{                                                                                                      \
+		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, 1, NULL, NULL);                           \
+	}                                                                                                      \
+	__attribute__((AVX512_TARGET)) static void kernel512_s_##MR##x##W(                                     \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
+	{                                                                                                      \
+		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, first, g, res);                           \
+	}
+#define KERNEL512_ROWS(MR) KERNEL512_FN(MR, 16) KERNEL512_FN(MR, 24) KERNEL512_FN(MR, 32)
+KERNEL512_ROWS(1)
+KERNEL512_ROWS(2)
+KERNEL512_ROWS(3)
+KERNEL512_ROWS(4)
+KERNEL512_ROWS(5)
+KERNEL512_ROWS(6)
+KERNEL512_ROWS(7)
+KERNEL512_ROWS(8)
+KERNEL512_ROWS(9)
+KERNEL512_ROWS(10)
+KERNEL512_ROWS(11)
+KERNEL512_ROWS(12)
+
+typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t);
+typedef void (*kernel_s_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t,
+			    int, const struct effc_rt_gemm *, const float *);
+/* One instruction set's tiles, [width][rows]: AVX2 8 and 16 columns, AVX-512 16, 24 and 32. */
+struct isa {
+	size_t mr_max, panels;
+	kernel_fn f[3][MR512 + 1];
+	kernel_s_fn s[3][MR512 + 1];
+};
+static const struct isa isa_avx2 = {
+    6, 1,
+    {{0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8},
+     {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16}},
+    {{0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8},
+     {0, kernel_s_1x16, kernel_s_2x16, kernel_s_3x16, kernel_s_4x16, kernel_s_5x16, kernel_s_6x16}}};
+#define K512_ROW(W, P)                                                                                         \
+	{0, P##1x##W, P##2x##W, P##3x##W, P##4x##W, P##5x##W, P##6x##W, P##7x##W, P##8x##W, P##9x##W, P##10x##W,    \
+	 P##11x##W, P##12x##W}
+static const struct isa isa_avx512 = {
+    MR512, 2, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
+    {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)}};
+
+/* The tile at panel p of [p0, p1): how many panels it spans (*np), its valid columns (*nr) and
+ * the width instance. AVX-512 pairs panels; with an odd count the single one comes first, so a
+ * last panel of 8 columns joins the pair before it as a 24-wide tile. */
+static inline int tile_cols(const struct isa *x, const struct effc_rt_gemm *g, size_t p, size_t p0, size_t p1,
+			    size_t *np, size_t *nr)
+{
+	*np = x->panels == 1 || (p == p0 && (p1 - p0) % 2) ? 1 : 2;
+	*nr = g->n - p * 16 < *np * 16 ? g->n - p * 16 : *np * 16;
+	if (x->panels == 1)
+		return *nr > 8;
+	return *np == 1 ? 0 : *nr <= 24 ? 1 : 2;
+}
+
+static const struct isa *pick_isa(void)
+{
+	return effc_rt_use_avx512() ? &isa_avx512 : &isa_avx2;
+}
+
+/* Rows of the next tile: whole tiles of mr_max, and a remainder between one and two tiles as two
+ * even tiles (7 rows as 4 + 3, not 6 + 1: a 1-row tile is load-bound and costs nearly what a
+ * full one does; 49-row maps are 8 x 6 + 1). */
+static inline size_t tile_rows(size_t rem, size_t mr_max)
+{
+	return rem > mr_max && rem < 2 * mr_max ? (rem + 1) / 2 : rem < mr_max ? rem : mr_max;
+}
 #endif
 
 #ifdef EFFC_RT_AVX2
@@ -242,14 +428,14 @@ static const kernel_s_fn kernels_s8[7] = {
 #define GEMM_A_BLOCK_BYTES (128u << 10)
 #define GEMM_C_BLOCK_BYTES (128u << 10)
 
-static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
+static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols, size_t mr)
 {
 	size_t lim = GEMM_A_BLOCK_BYTES / (g->k * sizeof(float));
 	const size_t lim_c = GEMM_C_BLOCK_BYTES / (cols * sizeof(float));
 	lim = lim < lim_c ? lim : lim_c;
-	lim = lim < 6 ? 6 : lim / 6 * 6;
+	lim = lim < mr ? mr : lim / mr * mr;
 	const size_t blocks = (rows + lim - 1) / lim, per = (rows + blocks - 1) / blocks;
-	return (per + 5) / 6 * 6; /* balanced, in whole 6-row tiles */
+	return (per + mr - 1) / mr * mr; /* balanced, in whole tiles */
 }
 #endif
 
@@ -272,36 +458,38 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols)
 #define GEMM_AS_BYTES (192u << 10)
 #define GEMM_PF_MIN_TILES 4
 
-static void gemm_stream(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
+static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
 {
-	const size_t k = g->k;
+	const size_t k = g->k, mrx = x->mr_max, pn = (g->n + 15) / 16;
 	const int a_fits = (m1 - m0) * k * sizeof(float) <= GEMM_AS_BYTES;
 	const size_t slices = a_fits ? 1 : (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX, kc = (k + slices - 1) / slices;
 	size_t lim = GEMM_AS_BYTES / (kc * sizeof(float));
-	lim = lim < 6 ? 6 : lim / 6 * 6;
+	lim = lim < mrx ? mrx : lim / mrx * mrx;
 	const size_t blocks = (m1 - m0 + lim - 1) / lim, per = (m1 - m0 + blocks - 1) / blocks;
-	const size_t block = (per + 5) / 6 * 6;
+	const size_t block = (per + mrx - 1) / mrx * mrx;
+	p1 = p1 < pn ? p1 : pn;
 	for (size_t b0 = m0; b0 < m1; b0 += block) {
-		const size_t b1 = m1 - b0 < block ? m1 : b0 + block, tiles = (b1 - b0 + 5) / 6;
+		const size_t b1 = m1 - b0 < block ? m1 : b0 + block, tiles = (b1 - b0 + mrx - 1) / mrx;
 		for (size_t k0 = 0; k0 < k; k0 += kc) {
 			const size_t kn = k - k0 < kc ? k - k0 : kc, share = (kn + tiles - 1) / tiles;
 			const int first = k0 == 0, last = k0 + kn == k;
-			for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
-				const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
-				const kernel_s_fn *kf = nr <= 8 ? kernels_s8 : kernels_s16;
-				/* next: the following panel's slice, or the first panel's next slice */
+			for (size_t p = p0, np; p < p1; p += np) {
+				size_t nr;
+				const kernel_s_fn *kf = x->s[tile_cols(x, g, p, p0, p1, &np, &nr)];
+				/* next: the following panels' slice, or the first panels' next slice */
 				const float *next = NULL;
-				if (tiles >= GEMM_PF_MIN_TILES && p + 1 < p1 && (p + 1) * 16 < g->n)
-					next = g->packed + ((p + 1) * k + k0) * 16;
+				size_t next_n = 0;
+				if (tiles >= GEMM_PF_MIN_TILES && p + np < p1)
+					next = g->packed + ((p + np) * k + k0) * 16, next_n = p1 - p - np < x->panels ? p1 - p - np : x->panels;
 				else if (tiles >= GEMM_PF_MIN_TILES && !last)
-					next = g->packed + (p0 * k + k0 + kn) * 16;
+					next = g->packed + (p0 * k + k0 + kn) * 16, next_n = (p1 - p0) % 2 ? 1 : x->panels;
 				size_t t = 0;
 				for (size_t i = b0, mr; i < b1; i += mr, t++) {
-					const size_t rem = b1 - i; /* tiles as in effc_rt_gemm_fast_rect */
-					mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
+					mr = tile_rows(b1 - i, mrx);
 					for (size_t l = t * share; next && l < (t + 1) * share && l < kn; l++)
-						_mm_prefetch((const char *)(next + l * 16), _MM_HINT_T0);
-					kf[mr](kn, g->a + i * k + k0, k, g->packed + (p * k + k0) * 16,
+						for (size_t q = 0; q < next_n; q++)
+							_mm_prefetch((const char *)(next + q * k * 16 + l * 16), _MM_HINT_T0);
+					kf[mr](kn, g->a + i * k + k0, k, g->packed + (p * k + k0) * 16, k * 16,
 					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr,
 					       first, last ? g : NULL,
 					       last && g->residual ? g->residual + i * g->n + p * 16 : NULL);
@@ -323,25 +511,23 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		gemm_ref_rect(g, m0, m1, c0, c1);
 		return;
 	}
+	const struct isa *x = pick_isa();
 	/* All of B counts: threads that split the panels (n > m) each stream their share. */
 	if (k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES &&
 	    (g->act == EFFC_RT_ACT_NONE || g->act == EFFC_RT_ACT_SWISH)) {
-		gemm_stream(g, m0, m1, p0, p1);
+		gemm_stream(x, g, m0, m1, p0, p1);
 		return;
 	}
-	const size_t block = row_block(g, m1 - m0, c1 - c0);
+	const size_t block = row_block(g, m1 - m0, c1 - c0, x->mr_max), pn = (g->n + 15) / 16;
+	p1 = p1 < pn ? p1 : pn;
 	for (size_t b0 = m0; b0 < m1; b0 += block) {
 		const size_t b1 = m1 - b0 < block ? m1 : b0 + block;
-		for (size_t p = p0; p < p1 && p * 16 < g->n; p++) {
-			const size_t nr = g->n - p * 16 < 16 ? g->n - p * 16 : 16;
-			const kernel_fn *kf = nr <= 8 ? kernels8 : kernels16;
+		for (size_t p = p0, np; p < p1; p += np) {
+			size_t nr;
+			const kernel_fn *kf = x->f[tile_cols(x, g, p, p0, p1, &np, &nr)];
 			for (size_t i = b0, mr; i < b1; i += mr) {
-				/* 6-row tiles; a remainder of 7 or 8 rows as 4 + 3 or 4 + 4, not 6 + 1 or
-				 * 6 + 2: a 1-row tile is load-bound (two B loads per two FMAs) and costs
-				 * nearly what a full one does (49-row maps: 8 x 6 + 1). */
-				const size_t rem = b1 - i;
-				mr = rem == 7 || rem == 8 ? 4 : rem < 6 ? rem : 6;
-				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, g->bias ? g->bias + p * 16 : NULL,
+				mr = tile_rows(b1 - i, x->mr_max);
+				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, k * 16, g->bias ? g->bias + p * 16 : NULL,
 				       g->c + i * g->n + p * 16, g->n, nr);
 			}
 		}

@@ -363,17 +363,20 @@ KERNEL512_ROWS(10)
 KERNEL512_ROWS(11)
 KERNEL512_ROWS(12)
 
+/* gemm_stream's bound on a block's A rows, past which k is sliced (see there) */
+#define GEMM_AS_BYTES (192u << 10)
+#define GEMM_AS_BYTES_AVX512 (1024u << 10)
 typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t);
 typedef void (*kernel_s_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t,
 			    int, const struct effc_rt_gemm *, const float *);
 /* One instruction set's tiles, [width][rows]: AVX2 8 and 16 columns, AVX-512 16, 24 and 32. */
 struct isa {
-	size_t mr_max, panels;
+	size_t mr_max, panels, as_bytes; /* as_bytes: gemm_stream's bound on a block's A rows */
 	kernel_fn f[3][MR512 + 1];
 	kernel_s_fn s[3][MR512 + 1];
 };
 static const struct isa isa_avx2 = {
-    6, 1,
+    6, 1, GEMM_AS_BYTES,
     {{0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8},
      {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16}},
     {{0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8},
@@ -382,7 +385,7 @@ static const struct isa isa_avx2 = {
 	{0, P##1x##W, P##2x##W, P##3x##W, P##4x##W, P##5x##W, P##6x##W, P##7x##W, P##8x##W, P##9x##W, P##10x##W,    \
 	 P##11x##W, P##12x##W}
 static const struct isa isa_avx512 = {
-    MR512, 2, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
+    MR512, 2, GEMM_AS_BYTES_AVX512, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
     {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)}};
 
 /* The tile at panel p of [p0, p1): how many panels it spans (*np), its valid columns (*nr) and
@@ -452,18 +455,20 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols, 
  * Cold-weight microbenchmark of those shapes: 0.89-0.95x the row-block order, the classifier
  * 0.97-0.99x. In-process A/B at 1 thread: B0 0.980x, B1 0.969x, B3 0.991x (0.982x in an earlier
  * run), every quarter of the pairs below 1.00. The same order for smaller weights (19x19 maps:
- * 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. */
+ * 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. The AVX-512 tiles leave k
+ * whole up to 1 MB of A rows (CPUs with AVX-512 have L2s of 1 MB or more): cold-weight
+ * microbenchmark on Zen 4, 1.04-1.10x faster on the shapes that had been sliced (49 x 1152 x 192
+ * and x 320, 100 x 1392 x 232, 100 x 2304 x 384), the same on the others. */
 #define GEMM_B_STREAM_BYTES (512u << 10)
 #define GEMM_KC_MAX 256
-#define GEMM_AS_BYTES (192u << 10)
 #define GEMM_PF_MIN_TILES 4
 
 static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
 {
 	const size_t k = g->k, mrx = x->mr_max, pn = (g->n + 15) / 16;
-	const int a_fits = (m1 - m0) * k * sizeof(float) <= GEMM_AS_BYTES;
+	const int a_fits = (m1 - m0) * k * sizeof(float) <= x->as_bytes;
 	const size_t slices = a_fits ? 1 : (k + GEMM_KC_MAX - 1) / GEMM_KC_MAX, kc = (k + slices - 1) / slices;
-	size_t lim = GEMM_AS_BYTES / (kc * sizeof(float));
+	size_t lim = x->as_bytes / (kc * sizeof(float));
 	lim = lim < mrx ? mrx : lim / mrx * mrx;
 	const size_t blocks = (m1 - m0 + lim - 1) / lim, per = (m1 - m0 + blocks - 1) / blocks;
 	const size_t block = (per + mrx - 1) / mrx * mrx;

@@ -207,9 +207,18 @@ static void test_conv_im2col_act(struct effc_rt *rt)
 		{"stem3x3_s2_swish", 2, 17, 15, 3, 40, 1, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, -INFINITY, INFINITY, 0},
 		{"stem3x3_s2_clamp_swish", 1, 16, 16, 3, 32, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, -2.0f, 3.0f, 0},
 		{"k5_d2_swish_nobias", 1, 14, 13, 5, 19, 1, 5, 5, 1, 1, 2, 2, 4, 3, 4, 5, -INFINITY, INFINITY, 1},
+		/* rows of 32 and 41 pixels (12-row AVX-512 tiles and their rests), 24 and 48 columns
+		 * (a 16 + 8 tile; 16 + 32) */
+		{"stem3x3_s2_wide", 2, 7, 64, 3, 24, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+		{"k3_s1_c4_clamp", 1, 5, 41, 4, 48, 1, 3, 3, 1, 1, 1, 1, 1, 2, 1, 0, -1.5f, 2.0f, 0},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		const struct conv_case *c = &cases[i];
+	for (size_t i = 0; i < 2 * sizeof cases / sizeof *cases; i++) {
+		/* each case on the AVX-512 tiles (where the CPU has them), then on AVX2 */
+		const struct conv_case *c = &cases[i % (sizeof cases / sizeof *cases)];
+		const int isa512 = i < sizeof cases / sizeof *cases;
+		if (isa512 && !effc_rt_avx512_available())
+			continue;
+		const int was = effc_rt_allow_avx512(isa512);
 		char name[160];
 		struct effc_rt_conv2d p = conv_params(c, 1);
 		p.act = EFFC_RT_ACT_SWISH;
@@ -225,18 +234,20 @@ static void test_conv_im2col_act(struct effc_rt *rt)
 		struct effc_rt_op op;
 		fill_nan(got, nout);
 		int st = effc_rt_conv2d_create(rt, &op, &p, w, b, in, got);
-		snprintf(name, sizeof name, "conv2d %s t%d create+run", c->name, rt->threads);
+		const char *isa = isa512 ? "avx512" : "avx2";
+		snprintf(name, sizeof name, "conv2d %s t%d %s create+run", c->name, rt->threads, isa);
 		if (st == EFFC_RT_OK)
 			st = effc_rt_run(rt, &op);
 		expect_status(name, st, EFFC_RT_OK);
 		if (st == EFFC_RT_OK) {
-			snprintf(name, sizeof name, "conv2d %s t%d path", c->name, rt->threads);
+			snprintf(name, sizeof name, "conv2d %s t%d %s path", c->name, rt->threads, isa);
 			check((op.kind == EFFC_RT_IM2COL) == effc_rt_gemm_fast_available(), name, "op kind %d", (int)op.kind);
 			effc_rt_ref_conv2d(&p, w, b, in, ref);
 			effc_rt_ref_swish(nout, ref, ref);
-			snprintf(name, sizeof name, "conv2d %s t%d vs ref conv + swish", c->name, rt->threads);
+			snprintf(name, sizeof name, "conv2d %s t%d %s vs ref conv + swish", c->name, rt->threads, isa);
 			expect_close(name, got, ref, nout, 1e-5);
 		}
+		effc_rt_allow_avx512(was);
 		effc_rt_op_destroy(&op);
 		free(w), free(bias), free(in), free(got), free(ref);
 	}

@@ -363,20 +363,23 @@ KERNEL512_ROWS(10)
 KERNEL512_ROWS(11)
 KERNEL512_ROWS(12)
 
-/* gemm_stream's bound on a block's A rows, past which k is sliced (see there) */
+/* gemm_stream's bound on a block's A rows, past which k is sliced, and the row tiles from which
+ * it prefetches the next weight panel (see there) */
 #define GEMM_AS_BYTES (192u << 10)
 #define GEMM_AS_BYTES_AVX512 (1024u << 10)
+#define GEMM_PF_MIN_TILES 4
 typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t);
 typedef void (*kernel_s_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t,
 			    int, const struct effc_rt_gemm *, const float *);
 /* One instruction set's tiles, [width][rows]: AVX2 8 and 16 columns, AVX-512 16, 24 and 32. */
 struct isa {
-	size_t mr_max, panels, as_bytes; /* as_bytes: gemm_stream's bound on a block's A rows */
+	size_t mr_max, panels;
+	size_t as_bytes, pf_min_tiles; /* gemm_stream's bound on a block's A rows, and when it prefetches */
 	kernel_fn f[3][MR512 + 1];
 	kernel_s_fn s[3][MR512 + 1];
 };
 static const struct isa isa_avx2 = {
-    6, 1, GEMM_AS_BYTES,
+    6, 1, GEMM_AS_BYTES, GEMM_PF_MIN_TILES,
     {{0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8},
      {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16}},
     {{0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8},
@@ -385,7 +388,7 @@ static const struct isa isa_avx2 = {
 	{0, P##1x##W, P##2x##W, P##3x##W, P##4x##W, P##5x##W, P##6x##W, P##7x##W, P##8x##W, P##9x##W, P##10x##W,    \
 	 P##11x##W, P##12x##W}
 static const struct isa isa_avx512 = {
-    MR512, 2, GEMM_AS_BYTES_AVX512, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
+    MR512, 2, GEMM_AS_BYTES_AVX512, (size_t)-1, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
     {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)}};
 
 /* The tile at panel p of [p0, p1): how many panels it spans (*np), its valid columns (*nr) and
@@ -458,10 +461,11 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols, 
  * 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. The AVX-512 tiles leave k
  * whole up to 1 MB of A rows (CPUs with AVX-512 have L2s of 1 MB or more): cold-weight
  * microbenchmark on Zen 4, 1.04-1.10x faster on the shapes that had been sliced (49 x 1152 x 192
- * and x 320, 100 x 1392 x 232, 100 x 2304 x 384), the same on the others. */
+ * and x 320, 100 x 1392 x 232, 100 x 2304 x 384), the same on the others. They do not prefetch:
+ * there the prefetches measured 3-10% slower than the hardware prefetcher alone on every such
+ * shape (their tiles span two panels, and a prefetch waits when the miss buffers are full). */
 #define GEMM_B_STREAM_BYTES (512u << 10)
 #define GEMM_KC_MAX 256
-#define GEMM_PF_MIN_TILES 4
 
 static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1)
 {
@@ -484,9 +488,9 @@ static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_
 				/* next: the following panels' slice, or the first panels' next slice */
 				const float *next = NULL;
 				size_t next_n = 0;
-				if (tiles >= GEMM_PF_MIN_TILES && p + np < p1)
+				if (tiles >= x->pf_min_tiles && p + np < p1)
 					next = g->packed + ((p + np) * k + k0) * 16, next_n = p1 - p - np < x->panels ? p1 - p - np : x->panels;
-				else if (tiles >= GEMM_PF_MIN_TILES && !last)
+				else if (tiles >= x->pf_min_tiles && !last)
 					next = g->packed + (p0 * k + k0 + kn) * 16, next_n = (p1 - p0) % 2 ? 1 : x->panels;
 				size_t t = 0;
 				for (size_t i = b0, mr; i < b1; i += mr, t++) {

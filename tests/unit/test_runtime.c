@@ -1517,6 +1517,62 @@ static void test_api(struct effc_rt *rt)
 	check(1, "api destroy NULL", "-");
 }
 
+/* effc_rt_gemm_segments against a plain loop: 3 segments of 9 floats from rows 6 apart (the
+ * stem's interior), B rows out of order, 1-30 rows, 8-40 columns, with and without Swish and a
+ * clamp. It runs on the AVX-512 tiles only and must say so: 0 (nothing written) elsewhere. */
+static void test_gemm_segments(void)
+{
+	enum { KS = 9, LDA = 6, K = 27, SEGS = 3 };
+	static const size_t offs[SEGS] = {18, 0, 9};
+	static const size_t ms[] = {1, 7, 13, 30}, ns[] = {8, 24, 40};
+	for (size_t mi = 0; mi < 4; mi++)
+		for (size_t ni = 0; ni < 3; ni++) {
+			const size_t m = ms[mi], n = ns[ni], np = (n + 15) / 16 * 16;
+			const enum effc_rt_act act = (mi + ni) % 2 ? EFFC_RT_ACT_SWISH : EFFC_RT_ACT_NONE;
+			const float lo = mi == 2 ? -0.5f : -INFINITY, hi = mi == 2 ? 0.75f : INFINITY;
+			float *img = alloc_f(SEGS * (m * LDA + KS)), *w = alloc_f(n * K);
+			float *packed = aligned_alloc(64, np * K * sizeof(float)); /* as the weights blob: 64-byte panels */
+			float *bias = alloc_f(n), *got = alloc_f(m * n), *want = alloc_f(m * n);
+			rng_seed(1300 + mi * 7 + ni);
+			fill(img, SEGS * (m * LDA + KS), -1.0f, 1.0f);
+			fill(w, n * K, -1.0f, 1.0f);
+			fill(bias, n, -1.0f, 1.0f);
+			effc_rt_pack_b(n, K, w, packed);
+			const float *a[SEGS];
+			for (int sg = 0; sg < SEGS; sg++)
+				a[sg] = img + (size_t)sg * (m * LDA + KS);
+			for (size_t i = 0; i < m; i++)
+				for (size_t j = 0; j < n; j++) {
+					double acc = bias[j];
+					for (int sg = 0; sg < SEGS; sg++)
+						for (size_t q = 0; q < KS; q++)
+							acc += (double)a[sg][i * LDA + q] * w[j * K + offs[sg] + q];
+					want[i * n + j] = (float)clampd(acc, lo, hi);
+				}
+			if (act == EFFC_RT_ACT_SWISH)
+				effc_rt_ref_swish(m * n, want, want);
+			fill_nan(got, m * n);
+			const struct effc_rt_gemm g = {.m = m, .n = n, .k = K, .packed = packed, .bias = bias, .c = got,
+						       .out_min = lo, .out_max = hi, .act = act};
+			const int done = effc_rt_gemm_segments(&g, a, offs, SEGS, KS, LDA);
+			char name[128];
+			snprintf(name, sizeof name, "gemm_segments m=%zu n=%zu act %d clamp %d: runs where AVX-512 does", m, n,
+				 (int)act, mi == 2);
+			check(done == effc_rt_use_avx512(), name, "returned %d", done);
+			if (done) {
+				snprintf(name, sizeof name, "gemm_segments m=%zu n=%zu act %d clamp %d vs plain loop", m, n, (int)act,
+					 mi == 2);
+				expect_close(name, got, want, m * n, 1e-5);
+			} else {
+				int untouched = 1;
+				for (size_t i = 0; i < m * n; i++)
+					untouched &= isnan(got[i]);
+				check(untouched, "gemm_segments without AVX-512 writes nothing", "output written");
+			}
+			free(img), free(w), free(packed), free(bias), free(got), free(want);
+		}
+}
+
 /* ---- driver ----------------------------------------------------------------------------- */
 
 static void test_xnnpack_paths(struct effc_rt *rt)
@@ -1583,6 +1639,7 @@ int main(void)
 			test_conv_nchw(&rt, &conv_cases[i], 600 + i);
 		test_ref_binary_broadcast();
 		test_ref_clamp_dyn_edges();
+		test_gemm_segments();
 		/* Swish and sigmoid on AVX-512 where the CPU has it, then on AVX2; the two give the same bits */
 		if (effc_rt_avx512_available()) {
 			test_swish_accuracy();

@@ -553,19 +553,18 @@ static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_
 			for (size_t p = p0, np; p < p1; p += np) {
 				size_t nr;
 				const kernel_s_fn *kf = x->s[tile_cols(x, g, p, p0, p1, &np, &nr)];
-				/* next: the following panels' slice, or the first panels' next slice */
+				/* next: the following panel's slice, or the first panel's next slice (only
+				 * the one-panel AVX2 tiles prefetch) */
 				const float *next = NULL;
-				size_t next_n = 0;
 				if (tiles >= x->pf_min_tiles && p + np < p1)
-					next = g->packed + ((p + np) * k + k0) * 16, next_n = p1 - p - np < x->panels ? p1 - p - np : x->panels;
+					next = g->packed + ((p + np) * k + k0) * 16;
 				else if (tiles >= x->pf_min_tiles && !last)
-					next = g->packed + (p0 * k + k0 + kn) * 16, next_n = (p1 - p0) % 2 ? 1 : x->panels;
+					next = g->packed + (p0 * k + k0 + kn) * 16;
 				size_t t = 0;
 				for (size_t i = b0, mr; i < b1; i += mr, t++) {
 					mr = tile_rows(b1 - i, mrx);
 					for (size_t l = t * share; next && l < (t + 1) * share && l < kn; l++)
-						for (size_t q = 0; q < next_n; q++)
-							_mm_prefetch((const char *)(next + q * k * 16 + l * 16), _MM_HINT_T0);
+						_mm_prefetch((const char *)(next + l * 16), _MM_HINT_T0);
 					kf[mr](kn, g->a + i * k + k0, k, g->packed + (p * k + k0) * 16, k * 16,
 					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr,
 					       first, last ? g : NULL,

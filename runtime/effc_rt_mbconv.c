@@ -369,17 +369,40 @@ EFFC_RT_AVX2_INLINE void dw_rows5x5_narrow(const struct effc_rt_dw *d, size_t r0
 		}
 }
 
+/* Output pixels [*ox_lo, *ox_hi) of a row read only inside the input row for every tap. */
+static inline void dw_interior(const struct effc_rt_conv2d *p, int *ox_lo, int *ox_hi)
+{
+	int lo = 0, hi = p->out_w;
+	while (lo < p->out_w && lo * p->sw - p->pad_left < 0)
+		lo++;
+	while (hi > lo && (hi - 1) * p->sw - p->pad_left + (p->kw - 1) * p->dw >= p->in_w)
+		hi--;
+	*ox_lo = lo, *ox_hi = hi;
+}
+
+/* The activation and the row sums once output row r is done (row by row over all channels),
+ * while it is still in L1: one sweep along the row keeps the sums in registers and four
+ * independent chains in flight, where a sweep per tile of four pixels measured slower than
+ * XNNPACK's depthwise followed by a separate pass over the whole tensor. */
+static inline void dw_row_post(const struct effc_rt_dw *d, float *out, size_t r)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const size_t C = (size_t)p->out_c, OW = (size_t)p->out_w;
+	if (d->row_sums)
+		effc_rt_act_row_sums(0, 1, OW, C, p->act, out, d->row_sums + r * C);
+	else if (p->act == EFFC_RT_ACT_SWISH)
+		effc_rt_swish(OW * C, out, out);
+	else if (p->act == EFFC_RT_ACT_HARDSWISH)
+		effc_rt_hardswish(OW * C, out, out);
+}
+
 EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
 	const int OW = p->out_w;
-	/* Pixels [ox_lo, ox_hi) read only inside the row for every tap. */
-	int ox_lo = 0, ox_hi = OW;
-	while (ox_lo < OW && ox_lo * p->sw - p->pad_left < 0)
-		ox_lo++;
-	while (ox_hi > ox_lo && (ox_hi - 1) * p->sw - p->pad_left + (p->kw - 1) * p->dw >= p->in_w)
-		ox_hi--;
+	int ox_lo, ox_hi;
+	dw_interior(p, &ox_lo, &ox_hi);
 	const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 	if (KW == 5 && SW == 1 && (OW == 7 || OW == 8)) {
 		if (OW == 7)
@@ -404,16 +427,7 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 		const int last = (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh;
 		const float *pf = d->prefetch && last + p->sh < p->in_h ? in_row(d, last + 1) : NULL;
 		dw_walk(d, &g, 0, DW_ALL, mask, KW, SW, ox_lo, ox_hi, pf);
-		/* The activation and the row sums once the row is done, while it is still in L1: one
-		 * sweep along the row keeps the sums in registers and four independent chains in
-		 * flight, where a sweep per tile of four pixels measured slower than XNNPACK's
-		 * depthwise followed by a separate pass over the whole tensor. */
-		if (d->row_sums)
-			effc_rt_act_row_sums(0, 1, (size_t)OW, C, p->act, g.out, d->row_sums + r * C);
-		else if (p->act == EFFC_RT_ACT_SWISH)
-			effc_rt_swish((size_t)OW * C, g.out, g.out);
-		else if (p->act == EFFC_RT_ACT_HARDSWISH)
-			effc_rt_hardswish((size_t)OW * C, g.out, g.out);
+		dw_row_post(d, g.out, r);
 	}
 }
 
@@ -519,12 +533,8 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
-	const int OW = p->out_w;
-	int ox_lo = 0, ox_hi = OW;
-	while (ox_lo < OW && ox_lo * SW - p->pad_left < 0)
-		ox_lo++;
-	while (ox_hi > ox_lo && (ox_hi - 1) * SW - p->pad_left + KW - 1 >= p->in_w)
-		ox_hi--;
+	int ox_lo, ox_hi;
+	dw_interior(p, &ox_lo, &ox_hi);
 	if (KW >= 5) {
 		for (size_t c = 0; c < C; c += 16)
 			for (size_t r = r0; r < r1; r++) {
@@ -542,12 +552,7 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 		const struct row_geom g = row_geom(d, r);
 		for (size_t c = 0; c < C; c += 16)
 			dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi);
-		if (d->row_sums)
-			effc_rt_act_row_sums(0, 1, (size_t)OW, C, p->act, g.out, d->row_sums + r * C);
-		else if (p->act == EFFC_RT_ACT_SWISH)
-			effc_rt_swish((size_t)OW * C, g.out, g.out);
-		else if (p->act == EFFC_RT_ACT_HARDSWISH)
-			effc_rt_hardswish((size_t)OW * C, g.out, g.out);
+		dw_row_post(d, g.out, r);
 	}
 }
 

@@ -330,6 +330,7 @@ int effc_rt_gemm_segments(const struct effc_rt_gemm *g, const float *const *a, c
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
 /* Depthwise rows [oy0, oy1) of one image: AVX2 where the CPU has it, else the reference. */
 void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
+int effc_rt_dw_avx512(const struct effc_rt_conv2d *p); /* effc_rt_dw_rows runs AVX-512 tiles for p */
 void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 /* Task t of m->tasks: a contiguous share of the output rows, with buffer t. */
 void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t);

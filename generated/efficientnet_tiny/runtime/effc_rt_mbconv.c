@@ -560,15 +560,32 @@ EFFC_RT_AVX512_FN static void dw512_3x3s1(const struct effc_rt_dw *d, size_t r0,
 EFFC_RT_AVX512_FN static void dw512_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 3, 2); }
 EFFC_RT_AVX512_FN static void dw512_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 1); }
 EFFC_RT_AVX512_FN static void dw512_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 2); }
+
+/* The unrolled instances: 10 * kernel size + stride, or 0 for any other shape. */
+static int dw_instance(const struct effc_rt_conv2d *p)
+{
+	const int k = p->kw == p->kh && p->dw == 1 && p->dh == 1 && p->sw == p->sh ? p->kw * 10 + p->sw : 0;
+	return k == 31 || k == 32 || k == 51 || k == 52 ? k : 0;
+}
 #endif
+
+int effc_rt_dw_avx512(const struct effc_rt_conv2d *p)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	return effc_rt_gemm_fast_available() && effc_rt_use_avx512() && p->kh <= 16 && p->out_c % 16 == 0 &&
+	       dw_instance(p) != 0;
+#else
+	(void)p;
+	return 0;
+#endif
+}
 
 void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 {
 #ifdef EFFC_RT_HAVE_AVX2
 	if (effc_rt_gemm_fast_available() && d->p.kh <= 16) {
-		const struct effc_rt_conv2d *p = &d->p;
-		const int k = p->kw == p->kh && p->dw == 1 && p->dh == 1 && p->sw == p->sh ? p->kw * 10 + p->sw : 0;
-		if (effc_rt_use_avx512() && p->out_c % 16 == 0)
+		const int k = dw_instance(&d->p);
+		if (effc_rt_dw_avx512(&d->p))
 			switch (k) {
 			case 31: dw512_3x3s1(d, oy0, oy1); return;
 			case 32: dw512_3x3s2(d, oy0, oy1); return;

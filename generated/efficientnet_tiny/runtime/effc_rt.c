@@ -807,11 +807,12 @@ static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 #if USE_XNN
 	/* More columns than rows (7x7 and 14x14 maps): B is the larger operand, so threads split
 	 * the columns and each reads only its share of B, instead of every row tile streaming all
-	 * of it. */
+	 * of it. In pairs of panels: a task of one panel runs the AVX-512 tiles at 16 columns
+	 * instead of 32 (12 panels, B1's 8x8 projections). */
 	const size_t panels = (g->n + 15) / 16;
 	if (rt->pool && g->n > g->m && panels >= 2 && effc_rt_gemm_fast_available()) {
-		size_t tile = panels / ((size_t)rt->threads * 6);
-		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_panels_task, g, panels, tile ? tile : 1, 0);
+		const size_t tile = (panels / ((size_t)rt->threads * 6) + 1) / 2 * 2;
+		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_panels_task, g, panels, tile ? tile : 2, 0);
 		return;
 	}
 #endif
@@ -871,7 +872,7 @@ static void run_gemm(struct effc_rt *rt, struct effc_rt_op *op)
 			rows = hw;
 			gb.a = rt->work;
 		}
-		parallel_for(rt, rows, 64, scale_range, &sa);
+		parallel_for(rt, rows, 8, scale_range, &sa); /* 8, not 64: 7x7 and 8x8 maps split too */
 		gemm_rows(rt, &gb);
 	}
 }

@@ -450,7 +450,8 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
  * tiles' order (bias, then ky, kx), so the outputs are the same bits. CHECKED skips input
  * pixels outside the row (borders, short rows); the others are inside. */
 EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
-				      const int T, const int CHECKED, const int KW, const int SW)
+				      const int T, const int CHECKED, const int KW, const int SW, const int SWISH,
+				      __m512 *sum)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
@@ -480,59 +481,53 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 	}
 	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
 #pragma GCC unroll 8
-	for (int t = 0; t < T; t++)
-		_mm512_storeu_ps(g->out + (size_t)(ox + t) * C + c, _mm512_min_ps(_mm512_max_ps(acc[t], lo), hi));
+	for (int t = 0; t < T; t++) {
+		__m512 v = _mm512_min_ps(_mm512_max_ps(acc[t], lo), hi);
+		if (SWISH)
+			v = effc_rt_swish16(v);
+		*sum = _mm512_add_ps(*sum, v); /* pixel by pixel: the order of effc_rt_act_row_sums */
+		_mm512_storeu_ps(g->out + (size_t)(ox + t) * C + c, v);
+	}
 }
 
 /* One output row of channels [c, c+16): tiles of 8 pixels, unchecked where every tap of the
  * tile is inside the row, then the rest as one checked tile. (Prefetching the next rows here,
  * as the AVX2 walk does, measured slower.) */
-EFFC_RT_AVX512_INLINE void dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
-				      const int SW, int ox_lo, int ox_hi)
+EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
+					const int SW, int ox_lo, int ox_hi, const int SWISH)
 {
 	const int OW = d->p.out_w;
+	__m512 sum = _mm512_setzero_ps();
 	int ox = 0;
 	for (; ox + 8 <= OW; ox += 8) {
 		if (ox >= ox_lo && ox + 8 <= ox_hi)
-			dw512_tile(d, g, ox, c, 8, 0, KW, SW);
+			dw512_tile(d, g, ox, c, 8, 0, KW, SW, SWISH, &sum);
 		else
-			dw512_tile(d, g, ox, c, 8, 1, KW, SW);
+			dw512_tile(d, g, ox, c, 8, 1, KW, SW, SWISH, &sum);
 	}
 	switch (OW - ox) {
-	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW); break;
-	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW); break;
-	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW); break;
-	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW); break;
-	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW); break;
-	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW); break;
-	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW); break;
+	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW, SWISH, &sum); break;
+	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW, SWISH, &sum); break;
+	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW, SWISH, &sum); break;
+	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW, SWISH, &sum); break;
+	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW, SWISH, &sum); break;
+	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW, SWISH, &sum); break;
+	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW, SWISH, &sum); break;
 	default: break;
 	}
-}
-
-/* The activation and the row sums of channels [c, c+16) of one output row (column order). */
-EFFC_RT_AVX512_INLINE void dw512_slice_post(const struct effc_rt_dw *d, float *y, size_t c, float *sums)
-{
-	const struct effc_rt_conv2d *p = &d->p;
-	const size_t C = (size_t)p->out_c, OW = (size_t)p->out_w;
-	__m512 s0 = _mm512_setzero_ps();
-	for (size_t x = 0; x < OW; x++) {
-		float *v = y + x * C + c;
-		__m512 v0 = _mm512_loadu_ps(v);
-		if (p->act == EFFC_RT_ACT_SWISH)
-			v0 = effc_rt_swish16(v0), _mm512_storeu_ps(v, v0);
-		s0 = _mm512_add_ps(s0, v0);
-	}
-	if (sums)
-		_mm512_storeu_ps(sums + c, s0);
+	return sum;
 }
 
 /* 3x3: row by row, the channel blocks one after another along the row; 5x5: column order (one
- * block over all the rows, as dw_column: the block's input rows stay in L1). */
+ * block over all the rows, as dw_column: the block's input rows stay in L1). Swish and the row
+ * sums are applied in registers as each tile is stored, the sums pixel by pixel as
+ * effc_rt_act_row_sums adds them, so the outputs and sums are the same bits as the AVX2 path's
+ * sweep after each row (hard-swish still takes that sweep). */
 EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
+	const int swish = p->act == EFFC_RT_ACT_SWISH, sweep = p->act == EFFC_RT_ACT_HARDSWISH;
 	int ox_lo, ox_hi;
 	dw_interior(p, &ox_lo, &ox_hi);
 	if (KW >= 5) {
@@ -540,19 +535,24 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 			for (size_t r = r0; r < r1; r++) {
 				const struct row_geom g = row_geom(d, r);
 				float *sums = d->row_sums ? d->row_sums + r * C : NULL;
-				dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi);
-				if (p->act == EFFC_RT_ACT_HARDSWISH)
+				const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, swish);
+				if (sweep)
 					dw_slice_post(d, g.out, c, 16, sums);
-				else if (sums || p->act != EFFC_RT_ACT_NONE)
-					dw512_slice_post(d, g.out, c, sums);
+				else if (sums)
+					_mm512_storeu_ps(sums + c, s);
 			}
 		return;
 	}
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
-		for (size_t c = 0; c < C; c += 16)
-			dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi);
-		dw_row_post(d, g.out, r);
+		float *sums = d->row_sums && !sweep ? d->row_sums + r * C : NULL;
+		for (size_t c = 0; c < C; c += 16) {
+			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, swish);
+			if (sums)
+				_mm512_storeu_ps(sums + c, s);
+		}
+		if (sweep)
+			dw_row_post(d, g.out, r);
 	}
 }
 

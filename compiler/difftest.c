@@ -23,7 +23,7 @@
 
 struct dt_opts {
 	const char *model, *work;
-	int seeds, threads, bench, keep, layers, force_xnnpack, portable;
+	int seeds, threads, bench, keep, layers, force_xnnpack, portable, no_avx512;
 	double tol, min_sens, min_rel_sens;
 	struct effc_common_options common;
 };
@@ -127,6 +127,8 @@ static int parse_args(int argc, char **argv, struct dt_opts *o)
 			o->force_xnnpack = 1;
 		else if (!strcmp(a, "--portable"))
 			o->portable = 1;
+		else if (!strcmp(a, "--no-avx512"))
+			o->no_avx512 = 1;
 		else if (a[0] == '-' && a[1])
 			return fprintf(stderr, "effc: difftest: unknown option %s\n", a), -1;
 		else if (!o->model)
@@ -187,8 +189,11 @@ static int build(struct dt *t, const char *builddir, int debug)
 {
 	char dir[4300];
 	snprintf(dir, sizeof dir, "%s/gen", t->work);
-	const char *rt = t->o->portable ? " -DEFFC_RT_PORTABLE=ON -DEFFC_RT_FORCE_XNNPACK=OFF"
-			 : t->o->force_xnnpack ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=ON" : NULL;
+	const char *rt =
+		t->o->portable	      ? " -DEFFC_RT_PORTABLE=ON -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_NO_AVX512=OFF"
+		: t->o->force_xnnpack ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=ON -DEFFC_RT_NO_AVX512=OFF"
+		: t->o->no_avx512     ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_NO_AVX512=ON"
+				      : NULL;
 	if (effc_build_generated(dir, builddir, debug, rt, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
 		return 1;

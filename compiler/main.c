@@ -22,7 +22,7 @@ static const char usage_text[] =
 	"      op counts, tensor shapes, parameters and multiply-accumulates of the graph as emitted\n"
 	"  difftest MODEL.onnx [--seeds N] [--threads T] [--tol X] [--min-sensitivity S] [--min-rel-sensitivity F]\n"
 	"           [--bench K]\n"
-	"           [--layers] [--force-xnnpack | --portable] [--work DIR] [--keep] [common options]\n"
+	"           [--layers] [--force-xnnpack | --portable | --no-avx512] [--work DIR] [--keep] [common options]\n"
 	"      compile, build, run the generated code and ONNX Runtime on N seeded random inputs, compare\n"
 	"  gen (--variant b0..b7 | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
 	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME])\n"

@@ -103,7 +103,7 @@ int effc_build_generated(const char *dir, const char *builddir, int debug_tensor
 	effc_cmd_arg(&c, builddir);
 	effc_cmd_raw(&c, debug_tensors ? " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=ON"
 				       : " -DCMAKE_BUILD_TYPE=Release -DEFFC_DEBUG_TENSORS=OFF");
-	effc_cmd_raw(&c, runtime_options ? runtime_options : " -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_PORTABLE=OFF");
+	effc_cmd_raw(&c, runtime_options ? runtime_options : " -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_NO_AVX512=OFF");
 	effc_cmd_raw(&c, " && cmake --build");
 	effc_cmd_arg(&c, builddir);
 	effc_cmd_raw(&c, " -j 2");

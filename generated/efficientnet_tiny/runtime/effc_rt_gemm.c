@@ -32,9 +32,11 @@ int effc_rt_gemm_fast_available(void)
 #endif
 }
 
+/* EFFC_RT_NO_AVX512 (a build option) keeps the AVX2 tiles on CPUs with AVX-512 too: for parts
+ * that lower their clock under AVX-512 load, or to compare the two. The outputs are the same. */
 int effc_rt_avx512_available(void)
 {
-#ifdef EFFC_RT_AVX2
+#if defined(EFFC_RT_AVX2) && !defined(EFFC_RT_NO_AVX512)
 	static int cached = -1;
 	if (cached < 0) {
 		__builtin_cpu_init();

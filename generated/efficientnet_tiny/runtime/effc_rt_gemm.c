@@ -33,7 +33,8 @@ int effc_rt_gemm_fast_available(void)
 }
 
 /* EFFC_RT_NO_AVX512 (a build option) keeps the AVX2 tiles on CPUs with AVX-512 too: for parts
- * that lower their clock under AVX-512 load, or to compare the two. The outputs are the same. */
+ * that lower their clock under AVX-512 load, or to compare the two. The kernels give the same
+ * bits; a whole model differs slightly, as some depthwise layers then run on XNNPACK. */
 int effc_rt_avx512_available(void)
 {
 #if defined(EFFC_RT_AVX2) && !defined(EFFC_RT_NO_AVX512)

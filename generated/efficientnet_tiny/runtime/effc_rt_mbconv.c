@@ -491,8 +491,9 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 }
 
 /* One output row of channels [c, c+16): tiles of 8 pixels, unchecked where every tap of the
- * tile is inside the row, then the rest as one checked tile. (Prefetching the next rows here,
- * as the AVX2 walk does, measured slower.) */
+ * tile is inside the row, then the rest as one checked tile; returns the row's sum of outputs
+ * (after Swish where SWISH). (Prefetching the next rows here, as the AVX2 walk does, measured
+ * slower.) */
 EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
 					const int SW, int ox_lo, int ox_hi, const int SWISH)
 {

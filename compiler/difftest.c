@@ -189,11 +189,12 @@ static int build(struct dt *t, const char *builddir, int debug)
 {
 	char dir[4300];
 	snprintf(dir, sizeof dir, "%s/gen", t->work);
-	const char *rt =
-		t->o->portable	      ? " -DEFFC_RT_PORTABLE=ON -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_NO_AVX512=OFF"
-		: t->o->force_xnnpack ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=ON -DEFFC_RT_NO_AVX512=OFF"
-		: t->o->no_avx512     ? " -DEFFC_RT_PORTABLE=OFF -DEFFC_RT_FORCE_XNNPACK=OFF -DEFFC_RT_NO_AVX512=ON"
-				      : NULL;
+	/* --portable wins over --force-xnnpack, which wins over --no-avx512 */
+	const int portable = t->o->portable, force = !portable && t->o->force_xnnpack,
+		  no_avx512 = !portable && !force && t->o->no_avx512;
+	char rt[128];
+	snprintf(rt, sizeof rt, " -DEFFC_RT_PORTABLE=%s -DEFFC_RT_FORCE_XNNPACK=%s -DEFFC_RT_NO_AVX512=%s",
+		 portable ? "ON" : "OFF", force ? "ON" : "OFF", no_avx512 ? "ON" : "OFF");
 	if (effc_build_generated(dir, builddir, debug, rt, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
 		return 1;

@@ -369,14 +369,14 @@ EFFC_RT_AVX2_FN static void swish_avx2(size_t n, const float *in, float *out)
 	}
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, effc_rt_swish8(_mm256_loadu_ps(in + i)));
-	if (i < n) { /* the rest masked, so every element gets the same bits as from the AVX-512 path */
+	if (i < n) { /* the rest masked: the same bits as in the vector body */
 		const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 		_mm256_maskstore_ps(out + i, m, effc_rt_swish8(_mm256_maskload_ps(in + i, m)));
 	}
 }
 
-/* AVX-512: the same arithmetic on 16 lanes, so the same bits; 0.19 against 0.22 ns per element
- * on Zen 4 (half the instructions), and the tail is a masked step. */
+/* AVX-512, with its table exponential: 0.155 ns per element on Zen 4 against 0.22 for the AVX2
+ * form on 8 lanes; the tail is a masked step. */
 EFFC_RT_AVX512_FN static void swish_avx512(size_t n, const float *in, float *out)
 {
 	size_t i = 0;
@@ -419,11 +419,9 @@ EFFC_RT_AVX2_FN static void sigmoid_avx2(size_t n, const float *in, float *out)
 
 EFFC_RT_AVX512_FN static void sigmoid_avx512(size_t n, const float *in, float *out)
 {
-	const __m512 one = _mm512_set1_ps(1.0f);
 	for (size_t i = 0; i < n; i += 16) {
 		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-		const __m512 x = _mm512_maskz_loadu_ps(m, in + i);
-		_mm512_mask_storeu_ps(out + i, m, _mm512_div_ps(one, effc_rt_one_plus_exp_neg16(x)));
+		_mm512_mask_storeu_ps(out + i, m, effc_rt_sigmoid16(_mm512_maskz_loadu_ps(m, in + i)));
 	}
 }
 #endif

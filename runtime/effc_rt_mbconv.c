@@ -447,7 +447,8 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
  * output it feeds: AVX2 has too few registers for that at 16 channels, so its tiles load an
  * input per FMA and are bound by the load ports. Kernel microbenchmark, Zen 4: 0.63-0.76x on
  * the 5x5 and the late 3x3 shapes, 0.84-0.96x on wide 3x3 maps. The sums are in the AVX2
- * tiles' order (bias, then ky, kx), so the outputs are the same bits. CHECKED skips input
+ * tiles' order (bias, then ky, kx), so the outputs are the same bits (up to Swish, whose
+ * AVX-512 exponential is a table form: within 1e-6 of the AVX2 one). CHECKED skips input
  * pixels outside the row (borders, short rows); the others are inside. */
 EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
 				      const int T, const int CHECKED, const int KW, const int SW, const int SWISH,
@@ -522,8 +523,8 @@ EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct
 /* 3x3: row by row, the channel blocks one after another along the row; 5x5: column order (one
  * block over all the rows, as dw_column: the block's input rows stay in L1). Swish and the row
  * sums are applied in registers as each tile is stored, the sums pixel by pixel as
- * effc_rt_act_row_sums adds them, so the outputs and sums are the same bits as the AVX2 path's
- * sweep after each row (hard-swish still takes that sweep). */
+ * effc_rt_act_row_sums adds them, in the order of the AVX2 path's sweep after each row
+ * (hard-swish still takes that sweep). */
 EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;

@@ -345,7 +345,7 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 				if (W == 32)
 					r->a1[i] = effc_rt_swish16(r->a1[i]);
 				if (W == 24)
-					r->h[i] = effc_rt_swish8(r->h[i]);
+					r->h[i] = effc_rt_swish16_lo8(r->h[i]);
 			}
 		}
 		if (res) {

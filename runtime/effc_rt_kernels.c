@@ -486,8 +486,8 @@ typedef float (*dot_fn)(size_t n, const float *a, const float *b);
  * (58 in B3's late blocks), where the baseline build's 4-lane multiply-adds and scalar rest
  * left the gate compute-bound: B3's 10x10x1392 gate took 30 us with its weights in cache or
  * not; now 11 us in cache, and from DRAM (B3: 48 MB of weights) still about 30, the time to
- * read its 646 KB. Fetching them during the depthwise before it
- * measured no faster in the model (A/B 1.002). */
+ * read its 646 KB. Fetching them during the depthwise before it measured no faster in the
+ * model (A/B 1.002). */
 EFFC_RT_AVX2_FN static float dot_avx2(size_t n, const float *a, const float *b)
 {
 	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;

@@ -67,6 +67,7 @@ EFFC_RT_AVX2_INLINE __m256 effc_rt_sigmoid8(__m256 x)
  * x <= -88.7, -inf included (the limit is 0; ONNX's x * Sigmoid(x) gives NaN there), and
  * sigmoid(x) 3e-39. A NaN stays NaN (max and min return their second operand, x, for one). */
 #define EFFC_RT_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
+#define EFFC_RT_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
 /* bits(2^(j/32)) - (127 << 23) - (j << 18), j = 0..31, 2^(j/32) rounded to nearest (unit test) */
 #define EFFC_RT_EXP2_32THS_LO                                                                                    \
 	0, -78457, -152893, -223217, -289342, -351174, -408621, -461584, -509968, -553670, -592590, -626621, -655657, \
@@ -74,7 +75,6 @@ EFFC_RT_AVX2_INLINE __m256 effc_rt_sigmoid8(__m256 x)
 #define EFFC_RT_EXP2_32THS_HI                                                                                   \
 	-719629, -722001, -718684, -709555, -694486, -673346, -646004, -612322, -572163, -525384, -471841, -411385, \
 		-343865, -269126, -187011, -97357
-#define EFFC_RT_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
 
 EFFC_RT_AVX512_INLINE __m512 effc_rt_exp_lo16(__m512 x) { return _mm512_max_ps(_mm512_set1_ps(-88.7f), x); }
 

@@ -328,7 +328,8 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
 int effc_rt_gemm_segments(const struct effc_rt_gemm *g, const float *const *a, const size_t *b_off, size_t segs,
 			  size_t ks, size_t lda);
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
-/* Depthwise rows [oy0, oy1) of one image: AVX2 where the CPU has it, else the reference. */
+/* Depthwise rows [oy0, oy1) of one image: AVX-512 or AVX2 where the CPU has it, else the
+ * reference. */
 void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 int effc_rt_dw_avx512(const struct effc_rt_conv2d *p); /* effc_rt_dw_rows runs AVX-512 tiles for p */
 void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);

@@ -33,8 +33,9 @@ int effc_rt_gemm_fast_available(void)
 }
 
 /* EFFC_RT_NO_AVX512 (a build option) keeps the AVX2 tiles on CPUs with AVX-512 too: for parts
- * that lower their clock under AVX-512 load, or to compare the two. The kernels give the same
- * bits; a whole model differs slightly, as some depthwise layers then run on XNNPACK. */
+ * that lower their clock under AVX-512 load, or to compare the two. Without Swish the kernels
+ * give the same bits (with it, within 1e-6: its AVX-512 exponential is a table form); a whole
+ * model differs slightly, as some depthwise layers then run on XNNPACK. */
 int effc_rt_avx512_available(void)
 {
 #if defined(EFFC_RT_AVX2) && !defined(EFFC_RT_NO_AVX512)

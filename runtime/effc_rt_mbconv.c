@@ -509,8 +509,8 @@ EFFC_RT_AVX512_INLINE void dw512_tile_8to10(const struct effc_rt_dw *d, const st
  * weights once or twice and leave no short tile with too few FMA chains: kernel
  * microbenchmark 0.81-0.89x the 8 + rest split on B3's 10-wide shapes, 0.87-0.94x on its
  * 19-wide ones; B3's eight 10-wide layers 0.12 ms less in the per-op profile. Returns the
- * row's sum of outputs (after Swish where SWISH). (Prefetching the next rows here, as the AVX2 walk does, measured
- * slower.) */
+ * row's sum of outputs (after Swish where SWISH). (Prefetching the next rows here, as the
+ * AVX2 walk does, measured slower.) */
 EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
 					const int SW, int ox_lo, int ox_hi, const int SWISH)
 {

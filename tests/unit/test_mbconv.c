@@ -247,7 +247,8 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 		} else {
 			same = !memcmp(got, got2, out_n * 4) && (!tc->sums || !memcmp(gs, gs2, (size_t)g.OH * C * 4));
 		}
-		expect(same, name, tc->act == EFFC_RT_ACT_SWISH ? "AVX-512 and AVX2 kernels within 1e-6" : "AVX-512 and AVX2 kernels",
+		expect(same, name,
+		       tc->act == EFFC_RT_ACT_SWISH ? "AVX-512 and AVX2 kernels within 1e-6" : "AVX-512 and AVX2 kernels",
 		       "outputs or sums differ");
 		free(got2), free(gs2);
 	}
@@ -787,6 +788,59 @@ static void test_act_row_sums(void)
 
 /* ---- 6. the depthwise op ------------------------------------------------------------------ */
 
+/* One effc_rt_dwconv_create case through the op against naive_dw: which kernel runs (own: ours
+ * where the fast path is there), and the outputs and sums. */
+static void dwconv_op_case(struct geom g, int own, int batch, int threads, int sums, int use512)
+{
+	geom_finish(&g);
+	const size_t C = (size_t)g.C, in1 = (size_t)g.H * (size_t)g.W * C;
+	const size_t out1 = (size_t)g.OH * (size_t)g.OW * C, s1 = (size_t)g.OH * C;
+	const size_t taps = (size_t)g.kh * (size_t)g.kw, B = (size_t)batch;
+	const enum effc_rt_act act = sums ? EFFC_RT_ACT_SWISH : EFFC_RT_ACT_NONE;
+	float *in = xmalloc(B * in1 * 4), *w = xmalloc(taps * C * 4), *bias = xmalloc(C * 4);
+	float *got = xmalloc(B * out1 * 4), *gs = xmalloc(B * s1 * 4);
+	double *ind = xmalloc(in1 * 8), *want = xmalloc(B * out1 * 8), *ws = xmalloc(B * s1 * 8);
+	fill(in, B * in1, 2.0f);
+	fill(w, taps * C, 1.0f);
+	fill(bias, C, 1.0f);
+	for (size_t b = 0; b < B; b++) {
+		for (size_t i = 0; i < in1; i++)
+			ind[i] = in[b * in1 + i];
+		naive_dw(&g, ind, w, bias, -INFINITY, INFINITY, act, want + b * out1, ws + b * s1);
+	}
+	set_all(got, B * out1, NAN);
+	set_all(gs, B * s1, NAN);
+	char name[160];
+	snprintf(name, sizeof name, "dwconv op C=%d %dx%d k%d s%dx%d d%d batch %d threads %d swish+sums %d %s", g.C, g.H,
+		 g.W, g.kh, g.sh, g.sw, g.dh, batch, threads, sums, use512 ? "AVX-512" : "AVX2");
+	struct effc_rt rt;
+	int st = effc_rt_init(&rt, threads);
+	if (st) {
+		expect(0, name, "init", "effc_rt_init status %d", st);
+	} else {
+		const struct effc_rt_conv2d p = dw_params(&g, batch, -INFINITY, INFINITY, act);
+		struct effc_rt_op op;
+		st = effc_rt_dwconv_create(&rt, &op, &p, w, bias, in, got, sums ? gs : NULL);
+		if (!st) {
+			const int want_own = own && effc_rt_gemm_fast_available();
+			expect((op.kind == EFFC_RT_DW) == want_own, name,
+			       want_own ? "runs on our kernel" : "runs on XNNPACK or the reference", "op kind %d", (int)op.kind);
+			st = effc_rt_run(&rt, &op);
+		}
+		if (!st) {
+			const double e = max_err(got, want, B * out1), es = sums ? max_err(gs, ws, B * s1) : 0;
+			char what[96];
+			snprintf(what, sizeof what, "error %.2g, sums %.2g", e, es);
+			expect(e < 1e-5 && es < 1e-5, name, what, "relative error not below 1e-5");
+		} else {
+			expect(0, name, "create and run", "status %d", st);
+		}
+		effc_rt_op_destroy(&op);
+		effc_rt_fini(&rt);
+	}
+	free(in), free(w), free(bias), free(got), free(gs), free(ind), free(want), free(ws);
+}
+
 /* effc_rt_dwconv_create picks our kernel (EFFC_RT_DW) for 5x5 over maps 14 and wider, for
  * tensors of up to 32 channels and for up to 48 at stride 1 on maps 56 and wider, XNNPACK
  * otherwise; with AVX-512, also for every 3x3 and 5x5 (stride 1 or 2, no dilation) whose
@@ -821,60 +875,9 @@ static void test_dwconv_op(void)
 		for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
 			for (int batch = 1; batch <= 2; batch++)
 				for (int threads = 1; threads <= 2; threads++)
-					for (int sums = 0; sums <= 1; sums++) {
-						struct geom g = cases[ci].g;
-						geom_finish(&g);
-						const size_t C = (size_t)g.C, in1 = (size_t)g.H * (size_t)g.W * C;
-						const size_t out1 = (size_t)g.OH * (size_t)g.OW * C, s1 = (size_t)g.OH * C;
-						const size_t taps = (size_t)g.kh * (size_t)g.kw, B = (size_t)batch;
-						const enum effc_rt_act act = sums ? EFFC_RT_ACT_SWISH : EFFC_RT_ACT_NONE;
-						float *in = xmalloc(B * in1 * 4), *w = xmalloc(taps * C * 4), *bias = xmalloc(C * 4);
-						float *got = xmalloc(B * out1 * 4), *gs = xmalloc(B * s1 * 4);
-						double *ind = xmalloc(in1 * 8), *want = xmalloc(B * out1 * 8), *ws = xmalloc(B * s1 * 8);
-						fill(in, B * in1, 2.0f);
-						fill(w, taps * C, 1.0f);
-						fill(bias, C, 1.0f);
-						for (size_t b = 0; b < B; b++) {
-							for (size_t i = 0; i < in1; i++)
-								ind[i] = in[b * in1 + i];
-							naive_dw(&g, ind, w, bias, -INFINITY, INFINITY, act, want + b * out1, ws + b * s1);
-						}
-						set_all(got, B * out1, NAN);
-						set_all(gs, B * s1, NAN);
-						char name[160];
-						snprintf(name, sizeof name,
-							 "dwconv op C=%d %dx%d k%d s%dx%d d%d batch %d threads %d swish+sums %d %s", g.C,
-							 g.H, g.W, g.kh, g.sh, g.sw, g.dh, batch, threads, sums,
-							 use512 ? "AVX-512" : "AVX2");
-						struct effc_rt rt;
-						int st = effc_rt_init(&rt, threads);
-						if (st) {
-							expect(0, name, "init", "effc_rt_init status %d", st);
-							continue;
-						}
-						const struct effc_rt_conv2d p = dw_params(&g, batch, -INFINITY, INFINITY, act);
-						struct effc_rt_op op;
-						st = effc_rt_dwconv_create(&rt, &op, &p, w, bias, in, got, sums ? gs : NULL);
-						if (!st) {
-							const int want_own =
-								(use512 ? cases[ci].own512 : cases[ci].own) && effc_rt_gemm_fast_available();
-							expect((op.kind == EFFC_RT_DW) == want_own, name,
-							       want_own ? "runs on our kernel" : "runs on XNNPACK or the reference",
-							       "op kind %d", (int)op.kind);
-							st = effc_rt_run(&rt, &op);
-						}
-						if (!st) {
-							const double e = max_err(got, want, B * out1), es = sums ? max_err(gs, ws, B * s1) : 0;
-							char what[96];
-							snprintf(what, sizeof what, "error %.2g, sums %.2g", e, es);
-							expect(e < 1e-5 && es < 1e-5, name, what, "relative error not below 1e-5");
-						} else {
-							expect(0, name, "create and run", "status %d", st);
-						}
-						effc_rt_op_destroy(&op);
-						effc_rt_fini(&rt);
-						free(in), free(w), free(bias), free(got), free(gs), free(ind), free(want), free(ws);
-					}
+					for (int sums = 0; sums <= 1; sums++)
+						dwconv_op_case(cases[ci].g, use512 ? cases[ci].own512 : cases[ci].own, batch,
+							       threads, sums, use512);
 	}
 	effc_rt_allow_avx512(was);
 }

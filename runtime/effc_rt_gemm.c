@@ -171,10 +171,12 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 	}
 	if (g) {
 		const __m256 lo = _mm256_set1_ps(g->out_min), hi = _mm256_set1_ps(g->out_max);
+		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff()) { /* Relu6 and the like */
 #pragma GCC unroll 6
-		for (int i = 0; i < MR; i++) {
-			acc0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[i]));
-			acc1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc1[i]));
+			for (int i = 0; i < MR; i++) {
+				acc0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[i]));
+				acc1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc1[i]));
+			}
 		}
 		if (g->act == EFFC_RT_ACT_SWISH) {
 #pragma GCC unroll 6
@@ -331,13 +333,16 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 {
 	if (g) {
 		const __m512 lo = _mm512_set1_ps(g->out_min), hi = _mm512_set1_ps(g->out_max);
+		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff()) { /* Relu6 and the like */
 #pragma GCC unroll 12
-		for (int i = 0; i < MR; i++) {
-			r->a0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a0[i]));
-			if (W == 32)
-				r->a1[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a1[i]));
-			if (W == 24)
-				r->h[i] = _mm256_min_ps(_mm512_castps512_ps256(hi), _mm256_max_ps(_mm512_castps512_ps256(lo), r->h[i]));
+			for (int i = 0; i < MR; i++) {
+				r->a0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a0[i]));
+				if (W == 32)
+					r->a1[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a1[i]));
+				if (W == 24)
+					r->h[i] = _mm256_min_ps(_mm512_castps512_ps256(hi),
+								_mm256_max_ps(_mm512_castps512_ps256(lo), r->h[i]));
+			}
 		}
 		if (g->act == EFFC_RT_ACT_SWISH) {
 #pragma GCC unroll 12

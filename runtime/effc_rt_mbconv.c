@@ -136,9 +136,10 @@ EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_ge
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
+	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
-		const __m256 v = _mm256_min_ps(_mm256_max_ps(acc[t], lo), hi);
+		const __m256 v = clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, acc[t])) : acc[t];
 		float *y = g->out + (size_t)(ox + t) * C + c;
 		if (MASKED)
 			_mm256_maskstore_ps(y, mask, v);
@@ -182,11 +183,12 @@ EFFC_RT_AVX2_INLINE void dw_tile16(const struct effc_rt_dw *d, const struct row_
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
+	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
 		float *y = g->out + (size_t)(ox + t) * C + c;
-		_mm256_storeu_ps(y, _mm256_min_ps(_mm256_max_ps(a0[t], lo), hi));
-		_mm256_storeu_ps(y + 8, _mm256_min_ps(_mm256_max_ps(a1[t], lo), hi));
+		_mm256_storeu_ps(y, clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, a0[t])) : a0[t]);
+		_mm256_storeu_ps(y + 8, clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, a1[t])) : a1[t]);
 	}
 }
 
@@ -334,10 +336,11 @@ EFFC_RT_AVX2_INLINE void dw_row5x5(const struct effc_rt_dw *d, const struct row_
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
+	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
 	__m256 sum = _mm256_setzero_ps();
 #pragma GCC unroll 8
 	for (int t = 0; t < T; t++) {
-		__m256 v = _mm256_min_ps(_mm256_max_ps(acc[t], lo), hi);
+		__m256 v = clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, acc[t])) : acc[t];
 		if (p->act == EFFC_RT_ACT_SWISH)
 			v = effc_rt_swish8(v);
 		sum = _mm256_add_ps(sum, v);
@@ -481,9 +484,10 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 		}
 	}
 	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
+	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
 #pragma GCC unroll 10
 	for (int t = 0; t < T; t++) {
-		__m512 v = _mm512_min_ps(_mm512_max_ps(acc[t], lo), hi);
+		__m512 v = clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, acc[t])) : acc[t];
 		if (SWISH)
 			v = effc_rt_swish16(v);
 		*sum = _mm512_add_ps(*sum, v); /* pixel by pixel: the order of effc_rt_act_row_sums */

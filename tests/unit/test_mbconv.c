@@ -308,6 +308,62 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 	free(in), free(w), free(wp), free(bias), free(got), free(gs), free(back), free(ind), free(want), free(ws);
 }
 
+/* A NaN input gives NaN in exactly the outputs whose window holds it (ONNX semantics: Conv
+ * and Clip of NaN are NaN), with and without a clamp, on every kernel: the tiles skip the clamp
+ * when there is none and take it with the constants first, so max/min pass a NaN through. */
+static void test_dw_nan(void)
+{
+	/* geom: H, W, C, kh, kw, sh, sw, dh, dw, pad top, left, bottom, right */
+	const struct geom gs[] = {
+		{8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, /* AVX-512 3x3 */
+		{8, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, /* channels not a multiple of 16: AVX2 */
+		{9, 9, 32, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, /* 5x5 */
+		{9, 9, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, /* stride 2 */
+		{9, 9, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, /* dilated: the generic AVX2 tiles */
+	};
+	const dw_fn fns[3] = {effc_rt_dw_rows, dw_rows_avx2, effc_rt_dw_rows_ref};
+	const char *fn_names[3] = {"dw_rows", "dw_rows_avx2", "dw_rows_ref"};
+	for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++) {
+		struct geom g = gs[gi];
+		geom_finish(&g);
+		const size_t C = (size_t)g.C, in_n = (size_t)g.H * (size_t)g.W * C, out_n = (size_t)g.OH * (size_t)g.OW * C;
+		const size_t taps = (size_t)g.kh * (size_t)g.kw;
+		float *in = xmalloc(in_n * 4), *w = xmalloc(taps * C * 4), *wp = xmalloc(taps * C * 4), *bias = xmalloc(C * 4);
+		float *out = xmalloc(out_n * 4);
+		fill(in, in_n, 2.0f), fill(w, taps * C, 1.0f), fill(bias, C, 1.0f);
+		const int ny = 3, nx = 4, nc = 5;
+		in[((size_t)ny * (size_t)g.W + (size_t)nx) * C + nc] = NAN;
+		effc_rt_pack_dw(C, (size_t)g.kh, (size_t)g.kw, w, wp);
+		for (int cl = 0; cl < 2; cl++)
+			for (int v = 0; v < 3; v++) {
+				struct effc_rt_dw d = {.p = dw_params(&g, 1, cl ? 0.0f : -INFINITY, cl ? 6.0f : INFINITY,
+								       EFFC_RT_ACT_NONE),
+						       .w = wp, .bias = bias, .in = in, .out = out};
+				set_all(out, out_n, 777.0f);
+				fns[v](&d, 0, (size_t)g.OH);
+				int bad = -1;
+				for (int oy = 0; oy < g.OH; oy++)
+					for (int ox = 0; ox < g.OW; ox++)
+						for (size_t c = 0; c < C; c++) {
+							int hit = 0;
+							for (int ky = 0; ky < g.kh; ky++)
+								for (int kx = 0; kx < g.kw; kx++)
+									hit |= oy * g.sh - g.pt + ky * g.dh == ny &&
+									       ox * g.sw - g.pl + kx * g.dw == nx;
+							const size_t i = ((size_t)oy * (size_t)g.OW + (size_t)ox) * C + c;
+							if ((hit && c == (size_t)nc) != (isnan(out[i]) != 0) && bad < 0)
+								bad = (int)i;
+						}
+				char name[120];
+				snprintf(name, sizeof name, "dw NaN C=%d k %dx%d s %d d %d clamp %d %s", g.C, g.kh, g.kw, g.sh,
+					 g.dh, cl, fn_names[v]);
+				expect(bad < 0, name, "NaN exactly where the window holds the NaN input",
+				       "output %d: %g", bad, bad < 0 ? 0.0 : (double)out[bad]);
+			}
+		free(in), free(w), free(wp), free(bias), free(out);
+	}
+}
+
 static void test_dw(void)
 {
 	const enum effc_rt_act N = EFFC_RT_ACT_NONE, S = EFFC_RT_ACT_SWISH, HS = EFFC_RT_ACT_HARDSWISH;
@@ -886,6 +942,7 @@ int main(void)
 {
 	printf("fast path available: %d\n", effc_rt_gemm_fast_available());
 	test_dw();
+	test_dw_nan();
 	test_mbconv();
 	test_conv1x1_scaled();
 	test_se_gate();

@@ -85,7 +85,7 @@ static void par_task(void *c, size_t start, size_t count)
 	const struct par *p = c;
 	p->fn(p->arg, start, count);
 }
-/* About eight pieces per thread (GEMMs: eight row tiles or six column tiles per thread):
+/* About eight pieces per thread (GEMMs: eight row tiles, or four column pieces, per thread):
  * the two vCPUs of this VM are often unequal (at times one runs 35% slower, which one changing
  * from minute to minute), and pthreadpool's work stealing can only even them out by whole
  * pieces. From four (GEMM columns: two) per thread, in-process A/B at 2 threads: B3 0.963x and
@@ -795,24 +795,37 @@ static void gemm_task(void *arg, size_t start, size_t count)
 }
 
 #if USE_XNN
-static void gemm_panels_task(void *arg, size_t start, size_t count)
+/* Piece i of a column split: panels [i * panels / pieces, (i + 1) * panels / pieces). */
+struct gemm_pieces {
+	const struct effc_rt_gemm *g;
+	size_t panels, pieces;
+};
+static void gemm_piece_task(void *arg, size_t i)
 {
-	const struct effc_rt_gemm *g = arg;
-	effc_rt_gemm_fast_rect(g, 0, g->m, start, start + count);
+	const struct gemm_pieces *p = arg;
+	effc_rt_gemm_fast_rect(p->g, 0, p->g->m, i * p->panels / p->pieces, (i + 1) * p->panels / p->pieces);
 }
 #endif
 
 static void gemm_rows(struct effc_rt *rt, struct effc_rt_gemm *g)
 {
 #if USE_XNN
-	/* More columns than rows (7x7 and 14x14 maps): B is the larger operand, so threads split
+	/* More columns than rows (7x7 to 19x19 maps): B is the larger operand, so threads split
 	 * the columns and each reads only its share of B, instead of every row tile streaming all
-	 * of it. In pairs of panels: a task of one panel runs the AVX-512 tiles at 16 columns
-	 * instead of 32 (12 panels, B1's 8x8 projections). */
+	 * of it. Four pieces per thread (at most one per pair of panels: a piece of one panel runs
+	 * the AVX-512 tiles at 16 columns instead of 32), a multiple of the thread count and equal
+	 * to within a panel, so each thread's share is too. Fixed tiles of two or four panels had
+	 * left one thread a piece more or a 32-column piece against an 8-column one: B3's 19x19
+	 * expansions (36 panels, 9 pieces) at 1.71x the 1-thread speed, its 10x10 projections (232
+	 * columns: 7 pairs and a last panel of 8) at 1.76x. In-process A/B at 2 threads: B3
+	 * 0.980-0.985x, B1 1.000x, B0 0.996x (2 or 3 pieces per thread: B3 0.981x, 0.983x). */
 	const size_t panels = (g->n + 15) / 16;
 	if (rt->pool && g->n > g->m && panels >= 2 && effc_rt_gemm_fast_available()) {
-		const size_t tile = (panels / ((size_t)rt->threads * 6) + 1) / 2 * 2;
-		pthreadpool_parallelize_1d_tile_1d(rt->pool, gemm_panels_task, g, panels, tile ? tile : 2, 0);
+		const size_t T = (size_t)rt->threads;
+		size_t pieces = panels / 2 < T * 4 ? panels / 2 : T * 4;
+		pieces = pieces > T ? pieces / T * T : pieces;
+		struct gemm_pieces gp = {g, panels, pieces ? pieces : 1};
+		pthreadpool_parallelize_1d(rt->pool, gemm_piece_task, &gp, gp.pieces, 0);
 		return;
 	}
 #endif

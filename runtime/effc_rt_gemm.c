@@ -258,6 +258,7 @@ KERNEL_FN(1, 8)
  * registers for taller tiles, which read each panel of B from L2 once per MR rows. Column
  * remainders are masked loads and stores. */
 #define MR512 12
+#define GEMM_PF_STEPS 32 /* gemm_stream's first row tile of a panel: prefetch distance in k steps */
 #define AVX512_TARGET target("avx512f,avx512vl,avx2,fma")
 /* A tile's accumulators: one zmm per row and panel, or a zmm and a ymm (W = 24). The kernel is
  * split in three inlined parts so the segmented variant (effc_rt_gemm_segments) shares them; the
@@ -307,10 +308,16 @@ k512_start(const int MR, const int W, struct acc512 *r, struct masks512 m, const
 
 /* k steps: one or two panel rows of B, a broadcast of A per row folded into the FMAs. */
 static inline __attribute__((always_inline, AVX512_TARGET)) void
-k512_steps(const int MR, const int W, struct acc512 *r, size_t k, const float *a, size_t lda, const float *b, size_t bs)
+k512_steps(const int MR, const int W, struct acc512 *r, size_t k, const float *a, size_t lda, const float *b, size_t bs,
+	   const int PF)
 {
 	const float *b1 = b + bs;
 	for (size_t kk = 0; kk < k; kk++) {
+		if (PF) { /* PF steps ahead in each panel; past its end, the head of the one after it */
+			_mm_prefetch((const char *)(b + (kk + PF) * 16), _MM_HINT_T0);
+			if (W != 16)
+				_mm_prefetch((const char *)(b1 + (kk + PF) * 16), _MM_HINT_T0);
+		}
 		const __m512 w0 = _mm512_loadu_ps(b + kk * 16);
 		const __m512 w1 = W == 32 ? _mm512_loadu_ps(b1 + kk * 16) : w0;
 		const __m256 wh = W == 24 ? _mm256_loadu_ps(b1 + kk * 16) : _mm512_castps512_ps256(w0);
@@ -378,12 +385,12 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 static inline __attribute__((always_inline, AVX512_TARGET)) void
 kernel512(const int MR, const int W, size_t k, const float *a, size_t lda, const float *b, size_t bs,
 	  const float *bias, float *c, size_t ldc, size_t nr, int first, const struct effc_rt_gemm *g,
-	  const float *res)
+	  const float *res, const int PF)
 {
 	struct acc512 r;
 	const struct masks512 m = masks512(W, nr);
 	k512_start(MR, W, &r, m, bias, c, ldc, first);
-	k512_steps(MR, W, &r, k, a, lda, b, bs);
+	k512_steps(MR, W, &r, k, a, lda, b, bs, PF);
 	k512_finish(MR, W, &r, m, c, ldc, g, res);
 }
 
@@ -398,7 +405,7 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 	const struct masks512 m = masks512(W, nr);
 	k512_start(MR, W, &r, m, bias, c, ldc, 1);
 	for (size_t sg = 0; sg < nseg; sg++)
-		k512_steps(MR, W, &r, k, sa[sg], lda, b + soff[sg] * 16, bs);
+		k512_steps(MR, W, &r, k, sa[sg], lda, b + soff[sg] * 16, bs, 0);
 	k512_finish(MR, W, &r, m, c, ldc, g, NULL);
 }
 
@@ -407,13 +414,19 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
 	    size_t nr)                                                                                         \
 	{                                                                                                      \
-		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, 1, NULL, NULL);                           \
+		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, 1, NULL, NULL, 0);                           \
 	}                                                                                                      \
 	__attribute__((AVX512_TARGET)) static void kernel512_s_##MR##x##W(                                     \
 	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
 	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
 	{                                                                                                      \
-		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, first, g, res);                           \
+		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, first, g, res, 0);                        \
+	}                                                                                                      \
+	__attribute__((AVX512_TARGET)) static void kernel512_p_##MR##x##W(                                     \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
+	{                                                                                                      \
+		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, first, g, res, GEMM_PF_STEPS);            \
 	}                                                                                                      \
 	__attribute__((AVX512_TARGET)) static void kernel512_g_##MR##x##W(                                     \
 	    size_t k, size_t nseg, const float *const *sa, const size_t *soff, size_t lda, const float *b, size_t bs, \
@@ -449,19 +462,22 @@ struct isa {
 	size_t as_bytes, pf_min_tiles; /* gemm_stream's bound on a block's A rows, and when it prefetches */
 	kernel_fn f[3][MR512 + 1];
 	kernel_s_fn s[3][MR512 + 1];
+	kernel_s_fn p[3][MR512 + 1]; /* gemm_stream's first row tile of a panel, or NULL */
 };
 static const struct isa isa_avx2 = {
     6, 1, GEMM_AS_BYTES, GEMM_PF_MIN_TILES,
     {{0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8},
      {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16}},
     {{0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8},
-     {0, kernel_s_1x16, kernel_s_2x16, kernel_s_3x16, kernel_s_4x16, kernel_s_5x16, kernel_s_6x16}}};
+     {0, kernel_s_1x16, kernel_s_2x16, kernel_s_3x16, kernel_s_4x16, kernel_s_5x16, kernel_s_6x16}},
+    {{0}}};
 #define K512_ROW(W, P)                                                                                         \
 	{0, P##1x##W, P##2x##W, P##3x##W, P##4x##W, P##5x##W, P##6x##W, P##7x##W, P##8x##W, P##9x##W, P##10x##W,    \
 	 P##11x##W, P##12x##W}
 static const struct isa isa_avx512 = {
     MR512, 2, GEMM_AS_BYTES_AVX512, (size_t)-1, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
-    {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)}};
+    {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)},
+    {K512_ROW(16, kernel512_p_), K512_ROW(24, kernel512_p_), K512_ROW(32, kernel512_p_)}};
 
 typedef void (*kernel_g_fn)(size_t, size_t, const float *const *, const size_t *, size_t, const float *, size_t,
 			    const float *, float *, size_t, size_t, const struct effc_rt_gemm *);
@@ -538,9 +554,14 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols, 
  * 0.3-0.45 MB, which mostly stay in cache) measured 1-10% slower. The AVX-512 tiles leave k
  * whole up to 1 MB of A rows (CPUs with AVX-512 have L2s of 1 MB or more): cold-weight
  * microbenchmark on Zen 4, 1.04-1.10x faster on the shapes that had been sliced (49 x 1152 x 192
- * and x 320, 100 x 1392 x 232, 100 x 2304 x 384), the same on the others. They do not prefetch:
- * there the prefetches measured 3-10% slower than the hardware prefetcher alone on every such
- * shape (their tiles span two panels, and a prefetch waits when the miss buffers are full). */
+ * and x 320, 100 x 1392 x 232, 100 x 2304 x 384), the same on the others. They do not prefetch
+ * the next panel's share per tile: that measured 3-10% slower than the hardware prefetcher
+ * alone on every such shape (their tiles span two panels, and a prefetch waits when the miss
+ * buffers are full). Only a panel's first row tile, the one that waits on memory, prefetches
+ * GEMM_PF_STEPS ahead in its two panels, which carries the stream across page boundaries and,
+ * at a panel's end, into the head of the next one: cold-weight microbenchmark 0.93-0.97x on
+ * 100 x 232 x 1392, 0.97-0.99x on 100 x 384 x 1536, the same on the projections (a classifier,
+ * whose one tile per panel would only wait on its own prefetches, measured 1.06x: not there). */
 #define GEMM_B_STREAM_BYTES (512u << 10)
 #define GEMM_KC_MAX 256
 
@@ -561,7 +582,7 @@ static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_
 			const int first = k0 == 0, last = k0 + kn == k;
 			for (size_t p = p0, np; p < p1; p += np) {
 				size_t nr;
-				const kernel_s_fn *kf = x->s[tile_cols(x, g, p, p0, p1, &np, &nr)];
+				const int w = tile_cols(x, g, p, p0, p1, &np, &nr);
 				/* next: the following panel's slice, or the first panel's next slice (only
 				 * the one-panel AVX2 tiles prefetch) */
 				const float *next = NULL;
@@ -574,6 +595,7 @@ static void gemm_stream(const struct isa *x, const struct effc_rt_gemm *g, size_
 					mr = tile_rows(b1 - i, mrx);
 					for (size_t l = t * share; next && l < (t + 1) * share && l < kn; l++)
 						_mm_prefetch((const char *)(next + l * 16), _MM_HINT_T0);
+					const kernel_s_fn *kf = t == 0 && tiles > 1 && x->p[w][1] ? x->p[w] : x->s[w];
 					kf[mr](kn, g->a + i * k + k0, k, g->packed + (p * k + k0) * 16, k * 16,
 					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr,
 					       first, last ? g : NULL,

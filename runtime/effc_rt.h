@@ -127,6 +127,11 @@ struct effc_rt_gemm {
 	float *c;
 	float out_min, out_max;
 	enum effc_rt_act act;
+	/* b_scale ([k], optional): B's row q times b_scale[q] (an SE scale folded into the weights),
+	 * written to b_work in packed's layout: the AVX-512 row blocks from each panel's first row
+	 * tile as it reads the panel, the other paths in a pass before. */
+	const float *b_scale;
+	float *b_work;
 };
 
 /* Depthwise convolution of one image (effc_rt_mbconv.c), NHWC, weights [kh][kw][C]: clamp and

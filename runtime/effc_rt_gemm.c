@@ -119,8 +119,22 @@ static void gemm_ref_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, si
 	epilogue(g, m0, m1, c0, c1);
 }
 
+/* g with B's panels [p0, p1) scaled into b_work beforehand, for the paths that do not fuse it */
+static struct effc_rt_gemm prescaled(const struct effc_rt_gemm *g, size_t p0, size_t p1)
+{
+	effc_rt_scale_panels(p0 * g->k, p1 * g->k, g->k, g->b_scale, g->packed, g->b_work);
+	struct effc_rt_gemm h = *g;
+	h.packed = g->b_work, h.b_scale = NULL;
+	return h;
+}
+
 void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
 {
+	if (g->b_scale) {
+		const struct effc_rt_gemm h = prescaled(g, 0, (g->n + 15) / 16);
+		gemm_ref_rect(&h, m0, m1, 0, g->n);
+		return;
+	}
 	gemm_ref_rect(g, m0, m1, 0, g->n);
 }
 
@@ -309,7 +323,7 @@ k512_start(const int MR, const int W, struct acc512 *r, struct masks512 m, const
 /* k steps: one or two panel rows of B, a broadcast of A per row folded into the FMAs. */
 static inline __attribute__((always_inline, AVX512_TARGET)) void
 k512_steps(const int MR, const int W, struct acc512 *r, size_t k, const float *a, size_t lda, const float *b, size_t bs,
-	   const int PF)
+	   const int PF, const float *s, float *d)
 {
 	const float *b1 = b + bs;
 	for (size_t kk = 0; kk < k; kk++) {
@@ -318,9 +332,17 @@ k512_steps(const int MR, const int W, struct acc512 *r, size_t k, const float *a
 			if (W != 16)
 				_mm_prefetch((const char *)(b1 + (kk + PF) * 16), _MM_HINT_T0);
 		}
-		const __m512 w0 = _mm512_loadu_ps(b + kk * 16);
-		const __m512 w1 = W == 32 ? _mm512_loadu_ps(b1 + kk * 16) : w0;
-		const __m256 wh = W == 24 ? _mm256_loadu_ps(b1 + kk * 16) : _mm512_castps512_ps256(w0);
+		__m512 w0 = _mm512_loadu_ps(b + kk * 16);
+		__m512 w1 = W == 32 ? _mm512_loadu_ps(b1 + kk * 16) : w0;
+		__m256 wh = W == 24 ? _mm256_loadu_ps(b1 + kk * 16) : _mm512_castps512_ps256(w0);
+		if (s) { /* B's row kk times s[kk], kept in d for the row tiles after this one */
+			const __m512 v = _mm512_set1_ps(s[kk]);
+			w0 = _mm512_mul_ps(w0, v), _mm512_storeu_ps(d + kk * 16, w0);
+			if (W == 32)
+				w1 = _mm512_mul_ps(w1, v), _mm512_storeu_ps(d + bs + kk * 16, w1);
+			if (W == 24)
+				wh = _mm256_mul_ps(wh, _mm512_castps512_ps256(v)), _mm256_storeu_ps(d + bs + kk * 16, wh);
+		}
 #pragma GCC unroll 12
 		for (int i = 0; i < MR; i++) {
 			const __m512 x = _mm512_set1_ps(a[(size_t)i * lda + kk]);
@@ -390,8 +412,21 @@ kernel512(const int MR, const int W, size_t k, const float *a, size_t lda, const
 	struct acc512 r;
 	const struct masks512 m = masks512(W, nr);
 	k512_start(MR, W, &r, m, bias, c, ldc, first);
-	k512_steps(MR, W, &r, k, a, lda, b, bs, PF);
+	k512_steps(MR, W, &r, k, a, lda, b, bs, PF, NULL, NULL);
 	k512_finish(MR, W, &r, m, c, ldc, g, res);
+}
+
+/* A row block's first tile of a panel with g->b_scale: B scaled as it is read, and written to
+ * g->b_work for the tiles after it; no epilogue (the row block runs it). */
+static inline __attribute__((always_inline, AVX512_TARGET)) void
+kernel512_scale(const int MR, const int W, size_t k, const float *a, size_t lda, const float *b, size_t bs,
+		const float *bias, float *c, size_t ldc, size_t nr, const struct effc_rt_gemm *g)
+{
+	struct acc512 r;
+	const struct masks512 m = masks512(W, nr);
+	k512_start(MR, W, &r, m, bias, c, ldc, 1);
+	k512_steps(MR, W, &r, k, a, lda, b, bs, GEMM_PF_STEPS, g->b_scale, g->b_work + (b - g->packed));
+	k512_finish(MR, W, &r, m, c, ldc, NULL, NULL);
 }
 
 /* k in segments: segment s reads A rows from sa[s] and B rows from soff[s] (see
@@ -405,7 +440,7 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 	const struct masks512 m = masks512(W, nr);
 	k512_start(MR, W, &r, m, bias, c, ldc, 1);
 	for (size_t sg = 0; sg < nseg; sg++)
-		k512_steps(MR, W, &r, k, sa[sg], lda, b + soff[sg] * 16, bs, 0);
+		k512_steps(MR, W, &r, k, sa[sg], lda, b + soff[sg] * 16, bs, 0, NULL, NULL);
 	k512_finish(MR, W, &r, m, c, ldc, g, NULL);
 }
 
@@ -427,6 +462,13 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
 	{                                                                                                      \
 		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, first, g, res, GEMM_PF_STEPS);            \
+	}                                                                                                      \
+	__attribute__((AVX512_TARGET)) static void kernel512_c_##MR##x##W(                                     \
+	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
+	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
+	{                                                                                                      \
+		(void)first, (void)res;                                                                        \
+		kernel512_scale(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, g);                                 \
 	}                                                                                                      \
 	__attribute__((AVX512_TARGET)) static void kernel512_g_##MR##x##W(                                     \
 	    size_t k, size_t nseg, const float *const *sa, const size_t *soff, size_t lda, const float *b, size_t bs, \
@@ -479,6 +521,8 @@ static const struct isa isa_avx512 = {
     {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)},
     {K512_ROW(16, kernel512_p_), K512_ROW(24, kernel512_p_), K512_ROW(32, kernel512_p_)}};
 
+static const kernel_s_fn kernels512_c[3][MR512 + 1] = {K512_ROW(16, kernel512_c_), K512_ROW(24, kernel512_c_),
+						       K512_ROW(32, kernel512_c_)};
 typedef void (*kernel_g_fn)(size_t, size_t, const float *const *, const size_t *, size_t, const float *, size_t,
 			    const float *, float *, size_t, size_t, const struct effc_rt_gemm *);
 static const kernel_g_fn kernels512_g[3][MR512 + 1] = {K512_ROW(16, kernel512_g_), K512_ROW(24, kernel512_g_),
@@ -614,11 +658,18 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		return;
 #ifdef EFFC_RT_AVX2
 	const size_t k = g->k;
+	const struct isa *x = pick_isa();
+	if (g->b_scale && (x != &isa_avx512 || k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES ||
+			   (g->act != EFFC_RT_ACT_NONE && g->act != EFFC_RT_ACT_SWISH) || !effc_rt_gemm_fast_available() ||
+			   g->a_scale)) {
+		const struct effc_rt_gemm h = prescaled(g, p0, p1 < (g->n + 15) / 16 ? p1 : (g->n + 15) / 16);
+		effc_rt_gemm_fast_rect(&h, m0, m1, p0, p1);
+		return;
+	}
 	if (g->a_scale || !effc_rt_gemm_fast_available()) { /* not used by the compiler yet: keep it correct, not fast */
 		gemm_ref_rect(g, m0, m1, c0, c1);
 		return;
 	}
-	const struct isa *x = pick_isa();
 	/* All of B counts: threads that split the panels (n > m) each stream their share. */
 	if (k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES &&
 	    (g->act == EFFC_RT_ACT_NONE || g->act == EFFC_RT_ACT_SWISH)) {
@@ -631,16 +682,27 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		const size_t b1 = m1 - b0 < block ? m1 : b0 + block;
 		for (size_t p = p0, np; p < p1; p += np) {
 			size_t nr;
-			const kernel_fn *kf = x->f[tile_cols(x, g, p, p0, p1, &np, &nr)];
+			const int w = tile_cols(x, g, p, p0, p1, &np, &nr);
+			const kernel_fn *kf = x->f[w];
 			for (size_t i = b0, mr; i < b1; i += mr) {
 				mr = tile_rows(b1 - i, x->mr_max);
-				kf[mr](k, g->a + i * k, k, g->packed + p * k * 16, k * 16, g->bias ? g->bias + p * 16 : NULL,
-				       g->c + i * g->n + p * 16, g->n, nr);
+				if (g->b_scale && i == m0) /* scales the panel into b_work, which the others read */
+					kernels512_c[w][mr](k, g->a + i * k, k, g->packed + p * k * 16, k * 16,
+							    g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16,
+							    g->n, nr, 1, g, NULL);
+				else
+					kf[mr](k, g->a + i * k, k, (g->b_scale ? g->b_work : g->packed) + p * k * 16, k * 16,
+					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr);
 			}
 		}
 		epilogue(g, b0, b1, c0, c1);
 	}
 #else
+	if (g->b_scale) {
+		const struct effc_rt_gemm h = prescaled(g, p0, p1 < (g->n + 15) / 16 ? p1 : (g->n + 15) / 16);
+		gemm_ref_rect(&h, m0, m1, c0, c1);
+		return;
+	}
 	gemm_ref_rect(g, m0, m1, c0, c1);
 #endif
 }

@@ -129,6 +129,52 @@ static void check_gemm(const char *label, size_t m, size_t n, size_t k, int vari
 	free(want), free(got), free(got2), free(got3);
 }
 
+/* B scaled per row (b_scale: an SE scale folded into the weights). The fused form (AVX-512 row
+ * blocks: each panel's first row tile scales it into b_work for the others) must give the bits
+ * of the plain GEMM on pre-scaled weights, whole and in the rectangles threads would take, and
+ * every path (pre-scaling ones included) must match the triple loop on the scaled weights. */
+static void check_gemm_bscale(const char *label, size_t m, size_t n, size_t k, enum effc_rt_act act)
+{
+	const size_t np = (n + 15) / 16 * 16, panels = np / 16;
+	struct operands o = make_operands(m, n, k);
+	float *s = malloc(k * 4), *ws = malloc(n * k * 4), *pre = aligned_alloc(64, (np * k * 4 + 63) / 64 * 64);
+	float *work = aligned_alloc(64, (np * k * 4 + 63) / 64 * 64);
+	float *want = malloc(m * n * 4), *plain = malloc(m * n * 4), *got = malloc(m * n * 4);
+	for (size_t q = 0; q < k; q++)
+		s[q] = 0.5f * (frand() + 1.0f);
+	for (size_t j = 0; j < n; j++)
+		for (size_t q = 0; q < k; q++)
+			ws[j * k + q] = o.w[j * k + q] * s[q];
+	effc_rt_pack_b(n, k, ws, pre);
+	naive(m, n, k, o.a, ws, o.bias, NULL, -INFINITY, INFINITY, act, want);
+	struct effc_rt_gemm g = {.m = m, .n = n, .k = k, .a = o.a, .packed = pre, .bias = o.bias, .c = plain,
+				 .out_min = -INFINITY, .out_max = INFINITY, .act = act};
+	effc_rt_gemm_fast(&g, 0, m);
+	g.packed = o.packed, g.b_scale = s, g.b_work = work, g.c = got;
+	char what[200];
+	for (int v = 0; v < 3; v++) {
+		memset(got, 0, m * n * 4);
+		if (v == 0) {
+			effc_rt_gemm_fast(&g, 0, m);
+		} else if (v == 1) { /* rows split at m/3, panels at half */
+			const size_t ms3 = m / 3, ps2 = panels / 2;
+			effc_rt_gemm_fast_rect(&g, 0, ms3, 0, ps2);
+			effc_rt_gemm_fast_rect(&g, 0, ms3, ps2, panels);
+			effc_rt_gemm_fast_rect(&g, ms3, m, 0, ps2);
+			effc_rt_gemm_fast_rect(&g, ms3, m, ps2, panels);
+		} else {
+			effc_rt_gemm_ref(&g, 0, m);
+		}
+		const int same = v == 2 || !memcmp(got, plain, m * n * 4);
+		snprintf(what, sizeof what, "%s b_scale m=%zu n=%zu k=%zu act %d %s: error %.2g%s", label, m, n, k, (int)act,
+			 v == 0 ? "whole" : v == 1 ? "in rectangles" : "portable", max_err(got, want, m * n),
+			 v == 2 ? "" : ", bits of the GEMM on pre-scaled weights");
+		check(same && max_err(got, want, m * n) < 1e-5, what, "differs");
+	}
+	free_operands(&o);
+	free(s), free(ws), free(pre), free(work), free(want), free(plain), free(got);
+}
+
 /* The kernel cases under the tile set that is allowed now (label: which). */
 static void gemm_cases(const char *isa)
 {
@@ -156,6 +202,15 @@ static void gemm_cases(const char *isa)
 	for (int si = 0; si < 7; si++)
 		for (int variant = 0; variant < 4; variant++)
 			check_gemm(label, large[si][0], large[si][1], large[si][2], variant, 8.0f, 1, 0);
+	/* b_scale: row tiles and remainders, one and two panels, a last panel of 8 (24-wide tiles),
+	 * several row blocks (361 x 136 x 816, B3's 19x19 projection), and weights over 512 KB (100
+	 * x 600 x 1100: the streaming order, which pre-scales) */
+	static const size_t bs_shapes[6][3] = {{1, 16, 3}, {13, 24, 96}, {100, 40, 300},
+					       {361, 136, 816}, {49, 232, 100}, {100, 600, 1100}};
+	snprintf(label, sizeof label, "gemm %s", isa);
+	for (int si = 0; si < 6; si++)
+		check_gemm_bscale(label, bs_shapes[si][0], bs_shapes[si][1], bs_shapes[si][2],
+				  si % 2 ? EFFC_RT_ACT_SWISH : EFFC_RT_ACT_NONE);
 }
 
 int main(void)

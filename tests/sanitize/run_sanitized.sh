@@ -21,8 +21,8 @@ check() {
 }
 mkdir -p "$work"
 check configure cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Debug -DEFFC_SANITIZE=ON
-check build cmake --build "$work/build" -j2 --target effc test_runtime test_passes test_fusion test_gemm test_generated_api
-for t in test_runtime test_passes test_fusion test_gemm test_generated_api; do
+check build cmake --build "$work/build" -j2 --target effc test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api
+for t in test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api; do
   check "$t" "$work/build/tests/$t"
 done
 check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"

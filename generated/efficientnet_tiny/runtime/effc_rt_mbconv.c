@@ -445,7 +445,8 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
 #ifdef EFFC_RT_HAVE_AVX2
 /* AVX-512, for channel counts that are multiples of 16 (every depthwise of B0-B7 but the
  * 24- and 40-channel ones on 112-150 wide maps, where AVX2's 8-wide rest tiles and its
- * prefetching order measured 4-9% faster). T output pixels from ox, channels [c, c+16), the
+ * prefetching order measured 4-9% faster than masked 16-channel tiles; those at 3x3 stride 1
+ * run the flat-row kernel below). T output pixels from ox, channels [c, c+16), the
  * tap row's KW weights in registers and each input pixel loaded once per tap row for every
  * output it feeds: AVX2 has too few registers for that at 16 channels, so its tiles load an
  * input per FMA and are bound by the load ports. Kernel microbenchmark, Zen 4: 0.63-0.76x on
@@ -590,6 +591,130 @@ EFFC_RT_AVX512_FN static void dw512_3x3s2(const struct effc_rt_dw *d, size_t r0,
 EFFC_RT_AVX512_FN static void dw512_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 1); }
 EFFC_RT_AVX512_FN static void dw512_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 2); }
 
+/* 3x3 stride 1 with C = 8, 24 or 40 channels (B3's first two blocks: 40 and 24 at 150x150;
+ * B4's and B5's 24), where 16-channel tiles leave a half-empty vector per pixel: the output row
+ * as one flat run of OW * C floats. Input pixel ox + kx - 1 sits (kx - 1) * C floats from output
+ * pixel ox, so each output vector takes its nine taps from nine unaligned loads, and the weights
+ * repeat every lcm(16, C) floats: P = C / 8 vectors per tap, R such periods per block (5 x 1 for
+ * 40 channels, 3 x 4 for 24: 0.79x and 0.68x the AVX2 tiles with their Swish sweep in the kernel
+ * microbenchmark at 150x150; R = 2 for 40 measured 0.90x, R = 2 and 6 for 24 0.72x and 0.80x).
+ * B3 at 1 thread: those two layers 0.652 -> 0.514 and 0.354 -> 0.239 ms (per-op profile), whole
+ * runner 0.7% faster (five alternating runs). Same FMAs in the same order as the 16-channel tiles
+ * (an input outside the row is a zero, not a skipped tap); the row sums come out of P lane-wise
+ * partial sums, added in another order than the tiles' pixel-by-pixel one. */
+#define DWF_MAXP 5
+EFFC_RT_AVX512_INLINE __mmask16 dwf_mask(ptrdiff_t o, ptrdiff_t lo, ptrdiff_t hi)
+{
+	/* lanes l with lo <= o + l < hi */
+	unsigned m = 0xffffu;
+	if (o < lo)
+		m = lo - o >= 16 ? 0 : m & (0xffffu << (lo - o));
+	if (o + 16 > hi)
+		m = hi - o <= 0 ? 0 : m & (0xffffu >> (16 - (hi - o)));
+	return (__mmask16)m;
+}
+
+EFFC_RT_AVX512_INLINE void dwf_block(const struct row_geom *g, const float *w, const float *b, ptrdiff_t o0,
+				     ptrdiff_t L, ptrdiff_t Lin, ptrdiff_t C, ptrdiff_t pl, const int P, const int R,
+				     const int CHECKED, int clamp, __m512 lo, __m512 hi, int swish, __m512 *sum)
+{
+	__m512 acc[DWF_MAXP * 8];
+#pragma GCC unroll 40
+	for (int v = 0; v < R * P; v++)
+		acc[v] = _mm512_loadu_ps(b + (v % P) * 16);
+#pragma GCC unroll 3
+	for (int ky = 0; ky < 3; ky++) {
+		if (ky < g->ky0 || ky >= g->ky1)
+			continue;
+		const float *row = g->rows[ky];
+#pragma GCC unroll 3
+		for (int kx = 0; kx < 3; kx++) {
+			const ptrdiff_t sh = (kx - pl) * C;
+#pragma GCC unroll 5
+			for (int j = 0; j < P; j++) {
+				const __m512 wv = _mm512_loadu_ps(w + ((size_t)ky * 3 + (size_t)kx) * 16 * (size_t)P + (size_t)j * 16);
+#pragma GCC unroll 8
+				for (int r = 0; r < R; r++) {
+					const int v = r * P + j;
+					const ptrdiff_t o = o0 + 16 * v + sh;
+					const __m512 x = CHECKED ? _mm512_maskz_loadu_ps(dwf_mask(o, 0, Lin), row + o)
+								 : _mm512_loadu_ps(row + o);
+					acc[v] = _mm512_fmadd_ps(x, wv, acc[v]);
+				}
+			}
+		}
+	}
+#pragma GCC unroll 40
+	for (int v = 0; v < R * P; v++) {
+		__m512 y = clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, acc[v])) : acc[v];
+		if (swish)
+			y = effc_rt_swish16(y);
+		const ptrdiff_t o = o0 + 16 * v;
+		if (CHECKED) {
+			const __mmask16 m = dwf_mask(o, 0, L);
+			sum[v % P] = _mm512_add_ps(sum[v % P], _mm512_maskz_mov_ps(m, y));
+			_mm512_mask_storeu_ps(g->out + o, m, y);
+		} else {
+			sum[v % P] = _mm512_add_ps(sum[v % P], y);
+			_mm512_storeu_ps(g->out + o, y);
+		}
+	}
+}
+
+EFFC_RT_AVX512_INLINE void dw512_flat(const struct effc_rt_dw *d, size_t r0, size_t r1, const int P, const int R)
+{
+	const struct effc_rt_conv2d *p = &d->p;
+	const ptrdiff_t C = p->out_c, L = (ptrdiff_t)p->out_w * C, Lin = (ptrdiff_t)p->in_w * C, pl = p->pad_left;
+	const ptrdiff_t span = 16 * P * R;
+	/* the weights and bias repeated over a period: w[(ky * 3 + kx) * 16P + i] = tap's [i % C] */
+	float w[9 * 16 * DWF_MAXP], b[16 * DWF_MAXP], part[16 * DWF_MAXP];
+	for (int t = 0; t < 9; t++)
+		for (int i = 0; i < 16 * P; i++)
+			w[t * 16 * P + i] = d->w[(size_t)t * (size_t)C + (size_t)(i % C)];
+	for (int i = 0; i < 16 * P; i++)
+		b[i] = d->bias ? d->bias[i % C] : 0.0f;
+	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
+	const int swish = p->act == EFFC_RT_ACT_SWISH;
+	/* blocks whose every load and store is inside the rows: [o_lo, o_hi) */
+	const ptrdiff_t o_lo = (pl * C + span - 1) / span * span;
+	ptrdiff_t o_hi = (L < Lin - (2 - pl) * C ? L : Lin - (2 - pl) * C) - span;
+	for (size_t r = r0; r < r1; r++) {
+		const struct row_geom g = row_geom(d, r);
+		__m512 sum[DWF_MAXP];
+		for (int j = 0; j < P; j++)
+			sum[j] = _mm512_setzero_ps();
+		for (ptrdiff_t o0 = 0; o0 < L; o0 += span) {
+			if (o0 >= o_lo && o0 <= o_hi)
+				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 0, clamp, lo, hi, swish, sum);
+			else
+				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 1, clamp, lo, hi, swish, sum);
+		}
+		if (d->row_sums) {
+			for (int j = 0; j < P; j++)
+				_mm512_storeu_ps(part + 16 * j, sum[j]);
+			float *sums = d->row_sums + r * (size_t)C;
+			for (ptrdiff_t c = 0; c < C; c++) {
+				float t = 0.0f;
+				for (ptrdiff_t i = c; i < 16 * P; i += C)
+					t += part[i];
+				sums[c] = t;
+			}
+		}
+	}
+}
+
+EFFC_RT_AVX512_FN static void dw512_flat8(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw512_flat(d, r0, r1, 1, 8); }
+EFFC_RT_AVX512_FN static void dw512_flat24(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw512_flat(d, r0, r1, 3, 4); }
+EFFC_RT_AVX512_FN static void dw512_flat40(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw512_flat(d, r0, r1, 5, 1); }
+
+/* The flat-row kernel's shapes (see dw512_flat) */
+static int dw_flat(const struct effc_rt_conv2d *p)
+{
+	return (p->out_c == 8 || p->out_c == 24 || p->out_c == 40) && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
+	       p->sw == 1 && p->dh == 1 && p->dw == 1 && p->pad_left <= 2 && p->act != EFFC_RT_ACT_HARDSWISH;
+}
+
 /* The unrolled instances: 10 * kernel size + stride, or 0 for any other shape. */
 static int dw_instance(const struct effc_rt_conv2d *p)
 {
@@ -601,8 +726,8 @@ static int dw_instance(const struct effc_rt_conv2d *p)
 int effc_rt_dw_avx512(const struct effc_rt_conv2d *p)
 {
 #ifdef EFFC_RT_HAVE_AVX2
-	return effc_rt_gemm_fast_available() && effc_rt_use_avx512() && p->kh <= 16 && p->out_c % 16 == 0 &&
-	       dw_instance(p) != 0;
+	return effc_rt_gemm_fast_available() && effc_rt_use_avx512() && p->kh <= 16 &&
+	       ((p->out_c % 16 == 0 && dw_instance(p) != 0) || dw_flat(p));
 #else
 	(void)p;
 	return 0;
@@ -614,6 +739,12 @@ void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 #ifdef EFFC_RT_HAVE_AVX2
 	if (effc_rt_gemm_fast_available() && d->p.kh <= 16) {
 		const int k = dw_instance(&d->p);
+		if (effc_rt_dw_avx512(&d->p) && dw_flat(&d->p))
+			switch (d->p.out_c) {
+			case 8: dw512_flat8(d, oy0, oy1); return;
+			case 24: dw512_flat24(d, oy0, oy1); return;
+			default: dw512_flat40(d, oy0, oy1); return;
+			}
 		if (effc_rt_dw_avx512(&d->p))
 			switch (k) {
 			case 31: dw512_3x3s1(d, oy0, oy1); return;

@@ -659,9 +659,10 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 #ifdef EFFC_RT_AVX2
 	const size_t k = g->k;
 	const struct isa *x = pick_isa();
+	/* b_scale is fused into the AVX-512 row blocks only (the streaming order's weights are read
+	 * once anyway; AVX2 and the portable loop are the paths of other CPUs) */
 	if (g->b_scale && (x != &isa_avx512 || k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES ||
-			   (g->act != EFFC_RT_ACT_NONE && g->act != EFFC_RT_ACT_SWISH) || !effc_rt_gemm_fast_available() ||
-			   g->a_scale)) {
+			   !effc_rt_gemm_fast_available() || g->a_scale)) {
 		const struct effc_rt_gemm h = prescaled(g, p0, p1 < (g->n + 15) / 16 ? p1 : (g->n + 15) / 16);
 		effc_rt_gemm_fast_rect(&h, m0, m1, p0, p1);
 		return;

@@ -879,21 +879,17 @@ static void run_gemm(struct effc_rt *rt, struct effc_rt_op *op)
 		gb.c = g->c + b * hw * g->n;
 		gb.residual = g->residual ? g->residual + b * hw * g->n : NULL;
 		struct scale_args sa = {.s = s, .dst = rt->work, .k = g->k};
-		size_t rows;
 		if (op->scale_weights && task_count(rt) == 1) {
 			gb.b_scale = s, gb.b_work = rt->work;
-			gemm_rows(rt, &gb);
-			continue;
 		} else if (op->scale_weights) {
 			sa.src = g->packed, sa.panels = 1;
-			rows = panels * g->k;
 			gb.packed = rt->work;
+			parallel_for(rt, panels * g->k, 8, scale_range, &sa); /* 8, not 64: 7x7 and 8x8 maps split too */
 		} else {
 			sa.src = gb.a;
-			rows = hw;
 			gb.a = rt->work;
+			parallel_for(rt, hw, 8, scale_range, &sa);
 		}
-		parallel_for(rt, rows, 8, scale_range, &sa); /* 8, not 64: 7x7 and 8x8 maps split too */
 		gemm_rows(rt, &gb);
 	}
 }

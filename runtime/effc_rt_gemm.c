@@ -88,7 +88,7 @@ static void epilogue(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t 
 		w *= m1 - m0, m1 = m0 + 1;
 	for (size_t i = m0; i < m1; i++) {
 		float *c = g->c + i * g->n + c0;
-		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff())
+		if (effc_rt_clamps(g->out_min, g->out_max))
 			for (size_t j = 0; j < w; j++)
 				c[j] = c[j] < g->out_min ? g->out_min : c[j] > g->out_max ? g->out_max : c[j];
 		if (g->act == EFFC_RT_ACT_SWISH)
@@ -122,7 +122,8 @@ static void gemm_ref_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, si
 /* g with B's panels [p0, p1) scaled into b_work beforehand, for the paths that do not fuse it */
 static struct effc_rt_gemm prescaled(const struct effc_rt_gemm *g, size_t p0, size_t p1)
 {
-	effc_rt_scale_panels(p0 * g->k, p1 * g->k, g->k, g->b_scale, g->packed, g->b_work);
+	const size_t pn = (g->n + 15) / 16;
+	effc_rt_scale_panels(p0 * g->k, (p1 < pn ? p1 : pn) * g->k, g->k, g->b_scale, g->packed, g->b_work);
 	struct effc_rt_gemm h = *g;
 	h.packed = g->b_work, h.b_scale = NULL;
 	return h;
@@ -185,7 +186,7 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 	}
 	if (g) {
 		const __m256 lo = _mm256_set1_ps(g->out_min), hi = _mm256_set1_ps(g->out_max);
-		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff()) { /* Relu6 and the like */
+		if (effc_rt_clamps(g->out_min, g->out_max)) {
 #pragma GCC unroll 6
 			for (int i = 0; i < MR; i++) {
 				acc0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[i]));
@@ -362,7 +363,7 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 {
 	if (g) {
 		const __m512 lo = _mm512_set1_ps(g->out_min), hi = _mm512_set1_ps(g->out_max);
-		if (g->out_min > -__builtin_inff() || g->out_max < __builtin_inff()) { /* Relu6 and the like */
+		if (effc_rt_clamps(g->out_min, g->out_max)) {
 #pragma GCC unroll 12
 			for (int i = 0; i < MR; i++) {
 				r->a0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a0[i]));
@@ -663,7 +664,7 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 	 * once anyway; AVX2 and the portable loop are the paths of other CPUs) */
 	if (g->b_scale && (x != &isa_avx512 || k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES ||
 			   !effc_rt_gemm_fast_available() || g->a_scale)) {
-		const struct effc_rt_gemm h = prescaled(g, p0, p1 < (g->n + 15) / 16 ? p1 : (g->n + 15) / 16);
+		const struct effc_rt_gemm h = prescaled(g, p0, p1);
 		effc_rt_gemm_fast_rect(&h, m0, m1, p0, p1);
 		return;
 	}
@@ -700,7 +701,7 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 	}
 #else
 	if (g->b_scale) {
-		const struct effc_rt_gemm h = prescaled(g, p0, p1 < (g->n + 15) / 16 ? p1 : (g->n + 15) / 16);
+		const struct effc_rt_gemm h = prescaled(g, p0, p1);
 		gemm_ref_rect(&h, m0, m1, c0, c1);
 		return;
 	}

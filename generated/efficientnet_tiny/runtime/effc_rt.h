@@ -6,6 +6,7 @@
 #ifndef EFFC_RT_H
 #define EFFC_RT_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -133,6 +134,10 @@ struct effc_rt_gemm {
 	const float *b_scale;
 	float *b_work;
 };
+
+/* Whether an output range [lo, hi] clamps at all (Relu6 and the like; ±inf for none): kernels
+ * skip the min/max otherwise. */
+static inline int effc_rt_clamps(float lo, float hi) { return lo >= -FLT_MAX || hi <= FLT_MAX; }
 
 /* Depthwise convolution of one image (effc_rt_mbconv.c), NHWC, weights [kh][kw][C]: clamp and
  * activation applied, and, if row_sums is set, each output row's per-channel sums after the

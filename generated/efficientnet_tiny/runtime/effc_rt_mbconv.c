@@ -136,7 +136,7 @@ EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_ge
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
-	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
 		const __m256 v = clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, acc[t])) : acc[t];
@@ -183,7 +183,7 @@ EFFC_RT_AVX2_INLINE void dw_tile16(const struct effc_rt_dw *d, const struct row_
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
-	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
 		float *y = g->out + (size_t)(ox + t) * C + c;
@@ -336,7 +336,7 @@ EFFC_RT_AVX2_INLINE void dw_row5x5(const struct effc_rt_dw *d, const struct row_
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
-	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 	__m256 sum = _mm256_setzero_ps();
 #pragma GCC unroll 8
 	for (int t = 0; t < T; t++) {
@@ -485,7 +485,7 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 		}
 	}
 	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
-	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 #pragma GCC unroll 10
 	for (int t = 0; t < T; t++) {
 		__m512 v = clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, acc[t])) : acc[t];
@@ -603,12 +603,12 @@ EFFC_RT_AVX512_FN static void dw512_5x5s2(const struct effc_rt_dw *d, size_t r0,
  * (an input outside the row is a zero, not a skipped tap); the row sums come out of P lane-wise
  * partial sums, added in another order than the tiles' pixel-by-pixel one. */
 #define DWF_MAXP 5
-EFFC_RT_AVX512_INLINE __mmask16 dwf_mask(ptrdiff_t o, ptrdiff_t lo, ptrdiff_t hi)
+EFFC_RT_AVX512_INLINE __mmask16 dwf_mask(ptrdiff_t o, ptrdiff_t hi)
 {
-	/* lanes l with lo <= o + l < hi */
+	/* lanes l with 0 <= o + l < hi */
 	unsigned m = 0xffffu;
-	if (o < lo)
-		m = lo - o >= 16 ? 0 : m & (0xffffu << (lo - o));
+	if (o < 0)
+		m = -o >= 16 ? 0 : m & (0xffffu << -o);
 	if (o + 16 > hi)
 		m = hi - o <= 0 ? 0 : m & (0xffffu >> (16 - (hi - o)));
 	return (__mmask16)m;
@@ -637,7 +637,7 @@ EFFC_RT_AVX512_INLINE void dwf_block(const struct row_geom *g, const float *w, c
 				for (int r = 0; r < R; r++) {
 					const int v = r * P + j;
 					const ptrdiff_t o = o0 + 16 * v + sh;
-					const __m512 x = CHECKED ? _mm512_maskz_loadu_ps(dwf_mask(o, 0, Lin), row + o)
+					const __m512 x = CHECKED ? _mm512_maskz_loadu_ps(dwf_mask(o, Lin), row + o)
 								 : _mm512_loadu_ps(row + o);
 					acc[v] = _mm512_fmadd_ps(x, wv, acc[v]);
 				}
@@ -651,7 +651,7 @@ EFFC_RT_AVX512_INLINE void dwf_block(const struct row_geom *g, const float *w, c
 			y = effc_rt_swish16(y);
 		const ptrdiff_t o = o0 + 16 * v;
 		if (CHECKED) {
-			const __mmask16 m = dwf_mask(o, 0, L);
+			const __mmask16 m = dwf_mask(o, L);
 			sum[v % P] = _mm512_add_ps(sum[v % P], _mm512_maskz_mov_ps(m, y));
 			_mm512_mask_storeu_ps(g->out + o, m, y);
 		} else {
@@ -673,12 +673,12 @@ EFFC_RT_AVX512_INLINE void dw512_flat(const struct effc_rt_dw *d, size_t r0, siz
 			w[t * 16 * P + i] = d->w[(size_t)t * (size_t)C + (size_t)(i % C)];
 	for (int i = 0; i < 16 * P; i++)
 		b[i] = d->bias ? d->bias[i % C] : 0.0f;
-	const int clamp = p->out_min > -__builtin_inff() || p->out_max < __builtin_inff(); /* Relu6 and the like */
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
 	const int swish = p->act == EFFC_RT_ACT_SWISH;
 	/* blocks whose every load and store is inside the rows: [o_lo, o_hi) */
 	const ptrdiff_t o_lo = (pl * C + span - 1) / span * span;
-	ptrdiff_t o_hi = (L < Lin - (2 - pl) * C ? L : Lin - (2 - pl) * C) - span;
+	const ptrdiff_t o_hi = (L < Lin - (2 - pl) * C ? L : Lin - (2 - pl) * C) - span;
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		__m512 sum[DWF_MAXP];

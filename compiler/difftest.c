@@ -7,7 +7,7 @@
  * --layers builds with EFFC_DEBUG_TENSORS, dumps every ONNX-named tensor the generated code
  * computes, asks ONNX Runtime for the same tensors (as extra outputs of a temporary copy of the
  * model) and names the first node whose output diverges. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "driver.h"
 #include <dirent.h>
 
@@ -22,7 +22,7 @@
 #endif
 
 struct dt_opts {
-	const char *model, *work;
+	const char *model, *work, *prebuilt_runtime, *ref_cache;
 	int seeds, threads, bench, keep, layers, force_xnnpack, portable, no_avx512;
 	double tol, min_sens, min_rel_sens;
 	struct effc_common_options common;
@@ -119,6 +119,10 @@ static int parse_args(int argc, char **argv, struct dt_opts *o)
 			o->min_rel_sens = strtod(v, &end), i++;
 		else if (!strcmp(a, "--work") && v)
 			o->work = v, i++;
+		else if (!strcmp(a, "--prebuilt-runtime") && v)
+			o->prebuilt_runtime = v, i++;
+		else if (!strcmp(a, "--ref-cache") && v)
+			o->ref_cache = v, i++;
 		else if (!strcmp(a, "--keep"))
 			o->keep = 1;
 		else if (!strcmp(a, "--layers"))
@@ -156,6 +160,7 @@ struct dt {
 	const struct effc_graph *g;
 	const char *work, *script, *node;
 	char log[4200], runner[4300];
+	char ref_key[40]; /* --ref-cache: what ONNX Runtime's outputs depend on, hashed; "" without */
 };
 
 static void add_inputs(struct dt *t, struct effc_cmd *c, int seed, int for_ort)
@@ -192,14 +197,108 @@ static int build(struct dt *t, const char *builddir, int debug)
 	/* --portable wins over --force-xnnpack, which wins over --no-avx512 */
 	const int portable = t->o->portable, force = !portable && t->o->force_xnnpack,
 		  no_avx512 = !portable && !force && t->o->no_avx512;
-	char rt[128];
-	snprintf(rt, sizeof rt, " -DEFFC_RT_PORTABLE=%s -DEFFC_RT_FORCE_XNNPACK=%s -DEFFC_RT_NO_AVX512=%s",
-		 portable ? "ON" : "OFF", force ? "ON" : "OFF", no_avx512 ? "ON" : "OFF");
+	char rt[4400];
+	int n = snprintf(rt, sizeof rt, " -DEFFC_RT_PORTABLE=%s -DEFFC_RT_FORCE_XNNPACK=%s -DEFFC_RT_NO_AVX512=%s",
+			 portable ? "ON" : "OFF", force ? "ON" : "OFF", no_avx512 ? "ON" : "OFF");
+	if (t->o->prebuilt_runtime) {
+		/* CMake includes this file in the generated project() call: it imports a built effc_rt
+		 * of the same configuration, and the generated CMakeLists then builds no runtime. */
+		const char *config = portable ? "portable" : force ? "force-xnnpack" : no_avx512 ? "no-avx512" : "default";
+		char file[4200], abs[4096];
+		snprintf(file, sizeof file, "%s/effc_rt-%s.cmake", t->o->prebuilt_runtime, config);
+		if (!realpath(file, abs)) {
+			fprintf(stderr, "effc: %s: --prebuilt-runtime: no runtime for this configuration at %s\n", t->o->model, file);
+			return 1;
+		}
+		snprintf(rt + n, sizeof rt - (size_t)n, " -DCMAKE_PROJECT_INCLUDE=%s", abs);
+	}
 	if (effc_build_generated(dir, builddir, debug, rt, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- the reference cache (--ref-cache) ---------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001B3ull;
+	return h;
+}
+
+/* ONNX Runtime's outputs for a seed depend on the model file, the script that runs it, the
+ * inputs (seed and shapes: --batch changes them), the outputs asked for and the thread count;
+ * the key hashes all of them, so an edited model or script never meets a stale entry. */
+static int ref_cache_key(struct dt *t)
+{
+	struct effc_diag d;
+	uint64_t h = 0xCBF29CE484222325ull;
+	const char *files[] = {t->o->model, t->script};
+	for (int i = 0; i < 2; i++) {
+		void *data;
+		size_t size;
+		if (effc_read_file(files[i], &data, &size, &d))
+			return effc_report(&d);
+		h = fnv1a(h, data, size);
+		h = fnv1a(h, &size, sizeof size);
+		free(data);
+	}
+	for (int k = 0; k < t->g->n_inputs; k++) {
+		const struct effc_tensor *x = &t->g->t[t->g->inputs[k]];
+		h = fnv1a(h, x->name, strlen(x->name) + 1);
+		h = fnv1a(h, x->dims, sizeof x->dims[0] * (size_t)x->rank);
+	}
+	for (int k = 0; k < t->g->n_outputs; k++)
+		h = fnv1a(h, t->g->t[t->g->outputs[k]].name, strlen(t->g->t[t->g->outputs[k]].name) + 1);
+	h = fnv1a(h, &t->o->threads, sizeof t->o->threads);
+	snprintf(t->ref_key, sizeof t->ref_key, "%016" PRIx64, h);
+	return 0;
+}
+
+/* Where the reference of output k for seed s is read: the cache entry when there is one. */
+static void ref_path(const struct dt *t, int s, int k, int cached, char *path, size_t cap)
+{
+	if (cached)
+		snprintf(path, cap, "%s/%s_s%d_%d.f32", t->o->ref_cache, t->ref_key, s, k);
+	else
+		snprintf(path, cap, "%s/ref%d_%d.f32", t->work, s, k);
+}
+
+static int refs_cached(const struct dt *t, int s)
+{
+	char path[4300];
+	for (int k = 0; t->ref_key[0] && k < t->g->n_outputs; k++) {
+		ref_path(t, s, k, 1, path, sizeof path);
+		if (access(path, R_OK) != 0)
+			return 0;
+	}
+	return t->ref_key[0] != 0;
+}
+
+/* Copies seed s's fresh references into the cache, each through a temporary file and a rename,
+ * so a test running beside this one never reads half an entry. A failure only costs reuse. */
+static void cache_refs(const struct dt *t, int s)
+{
+	char from[4300], to[4300], tmp[4400];
+	struct effc_diag d;
+	for (int k = 0; t->ref_key[0] && k < t->g->n_outputs; k++) {
+		void *data;
+		size_t size;
+		ref_path(t, s, k, 0, from, sizeof from);
+		ref_path(t, s, k, 1, to, sizeof to);
+		snprintf(tmp, sizeof tmp, "%s.%ld.tmp", to, (long)getpid());
+		if (effc_read_file(from, &data, &size, &d))
+			return;
+		int bad = effc_write_file(tmp, data, size, &d) != EFFC_OK || rename(tmp, to) != 0;
+		free(data);
+		if (bad) {
+			remove(tmp);
+			return;
+		}
+	}
 }
 
 static int run_seeds(struct dt *t)
@@ -237,26 +336,32 @@ static int run_seeds(struct dt *t)
 			failed = 1;
 			break;
 		}
-		effc_progress(&o->common, "seed %d: ONNX Runtime", s);
-		ort_cmd(t, &c, o->model);
-		add_inputs(t, &c, s, 1);
-		for (int k = 0; k < g->n_outputs; k++) {
-			effc_cmd_raw(&c, " --output");
-			effc_cmd_argf(&c, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, t->work, s, k);
-		}
-		char out[4096];
-		if (effc_cmd_run(&c, t->log, out, sizeof out) != 0) {
-			fprintf(stderr, "effc: %s: ONNX Runtime failed (seed %d); is onnxruntime-node installed (scripts/setup.sh)?\n",
-				o->model, s);
-			effc_show_log_tail(t->log);
-			failed = 1;
-			break;
+		const int cached = refs_cached(t, s);
+		if (cached) {
+			printf("seed %d: ONNX Runtime's outputs from the reference cache (%s)\n", s, t->ref_key);
+		} else {
+			effc_progress(&o->common, "seed %d: ONNX Runtime", s);
+			ort_cmd(t, &c, o->model);
+			add_inputs(t, &c, s, 1);
+			for (int k = 0; k < g->n_outputs; k++) {
+				effc_cmd_raw(&c, " --output");
+				effc_cmd_argf(&c, "%s=%s/ref%d_%d.f32", g->t[g->outputs[k]].name, t->work, s, k);
+			}
+			char out[4096];
+			if (effc_cmd_run(&c, t->log, out, sizeof out) != 0) {
+				fprintf(stderr, "effc: %s: ONNX Runtime failed (seed %d); is onnxruntime-node installed (scripts/setup.sh)?\n",
+					o->model, s);
+				effc_show_log_tail(t->log);
+				failed = 1;
+				break;
+			}
+			cache_refs(t, s);
 		}
 		for (int k = 0; k < g->n_outputs; k++) {
 			const struct effc_tensor *y = &g->t[g->outputs[k]];
 			int64_t n = effc_tensor_numel(y);
 			snprintf(path, sizeof path, "%s/out%d_%d.f32", t->work, s, k);
-			snprintf(p2, sizeof p2, "%s/ref%d_%d.f32", t->work, s, k);
+			ref_path(t, s, k, cached, p2, sizeof p2);
 			float *a = read_floats(path, n), *b = read_floats(p2, n);
 			if (!a || !b) {
 				fprintf(stderr, "effc: %s: output '%s' missing or of the wrong size (seed %d)\n", o->model, y->name, s);
@@ -530,6 +635,9 @@ static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
 	snprintf(t.runner, sizeof t.runner, "%s/gen/build/model_runner", work);
 	char builddir[4300];
 	snprintf(builddir, sizeof builddir, "%s/gen/build", work);
+	struct effc_diag d;
+	if (o->ref_cache && (effc_mkdir_p(o->ref_cache, &d) ? effc_report(&d) : ref_cache_key(&t)))
+		return 1;
 	if (build(&t, builddir, 0))
 		return 1;
 	int failed = run_seeds(&t);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# check_layers_perturb.sh EFFC PYTHON MODEL WORK: plant a wrong weight in one block (only in
-# effc's copy, with --perturb-initializer) and check that difftest --layers fails and names
-# that block's first node as the first divergence.
+# check_layers_perturb.sh EFFC PYTHON MODEL WORK [DIFFTEST-ARGS...]: plant a wrong weight in one
+# block (only in effc's copy, with --perturb-initializer) and check that difftest --layers fails
+# and names that block's first node as the first divergence.
 set -uo pipefail
 effc=$1 py=$2 model=$3 work=$4
+shift 4
 read -r weight node < <("$py" - "$model" <<'PY'
 import sys, onnx
 m = onnx.load(sys.argv[1])
@@ -14,7 +15,7 @@ for n in m.graph.node:
 PY
 )
 [[ -n ${weight:-} ]] || { echo "FAIL: no Conv in block features.4"; echo "0 passed, 1 failed"; exit 1; }
-out=$("$effc" difftest "$model" --seeds 1 --layers --perturb-initializer "$weight" --work "$work" 2>&1)
+out=$("$effc" difftest "$model" --seeds 1 --layers --perturb-initializer "$weight" --work "$work" "$@" 2>&1)
 rc=$?
 echo "$out" | grep -E "first divergence|difftest " || true
 pass=0 fail=0

@@ -316,7 +316,7 @@ def _cases_mentioned(text, work, names):
     return found
 
 
-def configure(work, names, failures):
+def configure(work, names, failures, cmake_args=()):
     """Configure the superproject. Cases that break configuration (and are
     named in the error) are dropped and recorded as failures; the rest is
     retried. Returns (ok, names that are configured, log)."""
@@ -325,7 +325,7 @@ def configure(work, names, failures):
     log = ""
     while names:
         write_superproject(work, names)
-        cmd = ["cmake", "-S", work, "-B", build, "-DCMAKE_BUILD_TYPE=Release"]
+        cmd = ["cmake", "-S", work, "-B", build, "-DCMAKE_BUILD_TYPE=Release"] + list(cmake_args)
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                timeout=CONFIGURE_TIMEOUT, universal_newlines=True,
@@ -542,6 +542,10 @@ def main(argv=None):
     ap.add_argument("--filter", help="only cases whose name matches this regex")
     ap.add_argument("--list-excluded", action="store_true",
                     help="print every excluded case with its reason")
+    ap.add_argument("--cmake-arg", action="append", default=[],
+                    help="extra argument for configuring the superproject (repeatable), e.g. "
+                         "-DCMAKE_PROJECT_INCLUDE=BUILD/runtime-exports/effc_rt-default.cmake "
+                         "to link a runtime built before")
     ap.add_argument("--dry-run", action="store_true",
                     help="only classify cases (applicable / excluded); needs no effc")
     args = ap.parse_args(argv)
@@ -614,7 +618,7 @@ def main(argv=None):
     # 2. configure + build the superproject
     built = []
     if compiled:
-        ok, configured, log = configure(work, compiled, failures)
+        ok, configured, log = configure(work, compiled, failures, args.cmake_arg)
         if not ok:
             for n in configured:
                 failures[n] = "CMake configure of the superproject failed:\n    " + _tail(log, 20)

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# run_sanitized.sh SOURCE_DIR WORK MODEL.onnx: the compiler and generated code under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Builds a separate sanitizer tree, runs the unit
-# tests and the bad-input suite there, compiles MODEL (an EfficientNet-B0 export) with the
-# sanitized effc at -O1 and -O0, and builds that generated code with the sanitizers too and runs
-# it. Any sanitizer report fails the test (halt_on_error, and stderr is scanned).
+# run_sanitized.sh build SOURCE_DIR WORK
+# run_sanitized.sh run SOURCE_DIR WORK MODEL.onnx
+# The compiler and generated code under AddressSanitizer + UndefinedBehaviorSanitizer.
+# build: configures and builds a separate sanitizer tree (Debug; our kernel files once, at -O1,
+#   shared by the compiler and the runtime; see the top-level CMakeLists) and reports how long
+#   that took.
+# run: runs the unit tests and the bad-input suite in that tree, compiles MODEL (an
+#   EfficientNet-B0 export) with the sanitized effc at -O1 and -O0, builds that generated code
+#   with the sanitizers too, linked against the tree's sanitized runtime, and runs it.
+# Any sanitizer report fails the test (halt_on_error, and stderr is scanned).
 set -uo pipefail
-src=$1 work=$2 model=$3
+mode=$1 src=$2 work=$3
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 pass=0 fail=0
@@ -19,25 +24,42 @@ check() {
     echo "FAIL $name"; tail -25 "$log"; fail=$((fail + 1))
   fi
 }
+tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api)
 mkdir -p "$work"
-check configure cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Debug -DEFFC_SANITIZE=ON
-check build cmake --build "$work/build" -j2 --target effc test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api
-for t in test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api; do
-  check "$t" "$work/build/tests/$t"
-done
-check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"
-check compile_b0 "$work/build/effc" compile "$model" -o "$work/b0" --name b0
-check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0
-check inspect_b0 "$work/build/effc" inspect "$model" --json
-check gen_b0 "$work/build/effc" gen --variant b0 -o "$work/gen_b0.onnx"
-flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g"
-check build_generated cmake -S "$work/b0" -B "$work/b0/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$flags" \
-  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined
-check build_generated_make cmake --build "$work/b0/build" -j2
-head -c $((3 * 224 * 224 * 4)) /dev/zero > "$work/in.f32"
-check run_generated_1thread "$work/b0/build/b0_runner" --repeat 2 "$work/in.f32" "$work/out.f32"
-check run_generated_2threads "$work/b0/build/b0_runner" --threads 2 --repeat 2 "$work/in.f32" "$work/out.f32"
+case $mode in
+build)
+  start=$SECONDS
+  check configure cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Debug -DEFFC_SANITIZE=ON
+  check build cmake --build "$work/build" -j2 --target effc effc_rt "${tests[@]}"
+  echo "sanitizer tree built in $((SECONDS - start)) s"
+  ;;
+run)
+  model=$4
+  for t in "${tests[@]}"; do
+    check "$t" "$work/build/tests/$t"
+  done
+  check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"
+  check compile_b0 "$work/build/effc" compile "$model" -o "$work/b0" --name b0
+  check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0
+  check inspect_b0 "$work/build/effc" inspect "$model" --json
+  check gen_b0 "$work/build/effc" gen --variant b0 -o "$work/gen_b0.onnx"
+  flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g"
+  check build_generated cmake -S "$work/b0" -B "$work/b0/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$flags" \
+    -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined \
+    "-DCMAKE_PROJECT_INCLUDE=$work/build/runtime-exports/effc_rt-default.cmake"
+  check build_generated_make cmake --build "$work/b0/build" -j2
+  # The generated build must have taken the sanitized runtime, not compiled one of its own.
+  check generated_links_sanitized_runtime bash -c "! test -e '$work/b0/build/libeffc_rt.a'"
+  head -c $((3 * 224 * 224 * 4)) /dev/zero > "$work/in.f32"
+  check run_generated_1thread "$work/b0/build/b0_runner" --repeat 2 "$work/in.f32" "$work/out.f32"
+  check run_generated_2threads "$work/b0/build/b0_runner" --threads 2 --repeat 2 "$work/in.f32" "$work/out.f32"
+  ;;
+*)
+  echo "usage: run_sanitized.sh build|run SOURCE_DIR WORK [MODEL.onnx]" >&2
+  exit 2
+  ;;
+esac
 echo "$pass passed, $fail failed"
-# A pass keeps no build outputs: the suite has to fit a small CI disk.
+# A pass keeps no build outputs but the tree: the suite has to fit a small CI disk.
 [[ $fail -eq 0 ]] && rm -rf "$work/b0" "$work/b0_O0" "$work/gen_b0.onnx"
 [[ $fail -eq 0 ]]

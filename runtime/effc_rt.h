@@ -333,8 +333,7 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
 /* c = act(clamp(bias + sum over segments s of A_s B_s)), A_s row i at a[s] + i * lda (ks
  * floats), B_s the packed rows [b_off[s], b_off[s] + ks), segs <= 16, g->a unused: a dense
  * convolution's interior pixels read in place (segment = tap row; consecutive pixels lda =
- * sw x C apart). Only on the AVX-512 tiles, and for act NONE or SWISH: returns 0, and does
- * nothing, elsewhere. */
+ * sw x C apart). Only on the AVX-512 tiles: returns 0, and does nothing, elsewhere. */
 int effc_rt_gemm_segments(const struct effc_rt_gemm *g, const float *const *a, const size_t *b_off, size_t segs,
 			  size_t ks, size_t lda);
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);

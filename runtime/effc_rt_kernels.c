@@ -456,10 +456,48 @@ void effc_rt_swish(size_t n, const float *in, float *out)
 	swish_portable(n, in, out);
 }
 
-EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)
+EFFC_RT_CLONES static void hardswish_portable(size_t n, const float *in, float *out)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = in[i] * clampf(in[i] * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+/* The kernels' in-register form (effc_rt_simd.h), so a sweep gives the bits they give. */
+EFFC_RT_AVX2_FN static void hardswish_avx2(size_t n, const float *in, float *out)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, effc_rt_hardswish8(_mm256_loadu_ps(in + i)));
+	if (i < n) {
+		const __m256i m =
+		    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		_mm256_maskstore_ps(out + i, m, effc_rt_hardswish8(_mm256_maskload_ps(in + i, m)));
+	}
+}
+
+EFFC_RT_AVX512_FN static void hardswish_avx512(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(out + i, m, effc_rt_hardswish16(_mm512_maskz_loadu_ps(m, in + i)));
+	}
+}
+#endif
+
+void effc_rt_hardswish(size_t n, const float *in, float *out)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (effc_rt_use_avx512()) {
+		hardswish_avx512(n, in, out);
+		return;
+	}
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		hardswish_avx2(n, in, out);
+		return;
+	}
+#endif
+	hardswish_portable(n, in, out);
 }
 
 /* sum a[i] * b[i] in eight independent partial sums, so the loop vectorises without

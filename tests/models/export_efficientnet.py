@@ -12,6 +12,8 @@ its real input distribution and the signal survives all the way to the logits.
 The (zero-initialised) biases of the SE convs and the classifier get N(0, 0.1)
 values too, so a dropped bias changes the result.
 
+--lite gives an EfficientNet-Lite-style network (ReLU6 for SiLU, no SE).
+
 Run with Debian's python (/usr/bin/python3), which has torch, torchvision, onnx:
     /usr/bin/python3 tests/models/export_efficientnet.py --variant b0 -o b0.onnx
 """
@@ -44,6 +46,9 @@ def parse_args(argv):
     p.add_argument("--calib-batch", type=int, default=2,
                    help="images per calibration pass (default 2: 4 passes of 2 give each "
                         "channel plenty of samples in a quarter of the time of 8)")
+    p.add_argument("--lite", action="store_true",
+                   help="EfficientNet-Lite style: every SiLU replaced by ReLU6 and "
+                        "the squeeze-excitation blocks removed")
     p.add_argument("--check-sensitivity", action="store_true",
                    help="print sensitivity=max|a-b|/max|a| for two random inputs")
     p.add_argument("-o", "--output", default=None, help="output .onnx path")
@@ -61,10 +66,26 @@ def parse_args(argv):
     return a
 
 
+def make_lite(torch, torchvision, module):
+    """In place: SiLU -> ReLU6 and SqueezeExcitation -> Identity, the changes
+    EfficientNet-Lite makes (ReLU6 exports as Clip(0, 6), which the compiler
+    fuses as an output clamp; no SE means no gate and no scaled projection)."""
+    se = torchvision.ops.misc.SqueezeExcitation
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.SiLU):
+            setattr(module, name, torch.nn.ReLU6(inplace=True))
+        elif isinstance(child, se):
+            setattr(module, name, torch.nn.Identity())
+        else:
+            make_lite(torch, torchvision, child)
+
+
 def build_model(torch, torchvision, args):
     torch.manual_seed(args.seed)
     ctor = getattr(torchvision.models, "efficientnet_" + args.variant)
     model = ctor(weights=None)
+    if args.lite:
+        make_lite(torch, torchvision, model)
 
     # Random BN affine parameters, then calibrated running statistics.
     bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -175,8 +196,9 @@ def main(argv=None):
         print("sensitivity=%.6g" % sensitivity(torch, model, args))
     if args.output:
         out = export(torch, model, args)
-        print("wrote %s (efficientnet_%s opset %d%s, %dx3x%dx%d) in %.1f s" % (
-            out, args.variant, args.opset, " keep-bn" if args.keep_bn else "",
+        print("wrote %s (efficientnet_%s%s opset %d%s, %dx3x%dx%d) in %.1f s" % (
+            out, args.variant, " lite" if args.lite else "", args.opset,
+            " keep-bn" if args.keep_bn else "",
             args.batch, args.resolution, args.resolution, time.time() - t0))
     return 0
 

@@ -10,7 +10,10 @@
  *   - effc_rt_conv1x1_create with an input scale (a folded SE), both internal modes;
  *   - effc_rt_se_gate_create from row sums and from x, sigmoid and hard sigmoid gates;
  *   - effc_rt_act_row_sums;
- *   - effc_rt_dwconv_create, on our kernel where it is chosen and on XNNPACK elsewhere. */
+ *   - effc_rt_dwconv_create, on our kernel where it is chosen and on XNNPACK elsewhere, and
+ *     effc_rt_conv2d_create of a depthwise convolution, which takes the same rule;
+ *   - every activation (none, Relu, Relu6, HardSwish, Swish) on every depthwise kernel, and
+ *     NaN inputs with each. */
 #include "effc_rt.h"
 
 #include <math.h>
@@ -143,7 +146,7 @@ static void rows_needed(const struct geom *g, int oy0, int oy1, int *lo, int *hi
 struct dw_case {
 	struct geom g;
 	enum effc_rt_act act;
-	int clamp, sums, bias;
+	int clamp, sums, bias; /* clamp 1: [0, 6] (Relu6), 2: [0, inf) (Relu) */
 };
 
 typedef void (*dw_fn)(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
@@ -206,7 +209,7 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 		ind[i] = in[i];
 	effc_rt_pack_dw(C, (size_t)g.kh, (size_t)g.kw, w, wp);
 	effc_rt_unpack_dw(C, (size_t)g.kh, (size_t)g.kw, wp, back);
-	const float lo = tc->clamp ? 0.0f : -INFINITY, hi = tc->clamp ? 6.0f : INFINITY;
+	const float lo = tc->clamp ? 0.0f : -INFINITY, hi = tc->clamp == 1 ? 6.0f : INFINITY;
 	const float *b = tc->bias ? bias : NULL;
 	naive_dw(&g, ind, w, b, lo, hi, tc->act, want, ws);
 
@@ -313,9 +316,10 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 	free(in), free(w), free(wp), free(bias), free(got), free(gs), free(back), free(ind), free(want), free(ws);
 }
 
-/* A NaN input gives NaN in exactly the outputs whose window holds it (ONNX semantics: Conv
- * and Clip of NaN are NaN), with and without a clamp, on every kernel: the tiles skip the clamp
- * when there is none and take it with the constants first, so max/min pass a NaN through. */
+/* A NaN input gives NaN in exactly the outputs whose window holds it (ONNX semantics: Conv,
+ * Clip, HardSwish and Swish of NaN are NaN), with and without a clamp, with each activation, on
+ * every kernel: the tiles skip the clamp when there is none and take it and HardSwish's with the
+ * constants first, so max/min pass a NaN through. */
 static void test_dw_nan(void)
 {
 	/* geom: H, W, C, kh, kw, sh, sw, dh, dw, pad top, left, bottom, right */
@@ -325,7 +329,11 @@ static void test_dw_nan(void)
 		{9, 9, 32, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, /* 5x5 */
 		{9, 9, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, /* stride 2 */
 		{9, 9, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, /* dilated: the generic AVX2 tiles */
+		{6, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, /* AVX-512 flat rows */
+		{8, 7, 13, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},  /* AVX2 5x5 rows of 7 in registers */
+		{9, 15, 29, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, /* AVX2 5x5 column order */
 	};
+	const enum effc_rt_act acts[3] = {EFFC_RT_ACT_NONE, EFFC_RT_ACT_HARDSWISH, EFFC_RT_ACT_SWISH};
 	const dw_fn fns[3] = {effc_rt_dw_rows, dw_rows_avx2, effc_rt_dw_rows_ref};
 	const char *fn_names[3] = {"dw_rows", "dw_rows_avx2", "dw_rows_ref"};
 	for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++) {
@@ -339,11 +347,14 @@ static void test_dw_nan(void)
 		const int ny = 3, nx = 4, nc = 5;
 		in[((size_t)ny * (size_t)g.W + (size_t)nx) * C + nc] = NAN;
 		effc_rt_pack_dw(C, (size_t)g.kh, (size_t)g.kw, w, wp);
-		for (int cl = 0; cl < 2; cl++)
+		for (int cv = 0; cv < 6; cv++)
 			for (int v = 0; v < 3; v++) {
+				const int cl = cv % 2;
+				float *sums = xmalloc((size_t)g.OH * C * 4);
 				struct effc_rt_dw d = {.p = dw_params(&g, 1, cl ? 0.0f : -INFINITY, cl ? 6.0f : INFINITY,
-								       EFFC_RT_ACT_NONE),
-						       .w = wp, .bias = bias, .in = in, .out = out};
+								       acts[cv / 2]),
+						       .w = wp, .bias = bias, .in = in, .out = out,
+						       .row_sums = cv % 3 ? sums : NULL};
 				set_all(out, out_n, 777.0f);
 				fns[v](&d, 0, (size_t)g.OH);
 				int bad = -1;
@@ -359,11 +370,14 @@ static void test_dw_nan(void)
 							if ((hit && c == (size_t)nc) != (isnan(out[i]) != 0) && bad < 0)
 								bad = (int)i;
 						}
-				char name[120];
-				snprintf(name, sizeof name, "dw NaN C=%d k %dx%d s %d d %d clamp %d %s", g.C, g.kh, g.kw, g.sh,
-					 g.dh, cl, fn_names[v]);
-				expect(bad < 0, name, "NaN exactly where the window holds the NaN input",
-				       "output %d: %g", bad, bad < 0 ? 0.0 : (double)out[bad]);
+				char name[140];
+				snprintf(name, sizeof name, "dw NaN C=%d %dx%d k%dx%d s%d d%d clamp %d act %d sums %d",
+					 g.C, g.H, g.W, g.kh, g.kw, g.sh, g.dh, cl, (int)acts[cv / 2], cv % 3 != 0);
+				char what[96];
+				snprintf(what, sizeof what, "%s: NaN exactly where the window holds the NaN input",
+					 fn_names[v]);
+				expect(bad < 0, name, what, "output %d: %g", bad, bad < 0 ? 0.0 : (double)out[bad]);
+				free(sums);
 			}
 		free(in), free(w), free(wp), free(bias), free(out);
 	}
@@ -426,6 +440,39 @@ static void test_dw(void)
 	};
 	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
 		test_dw_case(&cases[i], i);
+}
+
+/* Every activation on every depthwise kernel: none, Relu, Relu6, HardSwish (alone and after
+ * Relu6), Swish (alone and after Relu), each applied in registers as the tiles store (AVX2's
+ * Swish: its sweep after each row), with and without row sums, through test_dw_case: the
+ * AVX-512 and AVX2 kernels' bits, each kernel against the reference in whole images, bands and
+ * rings. The shapes pick the kernels: AVX-512 3x3 and 5x5 at strides 1 and 2 (rows of 8-pixel
+ * tiles with a rest; one 9-10 tile), the flat rows (8, 24 and 40 channels), AVX2's 5x5 rows of
+ * 7 (whole row in registers, masked channels), its 5x5 column order (16, 8 and masked blocks),
+ * its 3x3 pixel order over 16-, 8- and masked blocks, and the generic (dilated) tiles. */
+static void test_dw_acts(void)
+{
+	/* geom: H, W, C, kh, kw, sh, sw, dh, dw, pad top, left, bottom, right */
+	static const struct geom gs[] = {
+		{9, 21, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {11, 19, 16, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0},
+		{9, 10, 48, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, {13, 21, 16, 5, 5, 2, 2, 1, 1, 1, 2, 2, 1, 0, 0},
+		{5, 37, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {5, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+		{4, 41, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},  {7, 7, 13, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},
+		{8, 15, 29, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, {7, 11, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+		{9, 9, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0},  {9, 9, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0},
+	};
+	static const struct {
+		enum effc_rt_act act;
+		int clamp;
+	} acts[] = {{EFFC_RT_ACT_NONE, 0},      {EFFC_RT_ACT_NONE, 2},      {EFFC_RT_ACT_NONE, 1},
+		    {EFFC_RT_ACT_HARDSWISH, 0}, {EFFC_RT_ACT_HARDSWISH, 1}, {EFFC_RT_ACT_SWISH, 0},
+		    {EFFC_RT_ACT_SWISH, 2}};
+	int idx = 1000;
+	for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++)
+		for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++, idx++) {
+			const struct dw_case tc = {gs[gi], acts[ai].act, acts[ai].clamp, (int)(gi + ai) % 2, 1};
+			test_dw_case(&tc, idx);
+		}
 }
 
 /* ---- 2. the fused MBConv op ------------------------------------------------------------ */
@@ -542,6 +589,14 @@ static void test_mbconv(void)
 		/* 1x3 and a mixed stride with dilation */
 		{1, 6, {10, 12, 16, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0}, S, HS, -I, I, -I, I, 1, 1},
 		{2, 5, {12, 15, 21, 3, 3, 2, 1, 1, 2, 1, 2, 1, 2, 0, 0}, N, S, -I, I, -I, I, 0, 1},
+		/* EfficientNet-Lite (Relu6 on both) and MobileNetV3 (HardSwish on both, Relu) blocks:
+		 * the clamps and HardSwish in registers in the expansion's and the depthwise's tiles,
+		 * channels a multiple of 16 (AVX-512 depthwise) and not (72: AVX2) */
+		{1, 16, {24, 24, 96, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, N, N, 0.0f, 6.0f, 0.0f, 6.0f, 1, 1},
+		{2, 24, {14, 14, 144, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, N, N, 0.0f, 6.0f, 0.0f, 6.0f, 1, 1},
+		{1, 40, {14, 14, 240, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, HS, HS, -I, I, -I, I, 1, 1},
+		{2, 24, {16, 16, 72, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, N, N, 0.0f, I, 0.0f, I, 1, 1},
+		{1, 40, {9, 9, 120, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, HS, HS, -I, I, -I, I, 1, 1},
 	};
 	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
 		test_mbconv_case(&cases[i], i);
@@ -949,15 +1004,80 @@ static void test_dwconv_op(void)
 	effc_rt_allow_avx512(was);
 }
 
+/* A depthwise convolution through effc_rt_conv2d_create (no SE after it: EfficientNet-Lite,
+ * MobileNet) takes effc_rt_dwconv_create's rule: our kernel where it pays (the cases of
+ * test_dwconv_op), XNNPACK elsewhere; with Relu6 and with HardSwish, batch 1 and 2, 1 and 2
+ * threads, against naive_dw. */
+static void test_dw_via_conv2d(void)
+{
+	static const struct {
+		struct geom g;
+		int own512; /* on our kernel with AVX-512 */
+	} cases[] = {
+		{{9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},
+		{{10, 10, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},
+		{{15, 15, 32, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, 1},
+		{{15, 15, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 72 channels (MobileNetV3): XNNPACK */
+		{{12, 12, 64, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, 0}, /* dilated */
+	};
+	for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)
+		for (int v = 0; v < 8; v++) {
+			struct geom g = cases[ci].g;
+			geom_finish(&g);
+			const int batch = 1 + (v & 1), threads = 1 + (v >> 1 & 1), hs = v >> 2;
+			const size_t C = (size_t)g.C, B = (size_t)batch, in1 = (size_t)g.H * (size_t)g.W * C;
+			const size_t out1 = (size_t)g.OH * (size_t)g.OW * C, taps = (size_t)g.kh * (size_t)g.kw;
+			const float lo = hs ? -INFINITY : 0.0f, hi = hs ? INFINITY : 6.0f;
+			const enum effc_rt_act act = hs ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
+			float *in = xmalloc(B * in1 * 4), *w = xmalloc(taps * C * 4), *bias = xmalloc(C * 4);
+			float *got = xmalloc(B * out1 * 4);
+			double *ind = xmalloc(in1 * 8), *want = xmalloc(B * out1 * 8);
+			double *ws = xmalloc((size_t)g.OH * C * 8);
+			fill(in, B * in1, 4.0f), fill(w, taps * C, 1.0f), fill(bias, C, 1.0f);
+			for (size_t b = 0; b < B; b++) {
+				for (size_t i = 0; i < in1; i++)
+					ind[i] = in[b * in1 + i];
+				naive_dw(&g, ind, w, bias, lo, hi, act, want + b * out1, ws);
+			}
+			set_all(got, B * out1, NAN);
+			char name[160];
+			snprintf(name, sizeof name, "dw via conv2d C=%d %dx%d k%d s%d d%d batch %d threads %d %s", g.C,
+				 g.H, g.W, g.kh, g.sh, g.dh, batch, threads, hs ? "hardswish" : "relu6");
+			struct effc_rt rt;
+			struct effc_rt_op op;
+			int st = effc_rt_init(&rt, threads);
+			if (st) {
+				expect(0, name, "init", "effc_rt_init status %d", st);
+			} else {
+				const struct effc_rt_conv2d p = dw_params(&g, batch, lo, hi, act);
+				st = effc_rt_conv2d_create(&rt, &op, &p, w, bias, in, got);
+				const int own = cases[ci].own512;
+				if (!st && effc_rt_use_avx512())
+					expect((op.kind == EFFC_RT_DW) == own, name,
+					       own ? "on our kernel" : "on XNNPACK", "op kind %d", (int)op.kind);
+				st = st ? st : effc_rt_run(&rt, &op);
+				const double e = max_err(got, want, B * out1);
+				char what[64];
+				snprintf(what, sizeof what, "status %d, error %.2g", st, e);
+				expect(!st && e < 1e-5, name, what, "status not 0 or relative error not below 1e-5");
+				effc_rt_op_destroy(&op);
+				effc_rt_fini(&rt);
+			}
+			free(in), free(w), free(bias), free(got), free(ind), free(want), free(ws);
+		}
+}
+
 int main(void)
 {
 	printf("fast path available: %d\n", effc_rt_gemm_fast_available());
 	test_dw();
+	test_dw_acts();
 	test_dw_nan();
 	test_mbconv();
 	test_conv1x1_scaled();
 	test_se_gate();
 	test_act_row_sums();
 	test_dwconv_op();
+	test_dw_via_conv2d();
 	return test_summary();
 }

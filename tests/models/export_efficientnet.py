@@ -14,6 +14,10 @@ values too, so a dropped bias changes the result.
 
 --lite gives an EfficientNet-Lite-style network (ReLU6 for SiLU, no SE).
 
+--variant mnv3_large / mnv3_small export torchvision's MobileNetV3 (HardSwish,
+SE gated by HardSigmoid) with the same BN treatment; at opset < 14 torch writes
+each HardSwish as HardSigmoid + Mul.
+
 Run with Debian's python (/usr/bin/python3), which has torch, torchvision, onnx:
     /usr/bin/python3 tests/models/export_efficientnet.py --variant b0 -o b0.onnx
 """
@@ -27,7 +31,11 @@ import warnings
 RESOLUTION = {
     "b0": 224, "b1": 240, "b2": 260, "b3": 300,
     "b4": 380, "b5": 456, "b6": 528, "b7": 600,
+    "mnv3_large": 224, "mnv3_small": 224,
 }
+
+# Variants that are not torchvision.models.efficientnet_<variant>.
+CONSTRUCTOR = {"mnv3_large": "mobilenet_v3_large", "mnv3_small": "mobilenet_v3_small"}
 
 
 def parse_args(argv):
@@ -59,6 +67,8 @@ def parse_args(argv):
         p.error("--opset must be in 9..17 (what torch 1.13 exports)")
     if a.batch < 1:
         p.error("--batch must be >= 1")
+    if a.lite and a.variant in CONSTRUCTOR:
+        p.error("--lite applies to EfficientNet variants (b0..b7) only")
     if a.resolution is None:
         a.resolution = RESOLUTION[a.variant]
     if a.resolution < 32:
@@ -82,7 +92,7 @@ def make_lite(torch, torchvision, module):
 
 def build_model(torch, torchvision, args):
     torch.manual_seed(args.seed)
-    ctor = getattr(torchvision.models, "efficientnet_" + args.variant)
+    ctor = getattr(torchvision.models, CONSTRUCTOR.get(args.variant, "efficientnet_" + args.variant))
     model = ctor(weights=None)
     if args.lite:
         make_lite(torch, torchvision, model)
@@ -196,8 +206,8 @@ def main(argv=None):
         print("sensitivity=%.6g" % sensitivity(torch, model, args))
     if args.output:
         out = export(torch, model, args)
-        print("wrote %s (efficientnet_%s%s opset %d%s, %dx3x%dx%d) in %.1f s" % (
-            out, args.variant, " lite" if args.lite else "", args.opset,
+        print("wrote %s (%s%s opset %d%s, %dx3x%dx%d) in %.1f s" % (
+            out, CONSTRUCTOR.get(args.variant, "efficientnet_" + args.variant), " lite" if args.lite else "", args.opset,
             " keep-bn" if args.keep_bn else "",
             args.batch, args.resolution, args.resolution, time.time() - t0))
     return 0

@@ -3,6 +3,8 @@
  * Patterns (the activation's input read by nothing else):
  *   Mul(x, Sigmoid(x)) or Mul(Sigmoid(x), x)      -> Swish
  *   HardSwish(x)                                  -> HardSwish
+ *   Mul(x, HardSigmoid(x)) either order, alpha 1/6, beta 1/2 -> HardSwish (torch writes
+ *     HardSwish this way below opset 14; MobileNetV3 has one per block)
  *   Relu(x), Clip(x, lo, hi) with constant bounds  -> clamp
  * Result: when x comes from a Conv (Swish, HardSwish or clamp) or a FullyConnected-to-be
  * Gemm/MatMul or an Add/Sub/Mul/Div (clamp only, which XNNPACK applies in its store step),
@@ -48,20 +50,28 @@ enum effc_status effc_pass_fuse_activation(struct effc_graph *g, struct effc_dia
 		struct effc_node *n = &g->n[i];
 		if (n->dead)
 			continue;
-		if (n->op == EFFC_OP_MUL) {
-			/* Which operand is Sigmoid(other)? */
+		if (n->op == EFFC_OP_MUL && n->n_in == 2) {
+			/* Which operand is Sigmoid(other) or HardSigmoid_{1/6,1/2}(other)? */
 			for (int k = 0; k < 2; k++) {
 				int s = n->in[k], x = n->in[1 - k];
 				int sp = s >= 0 ? g->t[s].producer : -1;
-				if (sp < 0 || g->n[sp].dead || g->n[sp].op != EFFC_OP_SIGMOID || g->n[sp].in[0] != x ||
+				if (sp < 0 || x < 0 || g->n[sp].dead || g->n[sp].in[0] != x || g->t[s].is_output ||
 				    effc_graph_sole_consumer(g, s) != i || g->t[x].data)
 					continue;
-				g->n[sp].dead = 1; /* the Sigmoid */
+				const struct effc_node *sn = &g->n[sp];
+				int hard = sn->op == EFFC_OP_HARDSIGMOID;
+				/* Only HardSwish's own constants: the fused kernels compute x * clamp(x/6 + 1/2).
+				 * 1/6 as the exporter writes it is the float nearest 1/6, so allow rounding. */
+				if (hard ? !(fabsf(sn->a.alpha - 1.0f / 6.0f) <= 1e-7f && sn->a.beta == 0.5f)
+					 : sn->op != EFFC_OP_SIGMOID)
+					continue;
+				g->n[sp].dead = 1; /* the (Hard)Sigmoid */
 				n->in[0] = x;
 				n->in[1] = -1;
 				n->n_in = 1;
-				n->op = EFFC_OP_SWISH; /* standalone unless the producer takes it */
-				attach(g, i, EFFC_ACT_SWISH, -INFINITY, INFINITY);
+				/* standalone unless the producer takes it */
+				n->op = hard ? EFFC_OP_HARDSWISH : EFFC_OP_SWISH;
+				attach(g, i, hard ? EFFC_ACT_HARDSWISH : EFFC_ACT_SWISH, -INFINITY, INFINITY);
 				g->rewrites++;
 				break;
 			}

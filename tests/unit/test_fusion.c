@@ -915,6 +915,117 @@ static void test_fuse_mul_not_swish(void)
 	fixture_free(&f);
 }
 
+/* Conv -> HardSigmoid(alpha 1/6, beta 1/2) + Mul(c, hs) or Mul(hs, c), torch's HardSwish below
+ * opset 14: the conv gets HardSwish and writes the Mul's output. The numbers: the unfused pair
+ * by the reference kernels against the HardSwish the fused conv applies, over [-8, 8] (both
+ * clamp ends) plus the infinities and a NaN. */
+static void test_fuse_hardswish_pair(const char *cn, int hs_first)
+{
+	struct fixture f;
+	if (!fixture_init(&f, cn))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	int cv = build_conv(g, &x, &c);
+	int s = tensor(g, "hs", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int hs = node(g, EFFC_OP_HARDSIGMOID, "hardsigmoid", 1, INS(c), s);
+	g->n[hs].a.alpha = 0.1666666716337204f; /* as torch writes 1/6 */
+	g->n[hs].a.beta = 0.5f;
+	int mul = hs_first ? node(g, EFFC_OP_MUL, "mul", 2, INS(s, c), y) : node(g, EFFC_OP_MUL, "mul", 2, INS(c, s), y);
+	output(g, y);
+	if (infer(&f, cn) && apply(&f, cn, "fuse_activation", effc_pass_fuse_activation)) {
+		const struct effc_node *n = &g->n[cv];
+		expect(n->a.act == EFFC_ACT_HARDSWISH, cn, "conv act is HARDSWISH", "act %d", (int)n->a.act);
+		expect(n->out[0] == y && g->t[y].producer == cv && g->t[c].producer < 0, cn, "conv writes the Mul's output Y",
+		       "conv writes %d, Y producer %d", n->out[0], g->t[y].producer);
+		expect(g->n[hs].dead && g->n[mul].dead && count_op(g, EFFC_OP_HARDSWISH) == 0, cn,
+		       "HardSigmoid and Mul dead, no standalone HardSwish", "hs dead %d, mul dead %d (op %s)", g->n[hs].dead,
+		       g->n[mul].dead, effc_op_name(g->n[mul].op));
+		expect(g->rewrites == 1, cn, "1 rewrite", "%d", g->rewrites);
+		check_structure(g, cn);
+	}
+	enum { N = 203 };
+	float in[N], hsig[N], before[N], after[N], ref_after[N];
+	for (int i = 0; i < N - 3; i++)
+		in[i] = -8.0f + 16.0f * (float)i / (float)(N - 4);
+	in[N - 3] = INFINITY, in[N - 2] = -INFINITY, in[N - 1] = NAN;
+	const struct effc_rt_unary ph = {.op = EFFC_RT_HARDSIGMOID, .rows = 1, .channels = N, .alpha = 0.1666666716337204f,
+					 .beta = 0.5f};
+	const struct effc_rt_unary pw = {.op = EFFC_RT_HARDSWISH, .rows = 1, .channels = N};
+	effc_rt_ref_unary(&ph, in, hsig, NULL, NULL);
+	for (int i = 0; i < N; i++)
+		before[i] = in[i] * hsig[i];
+	effc_rt_hardswish(N, in, after);
+	effc_rt_ref_unary(&pw, in, ref_after, NULL, NULL);
+	/* inf * 1 = inf, -inf * 0 = NaN and NaN in both forms; compare the finite part by value */
+	int special_ok = after[N - 3] == INFINITY && isnan(after[N - 2]) && isnan(after[N - 1]) &&
+			 before[N - 3] == INFINITY && isnan(before[N - 2]) && isnan(before[N - 1]);
+	expect(special_ok, cn, "inf, -inf, NaN the same before and after", "after %g %g %g, before %g %g %g",
+	       (double)after[N - 3], (double)after[N - 2], (double)after[N - 1], (double)before[N - 3],
+	       (double)before[N - 2], (double)before[N - 1]);
+	expect_close(cn, "x * HardSigmoid(x) = fused HardSwish kernel", after, before, N - 3, 1e-6);
+	expect_close(cn, "x * HardSigmoid(x) = reference HardSwish", ref_after, before, N - 3, 1e-6);
+	fixture_free(&f);
+}
+
+/* x * HardSigmoid(x) of a graph input: no producer to take it, so one standalone HardSwish. */
+static void test_fuse_hardswish_pair_input(void)
+{
+	const char *cn = "fuse-activation Mul(X, HardSigmoid(X)) of a graph input: standalone HardSwish";
+	struct fixture f;
+	if (!fixture_init(&f, cn))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 4, DIMS(1, 4, 3, 3));
+	int s = tensor(g, "hs", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int hs = node(g, EFFC_OP_HARDSIGMOID, "hardsigmoid", 1, INS(x), s);
+	g->n[hs].a.alpha = 1.0f / 6.0f;
+	g->n[hs].a.beta = 0.5f;
+	node(g, EFFC_OP_MUL, "mul", 2, INS(x, s), y);
+	output(g, y);
+	if (infer(&f, cn) && apply(&f, cn, "fuse_activation", effc_pass_fuse_activation)) {
+		int hw = find_op(g, EFFC_OP_HARDSWISH, 0);
+		expect(count_op(g, EFFC_OP_HARDSWISH) == 1 && hw >= 0 && g->n[hw].n_in == 1 && g->n[hw].in[0] == x &&
+			       g->n[hw].out[0] == y && g->t[y].producer == hw,
+		       cn, "one HardSwish(X) -> Y", "%d HardSwish nodes", count_op(g, EFFC_OP_HARDSWISH));
+		expect(g->n[hs].dead && count_op(g, EFFC_OP_MUL) == 0, cn, "HardSigmoid and Mul gone", "hs dead %d, %d Mul",
+		       g->n[hs].dead, count_op(g, EFFC_OP_MUL));
+		check_structure(g, cn);
+	}
+	fixture_free(&f);
+}
+
+/* Non-matches: HardSigmoid with ONNX's default alpha 0.2 (not HardSwish's 1/6); with beta 0.4;
+ * HardSigmoid of c times another tensor R (a gate); its output also a graph output. */
+enum hs_nonmatch { HS_ALPHA, HS_BETA, HS_OTHER_TENSOR, HS_OUTPUT_USED };
+static void test_fuse_hardsigmoid_not_hardswish(const char *cn, enum hs_nonmatch kind)
+{
+	struct fixture f;
+	if (!fixture_init(&f, cn))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	int cv = build_conv(g, &x, &c);
+	int r = kind == HS_OTHER_TENSOR ? input(g, "R", 4, DIMS(1, 4, 6, 6)) : c;
+	int s = tensor(g, "hs", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int hs = node(g, EFFC_OP_HARDSIGMOID, "hardsigmoid", 1, INS(c), s);
+	g->n[hs].a.alpha = kind == HS_ALPHA ? 0.2f : 1.0f / 6.0f;
+	g->n[hs].a.beta = kind == HS_BETA ? 0.4f : 0.5f;
+	int mul = node(g, EFFC_OP_MUL, "mul", 2, INS(r, s), y);
+	output(g, y);
+	if (kind == HS_OUTPUT_USED)
+		output(g, s);
+	if (infer(&f, cn) && apply(&f, cn, "fuse_activation", effc_pass_fuse_activation)) {
+		expect(!g->n[hs].dead && g->n[hs].op == EFFC_OP_HARDSIGMOID && !g->n[mul].dead && g->n[mul].op == EFFC_OP_MUL &&
+			       g->n[mul].n_in == 2 && g->n[cv].a.act == EFFC_ACT_NONE,
+		       cn, "HardSigmoid and Mul kept, conv plain", "hs dead %d, mul op %s, conv act %d", g->n[hs].dead,
+		       effc_op_name(g->n[mul].op), (int)g->n[cv].a.act);
+		expect(g->rewrites == 0, cn, "no rewrites", "%d", g->rewrites);
+		check_structure(g, cn);
+	}
+	fixture_free(&f);
+}
+
 /* The pipeline's reason for its order: Conv -> BN -> Swish becomes one conv with Swish once
  * fold-bn has run. */
 static void test_fuse_after_fold_bn(void)
@@ -1381,6 +1492,13 @@ int main(void)
 	test_fuse_swish_input();
 	test_fuse_swish_shared_conv();
 	test_fuse_mul_not_swish();
+	test_fuse_hardswish_pair("fuse-activation Conv->Mul(c, HardSigmoid(c)) is HardSwish", 0);
+	test_fuse_hardswish_pair("fuse-activation Conv->Mul(HardSigmoid(c), c) is HardSwish", 1);
+	test_fuse_hardswish_pair_input();
+	test_fuse_hardsigmoid_not_hardswish("fuse-activation HardSigmoid alpha 0.2 is not HardSwish", HS_ALPHA);
+	test_fuse_hardsigmoid_not_hardswish("fuse-activation HardSigmoid beta 0.4 is not HardSwish", HS_BETA);
+	test_fuse_hardsigmoid_not_hardswish("fuse-activation Mul(R, HardSigmoid(c)) is not HardSwish", HS_OTHER_TENSOR);
+	test_fuse_hardsigmoid_not_hardswish("fuse-activation HardSigmoid output also a graph output", HS_OUTPUT_USED);
 	test_fuse_after_fold_bn();
 
 	static const struct se_variant se_plain = {0}, se_hard = {.hard_gate = 1}, se_mean = {.reduce_mean = 1, .gate_first = 1},

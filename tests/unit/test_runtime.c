@@ -1165,6 +1165,47 @@ static void test_swish_isa_tails(void)
 	free(in), free(full), free(part);
 }
 
+/* effc_rt_hardsigmoid (vector, on the ISA allowed now) against the reference unary: every length
+ * 1..40 (the vector tails), a sweep across both clamp ends, +-inf, NaN, and in place. */
+static void test_hardsigmoid_kernel(const char *isa)
+{
+	enum { N = 1000 };
+	float in[N], got[N], ref[N];
+	for (int i = 0; i < N; i++)
+		in[i] = -12.0f + 24.0f * (float)i / (float)N;
+	in[3] = INFINITY, in[4] = -INFINITY, in[5] = NAN, in[6] = -3.0f, in[7] = 3.0f;
+	const float alpha = 1.0f / 6.0f, beta = 0.5f;
+	const struct effc_rt_unary p = {.op = EFFC_RT_HARDSIGMOID, .rows = 1, .channels = N, .alpha = alpha, .beta = beta};
+	effc_rt_ref_unary(&p, in, ref, NULL, NULL);
+	char name[160];
+	int tails_ok = 1, guard_ok = 1;
+	for (size_t len = 1; len <= 40; len++) {
+		fill_nan(got, N);
+		effc_rt_hardsigmoid(len, alpha, beta, in + 8, got);
+		for (size_t i = 0; i < len; i++)
+			tails_ok &= fabsf(got[i] - ref[8 + i]) <= 1e-7f;
+		for (size_t i = len; i < len + 20; i++)
+			guard_ok &= isnan(got[i]); /* the masked tail writes nothing past n */
+	}
+	snprintf(name, sizeof name, "hardsigmoid %s lengths 1..40 vs ref", isa);
+	check(tails_ok, name, "a short run differs from the reference");
+	snprintf(name, sizeof name, "hardsigmoid %s writes nothing past n", isa);
+	check(guard_ok, name, "an element past n was written");
+	effc_rt_hardsigmoid(N, alpha, beta, in, got);
+	snprintf(name, sizeof name, "hardsigmoid %s specials: +inf 1, -inf 0, NaN NaN, knees 0 and 1", isa);
+	check(got[3] == 1.0f && got[4] == 0.0f && isnan(got[5]) && got[6] == 0.0f && got[7] == 1.0f, name,
+	      "got %g %g %g %g %g", (double)got[3], (double)got[4], (double)got[5], (double)got[6], (double)got[7]);
+	in[5] = 0.0f, ref[5] = 0.5f, got[5] = 0.5f; /* expect_close fails on NaN; checked above */
+	snprintf(name, sizeof name, "hardsigmoid %s %d inputs vs ref", isa, N);
+	expect_close(name, got, ref, N, 1e-7);
+	float inplace[N];
+	memcpy(inplace, in, sizeof inplace);
+	effc_rt_hardsigmoid(N, alpha, beta, inplace, inplace);
+	effc_rt_hardsigmoid(N, alpha, beta, in, got);
+	snprintf(name, sizeof name, "hardsigmoid %s in place equals out of place", isa);
+	check(memcmp(inplace, got, sizeof got) == 0, name, "bytes differ");
+}
+
 /* effc_rt_hardswish against x * relu6(x + 3) / 6 in double and against the reference unary. */
 static void test_hardswish_formula(void)
 {
@@ -1622,6 +1663,9 @@ static void test_xnnpack_paths(struct effc_rt *rt)
 	for (int i = 0; i < nconv; i++)
 		test_conv_nhwc(rt, &conv_cases[i], 100 + i);
 	test_conv_im2col_act(rt);
+	/* large enough for several 4096-element pieces at 2+ threads (EFFC_RT_UNARY's parallel_for) */
+	test_unary(rt, EFFC_RT_HARDSIGMOID, 3, 5001, -INFINITY, INFINITY, 407);
+	test_unary(rt, EFFC_RT_HARDSWISH, 3, 5001, -INFINITY, INFINITY, 408);
 
 	test_fc(rt, "3x20->7", 3, 20, 7, 1, -INFINITY, INFINITY, 200);
 	test_fc(rt, "1x64->10 nobias", 1, 64, 10, 0, -INFINITY, INFINITY, 201);
@@ -1704,6 +1748,11 @@ int main(void)
 		test_sigmoid_accuracy();
 		effc_rt_allow_avx512(was);
 		test_hardswish_formula();
+		if (effc_rt_avx512_available())
+			test_hardsigmoid_kernel("avx512");
+		const int was512 = effc_rt_allow_avx512(0);
+		test_hardsigmoid_kernel("avx2-or-portable");
+		effc_rt_allow_avx512(was512);
 		test_ref_transpose(&rt);
 		test_ref_pad(&rt);
 		test_ref_softmax(&rt);

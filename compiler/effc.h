@@ -226,6 +226,11 @@ struct effc_emit_options {
 	const char *runtime_dir; /* source of runtime files to copy */
 };
 enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d);
+/* The scalar, single-threaded runtime reference kernel (effc_rt_ref_*) that node n's emitted op
+ * runs on with the default (XNNPACK) runtime, or NULL when it runs on XNNPACK or our own kernels
+ * or emits no op. The layout conversions effc inserts itself (ToNHWC/ToNCHW) are not counted:
+ * every model has them at its edges. */
+const char *effc_node_ref_kernel(const struct effc_graph *g, const struct effc_node *n);
 
 /* ---- stats.c ----------------------------------------------------------------------------- */
 struct effc_stats {

@@ -889,6 +889,45 @@ static enum effc_status write_all(struct emitter *e, const char *dir, struct eff
 
 static enum effc_status check_out_dir(const char *dir, struct effc_diag *d);
 
+/* Mirrors emit_op's choices and the runtime's create functions (effc_rt.c: the begin() kinds
+ * that run an effc_rt_ref_* function): what `effc compile` warns about, since a scalar kernel
+ * on a hot path costs far more than its share of the MACs. */
+const char *effc_node_ref_kernel(const struct effc_graph *g, const struct effc_node *n)
+{
+	if (n->dead || effc_node_is_alias(g, n))
+		return NULL;
+	const struct effc_attrs *a = &n->a;
+	const struct effc_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	switch (n->op) {
+	case EFFC_OP_CONV:
+		/* conv1x1 and dwconv are ours; conv2d_create takes NCHW to the reference */
+		return a->packed != 1 && !(n->n_out > 1 && n->out[1] >= 0) && y->layout != EFFC_LAYOUT_NHWC
+			       ? "effc_rt_ref_conv2d"
+			       : NULL;
+	case EFFC_OP_CLIP: {
+		int lo = n->n_in > 1 ? n->in[1] : -1, hi = n->n_in > 2 ? n->in[2] : -1;
+		int dyn = (lo >= 0 && !g->t[lo].data) || (hi >= 0 && !g->t[hi].data) || !(a->clip_min < a->clip_max);
+		return dyn ? "effc_rt_ref_unary" : NULL;
+	}
+	case EFFC_OP_GEMM: /* what lower did not make a FullyConnected */
+	case EFFC_OP_MATMUL:
+		return "effc_rt_ref_matmul";
+	case EFFC_OP_BATCHNORM:
+		return "effc_rt_ref_channel_affine";
+	case EFFC_OP_GLOBALAVGPOOL:
+	case EFFC_OP_REDUCEMEAN:
+		return x->layout == EFFC_LAYOUT_NHWC ? NULL : "effc_rt_ref_reduce_mean";
+	case EFFC_OP_SOFTMAX:
+		return "effc_rt_ref_softmax";
+	case EFFC_OP_TRANSPOSE:
+		return "effc_rt_ref_transpose";
+	case EFFC_OP_PAD:
+		return "effc_rt_ref_pad";
+	default:
+		return NULL;
+	}
+}
+
 enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d)
 {
 	struct emitter e = {.g = g, .o = o};

@@ -261,6 +261,21 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		printf("  nodes %d -> ops %d; %" PRId64 " parameters, %" PRId64 " MACs; arena %zu bytes (peak live %zu), "
 		       "weights %zu bytes\n",
 		       g->onnx_nodes, ops, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
+		/* Say so when an op will run on a scalar single-threaded reference kernel: one such op
+		 * on a hot path (MobileNetV3's 21 HardSigmoids were 10% of its time) is easy to miss. */
+		int n_ref = 0;
+		for (int i = 0; i < g->n_n; i++) {
+			const struct effc_node *n = &g->n[i];
+			const char *k = effc_node_ref_kernel(g, n);
+			if (k && n_ref++ < 20)
+				fprintf(stderr, "effc: warning: node '%s' (%s) runs on the scalar reference kernel %s\n", n->name,
+					effc_op_name(n->op), k);
+		}
+		if (n_ref > 20)
+			fprintf(stderr, "effc: warning: ... and %d more nodes on reference kernels\n", n_ref - 20);
+		if (n_ref)
+			fprintf(stderr, "effc: warning: %d node%s on scalar reference kernels (slow; see above)\n", n_ref,
+				n_ref == 1 ? "" : "s");
 	}
 	effc_arena_free(arena);
 	return rc;

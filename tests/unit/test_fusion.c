@@ -1026,6 +1026,52 @@ static void test_fuse_hardsigmoid_not_hardswish(const char *cn, enum hs_nonmatch
 	fixture_free(&f);
 }
 
+/* effc_node_ref_kernel, behind `effc compile`'s warning: which nodes run on a scalar reference
+ * kernel. Softmax and a Clip with a bound computed at run time do; HardSigmoid (vectorised now)
+ * and a Clip with constant bounds do not; a conv does in NCHW, not in NHWC. */
+static void ref_is(const struct effc_graph *g, const char *cn, int node, const char *want)
+{
+	const char *k = effc_node_ref_kernel(g, &g->n[node]);
+	char what[160];
+	snprintf(what, sizeof what, "node '%s' (%s%s) -> %s", g->n[node].name, effc_op_name(g->n[node].op),
+		 g->t[g->n[node].out[0]].layout == EFFC_LAYOUT_NHWC ? ", NHWC" : "", want ? want : "none");
+	expect(want ? k && !strcmp(k, want) : !k, cn, what, "got %s", k ? k : "none");
+}
+
+static void test_ref_kernel_report(void)
+{
+	const char *cn = "effc_node_ref_kernel names the reference kernels";
+	struct fixture f;
+	if (!fixture_init(&f, cn))
+		return;
+	struct effc_graph *g = f.g;
+	int x, c;
+	int cv = build_conv(g, &x, &c);
+	int lo = input(g, "LO", 0, NULL), hi = constant(g, "hi", 0, NULL, 6.0f, 0.0f);
+	int clo = constant(g, "clo", 0, NULL, 0.0f, 0.0f);
+	int t1 = tensor(g, "t1", 0, NULL), t2 = tensor(g, "t2", 0, NULL), t3 = tensor(g, "t3", 0, NULL),
+	    t4 = tensor(g, "t4", 0, NULL);
+	int sm = node(g, EFFC_OP_SOFTMAX, "softmax", 1, INS(c), t1);
+	g->n[sm].a.axis = 1;
+	g->n[sm].a.opset = 13;
+	int dyn = node(g, EFFC_OP_CLIP, "clip_dyn", 3, INS(t1, lo, hi), t2);
+	int cst = node(g, EFFC_OP_CLIP, "clip_const", 3, INS(t2, clo, hi), t3);
+	g->n[cst].a.clip_min = 0.0f, g->n[cst].a.clip_max = 6.0f;
+	int hs = node(g, EFFC_OP_HARDSIGMOID, "hardsigmoid", 1, INS(t3), t4);
+	g->n[hs].a.alpha = 0.2f, g->n[hs].a.beta = 0.5f;
+	output(g, t4);
+	if (infer(&f, cn)) {
+		ref_is(g, cn, sm, "effc_rt_ref_softmax");
+		ref_is(g, cn, dyn, "effc_rt_ref_unary");
+		ref_is(g, cn, cst, NULL);
+		ref_is(g, cn, hs, NULL);
+		ref_is(g, cn, cv, "effc_rt_ref_conv2d");
+		g->t[g->n[cv].out[0]].layout = EFFC_LAYOUT_NHWC;
+		ref_is(g, cn, cv, NULL);
+	}
+	fixture_free(&f);
+}
+
 /* The pipeline's reason for its order: Conv -> BN -> Swish becomes one conv with Swish once
  * fold-bn has run. */
 static void test_fuse_after_fold_bn(void)
@@ -1495,6 +1541,7 @@ int main(void)
 	test_fuse_hardswish_pair("fuse-activation Conv->Mul(c, HardSigmoid(c)) is HardSwish", 0);
 	test_fuse_hardswish_pair("fuse-activation Conv->Mul(HardSigmoid(c), c) is HardSwish", 1);
 	test_fuse_hardswish_pair_input();
+	test_ref_kernel_report();
 	test_fuse_hardsigmoid_not_hardswish("fuse-activation HardSigmoid alpha 0.2 is not HardSwish", HS_ALPHA);
 	test_fuse_hardsigmoid_not_hardswish("fuse-activation HardSigmoid beta 0.4 is not HardSwish", HS_BETA);
 	test_fuse_hardsigmoid_not_hardswish("fuse-activation Mul(R, HardSigmoid(c)) is not HardSwish", HS_OTHER_TENSOR);

@@ -133,6 +133,19 @@ static void apply_act(struct effc_rt *rt, enum effc_rt_act act, size_t n, const 
 	parallel_for(rt, n, 4096, act_range, &a);
 }
 
+/* EFFC_RT_UNARY over elements [start, start + count) of the op (arg). Pieces start at multiples
+ * of 4096 (see parallel_for), so every thread count gives the same bits. */
+static void unary_range(void *arg, size_t start, size_t count)
+{
+	const struct effc_rt_op *op = arg;
+	const float *in = op->in[0] + start;
+	float *out = op->out + start;
+	if (op->p.un.op == EFFC_RT_HARDSIGMOID)
+		effc_rt_hardsigmoid(count, op->p.un.alpha, op->p.un.beta, in, out);
+	else
+		effc_rt_hardswish(count, in, out);
+}
+
 static int begin(struct effc_rt_op *op, enum effc_rt_kind kind, const float *in, float *out)
 {
 	memset(op, 0, sizeof *op);
@@ -227,6 +240,12 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 {
 	if (p && p->packed)
 		return effc_rt_conv1x1_create(rt, op, p, weights, bias, NULL, NULL, in, out);
+	/* A depthwise convolution without an SE after it (EfficientNet-Lite, MobileNet's blocks
+	 * without one) takes the same rule as one with: our kernel where it pays, with the clamp
+	 * and the activation in registers, else XNNPACK. It had always gone to XNNPACK, a quarter
+	 * of an EfficientNet-Lite-B0's time. */
+	if (p && p->nhwc && p->groups > 1 && p->groups == p->in_c && p->in_c == p->out_c)
+		return effc_rt_dwconv_create(rt, op, p, weights, bias, in, out, NULL);
 	if (rt && p && weights && in && out && p->nhwc && p->groups == 1 && p->batch >= 1 && p->kh >= 1 && p->kw >= 1 &&
 	    (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c <= IM2COL_MAX_K && effc_rt_gemm_fast_available())
 		return im2col_create(rt, op, p, weights, bias, in, out);
@@ -502,7 +521,11 @@ int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 			 const float *in, float *out, const float *lo, const float *hi)
 {
 	int xnn = USE_XNN && p && (p->op == EFFC_RT_SIGMOID || p->op == EFFC_RT_CLAMP || p->op == EFFC_RT_HARDSWISH);
-	int st = begin(op, xnn ? EFFC_RT_XNN : p && p->op == EFFC_RT_SWISH_OP ? EFFC_RT_SWISH : EFFC_RT_UNARY_REF, in, out);
+	/* The reference kernel is scalar and single-threaded; what it is left with here (the dynamic
+	 * Clip, and Sigmoid and Clamp without XNNPACK) is off MobileNet's and EfficientNet's hot paths. */
+	int own = p && (p->op == EFFC_RT_HARDSIGMOID || (!xnn && p->op == EFFC_RT_HARDSWISH));
+	int st = begin(op, xnn ? EFFC_RT_XNN : p && p->op == EFFC_RT_SWISH_OP ? EFFC_RT_SWISH : own ? EFFC_RT_UNARY : EFFC_RT_UNARY_REF,
+		       in, out);
 	if (st || !p)
 		return st ? st : fail_args(op);
 	op->p.un = *p;
@@ -1013,6 +1036,9 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		return EFFC_RT_OK;
 	case EFFC_RT_BINARY_REF:
 		effc_rt_ref_binary(&op->p.bin, op->in[0], op->in[1], op->out);
+		return EFFC_RT_OK;
+	case EFFC_RT_UNARY:
+		parallel_for(rt, op->p.un.rows * op->p.un.channels, 4096, unary_range, op);
 		return EFFC_RT_OK;
 	case EFFC_RT_UNARY_REF:
 		effc_rt_ref_unary(&op->p.un, op->in[0], op->out, op->in[1], op->in[2]);

@@ -59,6 +59,7 @@ enum effc_rt_kind {
 	EFFC_RT_PAIR, /* two ops run in turn (an MBConv built unfused) */
 	EFFC_RT_DW,   /* depthwise convolution on our kernel (effc_rt_mbconv.c) */
 	EFFC_RT_IM2COL, /* small-K convolution as our GEMM over im2col rows (effc_rt_gemm.c) */
+	EFFC_RT_UNARY,  /* HardSigmoid or HardSwish on our vector kernels, threads over elements */
 };
 
 /* Activations applied after an op (beyond the clamp that out_min/out_max express). */
@@ -333,8 +334,7 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1);
 /* c = act(clamp(bias + sum over segments s of A_s B_s)), A_s row i at a[s] + i * lda (ks
  * floats), B_s the packed rows [b_off[s], b_off[s] + ks), segs <= 16, g->a unused: a dense
  * convolution's interior pixels read in place (segment = tap row; consecutive pixels lda =
- * sw x C apart). Only on the AVX-512 tiles, and for act NONE or SWISH: returns 0, and does
- * nothing, elsewhere. */
+ * sw x C apart). Only on the AVX-512 tiles: returns 0, and does nothing, elsewhere. */
 int effc_rt_gemm_segments(const struct effc_rt_gemm *g, const float *const *a, const size_t *b_off, size_t segs,
 			  size_t ks, size_t lda);
 void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
@@ -378,6 +378,8 @@ void effc_rt_swish(size_t n, const float *in, float *out);
 /* sigmoid 1 / (1 + e^-x) by the same vectorisable exp (the SE gate's): same error, in place allowed. */
 void effc_rt_sigmoid(size_t n, const float *in, float *out);
 void effc_rt_hardswish(size_t n, const float *in, float *out);
+/* HardSigmoid clamp(alpha x + beta, 0, 1), vectorised (an FMA: within an ulp of the reference). */
+void effc_rt_hardsigmoid(size_t n, float alpha, float beta, const float *in, float *out);
 /* The SE's two small fully connected layers and gate: gate = sigma(W2 act(W1 pooled + b1) + b2),
  * w = {W1 [reduced][channels], b1, W2 [channels][reduced], b2}; hidden holds `reduced` floats. */
 void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,

@@ -80,43 +80,38 @@ void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w)
 			w[col * k + kk] = packed[((col / 16) * k + kk) * 16 + col % 16];
 }
 
-/* Clamp, activation and residual on rows [m0, m1), columns [c0, c1) of C. */
-static void epilogue(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t c0, size_t c1)
-{
-	size_t w = c1 - c0;
-	if (w == g->n) /* whole rows: one contiguous span */
-		w *= m1 - m0, m1 = m0 + 1;
-	for (size_t i = m0; i < m1; i++) {
-		float *c = g->c + i * g->n + c0;
-		if (effc_rt_clamps(g->out_min, g->out_max))
-			for (size_t j = 0; j < w; j++)
-				c[j] = c[j] < g->out_min ? g->out_min : c[j] > g->out_max ? g->out_max : c[j];
-		if (g->act == EFFC_RT_ACT_SWISH)
-			effc_rt_swish(w, c, c);
-		else if (g->act == EFFC_RT_ACT_HARDSWISH)
-			effc_rt_hardswish(w, c, c);
-		if (g->residual) {
-			const float *r = g->residual + i * g->n + c0;
-			for (size_t j = 0; j < w; j++)
-				c[j] += r[j];
-		}
-	}
-}
-
+/* The portable path, and the unit tests' reference: each output clamped (two selects, the bound
+ * first, so a NaN passes through as ONNX's Clip gives it and the compiler can use min/max
+ * instructions; a nested ?: had compiled to a branch per element that mispredicts on
+ * activations around zero) and, with HardSwish, activated as it is stored. Swish goes through
+ * effc_rt_swish over the row while it is in L1 (a vectorisable exponential), then the residual. */
 static void gemm_ref_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t c0, size_t c1)
 {
 	const size_t k = g->k;
+	const float lo = g->out_min, hi = g->out_max;
+	const int hswish = g->act == EFFC_RT_ACT_HARDSWISH;
 	for (size_t i = m0; i < m1; i++) {
 		const float *a = g->a + i * k;
+		float *c = g->c + i * g->n;
 		for (size_t col = c0; col < c1; col++) {
 			const float *b = g->packed + (col / 16) * k * 16 + col % 16;
 			float acc = g->bias ? g->bias[col] : 0.0f;
 			for (size_t kk = 0; kk < k; kk++)
 				acc += (g->a_scale ? a[kk] * g->a_scale[kk] : a[kk]) * b[kk * 16];
-			g->c[i * g->n + col] = acc;
+			acc = lo > acc ? lo : acc;
+			acc = hi < acc ? hi : acc;
+			if (hswish) {
+				float t = acc * (1.0f / 6.0f) + 0.5f;
+				t = 0.0f > t ? 0.0f : t;
+				acc *= 1.0f < t ? 1.0f : t;
+			}
+			c[col] = acc;
 		}
+		if (g->act == EFFC_RT_ACT_SWISH)
+			effc_rt_swish(c1 - c0, c + c0, c + c0);
+		for (size_t col = c0; g->residual && col < c1; col++)
+			c[col] += g->residual[i * g->n + col];
 	}
-	epilogue(g, m0, m1, c0, c1);
 }
 
 /* g with B's panels [p0, p1) scaled into b_work beforehand, for the paths that do not fuse it */
@@ -144,8 +139,9 @@ void effc_rt_gemm_ref(const struct effc_rt_gemm *g, size_t m0, size_t m1)
  * B loads, MR broadcasts, MR * NR / 8 FMAs. Instances for the row and column remainders, so a
  * 49-row map or a 24-column output does not pay for a full 6 x 16 tile. The accumulators start
  * from the bias (first) or from C (a later slice of k, see gemm_stream); with g, the tile is
- * clamped, takes Swish and adds the residual in registers, twelve independent chains, before
- * its one store (the last slice of gemm_stream; row blocks run the epilogue over the block). */
+ * clamped, takes Swish or HardSwish and adds the residual in registers, twelve independent
+ * chains, before its one store (the last slice of gemm_stream; the row blocks' tiles, whose
+ * Swish alone is swept over the block: see effc_rt_gemm_fast_rect). */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const float *b, const float *bias, float *c,
        size_t ldc, size_t nr, int first, const struct effc_rt_gemm *g, const float *res)
@@ -189,8 +185,8 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 		if (effc_rt_clamps(g->out_min, g->out_max)) {
 #pragma GCC unroll 6
 			for (int i = 0; i < MR; i++) {
-				acc0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[i]));
-				acc1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc1[i]));
+				acc0[i] = effc_rt_clamp8(acc0[i], lo, hi);
+				acc1[i] = effc_rt_clamp8(acc1[i], lo, hi);
 			}
 		}
 		if (g->act == EFFC_RT_ACT_SWISH) {
@@ -199,6 +195,13 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 				acc0[i] = effc_rt_swish8(acc0[i]);
 				if (NR == 16)
 					acc1[i] = effc_rt_swish8(acc1[i]);
+			}
+		} else if (g->act == EFFC_RT_ACT_HARDSWISH) {
+#pragma GCC unroll 6
+			for (int i = 0; i < MR; i++) {
+				acc0[i] = effc_rt_hardswish8(acc0[i]);
+				if (NR == 16)
+					acc1[i] = effc_rt_hardswish8(acc1[i]);
 			}
 		}
 		if (res && nr == (size_t)NR) {
@@ -235,16 +238,9 @@ kernel(const int MR, const int NR, size_t k, const float *a, size_t lda, const f
 	}
 }
 
-/* Two instances of each: the row blocks' (bias start, no epilogue: constants, folded away) and
- * gemm_stream's. bs, the distance between panels, is for the AVX-512 kernels' two-panel tiles. */
+/* One instance per tile shape, for the row blocks and gemm_stream alike. bs, the distance
+ * between panels, is for the AVX-512 kernels' two-panel tiles. */
 #define KERNEL_FN(MR, NR)                                                                                      \
-	__attribute__((target("avx2,fma"))) static void kernel_##MR##x##NR(                                    \
-	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
-	    size_t nr)                                                                                         \
-	{                                                                                                      \
-		(void)bs;                                                                                      \
-		kernel(MR, NR, k, a, lda, b, bias, c, ldc, nr, 1, NULL, NULL);                                 \
-	}                                                                                                      \
 	__attribute__((target("avx2,fma"))) static void kernel_s_##MR##x##NR(                                  \
 	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
 	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
@@ -356,7 +352,7 @@ k512_steps(const int MR, const int W, struct acc512 *r, size_t k, const float *a
 	}
 }
 
-/* With g: clamp, Swish and the residual in registers; then the one store. */
+/* With g: clamp, Swish or HardSwish, and the residual in registers; then the one store. */
 static inline __attribute__((always_inline, AVX512_TARGET)) void
 k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, float *c, size_t ldc,
 	    const struct effc_rt_gemm *g, const float *res)
@@ -366,12 +362,12 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 		if (effc_rt_clamps(g->out_min, g->out_max)) {
 #pragma GCC unroll 12
 			for (int i = 0; i < MR; i++) {
-				r->a0[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a0[i]));
+				r->a0[i] = effc_rt_clamp16(r->a0[i], lo, hi);
 				if (W == 32)
-					r->a1[i] = _mm512_min_ps(hi, _mm512_max_ps(lo, r->a1[i]));
+					r->a1[i] = effc_rt_clamp16(r->a1[i], lo, hi);
 				if (W == 24)
-					r->h[i] = _mm256_min_ps(_mm512_castps512_ps256(hi),
-								_mm256_max_ps(_mm512_castps512_ps256(lo), r->h[i]));
+					r->h[i] = effc_rt_clamp8(r->h[i], _mm512_castps512_ps256(lo),
+								 _mm512_castps512_ps256(hi));
 			}
 		}
 		if (g->act == EFFC_RT_ACT_SWISH) {
@@ -382,6 +378,15 @@ k512_finish(const int MR, const int W, struct acc512 *r, struct masks512 m, floa
 					r->a1[i] = effc_rt_swish16(r->a1[i]);
 				if (W == 24)
 					r->h[i] = effc_rt_swish16_lo8(r->h[i]);
+			}
+		} else if (g->act == EFFC_RT_ACT_HARDSWISH) {
+#pragma GCC unroll 12
+			for (int i = 0; i < MR; i++) {
+				r->a0[i] = effc_rt_hardswish16(r->a0[i]);
+				if (W == 32)
+					r->a1[i] = effc_rt_hardswish16(r->a1[i]);
+				if (W == 24)
+					r->h[i] = effc_rt_hardswish8(r->h[i]);
 			}
 		}
 		if (res) {
@@ -418,16 +423,17 @@ kernel512(const int MR, const int W, size_t k, const float *a, size_t lda, const
 }
 
 /* A row block's first tile of a panel with g->b_scale: B scaled as it is read, and written to
- * g->b_work for the tiles after it; no epilogue (the row block runs it). */
+ * g->b_work for the tiles after it; the epilogue from e, as the other tiles (g's copy, see
+ * effc_rt_gemm_fast_rect). */
 static inline __attribute__((always_inline, AVX512_TARGET)) void
 kernel512_scale(const int MR, const int W, size_t k, const float *a, size_t lda, const float *b, size_t bs,
-		const float *bias, float *c, size_t ldc, size_t nr, const struct effc_rt_gemm *g)
+		const float *bias, float *c, size_t ldc, size_t nr, const struct effc_rt_gemm *e, const float *res)
 {
 	struct acc512 r;
 	const struct masks512 m = masks512(W, nr);
 	k512_start(MR, W, &r, m, bias, c, ldc, 1);
-	k512_steps(MR, W, &r, k, a, lda, b, bs, GEMM_PF_STEPS, g->b_scale, g->b_work + (b - g->packed));
-	k512_finish(MR, W, &r, m, c, ldc, NULL, NULL);
+	k512_steps(MR, W, &r, k, a, lda, b, bs, GEMM_PF_STEPS, e->b_scale, e->b_work + (b - e->packed));
+	k512_finish(MR, W, &r, m, c, ldc, e, res);
 }
 
 /* k in segments: segment s reads A rows from sa[s] and B rows from soff[s] (see
@@ -446,12 +452,6 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 }
 
 #define KERNEL512_FN(MR, W)                                                                                    \
-	__attribute__((AVX512_TARGET)) static void kernel512_##MR##x##W(                                       \
-	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
-	    size_t nr)                                                                                         \
-	{                                                                                                      \
-		kernel512(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, 1, NULL, NULL, 0);                           \
-	}                                                                                                      \
 	__attribute__((AVX512_TARGET)) static void kernel512_s_##MR##x##W(                                     \
 	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
 	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
@@ -468,8 +468,8 @@ kernel512_seg(const int MR, const int W, size_t k, size_t nseg, const float *con
 	    size_t k, const float *a, size_t lda, const float *b, size_t bs, const float *bias, float *c, size_t ldc, \
 	    size_t nr, int first, const struct effc_rt_gemm *g, const float *res)                              \
 	{                                                                                                      \
-		(void)first, (void)res;                                                                        \
-		kernel512_scale(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, g);                                 \
+		(void)first;                                                                                   \
+		kernel512_scale(MR, W, k, a, lda, b, bs, bias, c, ldc, nr, g, res);                            \
 	}                                                                                                      \
 	__attribute__((AVX512_TARGET)) static void kernel512_g_##MR##x##W(                                     \
 	    size_t k, size_t nseg, const float *const *sa, const size_t *soff, size_t lda, const float *b, size_t bs, \
@@ -496,21 +496,17 @@ KERNEL512_ROWS(12)
 #define GEMM_AS_BYTES (192u << 10)
 #define GEMM_AS_BYTES_AVX512 (1024u << 10)
 #define GEMM_PF_MIN_TILES 4
-typedef void (*kernel_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t);
 typedef void (*kernel_s_fn)(size_t, const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t,
 			    int, const struct effc_rt_gemm *, const float *);
 /* One instruction set's tiles, [width][rows]: AVX2 8 and 16 columns, AVX-512 16, 24 and 32. */
 struct isa {
 	size_t mr_max, panels;
 	size_t as_bytes, pf_min_tiles; /* gemm_stream's bound on a block's A rows, and when it prefetches */
-	kernel_fn f[3][MR512 + 1];
 	kernel_s_fn s[3][MR512 + 1];
 	kernel_s_fn p[3][MR512 + 1]; /* gemm_stream's first row tile of a panel, or NULL */
 };
 static const struct isa isa_avx2 = {
     6, 1, GEMM_AS_BYTES, GEMM_PF_MIN_TILES,
-    {{0, kernel_1x8, kernel_2x8, kernel_3x8, kernel_4x8, kernel_5x8, kernel_6x8},
-     {0, kernel_1x16, kernel_2x16, kernel_3x16, kernel_4x16, kernel_5x16, kernel_6x16}},
     {{0, kernel_s_1x8, kernel_s_2x8, kernel_s_3x8, kernel_s_4x8, kernel_s_5x8, kernel_s_6x8},
      {0, kernel_s_1x16, kernel_s_2x16, kernel_s_3x16, kernel_s_4x16, kernel_s_5x16, kernel_s_6x16}},
     {{0}}};
@@ -518,7 +514,7 @@ static const struct isa isa_avx2 = {
 	{0, P##1x##W, P##2x##W, P##3x##W, P##4x##W, P##5x##W, P##6x##W, P##7x##W, P##8x##W, P##9x##W, P##10x##W,    \
 	 P##11x##W, P##12x##W}
 static const struct isa isa_avx512 = {
-    MR512, 2, GEMM_AS_BYTES_AVX512, (size_t)-1, {K512_ROW(16, kernel512_), K512_ROW(24, kernel512_), K512_ROW(32, kernel512_)},
+    MR512, 2, GEMM_AS_BYTES_AVX512, (size_t)-1,
     {K512_ROW(16, kernel512_s_), K512_ROW(24, kernel512_s_), K512_ROW(32, kernel512_s_)},
     {K512_ROW(16, kernel512_p_), K512_ROW(24, kernel512_p_), K512_ROW(32, kernel512_p_)}};
 
@@ -558,7 +554,7 @@ static inline size_t tile_rows(size_t rem, size_t mr_max)
 
 #ifdef EFFC_RT_AVX2
 /* Row blocks: every panel of B passes over a block's rows, so a block's A rows (re-read once
- * per panel) should stay in L2, and so should its C rectangle for the epilogue that follows;
+ * per panel) should stay in L2, and so should its C rectangle for a Swish sweep that follows;
  * within those bounds, as few blocks as possible (balanced, in whole 6-row tiles), as each
  * block streams all of B again. The bounds are a quarter of this L2 (512 KB) each. Against half
  * of it, which made 7x7 maps one block, they stream B two or three times there (k = 1152: 24
@@ -584,14 +580,30 @@ static size_t row_block(const struct effc_rt_gemm *g, size_t rows, size_t cols, 
 #endif
 
 #ifdef EFFC_RT_AVX2
+/* Swish and the residual over rows [m0, m1), columns [c0, c1) of C, which the row blocks' tiles
+ * stored clamped (see effc_rt_gemm_fast_rect). */
+static void swish_sweep(const struct effc_rt_gemm *g, size_t m0, size_t m1, size_t c0, size_t c1)
+{
+	size_t w = c1 - c0;
+	if (w == g->n) /* whole rows: one contiguous span */
+		w *= m1 - m0, m1 = m0 + 1;
+	for (size_t i = m0; i < m1; i++) {
+		float *c = g->c + i * g->n + c0;
+		const float *r = g->residual ? g->residual + i * g->n + c0 : NULL;
+		effc_rt_swish(w, c, c);
+		for (size_t j = 0; r && j < w; j++)
+			c[j] += r[j];
+	}
+}
+
 /* Weights over GEMM_B_STREAM_BYTES (the late stages': 0.8-3.5 MB on B3's 10x10 maps, B0's and
  * B1's 7x7 and 8x8, the classifier) do not stay in cache between inferences, and row blocks
  * would stream them from memory once per block: 6-9 times on B3's 10x10 maps, 175 MB per
  * inference. Here they are read once. Where a block's A rows do not fit GEMM_AS_BYTES, k is cut
  * into slices of at most GEMM_KC_MAX (a panel's slice, 16 KB, stays in L1 while every row tile
- * uses it; a later slice continues from C, in L2). The epilogue runs in registers on the last
- * slice. With GEMM_PF_MIN_TILES tiles or more, each tile prefetches its share of the next
- * panel's slice, or a panel's first tile waits on memory; the classifier's one row, fetching a
+ * uses it; a later slice continues from C, in L2). The clamp, activation and residual run in
+ * registers on the last slice. With GEMM_PF_MIN_TILES tiles or more, each tile prefetches its
+ * share of the next panel's slice, or a panel's first tile waits on memory; the classifier's one row, fetching a
  * whole panel ahead at once, measured 1.3x slower than the hardware prefetcher alone.
  * Cold-weight microbenchmark of those shapes: 0.89-0.95x the row-block order, the classifier
  * 0.97-0.99x. In-process A/B at 1 thread: B0 0.980x, B1 0.969x, B3 0.991x (0.982x in an earlier
@@ -673,11 +685,20 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		return;
 	}
 	/* All of B counts: threads that split the panels (n > m) each stream their share. */
-	if (k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES &&
-	    (g->act == EFFC_RT_ACT_NONE || g->act == EFFC_RT_ACT_SWISH)) {
+	if (k * g->n * sizeof(float) > GEMM_B_STREAM_BYTES) {
 		gemm_stream(x, g, m0, m1, p0, p1);
 		return;
 	}
+	/* e: what the tiles apply in registers before their one store: the clamp, HardSwish and
+	 * the residual. Swish alone is swept over the block afterwards (vectorised, the block in
+	 * L2): in the tiles' registers it measured 0.99-1.04x that on B0's expansion shapes
+	 * (Zen 4, GEMM microbenchmark, alternating), as 24 accumulators leave its exponential no
+	 * room; HardSwish in registers measured 0.87-0.99x a sweep, the clamp's old scalar pass had
+	 * been 60-68% of an EfficientNet-Lite's time (a branch per element, mispredicted). */
+	const int sweep = g->act == EFFC_RT_ACT_SWISH;
+	struct effc_rt_gemm e = *g;
+	if (sweep)
+		e.act = EFFC_RT_ACT_NONE, e.residual = NULL;
 	const size_t block = row_block(g, m1 - m0, c1 - c0, x->mr_max), pn = (g->n + 15) / 16;
 	p1 = p1 < pn ? p1 : pn;
 	for (size_t b0 = m0; b0 < m1; b0 += block) {
@@ -685,19 +706,22 @@ void effc_rt_gemm_fast_rect(const struct effc_rt_gemm *g, size_t m0, size_t m1, 
 		for (size_t p = p0, np; p < p1; p += np) {
 			size_t nr;
 			const int w = tile_cols(x, g, p, p0, p1, &np, &nr);
-			const kernel_fn *kf = x->f[w];
 			for (size_t i = b0, mr; i < b1; i += mr) {
 				mr = tile_rows(b1 - i, x->mr_max);
+				const float *res = e.residual ? e.residual + i * g->n + p * 16 : NULL;
 				if (g->b_scale && i == m0) /* scales the panel into b_work, which the others read */
 					kernels512_c[w][mr](k, g->a + i * k, k, g->packed + p * k * 16, k * 16,
 							    g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16,
-							    g->n, nr, 1, g, NULL);
+							    g->n, nr, 1, &e, res);
 				else
-					kf[mr](k, g->a + i * k, k, (g->b_scale ? g->b_work : g->packed) + p * k * 16, k * 16,
-					       g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16, g->n, nr);
+					x->s[w][mr](k, g->a + i * k, k,
+						    (g->b_scale ? g->b_work : g->packed) + p * k * 16, k * 16,
+						    g->bias ? g->bias + p * 16 : NULL, g->c + i * g->n + p * 16,
+						    g->n, nr, 1, &e, res);
 			}
 		}
-		epilogue(g, b0, b1, c0, c1);
+		if (sweep)
+			swish_sweep(g, b0, b1, c0, c1);
 	}
 #else
 	if (g->b_scale) {
@@ -718,7 +742,7 @@ int effc_rt_gemm_segments(const struct effc_rt_gemm *g, const float *const *a, c
 			  size_t ks, size_t lda)
 {
 #ifdef EFFC_RT_AVX2
-	if (!effc_rt_use_avx512() || !segs || (g->act != EFFC_RT_ACT_NONE && g->act != EFFC_RT_ACT_SWISH))
+	if (!effc_rt_use_avx512() || !segs)
 		return 0;
 	const struct isa *x = &isa_avx512;
 	const size_t k = g->k, pn = (g->n + 15) / 16;

@@ -456,10 +456,100 @@ void effc_rt_swish(size_t n, const float *in, float *out)
 	swish_portable(n, in, out);
 }
 
-EFFC_RT_CLONES void effc_rt_hardswish(size_t n, const float *in, float *out)
+EFFC_RT_CLONES static void hardswish_portable(size_t n, const float *in, float *out)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = in[i] * clampf(in[i] * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+/* The kernels' in-register form (effc_rt_simd.h), so a sweep gives the bits they give. */
+EFFC_RT_AVX2_FN static void hardswish_avx2(size_t n, const float *in, float *out)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, effc_rt_hardswish8(_mm256_loadu_ps(in + i)));
+	if (i < n) {
+		const __m256i m =
+		    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		_mm256_maskstore_ps(out + i, m, effc_rt_hardswish8(_mm256_maskload_ps(in + i, m)));
+	}
+}
+
+EFFC_RT_AVX512_FN static void hardswish_avx512(size_t n, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(out + i, m, effc_rt_hardswish16(_mm512_maskz_loadu_ps(m, in + i)));
+	}
+}
+#endif
+
+void effc_rt_hardswish(size_t n, const float *in, float *out)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (effc_rt_use_avx512()) {
+		hardswish_avx512(n, in, out);
+		return;
+	}
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		hardswish_avx2(n, in, out);
+		return;
+	}
+#endif
+	hardswish_portable(n, in, out);
+}
+
+/* HardSigmoid clamp(alpha x + beta, 0, 1): the standalone op that is left when a HardSigmoid is
+ * not HardSwish's half (fuse_activation) nor an SE gate (fuse_se). One FMA then the clamp with
+ * the constant first, so a NaN passes through as the reference's clampf passes it; the FMA's
+ * single rounding may differ from the reference's two by an ulp. */
+EFFC_RT_CLONES static void hardsigmoid_portable(size_t n, float alpha, float beta, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = clampf(alpha * in[i] + beta, 0.0f, 1.0f);
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+EFFC_RT_AVX2_FN static void hardsigmoid_avx2(size_t n, float alpha, float beta, const float *in, float *out)
+{
+	const __m256 a = _mm256_set1_ps(alpha), b = _mm256_set1_ps(beta);
+	const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, effc_rt_clamp8(_mm256_fmadd_ps(_mm256_loadu_ps(in + i), a, b), zero, one));
+	if (i < n) {
+		const __m256i m =
+		    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		_mm256_maskstore_ps(out + i, m, effc_rt_clamp8(_mm256_fmadd_ps(_mm256_maskload_ps(in + i, m), a, b), zero, one));
+	}
+}
+
+EFFC_RT_AVX512_FN static void hardsigmoid_avx512(size_t n, float alpha, float beta, const float *in, float *out)
+{
+	const __m512 a = _mm512_set1_ps(alpha), b = _mm512_set1_ps(beta);
+	const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+		const __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, in + i), a, b);
+		_mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(one, _mm512_max_ps(zero, t)));
+	}
+}
+#endif
+
+void effc_rt_hardsigmoid(size_t n, float alpha, float beta, const float *in, float *out)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (effc_rt_use_avx512()) {
+		hardsigmoid_avx512(n, alpha, beta, in, out);
+		return;
+	}
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		hardsigmoid_avx2(n, alpha, beta, in, out);
+		return;
+	}
+#endif
+	hardsigmoid_portable(n, alpha, beta, in, out);
 }
 
 /* sum a[i] * b[i] in eight independent partial sums, so the loop vectorises without

@@ -9,8 +9,9 @@
  *
  * The depthwise kernel (AVX2) computes tiles of up to 4 output pixels x 16 channels in
  * registers, pixels whose taps reach into the padding through a checked one-pixel tile (5x5
- * rows of 7 or 8 pixels: the whole row at once); the activation and the row sums follow in a
- * sweep over each output row, or over each channel block of it, while it is in L1. Weights are
+ * rows of 7 or 8 pixels: the whole row at once). The clamp and HardSwish are applied in
+ * registers as each tile is stored; Swish and the row sums follow in a sweep over each output
+ * row, or over each channel block of it, while it is in L1. Weights are
  * [kh][kw][C], laid out by the compiler. The portable path computes the same pixel by pixel
  * and is the unit tests' reference. Where our GEMM has no fast path (no AVX2+FMA, or
  * EFFC_RT_FORCE_XNNPACK), create builds the two ops unfused on XNNPACK instead. */
@@ -106,7 +107,8 @@ void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 
 #ifdef EFFC_RT_HAVE_AVX2
 /* One tile: T pixels from ox, channels [c, c+8) (lanes past `mask` neither read nor written),
- * stored clamped. CHECKED tiles test every tap against the row ends; the others are inside. */
+ * stored clamped and, with HardSwish, activated. CHECKED tiles test every tap against the row
+ * ends; the others are inside. */
 EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c, const int T,
 				 const int CHECKED, const int MASKED, __m256i mask, const int KW, const int SW)
 {
@@ -136,10 +138,11 @@ EFFC_RT_AVX2_INLINE void dw_tile(const struct effc_rt_dw *d, const struct row_ge
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
-	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max), hswish = p->act == EFFC_RT_ACT_HARDSWISH;
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
-		const __m256 v = clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, acc[t])) : acc[t];
+		__m256 v = clamp ? effc_rt_clamp8(acc[t], lo, hi) : acc[t];
+		v = hswish ? effc_rt_hardswish8(v) : v;
 		float *y = g->out + (size_t)(ox + t) * C + c;
 		if (MASKED)
 			_mm256_maskstore_ps(y, mask, v);
@@ -183,12 +186,16 @@ EFFC_RT_AVX2_INLINE void dw_tile16(const struct effc_rt_dw *d, const struct row_
 		}
 	}
 	const __m256 lo = _mm256_set1_ps(p->out_min), hi = _mm256_set1_ps(p->out_max);
-	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
+	const int clamp = effc_rt_clamps(p->out_min, p->out_max), hswish = p->act == EFFC_RT_ACT_HARDSWISH;
 #pragma GCC unroll 4
 	for (int t = 0; t < T; t++) {
 		float *y = g->out + (size_t)(ox + t) * C + c;
-		_mm256_storeu_ps(y, clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, a0[t])) : a0[t]);
-		_mm256_storeu_ps(y + 8, clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, a1[t])) : a1[t]);
+		__m256 v0 = clamp ? effc_rt_clamp8(a0[t], lo, hi) : a0[t];
+		__m256 v1 = clamp ? effc_rt_clamp8(a1[t], lo, hi) : a1[t];
+		if (hswish)
+			v0 = effc_rt_hardswish8(v0), v1 = effc_rt_hardswish8(v1);
+		_mm256_storeu_ps(y, v0);
+		_mm256_storeu_ps(y + 8, v1);
 	}
 }
 
@@ -245,21 +252,19 @@ EFFC_RT_AVX2_INLINE void dw_walk(const struct effc_rt_dw *d, const struct row_ge
 #undef TILE
 }
 
-/* The activation and the row sums of channels [c, c+n) of one output row, n <= 16, while the
- * slice is in L1 (column order). */
+/* Swish and the row sums of channels [c, c+n) of one output row, n <= 16, while the slice is
+ * in L1 (column order). The tiles applied the clamp and HardSwish in registers already. */
 EFFC_RT_AVX2_INLINE void dw_slice_post(const struct effc_rt_dw *d, float *y, size_t c, size_t n, float *sums)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c, OW = (size_t)p->out_w;
-	if (p->act == EFFC_RT_ACT_HARDSWISH || (n != 16 && n != 8)) {
+	if (n != 16 && n != 8) {
 		for (size_t j = 0; sums && j < n; j++)
 			sums[c + j] = 0.0f;
 		for (size_t x = 0; x < OW; x++) {
 			float *v = y + x * C + c;
 			if (p->act == EFFC_RT_ACT_SWISH)
 				effc_rt_swish(n, v, v);
-			else if (p->act == EFFC_RT_ACT_HARDSWISH)
-				effc_rt_hardswish(n, v, v);
 			for (size_t j = 0; sums && j < n; j++)
 				sums[c + j] += v[j];
 		}
@@ -296,7 +301,7 @@ EFFC_RT_AVX2_INLINE void dw_column(const struct effc_rt_dw *d, size_t r0, size_t
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		dw_walk(d, &g, c, KIND, mask, KW, SW, ox_lo, ox_hi, NULL);
-		if (d->row_sums || d->p.act != EFFC_RT_ACT_NONE)
+		if (d->row_sums || d->p.act == EFFC_RT_ACT_SWISH)
 			dw_slice_post(d, g.out, c, n, d->row_sums ? d->row_sums + r * C : NULL);
 	}
 }
@@ -340,18 +345,18 @@ EFFC_RT_AVX2_INLINE void dw_row5x5(const struct effc_rt_dw *d, const struct row_
 	__m256 sum = _mm256_setzero_ps();
 #pragma GCC unroll 8
 	for (int t = 0; t < T; t++) {
-		__m256 v = clamp ? _mm256_min_ps(hi, _mm256_max_ps(lo, acc[t])) : acc[t];
+		__m256 v = clamp ? effc_rt_clamp8(acc[t], lo, hi) : acc[t];
 		if (p->act == EFFC_RT_ACT_SWISH)
 			v = effc_rt_swish8(v);
+		else if (p->act == EFFC_RT_ACT_HARDSWISH)
+			v = effc_rt_hardswish8(v);
 		sum = _mm256_add_ps(sum, v);
 		if (MASKED)
 			_mm256_maskstore_ps(g->out + (size_t)t * C + c, mask, v);
 		else
 			_mm256_storeu_ps(g->out + (size_t)t * C + c, v);
 	}
-	if (p->act == EFFC_RT_ACT_HARDSWISH)
-		dw_slice_post(d, g->out, c, MASKED ? C % 8 : 8, sums);
-	else if (sums && MASKED)
+	if (sums && MASKED)
 		_mm256_maskstore_ps(sums + c, mask, sum);
 	else if (sums)
 		_mm256_storeu_ps(sums + c, sum);
@@ -383,20 +388,20 @@ static inline void dw_interior(const struct effc_rt_conv2d *p, int *ox_lo, int *
 	*ox_lo = lo, *ox_hi = hi;
 }
 
-/* The activation and the row sums once output row r is done (row by row over all channels),
- * while it is still in L1: one sweep along the row keeps the sums in registers and four
- * independent chains in flight, where a sweep per tile of four pixels measured slower than
- * XNNPACK's depthwise followed by a separate pass over the whole tensor. */
+/* Swish and the row sums once output row r is done (row by row over all channels), while it is
+ * still in L1: one sweep along the row keeps the sums in registers and four independent chains
+ * in flight, where a sweep per tile of four pixels measured slower than XNNPACK's depthwise
+ * followed by a separate pass over the whole tensor. The clamp and HardSwish (a few ops) the
+ * tiles apply in registers. */
 static inline void dw_row_post(const struct effc_rt_dw *d, float *out, size_t r)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c, OW = (size_t)p->out_w;
+	const enum effc_rt_act act = p->act == EFFC_RT_ACT_SWISH ? p->act : EFFC_RT_ACT_NONE;
 	if (d->row_sums)
-		effc_rt_act_row_sums(0, 1, OW, C, p->act, out, d->row_sums + r * C);
-	else if (p->act == EFFC_RT_ACT_SWISH)
+		effc_rt_act_row_sums(0, 1, OW, C, act, out, d->row_sums + r * C);
+	else if (act == EFFC_RT_ACT_SWISH)
 		effc_rt_swish(OW * C, out, out);
-	else if (p->act == EFFC_RT_ACT_HARDSWISH)
-		effc_rt_hardswish(OW * C, out, out);
 }
 
 EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
@@ -455,7 +460,7 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
  * AVX-512 exponential is a table form: within 1e-6 of the AVX2 one). CHECKED skips input
  * pixels outside the row (borders, short rows); the others are inside. */
 EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
-				      const int T, const int CHECKED, const int KW, const int SW, const int SWISH,
+				      const int T, const int CHECKED, const int KW, const int SW, const int ACT,
 				      __m512 *sum)
 {
 	const struct effc_rt_conv2d *p = &d->p;
@@ -488,9 +493,11 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 #pragma GCC unroll 10
 	for (int t = 0; t < T; t++) {
-		__m512 v = clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, acc[t])) : acc[t];
-		if (SWISH)
+		__m512 v = clamp ? effc_rt_clamp16(acc[t], lo, hi) : acc[t];
+		if (ACT == EFFC_RT_ACT_SWISH)
 			v = effc_rt_swish16(v);
+		else if (ACT == EFFC_RT_ACT_HARDSWISH)
+			v = effc_rt_hardswish16(v);
 		*sum = _mm512_add_ps(*sum, v); /* pixel by pixel: the order of effc_rt_act_row_sums */
 		_mm512_storeu_ps(g->out + (size_t)(ox + t) * C + c, v);
 	}
@@ -498,14 +505,14 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 
 /* A checked tile of n = 8, 9 or 10 pixels. */
 EFFC_RT_AVX512_INLINE void dw512_tile_8to10(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
-					    int n, const int KW, const int SW, const int SWISH, __m512 *sum)
+					    int n, const int KW, const int SW, const int ACT, __m512 *sum)
 {
 	if (n == 10)
-		dw512_tile(d, g, ox, c, 10, 1, KW, SW, SWISH, sum);
+		dw512_tile(d, g, ox, c, 10, 1, KW, SW, ACT, sum);
 	else if (n == 9)
-		dw512_tile(d, g, ox, c, 9, 1, KW, SW, SWISH, sum);
+		dw512_tile(d, g, ox, c, 9, 1, KW, SW, ACT, sum);
 	else
-		dw512_tile(d, g, ox, c, 8, 1, KW, SW, SWISH, sum);
+		dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, sum);
 }
 
 /* One output row of channels [c, c+16): tiles of 8 pixels, unchecked where every tap of the
@@ -514,75 +521,70 @@ EFFC_RT_AVX512_INLINE void dw512_tile_8to10(const struct effc_rt_dw *d, const st
  * weights once or twice and leave no short tile with too few FMA chains: kernel
  * microbenchmark 0.81-0.89x the 8 + rest split on B3's 10-wide shapes, 0.87-0.94x on its
  * 19-wide ones; B3's eight 10-wide layers 0.12 ms less in the per-op profile. Returns the
- * row's sum of outputs (after Swish where SWISH). (Prefetching the next rows here, as the
+ * row's sum of outputs (after the activation ACT). (Prefetching the next rows here, as the
  * AVX2 walk does, measured slower.) */
 EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
-					const int SW, int ox_lo, int ox_hi, const int SWISH)
+					const int SW, int ox_lo, int ox_hi, const int ACT)
 {
 	const int OW = d->p.out_w;
 	__m512 sum = _mm512_setzero_ps();
 	int ox = 0;
 	if ((OW >= 9 && OW <= 10) || (OW >= 17 && OW <= 20)) {
 		const int first = OW <= 10 ? OW : (OW + 1) / 2;
-		dw512_tile_8to10(d, g, 0, c, first, KW, SW, SWISH, &sum);
+		dw512_tile_8to10(d, g, 0, c, first, KW, SW, ACT, &sum);
 		if (first < OW)
-			dw512_tile_8to10(d, g, first, c, OW - first, KW, SW, SWISH, &sum);
+			dw512_tile_8to10(d, g, first, c, OW - first, KW, SW, ACT, &sum);
 		return sum;
 	}
 	for (; ox + 8 <= OW; ox += 8) {
 		if (ox >= ox_lo && ox + 8 <= ox_hi)
-			dw512_tile(d, g, ox, c, 8, 0, KW, SW, SWISH, &sum);
+			dw512_tile(d, g, ox, c, 8, 0, KW, SW, ACT, &sum);
 		else
-			dw512_tile(d, g, ox, c, 8, 1, KW, SW, SWISH, &sum);
+			dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, &sum);
 	}
 	switch (OW - ox) {
-	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW, SWISH, &sum); break;
-	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW, SWISH, &sum); break;
-	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW, SWISH, &sum); break;
-	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW, SWISH, &sum); break;
-	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW, SWISH, &sum); break;
-	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW, SWISH, &sum); break;
-	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW, SWISH, &sum); break;
+	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW, ACT, &sum); break;
+	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW, ACT, &sum); break;
+	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW, ACT, &sum); break;
+	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW, ACT, &sum); break;
+	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW, ACT, &sum); break;
+	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW, ACT, &sum); break;
+	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW, ACT, &sum); break;
 	default: break;
 	}
 	return sum;
 }
 
 /* 3x3: row by row, the channel blocks one after another along the row; 5x5: column order (one
- * block over all the rows, as dw_column: the block's input rows stay in L1). Swish and the row
- * sums are applied in registers as each tile is stored, the sums pixel by pixel as
- * effc_rt_act_row_sums adds them, in the order of the AVX2 path's sweep after each row
- * (hard-swish still takes that sweep). */
+ * block over all the rows, as dw_column: the block's input rows stay in L1). The clamp, the
+ * activation (Swish or HardSwish) and the row sums are applied in registers as each tile is
+ * stored, the sums pixel by pixel as effc_rt_act_row_sums adds them, in the order of the AVX2
+ * path's sweep after each row. */
 EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
-	const int swish = p->act == EFFC_RT_ACT_SWISH, sweep = p->act == EFFC_RT_ACT_HARDSWISH;
+	const int act = (int)p->act;
 	int ox_lo, ox_hi;
 	dw_interior(p, &ox_lo, &ox_hi);
 	if (KW >= 5) {
 		for (size_t c = 0; c < C; c += 16)
 			for (size_t r = r0; r < r1; r++) {
 				const struct row_geom g = row_geom(d, r);
-				float *sums = d->row_sums ? d->row_sums + r * C : NULL;
-				const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, swish);
-				if (sweep)
-					dw_slice_post(d, g.out, c, 16, sums);
-				else if (sums)
-					_mm512_storeu_ps(sums + c, s);
+				const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
+				if (d->row_sums)
+					_mm512_storeu_ps(d->row_sums + r * C + c, s);
 			}
 		return;
 	}
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
-		float *sums = d->row_sums && !sweep ? d->row_sums + r * C : NULL;
+		float *sums = d->row_sums ? d->row_sums + r * C : NULL;
 		for (size_t c = 0; c < C; c += 16) {
-			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, swish);
+			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
 			if (sums)
 				_mm512_storeu_ps(sums + c, s);
 		}
-		if (sweep)
-			dw_row_post(d, g.out, r);
 	}
 }
 
@@ -616,7 +618,7 @@ EFFC_RT_AVX512_INLINE __mmask16 dwf_mask(ptrdiff_t o, ptrdiff_t hi)
 
 EFFC_RT_AVX512_INLINE void dwf_block(const struct row_geom *g, const float *w, const float *b, ptrdiff_t o0,
 				     ptrdiff_t L, ptrdiff_t Lin, ptrdiff_t C, ptrdiff_t pl, const int P, const int R,
-				     const int CHECKED, int clamp, __m512 lo, __m512 hi, int swish, __m512 *sum)
+				     const int CHECKED, int clamp, __m512 lo, __m512 hi, int act, __m512 *sum)
 {
 	__m512 acc[DWF_MAXP * 8];
 #pragma GCC unroll 40
@@ -646,9 +648,11 @@ EFFC_RT_AVX512_INLINE void dwf_block(const struct row_geom *g, const float *w, c
 	}
 #pragma GCC unroll 40
 	for (int v = 0; v < R * P; v++) {
-		__m512 y = clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, acc[v])) : acc[v];
-		if (swish)
+		__m512 y = clamp ? effc_rt_clamp16(acc[v], lo, hi) : acc[v];
+		if (act == EFFC_RT_ACT_SWISH)
 			y = effc_rt_swish16(y);
+		else if (act == EFFC_RT_ACT_HARDSWISH)
+			y = effc_rt_hardswish16(y);
 		const ptrdiff_t o = o0 + 16 * v;
 		if (CHECKED) {
 			const __mmask16 m = dwf_mask(o, L);
@@ -675,7 +679,7 @@ EFFC_RT_AVX512_INLINE void dw512_flat(const struct effc_rt_dw *d, size_t r0, siz
 		b[i] = d->bias ? d->bias[i % C] : 0.0f;
 	const int clamp = effc_rt_clamps(p->out_min, p->out_max);
 	const __m512 lo = _mm512_set1_ps(p->out_min), hi = _mm512_set1_ps(p->out_max);
-	const int swish = p->act == EFFC_RT_ACT_SWISH;
+	const int act = (int)p->act;
 	/* blocks whose every load and store is inside the rows: [o_lo, o_hi) */
 	const ptrdiff_t o_lo = (pl * C + span - 1) / span * span;
 	const ptrdiff_t o_hi = (L < Lin - (2 - pl) * C ? L : Lin - (2 - pl) * C) - span;
@@ -686,9 +690,9 @@ EFFC_RT_AVX512_INLINE void dw512_flat(const struct effc_rt_dw *d, size_t r0, siz
 			sum[j] = _mm512_setzero_ps();
 		for (ptrdiff_t o0 = 0; o0 < L; o0 += span) {
 			if (o0 >= o_lo && o0 <= o_hi)
-				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 0, clamp, lo, hi, swish, sum);
+				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 0, clamp, lo, hi, act, sum);
 			else
-				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 1, clamp, lo, hi, swish, sum);
+				dwf_block(&g, w, b, o0, L, Lin, C, pl, P, R, 1, clamp, lo, hi, act, sum);
 		}
 		if (d->row_sums) {
 			for (int j = 0; j < P; j++)
@@ -712,7 +716,7 @@ EFFC_RT_AVX512_FN static void dw512_flat40(const struct effc_rt_dw *d, size_t r0
 static int dw_flat(const struct effc_rt_conv2d *p)
 {
 	return (p->out_c == 8 || p->out_c == 24 || p->out_c == 40) && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
-	       p->sw == 1 && p->dh == 1 && p->dw == 1 && p->pad_left <= 2 && p->act != EFFC_RT_ACT_HARDSWISH;
+	       p->sw == 1 && p->dh == 1 && p->dw == 1 && p->pad_left <= 2;
 }
 
 /* The unrolled instances: 10 * kernel size + stride, or 0 for any other shape. */

@@ -51,6 +51,22 @@ EFFC_RT_AVX2_INLINE __m256 effc_rt_sigmoid8(__m256 x)
 {
 	return _mm256_div_ps(_mm256_set1_ps(1.0f), effc_rt_one_plus_exp_neg8(x));
 }
+/* The output clamp and HardSwish x * min(max(x/6 + 1/2, 0), 1) that the kernels apply in
+ * registers before their store. The constant goes first: max and min return their second
+ * operand, x, for a NaN, so a NaN passes through as ONNX's Clip and HardSwish give it. One FMA
+ * for x/6 + 1/2, the same in every kernel on either instruction set, so their bits agree;
+ * hardswish(-inf) is -inf * 0 = NaN, as ONNX's definition gives. */
+EFFC_RT_AVX2_INLINE __m256 effc_rt_clamp8(__m256 x, __m256 lo, __m256 hi)
+{
+	return _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+}
+
+EFFC_RT_AVX2_INLINE __m256 effc_rt_hardswish8(__m256 x)
+{
+	const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+	return _mm256_mul_ps(x, _mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(_mm256_setzero_ps(), t)));
+}
+
 /* The AVX-512 kernels' own exponential (Zen 4 runs a 512-bit op as two 256-bit halves, so
  * the gain of 16 lanes is half the instructions, not more FLOPs). vpermt2d looks up 32 table
  * entries in one instruction, which the AVX2 form has no match for: e^-x = 2^(m/32) * e^-t with
@@ -104,6 +120,18 @@ EFFC_RT_AVX512_INLINE __m512 effc_rt_swish16(__m512 x)
 EFFC_RT_AVX512_INLINE __m512 effc_rt_sigmoid16(__m512 x)
 {
 	return _mm512_div_ps(_mm512_set1_ps(1.0f), effc_rt_one_plus_exp_neg16(effc_rt_exp_lo16(x)));
+}
+
+EFFC_RT_AVX512_INLINE __m512 effc_rt_clamp16(__m512 x, __m512 lo, __m512 hi)
+{
+	return _mm512_min_ps(hi, _mm512_max_ps(lo, x));
+}
+
+/* effc_rt_hardswish8's 16 lanes: the same operations, so the same bits */
+EFFC_RT_AVX512_INLINE __m512 effc_rt_hardswish16(__m512 x)
+{
+	const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
+	return _mm512_mul_ps(x, _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_setzero_ps(), t)));
 }
 
 /* 8 lanes in an AVX-512 kernel (a 24-wide GEMM tile's last 8 columns) take the 16-lane form,

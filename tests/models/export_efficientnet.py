@@ -18,6 +18,9 @@ values too, so a dropped bias changes the result.
 SE gated by HardSigmoid) with the same BN treatment; at opset < 14 torch writes
 each HardSwish as HardSigmoid + Mul.
 
+--variant v2_s exports torchvision's EfficientNetV2-S (fused-MBConv stages of full 3x3
+convs, then MBConv with SE) at 384x384, its evaluation size, with the same BN treatment.
+
 Run with Debian's python (/usr/bin/python3), which has torch, torchvision, onnx:
     /usr/bin/python3 tests/models/export_efficientnet.py --variant b0 -o b0.onnx
 """
@@ -32,6 +35,7 @@ RESOLUTION = {
     "b0": 224, "b1": 240, "b2": 260, "b3": 300,
     "b4": 380, "b5": 456, "b6": 528, "b7": 600,
     "mnv3_large": 224, "mnv3_small": 224,
+    "v2_s": 384,
 }
 
 # Variants that are not torchvision.models.efficientnet_<variant>.
@@ -55,7 +59,7 @@ def parse_args(argv):
                    help="images per calibration pass (default 2: 4 passes of 2 give each "
                         "channel plenty of samples in a quarter of the time of 8)")
     p.add_argument("--lite", action="store_true",
-                   help="EfficientNet-Lite style: every SiLU replaced by ReLU6 and "
+                   help="EfficientNet-Lite style (b0..b7): every SiLU replaced by ReLU6 and "
                         "the squeeze-excitation blocks removed")
     p.add_argument("--check-sensitivity", action="store_true",
                    help="print sensitivity=max|a-b|/max|a| for two random inputs")
@@ -67,8 +71,10 @@ def parse_args(argv):
         p.error("--opset must be in 9..17 (what torch 1.13 exports)")
     if a.batch < 1:
         p.error("--batch must be >= 1")
-    if a.lite and a.variant in CONSTRUCTOR:
-        p.error("--lite applies to EfficientNet variants (b0..b7) only")
+    # v2_s uses torchvision's own constructor name (efficientnet_v2_s), but Lite is a B-series
+    # variant only: V2's fused-MBConv stages have no SE to drop and Lite was never defined for it.
+    if a.lite and (a.variant in CONSTRUCTOR or a.variant == "v2_s"):
+        p.error("--lite applies to EfficientNet variants b0..b7 only")
     if a.resolution is None:
         a.resolution = RESOLUTION[a.variant]
     if a.resolution < 32:

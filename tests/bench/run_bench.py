@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """run_bench.py: effc's generated code side by side with ONNX Runtime, in one run.
 
-For each torchvision EfficientNet export (input-sensitive weights, cached under build/models)
-and each thread count, on the same input file: the generated runner and ONNX Runtime
+For each model (see MODELS: torchvision's EfficientNet B0/B1/B3/B7, the Lite-style B0,
+MobileNetV3-Large and -Small and EfficientNetV2-S at 384, exported with input-sensitive weights
+and cached under build/models; and an EfficientNet that `effc gen --phi 0.5` builds) and each
+thread count, on the same input file: the generated runner and ONNX Runtime
 (onnxruntime-node, CPU provider, all graph optimisations, same thread count) each stay loaded
 in their own process (--serve) and take turns, A B B A A B ...: a turn is one warm-up run (the
 other engine has just used the caches) and then --block timed runs back to back. After a turn
@@ -18,14 +20,21 @@ The table reports the median and min of all timed runs of each, the ratio effc/O
 adjacent turns of the ratio of their medians), context creation vs session creation (best of
 the rounds, each round new processes), peak RSS of the runner vs ORT's increase over an idle
 node process with the module loaded, runner binary and weights size, achieved GFLOP/s (2 x
-MACs / median latency) against this core's measured FMA peak, and per-op-class profiles of the
-generated code (a second build with EFFC_PROFILE) and of ONNX Runtime (its own profiler,
-tools/ort_run.js --profile-ops).
+MACs / median latency) against this core's measured FMA peak (tests/bench/fma_peak.c: the peak
+of the widest FMA the runtime uses here, 512-bit where the CPU has AVX-512 unless --no-avx512
+builds the generated code with EFFC_RT_NO_AVX512), and per-op-class profiles of the generated
+code (a second build with EFFC_PROFILE) and of ONNX Runtime (its own profiler,
+tools/ort_run.js --profile-ops). An op class of the generated code that takes over 10% of a
+model's time and that B0's generated code does not have is flagged: it is time the B0-tuned
+kernels were never measured on.
 
 The Markdown also gives effc/ORT for each round (which vCPU it ran on at 1 thread).
 
-Usage: scripts/bench.sh [--models b0,b1,b3,b7] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
-Writes build/bench/bench.md and build/bench/bench.csv. Not part of the pass/fail suite.
+Usage: scripts/bench.sh [--models b0,lite_b0,...] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
+                        [--jobs 2] [--no-avx512]
+--models picks a subset (default: all of MODELS; phiX for any other phi), e.g. --models mnv3_small
+--threads 1 --pairs 2 --block 2 --rounds 1 for a quick check. Writes build/bench/bench.md and
+build/bench/bench.csv. Not part of the pass/fail suite.
 """
 import argparse
 import csv
@@ -39,6 +48,24 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
+
+
+# Each benchmarked model: its export arguments (tests/models/export_efficientnet.py, through
+# cached_export.sh), or None for a model that `effc gen --phi X` builds (name phiX).
+MODELS = {
+    "b0": ["--variant", "b0"],
+    "b1": ["--variant", "b1"],
+    "b3": ["--variant", "b3"],
+    "b7": ["--variant", "b7"],
+    "lite_b0": ["--variant", "b0", "--lite"],
+    "mnv3_large": ["--variant", "mnv3_large"],
+    "mnv3_small": ["--variant", "mnv3_small"],
+    "v2_s": ["--variant", "v2_s"],  # 384x384
+    "phi0.5": None,
+}
+
+# An op class above this share of a model's time, absent from B0, is flagged in the profile.
+NEW_CLASS_SHARE = 0.10
 
 
 def sh(cmd, **kw):
@@ -110,36 +137,81 @@ class Server:
             raise RuntimeError(f"server exited with status {self.p.returncode}")
 
 
+def model_path(effc, v):
+    """The model's ONNX file under build/models, exported or generated on first use."""
+    if v.startswith("phi"):
+        try:
+            phi = float(v[3:])
+        except ValueError:
+            raise SystemExit(f"run_bench: bad model name {v!r} (phiX wants a number)") from None
+        # Generated every time (about a second), so it follows changes to `effc gen`.
+        model = os.path.join(ROOT, "build", "models", f"gen_{v}.onnx")
+        os.makedirs(os.path.dirname(model), exist_ok=True)
+        sh([effc, "gen", "--phi", f"{phi:g}", "-o", model])
+        return model
+    model = os.path.join(ROOT, "build", "models", f"{v}_op13.onnx")
+    sh(["bash", os.path.join(ROOT, "tests", "models", "cached_export.sh"), PY, model] + MODELS[v] + ["--opset", "13"])
+    return model
+
+
+def op_classes(gen):
+    """The op classes of a generated model (its NAME_op_class table), without building or running it."""
+    text = open(os.path.join(gen, "model.c")).read()
+    table = re.search(r"_op_class\[[^]]*\] = \{(.*?)\n\};", text, re.S)
+    if not table:
+        raise RuntimeError(f"no op-class table in {gen}/model.c")
+    return set(re.findall(r'"([^"]+)"', table.group(1)))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="b0,b1,b3,b7")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="comma-separated, from: " + ", ".join(MODELS) + " (or phiX)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--pairs", type=int, default=10, help="pairs of turns per round")
     ap.add_argument("--block", type=int, default=5, help="timed runs per turn")
     ap.add_argument("--rounds", type=int, default=2, help="rounds, each with new processes")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"))
+    ap.add_argument("--jobs", default="2", help="parallel jobs when building the generated code")
+    ap.add_argument("--no-avx512", action="store_true",
+                    help="build the generated code with EFFC_RT_NO_AVX512 (AVX2 kernels; AVX2 FMA peak)")
     a = ap.parse_args()
+    models = [v for v in a.models.split(",") if v]
+    bad = [v for v in models if v not in MODELS and not v.startswith("phi")]
+    if bad or not models:
+        ap.error(f"unknown model(s) {', '.join(bad) or '(none)'}; known: {', '.join(MODELS)}, or phiX")
     effc = os.path.join(ROOT, "build", "effc")
     os.makedirs(a.out, exist_ok=True)
     fma = os.path.join(a.out, "fma_peak")
     sh(["cc", "-O2", os.path.join(ROOT, "tests", "bench", "fma_peak.c"), "-o", fma])
-    peak = field(sh([fma]), "fma_peak_gflops")
+    fma_out = sh([fma] + (["--no-avx512"] if a.no_avx512 else []))
+    peak = field(fma_out, "fma_peak_gflops")
+    peak_isa = re.search(r"fma_peak_isa=(\w+)", fma_out).group(1)
+    peak_256 = field(fma_out, "fma_peak_avx2_gflops")
+    m = re.search(r"fma_peak_avx512_gflops=([0-9.]+)", fma_out)
+    peak_512 = float(m.group(1)) if m else None
+    rt_flags = ["-DEFFC_RT_NO_AVX512=ON"] if a.no_avx512 else []
     cpu_list = sorted(os.sched_getaffinity(0))
     import numpy as np
 
+    # B0's op classes, the reference for flagging, from its generated code (compiling it takes
+    # seconds; nothing is built or timed), so any subset of models in any order is flagged alike.
+    ref = os.path.join(a.out, "b0_classes")
+    sh([effc, "compile", model_path(effc, "b0"), "-o", ref, "--name", "model"])
+    b0_classes = op_classes(ref)
+
     rows = []
-    for v in a.models.split(","):
-        model = os.path.join(ROOT, "build", "models", f"{v}_op13.onnx")
-        sh(["bash", os.path.join(ROOT, "tests", "models", "cached_export.sh"), PY, model, "--variant", v, "--opset", "13"])
+    for v in models:
+        model = model_path(effc, v)
         info = json.loads(sh([effc, "inspect", model, "--json"]))
         shape = info["inputs"][0]["shape"]
         name = info["inputs"][0]["name"]
         gen = os.path.join(a.out, v)
         sh([effc, "compile", model, "-o", gen, "--name", "model"])
-        sh(["cmake", "-S", gen, "-B", gen + "/build", "-DCMAKE_BUILD_TYPE=Release"])
-        sh(["cmake", "--build", gen + "/build", "-j", "2"])
-        sh(["cmake", "-S", gen, "-B", gen + "/build-prof", "-DCMAKE_BUILD_TYPE=Release", "-DEFFC_PROFILE=ON"])
-        sh(["cmake", "--build", gen + "/build-prof", "-j", "2"])
+        sh(["cmake", "-S", gen, "-B", gen + "/build", "-DCMAKE_BUILD_TYPE=Release"] + rt_flags)
+        sh(["cmake", "--build", gen + "/build", "-j", a.jobs])
+        sh(["cmake", "-S", gen, "-B", gen + "/build-prof", "-DCMAKE_BUILD_TYPE=Release", "-DEFFC_PROFILE=ON"] + rt_flags)
+        sh(["cmake", "--build", gen + "/build-prof", "-j", a.jobs])
         runner = gen + "/build/model_runner"
         x = np.random.default_rng(0).standard_normal(int(np.prod(shape)), dtype=np.float32)
         inp = os.path.join(a.out, f"{v}_input.f32")
@@ -181,6 +253,9 @@ def main():
             o_rss = field(r, "maxrss_kb") - field(r, "rss_base_kb")
             prof = sh([gen + "/build-prof/model_runner", "--profile", "--threads", str(t), "--repeat", "10", inp, out])
             classes = {m.group(1): float(m.group(2)) for m in re.finditer(r"profile (\S+)\s+([0-9.]+) ms", prof)}
+            total = sum(classes.values())
+            # Classes B0 lacks that take over 10% here ("!" in the profile, listed under it).
+            new = [k for k, ms in classes.items() if k not in b0_classes and ms > NEW_CLASS_SHARE * total]
             # ONNX Runtime's own profiler, by the same kind of classes, for where the two differ.
             oprof = sh(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
                         "--repeat", "10", "--bench-only", "--profile-ops", os.path.join(a.out, f"ort_profile_{v}_{t}"),
@@ -196,7 +271,9 @@ def main():
                 "effc_peak_rss_mb": e_rss / 1024, "ort_rss_increase_mb": o_rss / 1024,
                 "runner_bytes": os.path.getsize(runner), "weights_bytes": os.path.getsize(os.path.join(gen, "model.weights")),
                 "macs": info["macs"], "gflops": gflops, "peak_share": gflops / (peak * t),
-                "profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(classes.values()):.0f}%)" for k, ms in classes.items()),
+                "profile": " ".join(f"{k}{'!' if k in new else ''} {ms:.2f} ({100 * ms / total:.0f}%)"
+                                    for k, ms in classes.items()),
+                "new_classes": " ".join(f"{k} ({100 * classes[k] / total:.0f}%)" for k in new),
                 "ort_profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(oclasses.values()):.0f}%)"
                                         for k, ms in sorted(oclasses.items(), key=lambda x: -x[1])),
             }
@@ -204,7 +281,11 @@ def main():
             print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs of turns)",
                   flush=True)
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
-    md = [f"Machine: {cpu}, {os.cpu_count()} cores; FMA peak {peak:.1f} GFLOP/s per core (tests/bench/fma_peak.c).", "",
+    p512 = f"{peak_512:.1f}" if peak_512 is not None else "n/a (no AVX-512F)"
+    md = [f"Machine: {cpu}, {os.cpu_count()} cores; FMA peak per core (tests/bench/fma_peak.c): 256-bit (AVX2) "
+          f"{peak_256:.1f} GFLOP/s, 512-bit (AVX-512) {p512}. Share of peak is against {peak:.1f} GFLOP/s "
+          f"per thread, the {'512' if peak_isa == 'avx512' else '256'}-bit FMA, the widest the runtime uses here"
+          f"{' (built with EFFC_RT_NO_AVX512)' if a.no_avx512 else ''}.", "",
           "| model | threads | effc median (min) ms | ORT median (min) ms | effc/ORT | create ms effc / ORT | "
           "peak RSS MB effc / ORT increase | runner + weights MB | GFLOP/s (share of peak) |",
           "|---|---|---|---|---|---|---|---|---|"]
@@ -222,6 +303,11 @@ def main():
            "layout changes, se = pooling, the SE's 1x1 convs and its Mul):", ""]
     for r in rows:
         md.append(f"- {r['model']}, {r['threads']} thread(s): effc: {r['profile']}; ORT: {r['ort_profile']}")
+    flagged = [r for r in rows if r["new_classes"]]
+    md += ["", f"! = an op class of the generated code over {100 * NEW_CLASS_SHARE:.0f}% of the model's time that B0's "
+           f"generated code does not have ({', '.join(sorted(b0_classes))}): "
+           + ("; ".join(f"{r['model']} at {r['threads']} thread(s): {r['new_classes']}" for r in flagged)
+              if flagged else "none in this run") + "."]
     text = "\n".join(md) + "\n"
     open(os.path.join(a.out, "bench.md"), "w").write(text)
     with open(os.path.join(a.out, "bench.csv"), "w", newline="") as f:

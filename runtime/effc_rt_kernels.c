@@ -370,7 +370,7 @@ EFFC_RT_AVX2_FN static void swish_avx2(size_t n, const float *in, float *out)
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, effc_rt_swish8(_mm256_loadu_ps(in + i)));
 	if (i < n) { /* the rest masked: the same bits as in the vector body */
-		const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		const __m256i m = effc_rt_first_lanes8(n - i);
 		_mm256_maskstore_ps(out + i, m, effc_rt_swish8(_mm256_maskload_ps(in + i, m)));
 	}
 }
@@ -412,7 +412,7 @@ EFFC_RT_AVX2_FN static void sigmoid_avx2(size_t n, const float *in, float *out)
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, effc_rt_sigmoid8(_mm256_loadu_ps(in + i)));
 	if (i < n) {
-		const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		const __m256i m = effc_rt_first_lanes8(n - i);
 		_mm256_maskstore_ps(out + i, m, effc_rt_sigmoid8(_mm256_maskload_ps(in + i, m)));
 	}
 }
@@ -470,8 +470,7 @@ EFFC_RT_AVX2_FN static void hardswish_avx2(size_t n, const float *in, float *out
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, effc_rt_hardswish8(_mm256_loadu_ps(in + i)));
 	if (i < n) {
-		const __m256i m =
-		    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		const __m256i m = effc_rt_first_lanes8(n - i);
 		_mm256_maskstore_ps(out + i, m, effc_rt_hardswish8(_mm256_maskload_ps(in + i, m)));
 	}
 }
@@ -519,8 +518,7 @@ EFFC_RT_AVX2_FN static void hardsigmoid_avx2(size_t n, float alpha, float beta, 
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(out + i, effc_rt_clamp8(_mm256_fmadd_ps(_mm256_loadu_ps(in + i), a, b), zero, one));
 	if (i < n) {
-		const __m256i m =
-		    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		const __m256i m = effc_rt_first_lanes8(n - i);
 		_mm256_maskstore_ps(out + i, m, effc_rt_clamp8(_mm256_fmadd_ps(_mm256_maskload_ps(in + i, m), a, b), zero, one));
 	}
 }
@@ -532,7 +530,7 @@ EFFC_RT_AVX512_FN static void hardsigmoid_avx512(size_t n, float alpha, float be
 	for (size_t i = 0; i < n; i += 16) {
 		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
 		const __m512 t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, in + i), a, b);
-		_mm512_mask_storeu_ps(out + i, m, _mm512_min_ps(one, _mm512_max_ps(zero, t)));
+		_mm512_mask_storeu_ps(out + i, m, effc_rt_clamp16(t, zero, one));
 	}
 }
 #endif
@@ -598,7 +596,7 @@ EFFC_RT_AVX2_FN static float dot_avx2(size_t n, const float *a, const float *b)
 			s3 = _mm256_add_ps(s3, v);
 	}
 	if (i < n) {
-		const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		const __m256i m = effc_rt_first_lanes8(n - i);
 		s0 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s0);
 	}
 	const __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));

@@ -411,7 +411,7 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 	const int OW = p->out_w;
 	int ox_lo, ox_hi;
 	dw_interior(p, &ox_lo, &ox_hi);
-	const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	const __m256i mask = effc_rt_first_lanes8(C % 8);
 	if (KW == 5 && SW == 1 && (OW == 7 || OW == 8)) {
 		if (OW == 7)
 			dw_rows5x5_narrow(d, r0, r1, 7, mask);

@@ -61,10 +61,16 @@ EFFC_RT_AVX2_INLINE __m256 effc_rt_clamp8(__m256 x, __m256 lo, __m256 hi)
 	return _mm256_min_ps(hi, _mm256_max_ps(lo, x));
 }
 
+/* The mask of the first n lanes (n <= 8) for maskload/maskstore: a loop's tail, a channel rest. */
+EFFC_RT_AVX2_INLINE __m256i effc_rt_first_lanes8(size_t n)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 EFFC_RT_AVX2_INLINE __m256 effc_rt_hardswish8(__m256 x)
 {
 	const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
-	return _mm256_mul_ps(x, _mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(_mm256_setzero_ps(), t)));
+	return _mm256_mul_ps(x, effc_rt_clamp8(t, _mm256_setzero_ps(), _mm256_set1_ps(1.0f)));
 }
 
 /* The AVX-512 kernels' own exponential (Zen 4 runs a 512-bit op as two 256-bit halves, so
@@ -131,7 +137,7 @@ EFFC_RT_AVX512_INLINE __m512 effc_rt_clamp16(__m512 x, __m512 lo, __m512 hi)
 EFFC_RT_AVX512_INLINE __m512 effc_rt_hardswish16(__m512 x)
 {
 	const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
-	return _mm512_mul_ps(x, _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_setzero_ps(), t)));
+	return _mm512_mul_ps(x, effc_rt_clamp16(t, _mm512_setzero_ps(), _mm512_set1_ps(1.0f)));
 }
 
 /* 8 lanes in an AVX-512 kernel (a 24-wide GEMM tile's last 8 columns) take the 16-lane form,

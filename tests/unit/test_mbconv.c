@@ -260,6 +260,46 @@ static void test_dw_case(const struct dw_case *tc, int idx)
 		       "outputs or sums differ");
 		free(got2), free(gs2);
 	}
+	/* Tiles of rows x channels through effc_rt_dw_tile, as the runtime splits small maps between
+	 * threads: on a kernel that takes channel ranges (effc_rt_dw_channel_step), ranges of one or
+	 * two steps give the same bits as the whole image; elsewhere the reference takes them. */
+	{
+		const size_t step = effc_rt_dw_channel_step(&d.p), OH = (size_t)g.OH;
+		const size_t ct = step ? step * (size_t)(1 + idx % 2) : (size_t)(5 + idx % 3), rt = (size_t)(1 + idx % 3);
+		float *whole = xmalloc(out_n * 4), *wsum = xmalloc(OH * C * 4);
+		set_all(whole, out_n, NAN), set_all(wsum, OH * C, NAN);
+		d.out = whole, d.row_sums = tc->sums ? wsum : NULL;
+		effc_rt_dw_rows(&d, 0, OH);
+		set_all(got, out_n, NAN), set_all(gs, OH * C, NAN);
+		d.out = got, d.row_sums = tc->sums ? gs : NULL;
+		for (size_t r0 = 0; r0 < OH; r0 += rt)
+			for (size_t c0 = 0; c0 < C; c0 += ct)
+				effc_rt_dw_tile(&d, r0, r0 + rt < OH ? r0 + rt : OH, c0, c0 + ct < C ? c0 + ct : C);
+		char what[160];
+		if (step) {
+			const int same = !memcmp(got, whole, out_n * 4) && (!tc->sums || !memcmp(gs, wsum, OH * C * 4));
+			snprintf(what, sizeof what, "tiles of %zu rows x %zu channels: the bits of the whole image", rt, ct);
+			expect(same, name, what, "outputs or sums differ");
+			if (C > step) { /* one tile: channels outside [step, 2 step) untouched */
+				const size_t c1 = 2 * step < C ? 2 * step : C;
+				set_all(got, out_n, 777.0f), set_all(gs, OH * C, 777.0f);
+				effc_rt_dw_tile(&d, 0, OH, step, c1);
+				int ok = 1;
+				for (size_t i = 0; i < out_n; i++)
+					ok &= i % C >= step && i % C < c1 ? got[i] == whole[i] : got[i] == 777.0f;
+				for (size_t i = 0; tc->sums && i < OH * C; i++)
+					ok &= i % C >= step && i % C < c1 ? gs[i] == wsum[i] : gs[i] == 777.0f;
+				snprintf(what, sizeof what, "one tile of channels [%zu, %zu): those only", step, c1);
+				expect(ok, name, what, "wrong values inside or writes outside the tile");
+			}
+		} else {
+			const double e = max_err(got, want, out_n), es = tc->sums ? max_err(gs, ws, OH * C) : 0.0;
+			snprintf(what, sizeof what, "tiles of %zu rows x %zu channels (reference): error %.2g, sums %.2g", rt,
+				 ct, e, es);
+			expect(e < 1e-5 && es < 1e-5, name, what, "relative error not below 1e-5");
+		}
+		free(whole), free(wsum);
+	}
 	for (int v = 0; v < 3; v++) {
 		char what[160];
 		double e, es;

@@ -942,10 +942,9 @@ static void conv_post(struct effc_rt *rt, struct effc_rt_op *op)
 		op->out[i] += op->w[0][i];
 }
 
-/* Output rows [start, start + count) of batch * out_h. */
-static void dw_range(void *arg, size_t start, size_t count)
+/* Output rows [start, start + count) of batch * out_h, channels [c0, c1). */
+static void dw_tile(const struct effc_rt_dw *d, size_t start, size_t count, size_t c0, size_t c1)
 {
-	const struct effc_rt_dw *d = arg;
 	const size_t OH = (size_t)d->p.out_h, C = (size_t)d->p.out_c;
 	for (size_t r = start; r < start + count;) {
 		const size_t b = r / OH, oy0 = r % OH, oy1 = OH - oy0 < start + count - r ? OH : oy0 + (start + count - r);
@@ -954,9 +953,61 @@ static void dw_range(void *arg, size_t start, size_t count)
 		e.out += b * OH * (size_t)d->p.out_w * C;
 		if (e.row_sums)
 			e.row_sums += b * OH * C;
-		effc_rt_dw_rows(&e, oy0, oy1);
+		effc_rt_dw_tile(&e, oy0, oy1, c0, c1);
 		r += oy1 - oy0;
 	}
+}
+
+static void dw_range(void *arg, size_t start, size_t count)
+{
+	const struct effc_rt_dw *d = arg;
+	dw_tile(d, start, count, 0, (size_t)d->p.out_c);
+}
+
+#if USE_XNN
+/* A depthwise op's pieces: row tiles x channel tiles. */
+struct dw_split {
+	const struct effc_rt_dw *d;
+	size_t C;
+};
+static void dw_piece(void *arg, size_t r, size_t c, size_t rows, size_t chans)
+{
+	const struct dw_split *s = arg;
+	dw_tile(s->d, r, rows, c, c + chans < s->C ? c + chans : s->C);
+}
+#endif
+
+/* Maps of up to about 1.25 rows a piece (eight pieces a thread, as parallel_for), where the
+ * kernel takes channel ranges: channel tiles over all the rows. A piece of rows there was one or
+ * two rows, each reading its kh input rows across all channels, written by both threads: on
+ * 14x14 and 7x7 maps the depthwise ran no faster, or slower, at 2 threads than at 1. The
+ * expansion before it split its columns between the threads (n > m), so a channel tile now
+ * mostly reads what its own thread wrote, and a 5x5 block reads each input row from L1 for the
+ * five output rows it feeds. Lite-B0 at 2 threads, per-op profile, its ten 14x14 and 7x7
+ * layers: 0.66 -> 0.49-0.51 ms (two runs each); its three 3x3 ones among them 0.11-0.14 ->
+ * 0.10 ms, where a kernel microbenchmark (data in cache, no producer) had 3x3 10-35% slower on
+ * channel tiles. That microbenchmark at 2 threads, 5x5: 7x7x1152 0.031 -> 0.022 ms (1 thread:
+ * 0.023), 14x14x672 0.041 -> 0.035, 19x19x816 0.082 -> 0.067; 28x28x240 and larger stay on
+ * rows (0.043 -> 0.050 as 2 x 15 tiles). */
+static void run_dw(struct effc_rt *rt, const struct effc_rt_dw *d)
+{
+	const size_t n = (size_t)d->p.batch * (size_t)d->p.out_h, step = effc_rt_dw_channel_step(&d->p);
+	const size_t want = (size_t)rt->threads * 8;
+	if (!rt->pool || !step || n > want + want / 4) {
+		parallel_for(rt, n, 1, dw_range, (void *)d);
+		return;
+	}
+#if USE_XNN
+	const size_t C = (size_t)d->p.out_c, blocks = (C + step - 1) / step;
+	/* about `want` tiles: whole rows and several blocks, or one block and row groups */
+	size_t ch_tile = step, row_tile = n;
+	if (blocks >= want)
+		ch_tile = (blocks + want - 1) / want * step;
+	else
+		row_tile = (n + (want + blocks - 1) / blocks - 1) / ((want + blocks - 1) / blocks);
+	struct dw_split sp = {d, C};
+	pthreadpool_parallelize_2d_tile_2d(rt->pool, dw_piece, &sp, n, C, row_tile, ch_tile, 0);
+#endif
 }
 
 static void mbconv_task(void *arg, size_t t) { effc_rt_mbconv_task(arg, t); }
@@ -1025,7 +1076,7 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		run_tasks(rt, im2col_task, &op->p.im2col, op->p.im2col.tasks);
 		return EFFC_RT_OK;
 	case EFFC_RT_DW:
-		parallel_for(rt, (size_t)op->p.dw.p.batch * (size_t)op->p.dw.p.out_h, 1, dw_range, &op->p.dw);
+		run_dw(rt, &op->p.dw);
 		return EFFC_RT_OK;
 	case EFFC_RT_PAIR: {
 		int st = effc_rt_run(rt, &op->pair[0]);

@@ -341,6 +341,10 @@ void effc_rt_pack_b(size_t n, size_t k, const float *w, float *packed);
 /* Depthwise rows [oy0, oy1) of one image: AVX-512 or AVX2 where the CPU has it, else the
  * reference. */
 void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
+/* Channels [c0, c1) of output rows [oy0, oy1): on the fast kernels where
+ * effc_rt_dw_channel_step(p) is nonzero and c0, c1 are multiples of it (or c1 = C). */
+void effc_rt_dw_tile(const struct effc_rt_dw *d, size_t oy0, size_t oy1, size_t c0, size_t c1);
+size_t effc_rt_dw_channel_step(const struct effc_rt_conv2d *p);
 int effc_rt_dw_avx512(const struct effc_rt_conv2d *p); /* effc_rt_dw_rows runs AVX-512 tiles for p */
 void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 /* Task t of m->tasks: a contiguous share of the output rows, with buffer t. */

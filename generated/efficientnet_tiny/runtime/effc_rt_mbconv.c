@@ -69,7 +69,8 @@ static inline struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
 	return g;
 }
 
-void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+/* Channels [c0, c1) of output rows [oy0, oy1). */
+static void dw_tile_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1, size_t c0, size_t c1)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
@@ -77,10 +78,10 @@ void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 		const struct row_geom g = row_geom(d, oy);
 		float *sums = d->row_sums ? d->row_sums + oy * C : NULL;
 		if (sums)
-			memset(sums, 0, C * sizeof(float));
+			memset(sums + c0, 0, (c1 - c0) * sizeof(float));
 		for (int ox = 0; ox < p->out_w; ox++) {
 			float *y = g.out + (size_t)ox * C;
-			for (size_t c = 0; c < C; c++)
+			for (size_t c = c0; c < c1; c++)
 				y[c] = d->bias ? d->bias[c] : 0.0f;
 			for (int ky = g.ky0; ky < g.ky1; ky++) {
 				const float *row = in_row(d, g.iy0 + ky * p->dh);
@@ -89,20 +90,25 @@ void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 					if (ix < 0 || ix >= p->in_w)
 						continue;
 					const float *x = row + (size_t)ix * C, *w = d->w + (size_t)(ky * p->kw + kx) * C;
-					for (size_t c = 0; c < C; c++)
+					for (size_t c = c0; c < c1; c++)
 						y[c] += x[c] * w[c];
 				}
 			}
-			for (size_t c = 0; c < C; c++)
+			for (size_t c = c0; c < c1; c++)
 				y[c] = y[c] < p->out_min ? p->out_min : y[c] > p->out_max ? p->out_max : y[c];
 			if (p->act == EFFC_RT_ACT_SWISH)
-				effc_rt_swish(C, y, y);
+				effc_rt_swish(c1 - c0, y + c0, y + c0);
 			else if (p->act == EFFC_RT_ACT_HARDSWISH)
-				effc_rt_hardswish(C, y, y);
-			for (size_t c = 0; sums && c < C; c++)
+				effc_rt_hardswish(c1 - c0, y + c0, y + c0);
+			for (size_t c = c0; sums && c < c1; c++)
 				sums[c] += y[c];
 		}
 	}
+}
+
+void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+{
+	dw_tile_ref(d, oy0, oy1, 0, (size_t)d->p.out_c);
 }
 
 #ifdef EFFC_RT_HAVE_AVX2
@@ -363,10 +369,11 @@ EFFC_RT_AVX2_INLINE void dw_row5x5(const struct effc_rt_dw *d, const struct row_
 #undef LOAD
 }
 
-EFFC_RT_AVX2_INLINE void dw_rows5x5_narrow(const struct effc_rt_dw *d, size_t r0, size_t r1, const int T, __m256i mask)
+EFFC_RT_AVX2_INLINE void dw_rows5x5_narrow(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1,
+					   const int T, __m256i mask)
 {
 	const size_t C = (size_t)d->p.out_c;
-	for (size_t c = 0; c < C; c += 8)
+	for (size_t c = c0; c < c1; c += 8)
 		for (size_t r = r0; r < r1; r++) {
 			const struct row_geom g = row_geom(d, r);
 			float *sums = d->row_sums ? d->row_sums + r * C : NULL;
@@ -404,7 +411,10 @@ static inline void dw_row_post(const struct effc_rt_dw *d, float *out, size_t r)
 		effc_rt_swish(OW * C, out, out);
 }
 
-EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
+/* Output rows [r0, r1), channels [c0, c1): all of them (c0 = 0, c1 = C) for 3x3, or for 5x5
+ * and wider (column order) any range whose ends are multiples of 16 or C. */
+EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1,
+				      const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
@@ -414,21 +424,22 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 	const __m256i mask = effc_rt_first_lanes8(C % 8);
 	if (KW == 5 && SW == 1 && (OW == 7 || OW == 8)) {
 		if (OW == 7)
-			dw_rows5x5_narrow(d, r0, r1, 7, mask);
+			dw_rows5x5_narrow(d, r0, r1, c0, c1, 7, mask);
 		else
-			dw_rows5x5_narrow(d, r0, r1, 8, mask);
+			dw_rows5x5_narrow(d, r0, r1, c0, c1, 8, mask);
 		return;
 	}
 	if ((KW ? KW : p->kw) >= 5) {
-		size_t c = 0;
-		for (; c + 16 <= C; c += 16)
+		size_t c = c0;
+		for (; c + 16 <= c1; c += 16)
 			dw_column(d, r0, r1, c, 16, DW_WIDE, mask, KW, SW, ox_lo, ox_hi);
-		for (; c + 8 <= C; c += 8)
+		for (; c + 8 <= c1; c += 8)
 			dw_column(d, r0, r1, c, 8, DW_EIGHT, mask, KW, SW, ox_lo, ox_hi);
-		if (c < C)
-			dw_column(d, r0, r1, c, C - c, DW_MASKED, mask, KW, SW, ox_lo, ox_hi);
+		if (c < c1)
+			dw_column(d, r0, r1, c, c1 - c, DW_MASKED, mask, KW, SW, ox_lo, ox_hi);
 		return;
 	}
+	(void)c0, (void)c1; /* 3x3: all channels (effc_rt_dw_channel_step) */
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		/* The rows the next output row reads first, fetched a tile's worth at a time. */
@@ -440,11 +451,11 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 }
 
 /* The shapes EfficientNet uses get instances with the tap loops unrolled. */
-EFFC_RT_AVX2_FN static void dw_3x3s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 3, 1); }
-EFFC_RT_AVX2_FN static void dw_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 3, 2); }
-EFFC_RT_AVX2_FN static void dw_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 5, 1); }
-EFFC_RT_AVX2_FN static void dw_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 5, 2); }
-EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx2(d, r0, r1, 0, 0); }
+EFFC_RT_AVX2_FN static void dw_3x3s1(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx2(d, r0, r1, c0, c1, 3, 1); }
+EFFC_RT_AVX2_FN static void dw_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx2(d, r0, r1, c0, c1, 3, 2); }
+EFFC_RT_AVX2_FN static void dw_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx2(d, r0, r1, c0, c1, 5, 1); }
+EFFC_RT_AVX2_FN static void dw_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx2(d, r0, r1, c0, c1, 5, 2); }
+EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx2(d, r0, r1, c0, c1, 0, 0); }
 #endif
 
 #ifdef EFFC_RT_HAVE_AVX2
@@ -560,7 +571,8 @@ EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct
  * activation (Swish or HardSwish) and the row sums are applied in registers as each tile is
  * stored, the sums pixel by pixel as effc_rt_act_row_sums adds them, in the order of the AVX2
  * path's sweep after each row. */
-EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, const int KW, const int SW)
+EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1,
+					const int KW, const int SW)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
@@ -568,7 +580,7 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 	int ox_lo, ox_hi;
 	dw_interior(p, &ox_lo, &ox_hi);
 	if (KW >= 5) {
-		for (size_t c = 0; c < C; c += 16)
+		for (size_t c = c0; c < c1; c += 16)
 			for (size_t r = r0; r < r1; r++) {
 				const struct row_geom g = row_geom(d, r);
 				const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
@@ -580,7 +592,7 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		float *sums = d->row_sums ? d->row_sums + r * C : NULL;
-		for (size_t c = 0; c < C; c += 16) {
+		for (size_t c = c0; c < c1; c += 16) {
 			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
 			if (sums)
 				_mm512_storeu_ps(sums + c, s);
@@ -588,10 +600,10 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 	}
 }
 
-EFFC_RT_AVX512_FN static void dw512_3x3s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 3, 1); }
-EFFC_RT_AVX512_FN static void dw512_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 3, 2); }
-EFFC_RT_AVX512_FN static void dw512_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 1); }
-EFFC_RT_AVX512_FN static void dw512_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1) { dw_rows_avx512(d, r0, r1, 5, 2); }
+EFFC_RT_AVX512_FN static void dw512_3x3s1(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx512(d, r0, r1, c0, c1, 3, 1); }
+EFFC_RT_AVX512_FN static void dw512_3x3s2(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx512(d, r0, r1, c0, c1, 3, 2); }
+EFFC_RT_AVX512_FN static void dw512_5x5s1(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx512(d, r0, r1, c0, c1, 5, 1); }
+EFFC_RT_AVX512_FN static void dw512_5x5s2(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1) { dw_rows_avx512(d, r0, r1, c0, c1, 5, 2); }
 
 /* 3x3 stride 1 with C = 8, 24 or 40 channels (B3's first two blocks: 40 and 24 at 150x150;
  * B4's and B5's 24), where 16-channel tiles leave a half-empty vector per pixel: the output row
@@ -738,8 +750,28 @@ int effc_rt_dw_avx512(const struct effc_rt_conv2d *p)
 #endif
 }
 
-void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+size_t effc_rt_dw_channel_step(const struct effc_rt_conv2d *p)
 {
+#ifdef EFFC_RT_HAVE_AVX2
+	/* The AVX-512 tiles (not the flat rows) and AVX2's column order (5x5 and wider) */
+	if (!effc_rt_gemm_fast_available() || p->kh > 16)
+		return 0;
+	if (effc_rt_dw_avx512(p))
+		return dw_flat(p) ? 0 : 16;
+	return p->kw >= 5 ? 16 : 0;
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
+void effc_rt_dw_tile(const struct effc_rt_dw *d, size_t oy0, size_t oy1, size_t c0, size_t c1)
+{
+	const size_t C = (size_t)d->p.out_c;
+	if ((c0 != 0 || c1 != C) && !effc_rt_dw_channel_step(&d->p)) {
+		dw_tile_ref(d, oy0, oy1, c0, c1); /* a range the fast kernels do not take (the runtime never asks) */
+		return;
+	}
 #ifdef EFFC_RT_HAVE_AVX2
 	if (effc_rt_gemm_fast_available() && d->p.kh <= 16) {
 		const int k = dw_instance(&d->p);
@@ -751,22 +783,27 @@ void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
 			}
 		if (effc_rt_dw_avx512(&d->p))
 			switch (k) {
-			case 31: dw512_3x3s1(d, oy0, oy1); return;
-			case 32: dw512_3x3s2(d, oy0, oy1); return;
-			case 51: dw512_5x5s1(d, oy0, oy1); return;
-			case 52: dw512_5x5s2(d, oy0, oy1); return;
+			case 31: dw512_3x3s1(d, oy0, oy1, c0, c1); return;
+			case 32: dw512_3x3s2(d, oy0, oy1, c0, c1); return;
+			case 51: dw512_5x5s1(d, oy0, oy1, c0, c1); return;
+			case 52: dw512_5x5s2(d, oy0, oy1, c0, c1); return;
 			default: break;
 			}
 		switch (k) {
-		case 31: dw_3x3s1(d, oy0, oy1); return;
-		case 32: dw_3x3s2(d, oy0, oy1); return;
-		case 51: dw_5x5s1(d, oy0, oy1); return;
-		case 52: dw_5x5s2(d, oy0, oy1); return;
-		default: dw_any(d, oy0, oy1); return;
+		case 31: dw_3x3s1(d, oy0, oy1, c0, c1); return;
+		case 32: dw_3x3s2(d, oy0, oy1, c0, c1); return;
+		case 51: dw_5x5s1(d, oy0, oy1, c0, c1); return;
+		case 52: dw_5x5s2(d, oy0, oy1, c0, c1); return;
+		default: dw_any(d, oy0, oy1, c0, c1); return;
 		}
 	}
 #endif
-	effc_rt_dw_rows_ref(d, oy0, oy1);
+	dw_tile_ref(d, oy0, oy1, c0, c1);
+}
+
+void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
+{
+	effc_rt_dw_tile(d, oy0, oy1, 0, (size_t)d->p.out_c);
 }
 
 /* One task: output rows [r0, r1) of batch * out_h, band by band, through its own buffer: a

@@ -462,7 +462,9 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
 /* AVX-512, for channel counts that are multiples of 16 (every depthwise of B0-B7 but the
  * 24- and 40-channel ones on 112-150 wide maps, where AVX2's 8-wide rest tiles and its
  * prefetching order measured 4-9% faster than masked 16-channel tiles; those at 3x3 stride 1
- * run the flat-row kernel below). T output pixels from ox, channels [c, c+16), the
+ * run the flat-row kernel below), or of 64 and more with a masked last block (MobileNetV3's
+ * 72, 88, 120, 184 and 200, where 16-channel tiles carry most channels). T output pixels from
+ * ox, channels [c, c+16) (MASKED: the lanes of m), the
  * tap row's KW weights in registers and each input pixel loaded once per tap row for every
  * output it feeds: AVX2 has too few registers for that at 16 channels, so its tiles load an
  * input per FMA and are bound by the load ports. Kernel microbenchmark, Zen 4: 0.63-0.76x on
@@ -472,12 +474,13 @@ EFFC_RT_AVX2_FN static void dw_any(const struct effc_rt_dw *d, size_t r0, size_t
  * pixels outside the row (borders, short rows); the others are inside. */
 EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
 				      const int T, const int CHECKED, const int KW, const int SW, const int ACT,
-				      __m512 *sum)
+				      const int MASKED, __mmask16 m, __m512 *sum)
 {
+#define LOAD512(ptr) (MASKED ? _mm512_maskz_loadu_ps(m, (ptr)) : _mm512_loadu_ps(ptr))
 	const struct effc_rt_conv2d *p = &d->p;
 	const size_t C = (size_t)p->out_c;
 	__m512 acc[10];
-	const __m512 b = d->bias ? _mm512_loadu_ps(d->bias + c) : _mm512_setzero_ps();
+	const __m512 b = d->bias ? LOAD512(d->bias + c) : _mm512_setzero_ps();
 #pragma GCC unroll 10
 	for (int t = 0; t < T; t++)
 		acc[t] = b;
@@ -487,13 +490,13 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 		__m512 w[5];
 #pragma GCC unroll 5
 		for (int kx = 0; kx < KW; kx++)
-			w[kx] = _mm512_loadu_ps(wrow + (size_t)kx * C);
+			w[kx] = LOAD512(wrow + (size_t)kx * C);
 #pragma GCC unroll 32
 		for (int j = 0; j < (T - 1) * SW + KW; j++) { /* input pixel ix0 + j feeds outputs t with j - t*SW in [0, KW) */
 			const int ix = ix0 + j;
 			if (CHECKED && (ix < 0 || ix >= p->in_w))
 				continue;
-			const __m512 x = _mm512_loadu_ps(row + (size_t)ix * C);
+			const __m512 x = LOAD512(row + (size_t)ix * C);
 #pragma GCC unroll 10
 			for (int t = 0; t < T; t++)
 				if (j - t * SW >= 0 && j - t * SW < KW)
@@ -510,20 +513,25 @@ EFFC_RT_AVX512_INLINE void dw512_tile(const struct effc_rt_dw *d, const struct r
 		else if (ACT == EFFC_RT_ACT_HARDSWISH)
 			v = effc_rt_hardswish16(v);
 		*sum = _mm512_add_ps(*sum, v); /* pixel by pixel: the order of effc_rt_act_row_sums */
-		_mm512_storeu_ps(g->out + (size_t)(ox + t) * C + c, v);
+		if (MASKED)
+			_mm512_mask_storeu_ps(g->out + (size_t)(ox + t) * C + c, m, v);
+		else
+			_mm512_storeu_ps(g->out + (size_t)(ox + t) * C + c, v);
 	}
+#undef LOAD512
 }
 
 /* A checked tile of n = 8, 9 or 10 pixels. */
 EFFC_RT_AVX512_INLINE void dw512_tile_8to10(const struct effc_rt_dw *d, const struct row_geom *g, int ox, size_t c,
-					    int n, const int KW, const int SW, const int ACT, __m512 *sum)
+					    int n, const int KW, const int SW, const int ACT, const int MASKED,
+					    __mmask16 m, __m512 *sum)
 {
 	if (n == 10)
-		dw512_tile(d, g, ox, c, 10, 1, KW, SW, ACT, sum);
+		dw512_tile(d, g, ox, c, 10, 1, KW, SW, ACT, MASKED, m, sum);
 	else if (n == 9)
-		dw512_tile(d, g, ox, c, 9, 1, KW, SW, ACT, sum);
+		dw512_tile(d, g, ox, c, 9, 1, KW, SW, ACT, MASKED, m, sum);
 	else
-		dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, sum);
+		dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, MASKED, m, sum);
 }
 
 /* One output row of channels [c, c+16): tiles of 8 pixels, unchecked where every tap of the
@@ -535,32 +543,32 @@ EFFC_RT_AVX512_INLINE void dw512_tile_8to10(const struct effc_rt_dw *d, const st
  * row's sum of outputs (after the activation ACT). (Prefetching the next rows here, as the
  * AVX2 walk does, measured slower.) */
 EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct row_geom *g, size_t c, const int KW,
-					const int SW, int ox_lo, int ox_hi, const int ACT)
+					const int SW, int ox_lo, int ox_hi, const int ACT, const int MASKED, __mmask16 m)
 {
 	const int OW = d->p.out_w;
 	__m512 sum = _mm512_setzero_ps();
 	int ox = 0;
 	if ((OW >= 9 && OW <= 10) || (OW >= 17 && OW <= 20)) {
 		const int first = OW <= 10 ? OW : (OW + 1) / 2;
-		dw512_tile_8to10(d, g, 0, c, first, KW, SW, ACT, &sum);
+		dw512_tile_8to10(d, g, 0, c, first, KW, SW, ACT, MASKED, m, &sum);
 		if (first < OW)
-			dw512_tile_8to10(d, g, first, c, OW - first, KW, SW, ACT, &sum);
+			dw512_tile_8to10(d, g, first, c, OW - first, KW, SW, ACT, MASKED, m, &sum);
 		return sum;
 	}
 	for (; ox + 8 <= OW; ox += 8) {
 		if (ox >= ox_lo && ox + 8 <= ox_hi)
-			dw512_tile(d, g, ox, c, 8, 0, KW, SW, ACT, &sum);
+			dw512_tile(d, g, ox, c, 8, 0, KW, SW, ACT, MASKED, m, &sum);
 		else
-			dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, &sum);
+			dw512_tile(d, g, ox, c, 8, 1, KW, SW, ACT, MASKED, m, &sum);
 	}
 	switch (OW - ox) {
-	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW, ACT, &sum); break;
-	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW, ACT, &sum); break;
-	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW, ACT, &sum); break;
-	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW, ACT, &sum); break;
-	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW, ACT, &sum); break;
-	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW, ACT, &sum); break;
-	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW, ACT, &sum); break;
+	case 7: dw512_tile(d, g, ox, c, 7, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 6: dw512_tile(d, g, ox, c, 6, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 5: dw512_tile(d, g, ox, c, 5, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 4: dw512_tile(d, g, ox, c, 4, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 3: dw512_tile(d, g, ox, c, 3, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 2: dw512_tile(d, g, ox, c, 2, 1, KW, SW, ACT, MASKED, m, &sum); break;
+	case 1: dw512_tile(d, g, ox, c, 1, 1, KW, SW, ACT, MASKED, m, &sum); break;
 	default: break;
 	}
 	return sum;
@@ -579,23 +587,38 @@ EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0,
 	const int act = (int)p->act;
 	int ox_lo, ox_hi;
 	dw_interior(p, &ox_lo, &ox_hi);
+	/* full blocks up to c_full, then (at c1 = C, C not a multiple of 16) a masked one */
+	const size_t c_full = c1 - (c1 == C ? C % 16 : 0);
+	const __mmask16 m = (__mmask16)((1u << (C % 16)) - 1u);
 	if (KW >= 5) {
 		for (size_t c = c0; c < c1; c += 16)
 			for (size_t r = r0; r < r1; r++) {
 				const struct row_geom g = row_geom(d, r);
-				const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
-				if (d->row_sums)
-					_mm512_storeu_ps(d->row_sums + r * C + c, s);
+				if (c < c_full) {
+					const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act, 0, 0);
+					if (d->row_sums)
+						_mm512_storeu_ps(d->row_sums + r * C + c, s);
+				} else {
+					const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act, 1, m);
+					if (d->row_sums)
+						_mm512_mask_storeu_ps(d->row_sums + r * C + c, m, s);
+				}
 			}
 		return;
 	}
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		float *sums = d->row_sums ? d->row_sums + r * C : NULL;
-		for (size_t c = c0; c < c1; c += 16) {
-			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act);
+		size_t c = c0;
+		for (; c < c_full; c += 16) {
+			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act, 0, 0);
 			if (sums)
 				_mm512_storeu_ps(sums + c, s);
+		}
+		if (c < c1) {
+			const __m512 s = dw512_walk(d, &g, c, KW, SW, ox_lo, ox_hi, act, 1, m);
+			if (sums)
+				_mm512_mask_storeu_ps(sums + c, m, s);
 		}
 	}
 }
@@ -743,7 +766,7 @@ int effc_rt_dw_avx512(const struct effc_rt_conv2d *p)
 {
 #ifdef EFFC_RT_HAVE_AVX2
 	return effc_rt_gemm_fast_available() && effc_rt_use_avx512() && p->kh <= 16 &&
-	       ((p->out_c % 16 == 0 && dw_instance(p) != 0) || dw_flat(p));
+	       (((p->out_c % 16 == 0 || p->out_c >= 64) && dw_instance(p) != 0) || dw_flat(p));
 #else
 	(void)p;
 	return 0;

@@ -372,6 +372,7 @@ static void test_dw_nan(void)
 		{6, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, /* AVX-512 flat rows */
 		{8, 7, 13, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0},  /* AVX2 5x5 rows of 7 in registers */
 		{9, 15, 29, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, /* AVX2 5x5 column order */
+		{8, 8, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},  /* AVX-512, masked last block */
 	};
 	const enum effc_rt_act acts[3] = {EFFC_RT_ACT_NONE, EFFC_RT_ACT_HARDSWISH, EFFC_RT_ACT_SWISH};
 	const dw_fn fns[3] = {effc_rt_dw_rows, dw_rows_avx2, effc_rt_dw_rows_ref};
@@ -477,6 +478,14 @@ static void test_dw(void)
 		{{5, 18, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, S, 1, 1, 1},
 		{{4, 20, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, HS, 0, 1, 0},
 		{{7, 34, 16, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 0, 1},
+		/* 64 channels and more, not a multiple of 16 (MobileNetV3's 72, 88, 120, 184, 200):
+		 * the AVX-512 tiles with a masked last block, in row and in column order */
+		{{9, 11, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, HS, 1, 1, 1},
+		{{10, 10, 120, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, S, 0, 1, 1},
+		{{15, 15, 88, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, N, 2, 1, 1},
+		{{7, 7, 200, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, HS, 0, 1, 0},
+		{{6, 19, 184, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, S, 1, 1, 1},
+		{{5, 19, 72, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, HS, 0, 0, 1},
 	};
 	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
 		test_dw_case(&cases[i], i);
@@ -1030,6 +1039,8 @@ static void test_dwconv_op(void)
 		{{7, 7, 64, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, 0, 1},   /* 5x5 stride 2, short rows */
 		{{12, 12, 64, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, 0, 0}, /* dilated: no AVX-512 instance */
 		{{12, 12, 64, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0, 0}, /* strides differ */
+		{{14, 14, 72, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, 1, 1}, /* 72 channels: channel tiles, masked last */
+		{{9, 9, 88, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 0, 1},   /* 88 channels, 3x3 */
 	};
 	const int has512 = effc_rt_avx512_available(), was = effc_rt_allow_avx512(0);
 	for (int use512 = 0; use512 <= has512; use512++) {
@@ -1057,7 +1068,8 @@ static void test_dw_via_conv2d(void)
 		{{9, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},
 		{{10, 10, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 1},
 		{{15, 15, 32, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, 1},
-		{{15, 15, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 72 channels (MobileNetV3): XNNPACK */
+		{{15, 15, 72, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 1}, /* 72 channels (MobileNetV3): masked last block */
+		{{15, 15, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0}, 0}, /* 40 channels, stride 2: XNNPACK */
 		{{12, 12, 64, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, 0}, /* dilated */
 	};
 	for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++)

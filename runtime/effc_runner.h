@@ -1,7 +1,7 @@
 /* effc_runner.h: the body of every generated NAME_runner.c, which defines EFFC_MODEL (the C
  * prefix) and EFFC_MODEL_UPPER, includes NAME.h, then this file.
  *
- *   NAME_runner [--threads N] [--repeat K] [--dump DIR] INPUT.f32... OUTPUT.f32...
+ *   NAME_runner [--weights FILE] [--threads N] [--repeat K] [--dump DIR] INPUT.f32... OUTPUT.f32...
  *
  * Inputs and outputs are raw little-endian float32 in ONNX layout, one file per graph input
  * then per graph output. --repeat K runs K timed iterations after the first run and prints
@@ -11,19 +11,29 @@
  * --profile-ops (builds with EFFC_PROFILE) print the time per op class, or per op too, over the
  * repeats. --serve, for a benchmark that gives this and another engine short turns: after
  * the first run, prints `ready`, then runs once per line read from stdin and prints
- * `ms=<x>`, until end of input. */
+ * `ms=<x>`, until end of input. --weights FILE maps NAME.weights read-only and runs on it
+ * (NAME_create_with_weights); a build compiled with --weights file needs it. Any error (a
+ * file that cannot be read, weights of another model) exits with status 1 and a message;
+ * usage errors with status 2. */
 #ifndef EFFC_RUNNER_H
 #define EFFC_RUNNER_H
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EFFC_CAT_(a, b) a##b
 #define EFFC_CAT(a, b) EFFC_CAT_(a, b)
 #define M(x) EFFC_CAT(EFFC_MODEL, x)
 #define MU(x) EFFC_CAT(EFFC_MODEL_UPPER, x)
+#define EFFC_STR_(x) #x
+#define EFFC_STR(x) EFFC_STR_(x)
 
 static const size_t in_sizes[] = MU(_INPUT_SIZES), out_sizes[] = MU(_OUTPUT_SIZES);
 static const char *prog = "runner";
@@ -59,6 +69,35 @@ static float *read_f32(const char *path, size_t count)
 		return NULL;
 	}
 	return buf;
+}
+
+/* --weights FILE, mapped read-only (the model only reads it, and the kernel shares the pages
+ * between processes); NULL after a message when it cannot be used. */
+static void *map_weights(const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s: %s: cannot open the weights: %s\n", prog, path, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	void *p = *size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	int err = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, *size ? strerror(err) : "not this model's weights: the file is empty");
+		return NULL;
+	}
+	const char *why = M(_check_weights)(p, *size);
+	if (why) {
+		fprintf(stderr, "%s: %s: not this model's weights: %s\n", prog, path, why);
+		munmap(p, *size);
+		return NULL;
+	}
+	return p;
 }
 
 #ifdef EFFC_DEBUG_ENABLED
@@ -103,7 +142,9 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 int main(int argc, char **argv)
 {
 	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, serve = 0, a = 1;
-	const char *dump = NULL;
+	const char *dump = NULL, *weights_path = NULL;
+	void *weights = NULL;
+	size_t weights_size = 0;
 	prog = argv[0];
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
 		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
@@ -112,6 +153,8 @@ int main(int argc, char **argv)
 			repeat = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--dump") && a + 1 < argc)
 			dump = argv[++a];
+		else if (!strcmp(argv[a], "--weights") && a + 1 < argc)
+			weights_path = argv[++a];
 		else if (!strcmp(argv[a], "--create-ms"))
 			show_create = 1;
 		else if (!strcmp(argv[a], "--profile"))
@@ -124,7 +167,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (argc - a != MU(_NUM_INPUTS) + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
-		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
+		fprintf(stderr, "usage: %s [--weights FILE] [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
 			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
 		return 2;
 	}
@@ -137,6 +180,13 @@ int main(int argc, char **argv)
 	const float *inputs[MU(_NUM_INPUTS) + 1] = {0};
 	float *outputs[MU(_NUM_OUTPUTS) + 1] = {0};
 	int rc = 1;
+	if (!weights_path && !MU(_WEIGHTS_EMBEDDED)) {
+		fprintf(stderr, "%s: this build embeds no weights (compiled with --weights file): give --weights %s.weights\n", prog,
+			EFFC_STR(EFFC_MODEL));
+		goto out;
+	}
+	if (weights_path && !(weights = map_weights(weights_path, &weights_size)))
+		goto out;
 	for (int i = 0; i < MU(_NUM_INPUTS); i++)
 		if (!(inputs[i] = read_f32(argv[a + i], in_sizes[i])))
 			goto out;
@@ -145,10 +195,10 @@ int main(int argc, char **argv)
 			goto out;
 	M() *ctx;
 	double t0 = now_ms();
-	int st = M(_create)(&ctx, threads);
+	int st = weights ? M(_create_with_weights)(&ctx, threads, weights, weights_size) : M(_create)(&ctx, threads);
 	double create_ms = now_ms() - t0;
 	if (st) {
-		fprintf(stderr, "%s: create failed with status %d\n", prog, st);
+		fprintf(stderr, "%s: create failed with status %d: %s\n", prog, st, M(_status_message)(st));
 		goto out;
 	}
 	if (show_create)
@@ -160,7 +210,7 @@ int main(int argc, char **argv)
 	}
 #endif
 	if ((st = M(_run)(ctx, inputs, outputs))) {
-		fprintf(stderr, "%s: run failed with status %d\n", prog, st);
+		fprintf(stderr, "%s: run failed with status %d: %s\n", prog, st, M(_status_message)(st));
 		M(_destroy)(ctx);
 		goto out;
 	}
@@ -251,6 +301,8 @@ out:
 		free((void *)inputs[i]);
 	for (int i = 0; i < MU(_NUM_OUTPUTS); i++)
 		free(outputs[i]);
+	if (weights)
+		munmap(weights, weights_size);
 	return rc;
 }
 #endif

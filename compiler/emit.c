@@ -995,9 +995,12 @@ static void make_weights_c(struct emitter *e, struct sb *s)
 
 static void make_runner(struct emitter *e, struct sb *s)
 {
-	banner(e, s, "Runner: NAME_runner [--weights NAME.weights] [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...");
+	banner(e, s, "Runner: NAME_runner [--weights NAME.weights] [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...\n"
+		     " * (see runtime/effc_runner.h for all options)");
 	sb_printf(s, "#define EFFC_MODEL %s\n#define EFFC_MODEL_UPPER %s\n#include \"%s.h\"\n", e->o->name, e->upper, e->o->name);
 	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n#define EFFC_DEBUG_ENABLED\n#endif\n", e->upper);
+	if (e->o->image)
+		sb_printf(s, "#define EFFC_IMAGE_ENABLED /* --image FRAME */\n");
 	sb_printf(s, "#ifdef %s_PROFILE\n#define EFFC_PROFILE_ENABLED\n#endif\n#include \"effc_runner.h\"\n", e->upper);
 }
 

@@ -691,15 +691,18 @@ static uint64_t weights_hash(const struct emitter *e)
 
 static const char *const pixel_names[] = {[EFFC_PIXELS_RGB8] = "rgb8", [EFFC_PIXELS_RGBA8] = "rgba8",
 					  [EFFC_PIXELS_BGR8] = "bgr8", [EFFC_PIXELS_BGRA8] = "bgra8"};
-static const char *const pixel_enums[] = {[EFFC_PIXELS_RGB8] = "EFFC_RT_PIXELS_RGB8", [EFFC_PIXELS_RGBA8] = "EFFC_RT_PIXELS_RGBA8",
-					  [EFFC_PIXELS_BGR8] = "EFFC_RT_PIXELS_BGR8", [EFFC_PIXELS_BGRA8] = "EFFC_RT_PIXELS_BGRA8"};
-static const int pixel_bytes[] = {[EFFC_PIXELS_RGB8] = 3, [EFFC_PIXELS_RGBA8] = 4, [EFFC_PIXELS_BGR8] = 3, [EFFC_PIXELS_BGRA8] = 4};
+static const char *const pixel_enums[] = {
+	[EFFC_PIXELS_RGB8] = "EFFC_RT_PIXELS_RGB8", [EFFC_PIXELS_RGBA8] = "EFFC_RT_PIXELS_RGBA8",
+	[EFFC_PIXELS_BGR8] = "EFFC_RT_PIXELS_BGR8", [EFFC_PIXELS_BGRA8] = "EFFC_RT_PIXELS_BGRA8"};
+static const int pixel_bytes[] = {[EFFC_PIXELS_RGB8] = 3, [EFFC_PIXELS_RGBA8] = 4, [EFFC_PIXELS_BGR8] = 3,
+				  [EFFC_PIXELS_BGRA8] = 4};
 
 /* NAME_run_image writes op 0's output (the input's ToNHWC) itself and runs the rest; without
  * that op it converts into an NCHW buffer of the context and calls NAME_run. */
 static int image_fast(const struct emitter *e)
 {
-	return e->n_ops > 1 && e->bind && e->bind[0] == 0 && e->first_to_nhwc >= 0 && e->g->t[e->first_to_nhwc].layout == EFFC_LAYOUT_NHWC;
+	return e->n_ops > 1 && e->bind && e->bind[0] == 0 && e->first_to_nhwc >= 0 &&
+	       e->g->t[e->first_to_nhwc].layout == EFFC_LAYOUT_NHWC;
 }
 
 static void make_header(struct emitter *e, struct sb *s)
@@ -893,8 +896,8 @@ static void make_source(struct emitter *e, struct sb *s)
 		sb_printf(s, "\t{ /* run_image: %s frames to input '%s' %s */\n", pixel_names[o->image], cmt(e->g, x->name),
 			  fast ? "as op 0 writes it (NHWC)" : "(NCHW)");
 		sb_printf(s, "\t\tstatic const float mean[3] = %s_IMAGE_MEAN, std[3] = %s_IMAGE_STD;\n", U, U);
-		sb_printf(s, "\t\tCHECK(effc_rt_image_init(&ctx->image, %s, %s_IMAGE_WIDTH, %s_IMAGE_HEIGHT, %s_IMAGE_SCALE, mean, std, %d));\n",
-			  pixel_enums[o->image], U, U, U, fast);
+		sb_printf(s, "\t\tCHECK(effc_rt_image_init(&ctx->image, %s, %s_IMAGE_WIDTH, %s_IMAGE_HEIGHT, %s_IMAGE_SCALE,\n"
+			     "\t\t\t\t\t mean, std, %d));\n", pixel_enums[o->image], U, U, U, fast);
 		if (!fast) {
 			sb_printf(s, "\t\tctx->image_input = effc_rt_alloc(64, %zu);\n", effc_tensor_bytes(x));
 			sb_printf(s, "\t\tif (!ctx->image_input) {\n\t\t\tst = %s_ERR_NOMEM;\n\t\t\tgoto fail;\n\t\t}\n", U);
@@ -922,9 +925,11 @@ static void make_source(struct emitter *e, struct sb *s)
 	else
 		sb_printf(s, "\tcase %s_ERR_WEIGHTS:\n\t\treturn \"the weight blob is not this model's, is truncated or is misaligned \"\n"
 			     "\t\t       \"(%s_check_weights says which)\";\n", U, N);
-	if (o->image)
-		sb_printf(s, "\tcase %s_ERR_IMAGE:\n\t\treturn \"the frame is not %s_IMAGE_WIDTH x %s_IMAGE_HEIGHT pixels, or its stride is shorter than a row\";\n",
-			  U, U, U);
+	if (o->image) {
+		const struct effc_tensor *x = &g->t[g->inputs[0]];
+		sb_printf(s, "\tcase %s_ERR_IMAGE:\n\t\treturn \"the frame is not %" PRId64 " x %" PRId64
+			     " pixels, or its stride is shorter than a row\";\n", U, x->dims[3], x->dims[2]);
+	}
 	sb_printf(s, "\tdefault:\n\t\treturn \"unknown status\";\n\t}\n}\n\n");
 
 	/* run, and run_image */

@@ -32,55 +32,60 @@ static float reference(unsigned char v, float scale, float mean, float std)
 	return ((float)v * scale - mean) / std;
 }
 
+struct norm {
+	const char *name;
+	float scale;
+	const float *mean, *std;
+};
+
+/* One conversion of a random w x h frame with rows of w * bpp + pad bytes. */
+static void check_one(size_t f, const struct norm *n, int w, int h, int pad, int nhwc)
+{
+	const int bpp = formats[f].bpp;
+	const size_t stride = (size_t)(w * bpp + pad), count = (size_t)(3 * w * h);
+	char name[128];
+	snprintf(name, sizeof name, "%s %s %dx%d stride %zu %s", formats[f].name, n->name, w, h, stride,
+		 nhwc ? "nhwc" : "nchw");
+	unsigned char *px = malloc(stride * (size_t)h);
+	float *out = malloc(sizeof(float) * (count + 2)); /* a guard float on each side of the tensor */
+	if (!px || !out)
+		abort();
+	for (size_t i = 0; i < stride * (size_t)h; i++)
+		px[i] = next_byte();
+	out[0] = out[count + 1] = 1234.5f;
+	struct effc_rt_image im;
+	int st = effc_rt_image_init(&im, formats[f].format, w, h, n->scale, n->mean, n->std, nhwc);
+	st = st ? st : effc_rt_image_convert(&im, px, stride, out + 1);
+	double worst = 0;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			for (int c = 0; c < 3; c++) {
+				const int off = c == 0 ? formats[f].r : c == 1 ? formats[f].g : formats[f].b;
+				const unsigned char v = px[(size_t)y * stride + (size_t)(x * bpp + off)];
+				const float want = reference(v, n->scale, n->mean[c], n->std[c]);
+				const size_t at = nhwc ? (size_t)((y * w + x) * 3 + c) : (size_t)((c * h + y) * w + x);
+				worst = fmax(worst, fabs((double)out[1 + at] - want) / fmax(1.0, fabs(want)));
+			}
+	check(!st && worst <= 1e-6 && out[0] == 1234.5f && out[count + 1] == 1234.5f, name,
+	      "status %d, worst relative error %g, guards %g %g", st, worst, (double)out[0], (double)out[count + 1]);
+	free(px);
+	free(out);
+}
+
 static void test_conversions(void)
 {
 	static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 	static const float tf_mean[3] = {1, 1, 1}, tf_std[3] = {1, 1, 1};
-	const struct {
-		const char *name;
-		float scale;
-		const float *mean, *std;
-	} norms[] = {{"imagenet", 1.0f / 255.0f, imagenet_mean, imagenet_std}, {"tf", 1.0f / 127.5f, tf_mean, tf_std}};
+	const struct norm norms[] = {{"imagenet", 1.0f / 255.0f, imagenet_mean, imagenet_std},
+				     {"tf", 1.0f / 127.5f, tf_mean, tf_std}};
 	const int widths[] = {1, 7, 33}, heights[] = {1, 5, 4};
 	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
-		for (size_t s = 0; s < 2; s++)
-			for (int wi = 0; wi < 3; wi++)
-				for (int pad = 0; pad <= 5; pad += 5)
-					for (int nhwc = 0; nhwc <= 1; nhwc++) {
-						const int w = widths[wi], h = heights[wi], bpp = formats[f].bpp;
-						const size_t stride = (size_t)(w * bpp + pad);
-						char name[128];
-						snprintf(name, sizeof name, "%s %s %dx%d stride %zu %s", formats[f].name, norms[s].name, w,
-							 h, stride, nhwc ? "nhwc" : "nchw");
-						unsigned char *px = malloc(stride * (size_t)h);
-						/* one float beyond the tensor on each side, to catch writes outside it */
-						float *out = malloc(sizeof(float) * (size_t)(3 * w * h + 2));
-						for (size_t i = 0; i < stride * (size_t)h; i++)
-							px[i] = next_byte();
-						out[0] = out[3 * w * h + 1] = 1234.5f;
-						struct effc_rt_image im;
-						int st = effc_rt_image_init(&im, formats[f].format, w, h, norms[s].scale, norms[s].mean,
-									    norms[s].std, nhwc);
-						st = st ? st : effc_rt_image_convert(&im, px, stride, out + 1);
-						double worst = 0;
-						for (int y = 0; y < h; y++)
-							for (int x = 0; x < w; x++)
-								for (int c = 0; c < 3; c++) {
-									const int off = c == 0 ? formats[f].r : c == 1 ? formats[f].g : formats[f].b;
-									const unsigned char v = px[(size_t)y * stride + (size_t)(x * bpp + off)];
-									const float want = reference(v, norms[s].scale, norms[s].mean[c],
-												     norms[s].std[c]);
-									const size_t at = nhwc ? (size_t)((y * w + x) * 3 + c)
-											       : (size_t)((c * h + y) * w + x);
-									double e = fabs((double)out[1 + at] - want) / fmax(1.0, fabs(want));
-									worst = e > worst ? e : worst;
-								}
-						check(!st && worst <= 1e-6 && out[0] == 1234.5f && out[3 * w * h + 1] == 1234.5f, name,
-						      "status %d, worst relative error %g, guards %g %g", st, worst, (double)out[0],
-						      (double)out[3 * w * h + 1]);
-						free(px);
-						free(out);
-					}
+		for (size_t n = 0; n < 2; n++)
+			for (int i = 0; i < 3; i++)
+				for (int pad = 0; pad <= 5; pad += 5) {
+					check_one(f, &norms[n], widths[i], heights[i], pad, 1);
+					check_one(f, &norms[n], widths[i], heights[i], pad, 0);
+				}
 }
 
 static void test_refusals(void)

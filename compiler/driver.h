@@ -16,6 +16,16 @@ void effc_common_init(struct effc_common_options *c);
 int effc_common_parse(struct effc_common_options *c, int argc, char **argv, int *i);
 extern const char effc_common_usage[];
 
+/* Options of the commands that write C (compile, gen --emit-c): --weights embed|file,
+ * --image-input FORMAT, --mean R,G,B, --std R,G,B, --scale S. init sets the defaults (embed; no
+ * image input; scale 1/255, mean 0, std 1). parse consumes argv[*i] (and its value) if it is one
+ * of them: 1 handled, 0 not, -1 a bad value (said on stderr). check, after the last argument:
+ * 0, or -1 after saying on stderr what does not fit together. */
+void effc_emit_cli_init(struct effc_emit_options *o);
+int effc_emit_cli_parse(struct effc_emit_options *o, int argc, char **argv, int *i, int *image_opts);
+int effc_emit_cli_check(const struct effc_emit_options *o, int image_opts);
+extern const char effc_emit_usage[];
+
 /* Load, infer shapes, run the pass pipeline and plan memory; report gets the pass summary. */
 enum effc_status effc_build_graph(const char *path, const struct effc_common_options *c, struct effc_arena *arena,
 				  struct effc_graph **out, char *report, size_t report_cap, struct effc_diag *d);

@@ -224,6 +224,19 @@ struct effc_emit_options {
 	const char *out_dir;  /* final directory */
 	const char *cmdline;  /* for the banner */
 	const char *runtime_dir; /* source of runtime files to copy */
+	/* Where create finds the weights: linked into the library (embed), or a NAME.weights blob
+	 * the caller loads and hands to NAME_create_with_weights (file). */
+	enum effc_weights_mode { EFFC_WEIGHTS_EMBED = 0, EFFC_WEIGHTS_FILE } weights;
+	/* --image-input: NAME_run_image takes 8-bit frames of this format; the float fed to the
+	 * model is (byte * image_scale - image_mean[c]) / image_std[c], c in R, G, B order. */
+	enum effc_pixel_format {
+		EFFC_PIXELS_NONE = 0,
+		EFFC_PIXELS_RGB8,
+		EFFC_PIXELS_RGBA8,
+		EFFC_PIXELS_BGR8,
+		EFFC_PIXELS_BGRA8
+	} image;
+	float image_scale, image_mean[3], image_std[3];
 };
 enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d);
 /* The scalar, single-threaded runtime reference kernel (effc_rt_ref_*) that node n's emitted op

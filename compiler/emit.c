@@ -66,6 +66,9 @@ struct emitter {
 	struct sb create, run, debug, classes;
 	int n_ops, n_debug;
 	int *bind; /* per graph input: the transpose op reading it alone (bound per run, not copied), or -1 */
+	int first_to_nhwc; /* the output of op 0 when op 0 is a ToNHWC, else -1 */
+	size_t run_split;  /* length of run's text for op 0 */
+	uint64_t weights_hash;
 	char upper[256];
 };
 
@@ -143,6 +146,8 @@ static void begin_op(struct emitter *e, const struct effc_node *n)
 	sb_printf(&e->create, "\t{ /* node '%s' (%s): %s%s -> %s%s */\n", cmt(g, n->name), effc_op_name(n->op),
 		  effc_shape_str(g->arena, x), x->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "",
 		  effc_shape_str(g->arena, y), y->layout == EFFC_LAYOUT_NHWC ? " nhwc" : "");
+	if (e->n_ops == 1)
+		e->run_split = e->run.len;
 	sb_printf(&e->run, "\tRUN(%d); /* %s (%s) */\n", e->n_ops, cmt(g, n->name),
 		  effc_op_name(n->op));
 }
@@ -240,6 +245,8 @@ static void emit_transpose(struct emitter *e, const struct effc_node *n, const i
 	sb_printf(&e->create, "\t\tstatic const int perm[] = %s;\n", shape_list(e->g, perm, rank));
 	sb_printf(&e->create, "\t\tCHECK(effc_rt_transpose_create(&ctx->rt, &ctx->op[%d], &s, perm, %s, %s));\n", e->n_ops,
 		  ptr(e, n->in[0]), ptr(e, n->out[0]));
+	if (e->n_ops == 0 && n->op == EFFC_OP_TO_NHWC)
+		e->first_to_nhwc = n->out[0];
 	/* A graph input read by this transpose alone need not be copied into the arena first. */
 	const struct effc_graph *g = e->g;
 	for (int k = 0; e->bind && k < g->n_inputs; k++)
@@ -637,33 +644,158 @@ static void io_macros(struct emitter *e, struct sb *s, const char *kind, const i
 	}
 }
 
+/* NAME.weights: a header of EFFC_WEIGHTS_HEADER bytes (so the constants after it keep their
+ * 64-byte alignment), little-endian: magic, format version, header size, the constants' byte
+ * count, and an FNV-1a hash of the constants and of the create code, which says where each op
+ * reads them. A blob of another model, seed or compile fails the hash, and create refuses it. */
+#define EFFC_WEIGHTS_HEADER 64
+#define EFFC_WEIGHTS_VERSION 1
+static const char effc_weights_magic[8] = {'E', 'F', 'F', 'C', 'W', 'G', 'T', 'S'};
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (data ? p[i] : 0)) * 0x100000001b3ull;
+	return h;
+}
+
+/* Calls fn on the constants' bytes in blob order, NULL for the zero padding between them. */
+static int walk_weights(const struct effc_graph *g, int (*fn)(void *user, const void *data, size_t n), void *user)
+{
+	size_t at = 0;
+	for (int i = 0; i < g->n_t; i++) {
+		const struct effc_tensor *t = &g->t[i];
+		if (!t->data || !t->emitted)
+			continue;
+		size_t n = effc_tensor_bytes(t);
+		if ((t->offset > at && fn(user, NULL, t->offset - at)) || fn(user, t->data, n))
+			return -1;
+		at = t->offset + n;
+	}
+	return g->weights_bytes > at ? fn(user, NULL, g->weights_bytes - at) : 0;
+}
+
+static int hash_step(void *user, const void *data, size_t n)
+{
+	*(uint64_t *)user = fnv1a(*(uint64_t *)user, data, n);
+	return 0;
+}
+
+static uint64_t weights_hash(const struct emitter *e)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	walk_weights(e->g, hash_step, &h);
+	return fnv1a(h, e->create.buf ? e->create.buf : "", e->create.len);
+}
+
+static const char *const pixel_names[] = {[EFFC_PIXELS_RGB8] = "rgb8", [EFFC_PIXELS_RGBA8] = "rgba8",
+					  [EFFC_PIXELS_BGR8] = "bgr8", [EFFC_PIXELS_BGRA8] = "bgra8"};
+static const char *const pixel_enums[] = {
+	[EFFC_PIXELS_RGB8] = "EFFC_RT_PIXELS_RGB8", [EFFC_PIXELS_RGBA8] = "EFFC_RT_PIXELS_RGBA8",
+	[EFFC_PIXELS_BGR8] = "EFFC_RT_PIXELS_BGR8", [EFFC_PIXELS_BGRA8] = "EFFC_RT_PIXELS_BGRA8"};
+static const int pixel_bytes[] = {[EFFC_PIXELS_RGB8] = 3, [EFFC_PIXELS_RGBA8] = 4, [EFFC_PIXELS_BGR8] = 3,
+				  [EFFC_PIXELS_BGRA8] = 4};
+
+/* NAME_run_image writes op 0's output (the input's ToNHWC) itself and runs the rest; without
+ * that op it converts into an NCHW buffer of the context and calls NAME_run. */
+static int image_fast(const struct emitter *e)
+{
+	return e->n_ops > 1 && e->bind && e->bind[0] == 0 && e->first_to_nhwc >= 0 &&
+	       e->g->t[e->first_to_nhwc].layout == EFFC_LAYOUT_NHWC;
+}
+
 static void make_header(struct emitter *e, struct sb *s)
 {
-	const char *N = e->o->name;
+	const char *N = e->o->name, *U = e->upper;
+	const struct effc_emit_options *o = e->o;
+	const int file = o->weights == EFFC_WEIGHTS_FILE;
 	banner(e, s, "Model API.");
-	sb_printf(s, "#ifndef %s_H\n#define %s_H\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", e->upper, e->upper);
+	sb_printf(s, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", U, U);
 	sb_printf(s,
-		  "/* Status codes returned by %s_create and %s_run. */\n"
+		  "/* Status codes returned by the calls below (%s_status_message describes each). */\n"
 		  "#define %s_OK 0\n"
 		  "#define %s_ERR_ARGS 1    /* NULL pointer or bad argument */\n"
 		  "#define %s_ERR_NOMEM 2   /* an allocation failed in create */\n"
-		  "#define %s_ERR_BACKEND 3 /* XNNPACK refused an operator (unsupported CPU or parameters) */\n\n",
-		  N, N, e->upper, e->upper, e->upper, e->upper);
+		  "#define %s_ERR_BACKEND 3 /* XNNPACK refused an operator (unsupported CPU or parameters) */\n"
+		  "#define %s_ERR_WEIGHTS 4 /* weight blob not this model's, truncated or misaligned; or none embedded */\n",
+		  N, U, U, U, U, U);
+	if (o->image)
+		sb_printf(s, "#define %s_ERR_IMAGE 5   /* %s_run_image: not the model's width or height, or stride < a row */\n", U, N);
+	sb_printf(s, "\n");
 	io_macros(e, s, "INPUT", e->g->inputs, e->g->n_inputs);
 	sb_printf(s, "\n");
 	io_macros(e, s, "OUTPUT", e->g->outputs, e->g->n_outputs);
 	sb_printf(s,
+		  "\n/* Weights: %s.weights is a %d-byte header (magic, format version, sizes and a hash of the\n"
+		  " * weights and of the code that reads them) then the constants. ",
+		  N, EFFC_WEIGHTS_HEADER);
+	if (file)
+		sb_printf(s, "This build embeds none (compiled with\n"
+			     " * --weights file): load the file (into aligned memory, or mmap it) and pass it to\n"
+			     " * %s_create_with_weights. */\n", N);
+	else
+		sb_printf(s, "This build embeds it (%s_create);\n"
+			     " * %s_create_with_weights takes a copy loaded at run time instead. */\n", N, N);
+	sb_printf(s,
+		  "#define %s_WEIGHTS_EMBEDDED %d\n"
+		  "#define %s_WEIGHTS_SIZE %zu /* bytes of %s.weights */\n"
+		  "#define %s_WEIGHTS_ALIGN 64 /* a blob's address must be a multiple of this (the kernels' aligned loads) */\n",
+		  U, !file, U, (size_t)EFFC_WEIGHTS_HEADER + e->g->weights_bytes, N, U);
+	sb_printf(s,
 		  "\n/* Opaque context: weights are shared (read-only), everything else is per context, so two\n"
 		  " * contexts may run at the same time on different threads. */\n"
-		  "typedef struct %s %s;\n\n"
-		  "/* Creates a context that runs on num_threads threads (0 or 1: the calling thread only).\n"
-		  " * All memory is allocated here. Returns %s_OK and sets *ctx, or a status code. */\n"
+		  "typedef struct %s %s;\n\n", N, N);
+	if (file)
+		sb_printf(s, "/* Returns %s_ERR_WEIGHTS: this build has no embedded weights (see above). */\n", U);
+	else
+		sb_printf(s, "/* Creates a context on the embedded weights that runs on num_threads threads (0 or 1: the\n"
+			     " * calling thread only). All memory is allocated here. Returns %s_OK and sets *ctx, or a\n"
+			     " * status code. */\n", U);
+	sb_printf(s,
 		  "int %s_create(%s **ctx, int num_threads);\n\n"
+		  "/* Creates a context on the caller's copy of %s.weights (size bytes at weights) that runs on\n"
+		  " * num_threads threads (0 or 1: the calling thread only). The blob is used in place, never\n"
+		  " * copied or written: it must be %s_WEIGHTS_ALIGN-byte aligned (mmap and aligned_alloc are),\n"
+		  " * stay unchanged and outlive every context created on it; any number of contexts may share\n"
+		  " * it. All other memory is allocated here. Returns %s_OK and sets *ctx, %s_ERR_WEIGHTS for a\n"
+		  " * blob that is not this model's, is truncated or is misaligned (%s_check_weights says\n"
+		  " * which), or another status code. */\n"
+		  "int %s_create_with_weights(%s **ctx, int num_threads, const void *weights, size_t size);\n\n"
+		  "/* NULL if create_with_weights would accept the blob, else why not (a static string). Only\n"
+		  " * the header is checked, so bytes damaged after it go unnoticed. */\n"
+		  "const char *%s_check_weights(const void *weights, size_t size);\n\n"
+		  "/* A static description of a status code. */\n"
+		  "const char *%s_status_message(int status);\n\n"
 		  "/* Runs the model. inputs[i] and outputs[i] hold %s_INPUT<i>_SIZE / %s_OUTPUT<i>_SIZE floats in\n"
 		  " * the ONNX layout and shape. No allocation and no I/O happen here. */\n"
-		  "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[]);\n\n"
-		  "void %s_destroy(%s *ctx);\n\n",
-		  N, N, e->upper, N, N, e->upper, e->upper, N, N, N, N);
+		  "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[]);\n\n",
+		  N, N, N, U, U, U, N, N, N, N, N, U, U, N, N);
+	if (o->image) {
+		const struct effc_tensor *x = &e->g->t[e->g->inputs[0]];
+		const char *f = pixel_names[o->image];
+		sb_printf(s,
+			  "/* Camera frames (compiled with --image-input %s): runs the model on an 8-bit frame of exactly\n"
+			  " * %s_IMAGE_WIDTH x %s_IMAGE_HEIGHT pixels of %s_IMAGE_BYTES_PER_PIXEL bytes (%s%s), rows\n"
+			  " * stride_bytes apart (0: packed). Input channel c (R, G, B) gets\n"
+			  " * (byte * %s_IMAGE_SCALE - %s_IMAGE_MEAN[c]) / %s_IMAGE_STD[c], converted in this call in one\n"
+			  " * pass into the layout the first op reads; no allocation. Common presets (effc options):\n"
+			  " *   torchvision ImageNet: --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 (scale 1/255)\n"
+			  " *   TF-style [-1, 1]:     --scale 1/127.5 --mean 1,1,1 --std 1,1,1 (x / 127.5 - 1)\n"
+			  " * Returns %s_ERR_IMAGE for another width or height or a stride shorter than a row. */\n",
+			  f, U, U, U, f[0] == 'r' ? "R, G, B" : "B, G, R", pixel_bytes[o->image] == 4 ? ", a byte that is ignored" : "",
+			  U, U, U, U);
+		sb_printf(s, "#define %s_IMAGE_FORMAT \"%s\"\n#define %s_IMAGE_WIDTH %" PRId64 "\n#define %s_IMAGE_HEIGHT %" PRId64
+			     "\n#define %s_IMAGE_BYTES_PER_PIXEL %d\n",
+			  U, f, U, x->dims[3], U, x->dims[2], U, pixel_bytes[o->image]);
+		sb_printf(s, "#define %s_IMAGE_SCALE %s\n#define %s_IMAGE_MEAN {%s, %s, %s}\n#define %s_IMAGE_STD {%s, %s, %s}\n", U,
+			  fl(e->g, o->image_scale), U, fl(e->g, o->image_mean[0]), fl(e->g, o->image_mean[1]),
+			  fl(e->g, o->image_mean[2]), U, fl(e->g, o->image_std[0]), fl(e->g, o->image_std[1]),
+			  fl(e->g, o->image_std[2]));
+		sb_printf(s, "int %s_run_image(%s *ctx, const unsigned char *pixels, int width, int height, size_t stride_bytes,\n"
+			     "\t\tfloat *const outputs[]);\n\n", N, N);
+	}
+	sb_printf(s, "void %s_destroy(%s *ctx);\n\n", N, N);
 	sb_printf(s,
 		  "#ifdef %s_DEBUG_TENSORS\n"
 		  "/* Debug builds only (cmake -DEFFC_DEBUG_TENSORS=ON): run() hands every tensor that has an ONNX\n"
@@ -676,58 +808,13 @@ static void make_header(struct emitter *e, struct sb *s)
 		  " * each op's class (pointwise, depthwise, stem, se, swish, conv, rest). */\n"
 		  "#define %s_NUM_OPS %d\nextern const char *const %s_op_class[];\nvoid %s_profile(const %s *ctx, double *ms_per_op);\n#endif\n\n"
 		  "#ifdef __cplusplus\n}\n#endif\n#endif\n",
-		  e->upper, N, N, N, N, N, N, e->upper, e->upper, e->n_ops, N, N, N);
+		  U, N, N, N, N, N, N, U, U, e->n_ops, N, N, N);
 }
 
-static void make_source(struct emitter *e, struct sb *s)
+/* The output copies and the end of a run function. */
+static void run_tail(struct emitter *e, struct sb *s)
 {
-	const char *N = e->o->name;
 	const struct effc_graph *g = e->g;
-	banner(e, s, "Model implementation: one runtime op per line of run().");
-	sb_printf(s, "#include \"%s.h\"\n\n#include \"effc_rt.h\"\n\n#include <math.h>\n#include <stdlib.h>\n#include <string.h>\n\n", N);
-	sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
-	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu\n#ifndef %s_NUM_OPS\n#define %s_NUM_OPS %d\n#endif\n\n",
-		  e->upper, g->arena_bytes, e->upper, g->weights_bytes, e->upper, e->upper, e->n_ops);
-	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n"
-		     "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n"
-		     "#ifdef %s_PROFILE\n\tdouble prof_ms[%s_NUM_OPS + 1];\n#endif\n};\n\n",
-		  N, e->upper, e->upper, N, e->upper, e->upper);
-	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0},\n};\n"
-		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], A(debug_tensors[i].offset)); } while (0)\n"
-		     "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user)\n{\n\tctx->debug = fn;\n\tctx->debug_user = user;\n}\n"
-		     "#else\n#define DEBUG_TENSOR(i) ((void)0)\n#endif\n\n",
-		  e->upper, N, e->debug.buf ? e->debug.buf : "", N, N, N);
-	sb_printf(s, "#ifdef %s_PROFILE\n#include <time.h>\nconst char *const %s_op_class[%s_NUM_OPS + 1] = {\n%s\t0,\n};\n"
-		     "static double now_ms(void)\n{\n\tstruct timespec t;\n\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
-		     "\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n"
-		     "void %s_profile(const %s *ctx, double *ms_per_op)\n{\n\tmemcpy(ms_per_op, ctx->prof_ms, sizeof ctx->prof_ms);\n}\n"
-		     "#define RUN(i) do { double t0_ = now_ms(); CHECK(effc_rt_run(&ctx->rt, &ctx->op[i])); ctx->prof_ms[i] += now_ms() - t0_; } while (0)\n"
-		     "#else\n#define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))\n#endif\n\n",
-		  e->upper, N, e->upper, e->classes.buf ? e->classes.buf : "", N, N);
-	sb_printf(s, "#define W(off) ((const float *)(%s_weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n", N);
-	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
-	sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tint st;\n", N, N);
-	sb_printf(s, "\tif (!out || num_threads < 0)\n\t\treturn %s_ERR_ARGS;\n\t*out = NULL;\n", e->upper);
-	sb_printf(s, "\t%s *ctx = calloc(1, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n", N, e->upper);
-	sb_printf(s, "\tCHECK(effc_rt_init(&ctx->rt, num_threads));\n");
-	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
-	sb_printf(s, "\tctx->arena = effc_rt_alloc(64, %s_ARENA_BYTES + 64);\n", e->upper);
-	sb_printf(s, "\tif (!ctx->arena) {\n\t\tst = %s_ERR_NOMEM;\n\t\tgoto fail;\n\t}\n", e->upper);
-	sb_printf(s, "%s", e->create.buf ? e->create.buf : "");
-	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", e->upper, N);
-	sb_printf(s, "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[])\n{\n\tint st;\n", N, N);
-	sb_printf(s, "\tif (!ctx || (!inputs && %s_NUM_INPUTS) || !outputs)\n\t\treturn %s_ERR_ARGS;\n", e->upper, e->upper);
-	for (int k = 0; k < g->n_inputs; k++) {
-		const struct effc_tensor *t = &g->t[g->inputs[k]];
-		sb_printf(s, "\tif (!inputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
-		if (e->bind && e->bind[k] >= 0)
-			sb_printf(s, "\tCHECK(effc_rt_bind_input(&ctx->op[%d], inputs[%d])); /* '%s', in place */\n",
-				  e->bind[k], k, cmt(e->g, t->name));
-		else
-			sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k,
-				  effc_tensor_bytes(t), cmt(e->g, t->name));
-	}
-	sb_printf(s, "%s", e->run.buf ? e->run.buf : "");
 	for (int k = 0; k < g->n_outputs; k++) {
 		const struct effc_tensor *t = &g->t[g->outputs[k]];
 		sb_printf(s, "\tif (!outputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, e->upper);
@@ -735,8 +822,163 @@ static void make_source(struct emitter *e, struct sb *s)
 			  effc_tensor_bytes(t), cmt(e->g, t->name));
 	}
 	sb_printf(s, "\treturn %s_OK;\nfail:\n\treturn st;\n}\n\n", e->upper);
+}
+
+static void make_source(struct emitter *e, struct sb *s)
+{
+	const char *N = e->o->name, *U = e->upper;
+	const struct effc_emit_options *o = e->o;
+	const struct effc_graph *g = e->g;
+	const int file = o->weights == EFFC_WEIGHTS_FILE, fast = o->image && image_fast(e);
+	banner(e, s, "Model implementation: one runtime op per line of run().");
+	sb_printf(s, "#include \"%s.h\"\n\n#include \"effc_rt.h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n", N);
+	if (!file)
+		sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
+	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu /* after the header */\n"
+		     "#define %s_WEIGHTS_HASH UINT64_C(0x%016" PRIx64 ")\n#ifndef %s_NUM_OPS\n#define %s_NUM_OPS %d\n#endif\n\n",
+		  U, g->arena_bytes, U, g->weights_bytes, U, e->weights_hash, U, U, e->n_ops);
+	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tconst unsigned char *weights; /* the constants: the blob past its header */\n"
+		     "\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n", N, U);
+	if (o->image)
+		sb_printf(s, "\tstruct effc_rt_image image; /* run_image's conversion */\n");
+	if (o->image && !fast)
+		sb_printf(s, "\tfloat *image_input; /* run_image's NCHW input */\n");
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n"
+		     "#ifdef %s_PROFILE\n\tdouble prof_ms[%s_NUM_OPS + 1];\n#endif\n};\n\n",
+		  U, N, U, U);
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0},\n};\n"
+		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], A(debug_tensors[i].offset)); } while (0)\n"
+		     "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user)\n{\n\tctx->debug = fn;\n\tctx->debug_user = user;\n}\n"
+		     "#else\n#define DEBUG_TENSOR(i) ((void)0)\n#endif\n\n",
+		  U, N, e->debug.buf ? e->debug.buf : "", N, N, N);
+	sb_printf(s, "#ifdef %s_PROFILE\n#include <time.h>\nconst char *const %s_op_class[%s_NUM_OPS + 1] = {\n%s\t0,\n};\n"
+		     "static double now_ms(void)\n{\n\tstruct timespec t;\n\tclock_gettime(CLOCK_MONOTONIC, &t);\n"
+		     "\treturn t.tv_sec * 1e3 + t.tv_nsec / 1e6;\n}\n"
+		     "void %s_profile(const %s *ctx, double *ms_per_op)\n{\n\tmemcpy(ms_per_op, ctx->prof_ms, sizeof ctx->prof_ms);\n}\n"
+		     "#define RUN(i) do { double t0_ = now_ms(); CHECK(effc_rt_run(&ctx->rt, &ctx->op[i])); ctx->prof_ms[i] += now_ms() - t0_; } while (0)\n"
+		     "#else\n#define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))\n#endif\n\n",
+		  U, N, U, e->classes.buf ? e->classes.buf : "", N, N);
+	sb_printf(s, "#define W(off) ((const float *)(ctx->weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n");
+	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
+
+	/* The blob's header, then create. */
+	sb_printf(s, "static uint64_t le64(const unsigned char *p)\n{\n\tuint64_t v = 0;\n\tfor (int i = 7; i >= 0; i--)\n"
+		     "\t\tv = v << 8 | p[i];\n\treturn v;\n}\n\n");
+	sb_printf(s,
+		  "/* The header (%d bytes, little-endian): magic \"%.8s\", format version (32 bits), header size\n"
+		  " * (32 bits), the constants' byte count and the hash of the constants and of the create code\n"
+		  " * below (64 bits each), zeros. */\n"
+		  "const char *%s_check_weights(const void *weights, size_t size)\n{\n"
+		  "\tconst unsigned char *b = weights;\n"
+		  "\tif (!b)\n\t\treturn \"no weight blob (NULL)\";\n"
+		  "\tif ((uintptr_t)b %% %s_WEIGHTS_ALIGN)\n\t\treturn \"misaligned: the blob's address is not a multiple of 64\";\n"
+		  "\tif (size < %d)\n\t\treturn \"truncated: shorter than the %d-byte header\";\n"
+		  "\tif (memcmp(b, \"%.8s\", 8) != 0)\n\t\treturn \"not an effc weight blob (wrong magic)\";\n"
+		  "\tif (le64(b + 8) != (UINT64_C(%d) << 32 | %d))\n\t\treturn \"format version or header size not %d and %d\";\n"
+		  "\tif (le64(b + 16) != %s_WEIGHTS_BYTES)\n\t\treturn \"another model's weights (another byte count)\";\n"
+		  "\tif (le64(b + 24) != %s_WEIGHTS_HASH)\n\t\treturn \"another model's or compile's weights (another hash of weights and layout)\";\n"
+		  "\tif (size < %s_WEIGHTS_SIZE)\n\t\treturn \"truncated: shorter than its header says\";\n"
+		  "\treturn NULL;\n}\n\n",
+		  EFFC_WEIGHTS_HEADER, effc_weights_magic, N, U, EFFC_WEIGHTS_HEADER, EFFC_WEIGHTS_HEADER, effc_weights_magic,
+		  EFFC_WEIGHTS_HEADER, EFFC_WEIGHTS_VERSION, EFFC_WEIGHTS_VERSION, EFFC_WEIGHTS_HEADER, U, U, U);
+	sb_printf(s, "int %s_create_with_weights(%s **out, int num_threads, const void *weights, size_t size)\n{\n\tint st;\n", N, N);
+	sb_printf(s, "\tif (!out || num_threads < 0 || !weights)\n\t\treturn %s_ERR_ARGS;\n\t*out = NULL;\n", U);
+	sb_printf(s, "\tif (%s_check_weights(weights, size))\n\t\treturn %s_ERR_WEIGHTS;\n", N, U);
+	sb_printf(s, "\t%s *ctx = calloc(1, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n", N, U);
+	sb_printf(s, "\tctx->weights = (const unsigned char *)weights + %d;\n", EFFC_WEIGHTS_HEADER);
+	sb_printf(s, "\tCHECK(effc_rt_init(&ctx->rt, num_threads));\n");
+	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
+	sb_printf(s, "\tctx->arena = effc_rt_alloc(64, %s_ARENA_BYTES + 64);\n", U);
+	sb_printf(s, "\tif (!ctx->arena) {\n\t\tst = %s_ERR_NOMEM;\n\t\tgoto fail;\n\t}\n", U);
+	sb_printf(s, "%s", e->create.buf ? e->create.buf : "");
+	if (o->image) {
+		const struct effc_tensor *x = &g->t[g->inputs[0]];
+		sb_printf(s, "\t{ /* run_image: %s frames to input '%s' %s */\n", pixel_names[o->image], cmt(e->g, x->name),
+			  fast ? "as op 0 writes it (NHWC)" : "(NCHW)");
+		sb_printf(s, "\t\tstatic const float mean[3] = %s_IMAGE_MEAN, std[3] = %s_IMAGE_STD;\n", U, U);
+		sb_printf(s, "\t\tCHECK(effc_rt_image_init(&ctx->image, %s, %s_IMAGE_WIDTH, %s_IMAGE_HEIGHT, %s_IMAGE_SCALE,\n"
+			     "\t\t\t\t\t mean, std, %d));\n", pixel_enums[o->image], U, U, U, fast);
+		if (!fast) {
+			sb_printf(s, "\t\tctx->image_input = effc_rt_alloc(64, %zu);\n", effc_tensor_bytes(x));
+			sb_printf(s, "\t\tif (!ctx->image_input) {\n\t\t\tst = %s_ERR_NOMEM;\n\t\t\tgoto fail;\n\t\t}\n", U);
+		}
+		sb_printf(s, "\t}\n");
+	}
+	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", U, N);
+	if (file)
+		sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tif (!out || num_threads < 0)\n\t\treturn %s_ERR_ARGS;\n"
+			     "\t*out = NULL;\n\treturn %s_ERR_WEIGHTS; /* compiled with --weights file: none embedded */\n}\n\n",
+			  N, N, U, U);
+	else
+		sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n"
+			     "\treturn %s_create_with_weights(out, num_threads, %s_weights, %s_WEIGHTS_SIZE);\n}\n\n",
+			  N, N, N, N, U);
+	sb_printf(s, "const char *%s_status_message(int status)\n{\n\tswitch (status) {\n", N);
+	sb_printf(s, "\tcase %s_OK:\n\t\treturn \"ok\";\n", U);
+	sb_printf(s, "\tcase %s_ERR_ARGS:\n\t\treturn \"a NULL pointer or a bad argument\";\n", U);
+	sb_printf(s, "\tcase %s_ERR_NOMEM:\n\t\treturn \"out of memory in create\";\n", U);
+	sb_printf(s, "\tcase %s_ERR_BACKEND:\n\t\treturn \"XNNPACK refused an operator (unsupported CPU or parameters)\";\n", U);
+	if (file)
+		sb_printf(s, "\tcase %s_ERR_WEIGHTS:\n\t\treturn \"the weight blob is not this model's, is truncated or is misaligned \"\n"
+			     "\t\t       \"(%s_check_weights says which), or none was given: this build embeds none \"\n"
+			     "\t\t       \"(compiled with --weights file; %s_create_with_weights takes %s.weights)\";\n", U, N, N, N);
+	else
+		sb_printf(s, "\tcase %s_ERR_WEIGHTS:\n\t\treturn \"the weight blob is not this model's, is truncated or is misaligned \"\n"
+			     "\t\t       \"(%s_check_weights says which)\";\n", U, N);
+	if (o->image) {
+		const struct effc_tensor *x = &g->t[g->inputs[0]];
+		sb_printf(s, "\tcase %s_ERR_IMAGE:\n\t\treturn \"the frame is not %" PRId64 " x %" PRId64
+			     " pixels, or its stride is shorter than a row\";\n", U, x->dims[3], x->dims[2]);
+	}
+	sb_printf(s, "\tdefault:\n\t\treturn \"unknown status\";\n\t}\n}\n\n");
+
+	/* run, and run_image */
+	const char *run = e->run.buf ? e->run.buf : "";
+	size_t split = fast ? e->run_split : e->run.len;
+	if (fast) {
+		sb_printf(s, "/* Ops 1 on and the outputs: op 0 changes the input's layout, which run_image does itself. */\n");
+		sb_printf(s, "static int run_rest(%s *ctx, float *const outputs[])\n{\n\tint st;\n%s", N, run + split);
+		run_tail(e, s);
+	}
+	sb_printf(s, "int %s_run(%s *ctx, const float *const inputs[], float *const outputs[])\n{\n\tint st;\n", N, N);
+	sb_printf(s, "\tif (!ctx || (!inputs && %s_NUM_INPUTS) || !outputs)\n\t\treturn %s_ERR_ARGS;\n", U, U);
+	for (int k = 0; k < g->n_inputs; k++) {
+		const struct effc_tensor *t = &g->t[g->inputs[k]];
+		sb_printf(s, "\tif (!inputs[%d])\n\t\treturn %s_ERR_ARGS;\n", k, U);
+		if (e->bind && e->bind[k] >= 0)
+			sb_printf(s, "\tCHECK(effc_rt_bind_input(&ctx->op[%d], inputs[%d])); /* '%s', in place */\n",
+				  e->bind[k], k, cmt(e->g, t->name));
+		else
+			sb_printf(s, "\tmemcpy(A(%zu), inputs[%d], %zu); /* '%s' */\n", t->offset, k,
+				  effc_tensor_bytes(t), cmt(e->g, t->name));
+	}
+	sb_printf(s, "%.*s", (int)split, run);
+	if (fast)
+		sb_printf(s, "\treturn run_rest(ctx, outputs);\nfail:\n\treturn st;\n}\n\n");
+	else
+		run_tail(e, s);
+	if (o->image) {
+		sb_printf(s, "int %s_run_image(%s *ctx, const unsigned char *pixels, int width, int height, size_t stride_bytes,\n"
+			     "\t\tfloat *const outputs[])\n{\n", N, N);
+		sb_printf(s, "\tif (!ctx || !pixels || !outputs)\n\t\treturn %s_ERR_ARGS;\n", U);
+		sb_printf(s, "\tconst size_t row = (size_t)%s_IMAGE_WIDTH * %s_IMAGE_BYTES_PER_PIXEL;\n", U, U);
+		sb_printf(s, "\tif (width != %s_IMAGE_WIDTH || height != %s_IMAGE_HEIGHT || (stride_bytes && stride_bytes < row))\n"
+			     "\t\treturn %s_ERR_IMAGE;\n", U, U, U);
+		if (fast) {
+			sb_printf(s, "\t/* Straight into op 0's output, the NHWC tensor the first convolution reads. */\n");
+			sb_printf(s, "\tint st = effc_rt_image_convert(&ctx->image, pixels, stride_bytes ? stride_bytes : row, A(%zu));\n",
+				  g->t[e->first_to_nhwc].offset);
+			sb_printf(s, "\treturn st ? st : run_rest(ctx, outputs);\n}\n\n");
+		} else {
+			sb_printf(s, "\tint st = effc_rt_image_convert(&ctx->image, pixels, stride_bytes ? stride_bytes : row, ctx->image_input);\n");
+			sb_printf(s, "\tconst float *const inputs[1] = {ctx->image_input};\n");
+			sb_printf(s, "\treturn st ? st : %s_run(ctx, inputs, outputs);\n}\n\n", N);
+		}
+	}
 	sb_printf(s, "void %s_destroy(%s *ctx)\n{\n\tif (!ctx)\n\t\treturn;\n", N, N);
-	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", e->upper);
+	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", U);
+	if (o->image && !fast)
+		sb_printf(s, "\tif (ctx->image_input)\n\t\teffc_rt_free(ctx->image_input);\n");
 	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\tfree(ctx);\n}\n");
 }
 
@@ -758,9 +1000,12 @@ static void make_weights_c(struct emitter *e, struct sb *s)
 
 static void make_runner(struct emitter *e, struct sb *s)
 {
-	banner(e, s, "Runner: NAME_runner [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...");
+	banner(e, s, "Runner: NAME_runner [--weights NAME.weights] [--threads N] [--repeat K] [--create-ms] INPUT.f32... OUTPUT.f32...\n"
+		     " * (see runtime/effc_runner.h for all options)");
 	sb_printf(s, "#define EFFC_MODEL %s\n#define EFFC_MODEL_UPPER %s\n#include \"%s.h\"\n", e->o->name, e->upper, e->o->name);
 	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n#define EFFC_DEBUG_ENABLED\n#endif\n", e->upper);
+	if (e->o->image)
+		sb_printf(s, "#define EFFC_IMAGE_ENABLED /* --image FRAME */\n");
 	sb_printf(s, "#ifdef %s_PROFILE\n#define EFFC_PROFILE_ENABLED\n#endif\n#include \"effc_runner.h\"\n", e->upper);
 }
 
@@ -779,7 +1024,7 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  option(EFFC_RT_FORCE_XNNPACK \"Pointwise convolutions on XNNPACK even where our AVX2 kernel runs\" OFF)\n"
 		  "  option(EFFC_RT_NO_AVX512 \"Our kernels on their AVX2 paths on CPUs with AVX-512 too\" OFF)\n"
 		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c runtime/effc_rt_gemm.c\n"
-		  "    runtime/effc_rt_mbconv.c)\n"
+		  "    runtime/effc_rt_mbconv.c runtime/effc_rt_image.c)\n"
 		  "  set_target_properties(effc_rt PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n"
 		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n"
 		  "  if(EFFC_RT_PORTABLE)\n"
@@ -798,14 +1043,22 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  set_source_files_properties(runtime/effc_rt_kernels.c runtime/effc_rt_mbconv.c PROPERTIES COMPILE_OPTIONS\n"
 		  "    \"$<$<OR:$<C_COMPILER_ID:GNU>,$<C_COMPILER_ID:Clang>,$<C_COMPILER_ID:AppleClang>>:-O3;-fno-trapping-math>\")\n"
 		  "endif()\n\n");
-	sb_printf(s, "add_library(%s STATIC %s.c %s_weights.c)\n", N, N, N);
+	if (e->o->weights == EFFC_WEIGHTS_FILE) {
+		sb_printf(s, "# Compiled with --weights file: %s.weights is loaded at run time (%s_runner --weights %s.weights).\n", N, N, N);
+		sb_printf(s, "add_library(%s STATIC %s.c)\n", N, N);
+	} else {
+		sb_printf(s, "add_library(%s STATIC %s.c %s_weights.c)\n", N, N, N);
+	}
 	sb_printf(s, "set_target_properties(%s PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n", N);
 	sb_printf(s, "target_include_directories(%s PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})\n", N);
 	sb_printf(s, "target_link_libraries(%s PUBLIC effc_rt)\n", N);
-	sb_printf(s, "set_source_files_properties(%s_weights.c PROPERTIES\n"
-		     "  COMPILE_DEFINITIONS \"%s_WEIGHTS_FILE=\\\"${CMAKE_CURRENT_SOURCE_DIR}/%s.weights\\\"\"\n"
-		     "  OBJECT_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/%s.weights)\n\n",
-		  N, e->upper, N, N);
+	if (e->o->weights == EFFC_WEIGHTS_FILE)
+		sb_printf(s, "\n");
+	else
+		sb_printf(s, "set_source_files_properties(%s_weights.c PROPERTIES\n"
+			     "  COMPILE_DEFINITIONS \"%s_WEIGHTS_FILE=\\\"${CMAKE_CURRENT_SOURCE_DIR}/%s.weights\\\"\"\n"
+			     "  OBJECT_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/%s.weights)\n\n",
+			  N, e->upper, N, N);
 	sb_printf(s, "option(EFFC_PROFILE \"Time every op of run() (for the benchmark's per-op profile)\" OFF)\n"
 		     "if(EFFC_PROFILE)\n  target_compile_definitions(%s PUBLIC %s_PROFILE)\nendif()\n", N, e->upper);
 	sb_printf(s, "option(EFFC_DEBUG_TENSORS \"Let run() hand out every intermediate tensor (for effc difftest --layers)\" OFF)\n"
@@ -826,6 +1079,23 @@ static enum effc_status write_sb(const char *dir, const char *file, struct sb *s
 	return effc_write_file(path, s->buf ? s->buf : "", s->len, d);
 }
 
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static int write_step(void *user, const void *data, size_t n)
+{
+	static const unsigned char zeros[4096];
+	while (!data && n > sizeof zeros) {
+		if (fwrite(zeros, 1, sizeof zeros, user) != sizeof zeros)
+			return -1;
+		n -= sizeof zeros;
+	}
+	return fwrite(data ? data : zeros, 1, n, user) == n ? 0 : -1;
+}
+
 static enum effc_status write_all(struct emitter *e, const char *dir, struct effc_diag *d)
 {
 	struct effc_graph *g = e->g;
@@ -835,11 +1105,14 @@ static enum effc_status write_all(struct emitter *e, const char *dir, struct eff
 	struct sb files[5] = {{0}};
 	make_header(e, &files[0]);
 	make_source(e, &files[1]);
-	make_weights_c(e, &files[2]);
+	if (e->o->weights != EFFC_WEIGHTS_FILE)
+		make_weights_c(e, &files[2]);
 	make_runner(e, &files[3]);
 	make_cmake(e, &files[4]);
 	const char *names[5] = {".h", ".c", "_weights.c", "_runner.c", NULL};
 	for (int i = 0; i < 5 && !st; i++) {
+		if (i == 2 && e->o->weights == EFFC_WEIGHTS_FILE)
+			continue; /* nothing to embed */
 		if (names[i])
 			snprintf(file, sizeof file, "%s%s", N, names[i]);
 		else
@@ -856,20 +1129,12 @@ static enum effc_status write_all(struct emitter *e, const char *dir, struct eff
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return effc_fail(d, EFFC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-	static const unsigned char zeros[64];
-	size_t at = 0;
-	for (int i = 0; i < g->n_t && !st; i++) {
-		const struct effc_tensor *t = &g->t[i];
-		if (!t->data || !t->emitted)
-			continue;
-		if (t->offset > at && fwrite(zeros, 1, t->offset - at, f) != t->offset - at)
-			st = EFFC_ERR_IO;
-		size_t n = effc_tensor_bytes(t);
-		if (!st && fwrite(t->data, 1, n, f) != n)
-			st = EFFC_ERR_IO;
-		at = t->offset + n;
-	}
-	if (!st && g->weights_bytes > at && fwrite(zeros, 1, g->weights_bytes - at, f) != g->weights_bytes - at)
+	unsigned char header[EFFC_WEIGHTS_HEADER] = {0};
+	memcpy(header, effc_weights_magic, sizeof effc_weights_magic);
+	put_le64(header + 8, (uint64_t)EFFC_WEIGHTS_HEADER << 32 | EFFC_WEIGHTS_VERSION);
+	put_le64(header + 16, g->weights_bytes);
+	put_le64(header + 24, e->weights_hash);
+	if (fwrite(header, 1, sizeof header, f) != sizeof header || walk_weights(g, write_step, f))
 		st = EFFC_ERR_IO;
 	if ((fclose(f) != 0) | (st != EFFC_OK))
 		return effc_fail(d, EFFC_ERR_IO, "%s: write error: %s", path, strerror(errno));
@@ -888,6 +1153,31 @@ static enum effc_status write_all(struct emitter *e, const char *dir, struct eff
 }
 
 static enum effc_status check_out_dir(const char *dir, struct effc_diag *d);
+
+/* --image-input feeds one frame: the model must take a single float [1, 3, H, W] input. */
+static enum effc_status check_image_input(const struct effc_graph *g, const struct effc_emit_options *o,
+					  struct effc_diag *d)
+{
+	if (!o->image)
+		return EFFC_OK;
+	if (o->image > EFFC_PIXELS_BGRA8)
+		return effc_fail(d, EFFC_ERR_INVALID, "--image-input: unknown pixel format %d", (int)o->image);
+	if (g->n_inputs != 1)
+		return effc_fail(d, EFFC_ERR_INVALID, "%s: --image-input needs a model with one input, this one has %d", g->path,
+				 g->n_inputs);
+	const struct effc_tensor *x = &g->t[g->inputs[0]];
+	if (x->dtype != EFFC_F32 || x->rank != 4 || x->dims[1] != 3 || x->dims[0] != 1)
+		return effc_fail(d, EFFC_ERR_INVALID,
+				 "%s: --image-input needs a float input of shape [1, 3, H, W] (one RGB frame); input '%s' is %s %s%s",
+				 g->path, x->name, x->dtype == EFFC_F32 ? "float" : "int64", effc_shape_str(g->arena, x),
+				 x->rank == 4 && x->dims[1] == 3 && x->dims[0] != 1 ? " (one frame: batch 1)" : "");
+	for (int c = 0; c < 3; c++)
+		if (!isfinite(o->image_mean[c]) || !isfinite(o->image_std[c]) || o->image_std[c] == 0.0f)
+			return effc_fail(d, EFFC_ERR_INVALID, "--mean and --std must be finite and --std non-zero");
+	if (!isfinite(o->image_scale))
+		return effc_fail(d, EFFC_ERR_INVALID, "--scale must be finite");
+	return EFFC_OK;
+}
 
 /* Mirrors emit_op's choices and the runtime's create functions (effc_rt.c: the begin() kinds
  * that run an effc_rt_ref_* function): what `effc compile` warns about, since a scalar kernel
@@ -930,10 +1220,12 @@ const char *effc_node_ref_kernel(const struct effc_graph *g, const struct effc_n
 
 enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d)
 {
-	struct emitter e = {.g = g, .o = o};
+	struct emitter e = {.g = g, .o = o, .first_to_nhwc = -1};
 	enum effc_status st = EFFC_OK;
 	if (!effc_c_ident_ok(o->name) || strlen(o->name) > 64)
 		return effc_fail(d, EFFC_ERR_INVALID, "model name '%s' is not a C identifier of at most 64 characters", o->name);
+	if ((st = check_image_input(g, o, d)))
+		return st;
 	for (size_t i = 0; o->name[i]; i++)
 		e.upper[i] = (char)(o->name[i] >= 'a' && o->name[i] <= 'z' ? o->name[i] - 32 : o->name[i]);
 	st = check_out_dir(o->out_dir, d);
@@ -947,6 +1239,7 @@ enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options 
 			st = emit_op(&e, &g->n[i], d);
 	if (!st && (e.create.oom || e.run.oom || e.debug.oom))
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory emitting code");
+	e.weights_hash = weights_hash(&e);
 	/* Write into a temporary sibling, then swap it in: DIR is never half written. */
 	char tmp[4096], old[4096];
 	size_t len = strlen(o->out_dir);

@@ -104,13 +104,18 @@ int effc_cmd_gen(int argc, char **argv, const char *cmdline)
 	struct effc_gen_options o;
 	struct effc_common_options co;
 	const char *onnx_out = NULL, *c_out = NULL, *name = "efficientnet";
+	struct effc_emit_options eo;
+	int image_opts = 0;
 	gen_defaults(&o);
 	effc_common_init(&co);
+	effc_emit_cli_init(&eo);
 	int have_phi = 0;
 	for (int i = 0; i < argc; i++) {
 		int r = parse_gen_flag(&o, argc, argv, &i);
 		if (!r)
 			r = effc_common_parse(&co, argc, argv, &i);
+		if (!r && (r = effc_emit_cli_parse(&eo, argc, argv, &i, &image_opts)) < 0)
+			return 2;
 		if (r < 0)
 			return fprintf(stderr, "effc: gen: bad or missing value for %s\n", argv[i]), 2;
 		if (r) {
@@ -130,6 +135,10 @@ int effc_cmd_gen(int argc, char **argv, const char *cmdline)
 		return fprintf(stderr, "effc: gen: give --variant or --phi, not both\n"), 2;
 	if (!onnx_out && !c_out)
 		return fprintf(stderr, "effc: gen needs -o MODEL.onnx or --emit-c DIR\n"), 2;
+	if (effc_emit_cli_check(&eo, image_opts))
+		return 2;
+	if (!c_out && (eo.weights || eo.image))
+		return fprintf(stderr, "effc: gen: --weights and --image-input shape the C output: give --emit-c DIR\n"), 2;
 	if (!effc_c_ident_ok(name))
 		return fprintf(stderr, "effc: gen: --name must be a C identifier\n"), 2;
 	struct effc_arena *arena = effc_arena_new();
@@ -153,7 +162,7 @@ int effc_cmd_gen(int argc, char **argv, const char *cmdline)
 	}
 	if (c_out) {
 		char report[4096];
-		struct effc_emit_options eo = {.name = name, .out_dir = c_out, .cmdline = cmdline};
+		eo.name = name, eo.out_dir = c_out, eo.cmdline = cmdline;
 		if (effc_optimize_graph(g, &co, report, sizeof report, &d) || effc_emit(g, &eo, &d)) {
 			rc = effc_report(&d);
 			goto done;

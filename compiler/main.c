@@ -6,6 +6,7 @@
 #include "driver.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,9 @@ static const char usage_text[] =
 	"usage: effc <command> [options]\n"
 	"\n"
 	"commands:\n"
-	"  compile MODEL.onnx -o DIR [--name NAME] [common options]\n"
-	"      write DIR/NAME.{h,c,weights}, NAME_weights.c, NAME_runner.c, runtime/ and CMakeLists.txt\n"
+	"  compile MODEL.onnx -o DIR [--name NAME] [C output options] [common options]\n"
+	"      write DIR/NAME.{h,c,weights}, NAME_weights.c (not with --weights file), NAME_runner.c, runtime/\n"
+	"      and CMakeLists.txt\n"
 	"  inspect MODEL.onnx [--json] [common options]\n"
 	"      op counts, tensor shapes, parameters and multiply-accumulates of the graph as emitted\n"
 	"  difftest MODEL.onnx [--seeds N] [--threads T] [--tol X] [--min-sensitivity S] [--min-rel-sensitivity F]\n"
@@ -28,7 +30,7 @@ static const char usage_text[] =
 	"      --prebuilt-runtime links a runtime built before (DIR/effc_rt-CONFIG.cmake, as an effc\n"
 	"      build tree's runtime-exports/ holds), --ref-cache reuses ONNX Runtime's outputs from DIR\n"
 	"  gen (--variant b0..b7 | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
-	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME])\n"
+	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME] [C output options])\n"
 	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C\n"
 	"  scale [--phi A:B:STEP | --variants b0..b7] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
 	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
@@ -41,6 +43,7 @@ static int help(const char *command)
 {
 	if (!command) {
 		fputs(usage_text, stdout);
+		fputs(effc_emit_usage, stdout);
 		fputs(effc_common_usage, stdout);
 		return 0;
 	}
@@ -56,6 +59,8 @@ static int help(const char *command)
 	while ((end = strchr(end, '\n')) && end[1] == ' ' && end[2] == ' ' && (end[3] == ' ' || end[3] == '['))
 		end++;
 	printf("usage: effc%.*s\n", end ? (int)(end - p - 1) : (int)strlen(p), p + 1);
+	if (!strcmp(command, "compile") || !strcmp(command, "gen"))
+		fputs(effc_emit_usage, stdout);
 	fputs(effc_common_usage, stdout);
 	return 0;
 }
@@ -65,6 +70,7 @@ static int usage(const char *msg)
 	if (msg)
 		fprintf(stderr, "effc: %s\n", msg);
 	fputs(usage_text, stderr);
+	fputs(effc_emit_usage, stderr);
 	fputs(effc_common_usage, stderr);
 	return 2;
 }
@@ -151,6 +157,104 @@ int effc_common_parse(struct effc_common_options *c, int argc, char **argv, int 
 	return 0;
 }
 
+const char effc_emit_usage[] =
+	"C output options: --weights embed|file (file: NAME.weights is loaded at run time and handed to\n"
+	"  NAME_create_with_weights instead of being linked in; default embed),\n"
+	"  --image-input rgb8|rgba8|bgr8|bgra8 (adds NAME_run_image for 8-bit frames of the input's size)\n"
+	"  with --scale S --mean R,G,B --std R,G,B: the model reads (byte * S - mean) / std\n"
+	"  (default S 1/255, mean 0, std 1; numbers may be written A/B, e.g. --scale 1/127.5)\n";
+
+void effc_emit_cli_init(struct effc_emit_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->image_scale = 1.0f / 255.0f;
+	for (int c = 0; c < 3; c++)
+		o->image_std[c] = 1.0f;
+}
+
+/* A finite number, or A/B; advances *s past it. */
+static int parse_number(const char **s, float *v)
+{
+	char *end;
+	double x = strtod(*s, &end);
+	if (end == *s)
+		return -1;
+	if (*end == '/') {
+		const char *b = end + 1;
+		double y = strtod(b, &end);
+		if (end == b || y == 0)
+			return -1;
+		x /= y;
+	}
+	if (!isfinite(x) || !isfinite((float)x))
+		return -1;
+	*v = (float)x;
+	*s = end;
+	return 0;
+}
+
+int effc_emit_cli_parse(struct effc_emit_options *o, int argc, char **argv, int *i, int *image_opts)
+{
+	static const char *const formats[] = {[EFFC_PIXELS_RGB8] = "rgb8", [EFFC_PIXELS_RGBA8] = "rgba8",
+					      [EFFC_PIXELS_BGR8] = "bgr8", [EFFC_PIXELS_BGRA8] = "bgra8"};
+	const char *a = argv[*i];
+	int w = !strcmp(a, "--weights"), im = !strcmp(a, "--image-input"), mean = !strcmp(a, "--mean"),
+	    std = !strcmp(a, "--std"), scale = !strcmp(a, "--scale");
+	if (!(w || im || mean || std || scale))
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "effc: %s needs a value\n", a);
+		return -1;
+	}
+	const char *v = argv[++*i];
+	if (w) {
+		if (strcmp(v, "embed") && strcmp(v, "file")) {
+			fprintf(stderr, "effc: --weights '%s': give embed or file\n", v);
+			return -1;
+		}
+		o->weights = !strcmp(v, "file") ? EFFC_WEIGHTS_FILE : EFFC_WEIGHTS_EMBED;
+		return 1;
+	}
+	if (im) {
+		for (int f = EFFC_PIXELS_RGB8; f <= EFFC_PIXELS_BGRA8; f++)
+			if (!strcmp(v, formats[f])) {
+				o->image = (enum effc_pixel_format)f;
+				return 1;
+			}
+		fprintf(stderr, "effc: --image-input '%s': give rgb8, rgba8, bgr8 or bgra8\n", v);
+		return -1;
+	}
+	*image_opts = 1;
+	if (scale) {
+		const char *p = v;
+		if (parse_number(&p, &o->image_scale) || *p) {
+			fprintf(stderr, "effc: --scale '%s': give a finite number such as 0.00392 or 1/255\n", v);
+			return -1;
+		}
+		return 1;
+	}
+	float *dst = mean ? o->image_mean : o->image_std, tmp[3];
+	const char *p = v;
+	for (int c = 0; c < 3; c++) {
+		if (parse_number(&p, &tmp[c]) || *p != (c < 2 ? ',' : 0) || (std && tmp[c] == 0.0f)) {
+			fprintf(stderr, "effc: %s '%s': give three finite numbers R,G,B%s\n", a, v, std ? ", none of them 0" : "");
+			return -1;
+		}
+		p += c < 2;
+	}
+	memcpy(dst, tmp, sizeof tmp);
+	return 1;
+}
+
+int effc_emit_cli_check(const struct effc_emit_options *o, int image_opts)
+{
+	if (image_opts && !o->image) {
+		fprintf(stderr, "effc: --mean, --std and --scale describe --image-input's conversion: give --image-input too\n");
+		return -1;
+	}
+	return 0;
+}
+
 enum effc_status effc_build_graph(const char *path, const struct effc_common_options *c, struct effc_arena *arena,
 				  struct effc_graph **out, char *report, size_t report_cap, struct effc_diag *d)
 {
@@ -213,11 +317,16 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 {
 	const char *model = NULL, *out = NULL, *name = NULL;
 	struct effc_common_options co;
+	struct effc_emit_options eo;
+	int image_opts = 0;
 	effc_common_init(&co);
+	effc_emit_cli_init(&eo);
 	for (int i = 0; i < argc; i++) {
 		int r = effc_common_parse(&co, argc, argv, &i);
 		if (r < 0)
 			return usage("bad value for --batch (1..65536) or missing value");
+		if (!r && (r = effc_emit_cli_parse(&eo, argc, argv, &i, &image_opts)) < 0)
+			return usage(NULL);
 		if (r)
 			continue;
 		if (!strcmp(argv[i], "-o") && i + 1 < argc)
@@ -233,6 +342,8 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 	}
 	if (!model || !out || !*out)
 		return usage("compile needs MODEL.onnx and -o DIR");
+	if (effc_emit_cli_check(&eo, image_opts))
+		return usage(NULL);
 	struct effc_arena *arena = effc_arena_new();
 	if (!arena)
 		return fprintf(stderr, "effc: out of memory\n"), 1;
@@ -246,7 +357,7 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		return usage("--name must be a C identifier");
 	}
 	char report[4096];
-	struct effc_emit_options eo = {.name = name, .out_dir = out, .cmdline = cmdline};
+	eo.name = name, eo.out_dir = out, eo.cmdline = cmdline;
 	if (effc_build_graph(model, &co, arena, &g, report, sizeof report, &d) ||
 	    (effc_progress(&co, "writing %s", out), effc_emit(g, &eo, &d))) {
 		rc = effc_report(&d);

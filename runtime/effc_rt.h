@@ -403,6 +403,31 @@ void effc_rt_scale_panels(size_t r0, size_t r1, size_t k, const float *s, const 
 /* The SE tail: out[r][c] = in[r][c] * s[c] for rows [r0, r1). */
 void effc_rt_scale_rows(size_t r0, size_t r1, size_t channels, const float *s, const float *in, float *out);
 
+/* ---- camera frames (effc_rt_image.c) ---------------------------------------------------- */
+/* 8-bit frames, one to four bytes per pixel; R, G, B are the model's channels 0, 1, 2. */
+enum effc_rt_pixel_format {
+	EFFC_RT_PIXELS_RGB8 = 0,
+	EFFC_RT_PIXELS_RGBA8, /* the fourth byte (alpha or padding) is skipped */
+	EFFC_RT_PIXELS_BGR8,
+	EFFC_RT_PIXELS_BGRA8,
+};
+struct effc_rt_image {
+	int width, height, bytes_per_pixel;
+	int src[3]; /* byte offset of channel c (R, G, B) within a pixel */
+	int nhwc;   /* 1: out is [height][width][3]; 0: [3][height][width] */
+	float lut[3][256]; /* lut[c][byte] = (byte * scale - mean[c]) / std[c] */
+};
+/* 0 for a format this runtime does not know. */
+int effc_rt_image_bytes_per_pixel(enum effc_rt_pixel_format format);
+/* Fills im; EFFC_RT_ERR_ARGS for an unknown format, a size below 1, a non-finite scale, mean or
+ * std, or a std of 0. */
+int effc_rt_image_init(struct effc_rt_image *im, enum effc_rt_pixel_format format, int width, int height,
+		       float scale, const float mean[3], const float std[3], int nhwc);
+/* pixels: height rows of stride_bytes (at least width * bytes_per_pixel) bytes; out: 3 * width *
+ * height floats in im's layout. EFFC_RT_ERR_ARGS for NULL pointers or a stride too small. */
+int effc_rt_image_convert(const struct effc_rt_image *im, const unsigned char *pixels, size_t stride_bytes,
+			  float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,19 +9,22 @@
 #include "effc_rt.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const unsigned char efficientnet_tiny_weights[]; /* efficientnet_tiny.weights, embedded by efficientnet_tiny_weights.c */
 
 #define EFFICIENTNET_TINY_ARENA_BYTES 248832
-#define EFFICIENTNET_TINY_WEIGHTS_BYTES 281280
+#define EFFICIENTNET_TINY_WEIGHTS_BYTES 281280 /* after the header */
+#define EFFICIENTNET_TINY_WEIGHTS_HASH UINT64_C(0x17e97b16bcf345bd)
 #ifndef EFFICIENTNET_TINY_NUM_OPS
 #define EFFICIENTNET_TINY_NUM_OPS 44
 #endif
 
 struct efficientnet_tiny {
 	struct effc_rt rt;
+	const unsigned char *weights; /* the constants: the blob past its header */
 	unsigned char *arena;
 	struct effc_rt_op op[EFFICIENTNET_TINY_NUM_OPS + 1];
 #ifdef EFFICIENTNET_TINY_DEBUG_TENSORS
@@ -144,19 +147,55 @@ void efficientnet_tiny_profile(const efficientnet_tiny *ctx, double *ms_per_op)
 #define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))
 #endif
 
-#define W(off) ((const float *)(efficientnet_tiny_weights + (off)))
+#define W(off) ((const float *)(ctx->weights + (off)))
 #define A(off) ((float *)(ctx->arena + (off)))
 #define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)
 
-int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The header (64 bytes, little-endian): magic "EFFCWGTS", format version (32 bits), header size
+ * (32 bits), the constants' byte count and the hash of the constants and of the create code
+ * below (64 bits each), zeros. */
+const char *efficientnet_tiny_check_weights(const void *weights, size_t size)
+{
+	const unsigned char *b = weights;
+	if (!b)
+		return "no weight blob (NULL)";
+	if ((uintptr_t)b % EFFICIENTNET_TINY_WEIGHTS_ALIGN)
+		return "misaligned: the blob's address is not a multiple of 64";
+	if (size < 64)
+		return "truncated: shorter than the 64-byte header";
+	if (memcmp(b, "EFFCWGTS", 8) != 0)
+		return "not an effc weight blob (wrong magic)";
+	if (le64(b + 8) != (UINT64_C(64) << 32 | 1))
+		return "format version or header size not 1 and 64";
+	if (le64(b + 16) != EFFICIENTNET_TINY_WEIGHTS_BYTES)
+		return "another model's weights (another byte count)";
+	if (le64(b + 24) != EFFICIENTNET_TINY_WEIGHTS_HASH)
+		return "another model's or compile's weights (another hash of weights and layout)";
+	if (size < EFFICIENTNET_TINY_WEIGHTS_SIZE)
+		return "truncated: shorter than its header says";
+	return NULL;
+}
+
+int efficientnet_tiny_create_with_weights(efficientnet_tiny **out, int num_threads, const void *weights, size_t size)
 {
 	int st;
-	if (!out || num_threads < 0)
+	if (!out || num_threads < 0 || !weights)
 		return EFFICIENTNET_TINY_ERR_ARGS;
 	*out = NULL;
+	if (efficientnet_tiny_check_weights(weights, size))
+		return EFFICIENTNET_TINY_ERR_WEIGHTS;
 	efficientnet_tiny *ctx = calloc(1, sizeof *ctx);
 	if (!ctx)
 		return EFFICIENTNET_TINY_ERR_NOMEM;
+	ctx->weights = (const unsigned char *)weights + 64;
 	CHECK(effc_rt_init(&ctx->rt, num_threads));
 	ctx->arena = effc_rt_alloc(64, EFFICIENTNET_TINY_ARENA_BYTES + 64);
 	if (!ctx->arena) {
@@ -388,6 +427,30 @@ int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
 fail:
 	efficientnet_tiny_destroy(ctx);
 	return st;
+}
+
+int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
+{
+	return efficientnet_tiny_create_with_weights(out, num_threads, efficientnet_tiny_weights, EFFICIENTNET_TINY_WEIGHTS_SIZE);
+}
+
+const char *efficientnet_tiny_status_message(int status)
+{
+	switch (status) {
+	case EFFICIENTNET_TINY_OK:
+		return "ok";
+	case EFFICIENTNET_TINY_ERR_ARGS:
+		return "a NULL pointer or a bad argument";
+	case EFFICIENTNET_TINY_ERR_NOMEM:
+		return "out of memory in create";
+	case EFFICIENTNET_TINY_ERR_BACKEND:
+		return "XNNPACK refused an operator (unsupported CPU or parameters)";
+	case EFFICIENTNET_TINY_ERR_WEIGHTS:
+		return "the weight blob is not this model's, is truncated or is misaligned "
+		       "(efficientnet_tiny_check_weights says which)";
+	default:
+		return "unknown status";
+	}
 }
 
 int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], float *const outputs[])

@@ -7,15 +7,18 @@
 #ifndef EFFICIENTNET_TINY_H
 #define EFFICIENTNET_TINY_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Status codes returned by efficientnet_tiny_create and efficientnet_tiny_run. */
+/* Status codes returned by the calls below (efficientnet_tiny_status_message describes each). */
 #define EFFICIENTNET_TINY_OK 0
 #define EFFICIENTNET_TINY_ERR_ARGS 1    /* NULL pointer or bad argument */
 #define EFFICIENTNET_TINY_ERR_NOMEM 2   /* an allocation failed in create */
 #define EFFICIENTNET_TINY_ERR_BACKEND 3 /* XNNPACK refused an operator (unsupported CPU or parameters) */
+#define EFFICIENTNET_TINY_ERR_WEIGHTS 4 /* weight blob not this model's, truncated or misaligned; or none embedded */
 
 #define EFFICIENTNET_TINY_NUM_INPUTS 1
 #define EFFICIENTNET_TINY_INPUT_SIZES {12288}
@@ -33,13 +36,37 @@ extern "C" {
 #define EFFICIENTNET_TINY_OUTPUT0_SHAPE {1, 10}
 #define EFFICIENTNET_TINY_OUTPUT0_SIZE 10
 
+/* Weights: efficientnet_tiny.weights is a 64-byte header (magic, format version, sizes and a hash of the
+ * weights and of the code that reads them) then the constants. This build embeds it (efficientnet_tiny_create);
+ * efficientnet_tiny_create_with_weights takes a copy loaded at run time instead. */
+#define EFFICIENTNET_TINY_WEIGHTS_EMBEDDED 1
+#define EFFICIENTNET_TINY_WEIGHTS_SIZE 281344 /* bytes of efficientnet_tiny.weights */
+#define EFFICIENTNET_TINY_WEIGHTS_ALIGN 64 /* a blob's address must be a multiple of this (the kernels' aligned loads) */
+
 /* Opaque context: weights are shared (read-only), everything else is per context, so two
  * contexts may run at the same time on different threads. */
 typedef struct efficientnet_tiny efficientnet_tiny;
 
-/* Creates a context that runs on num_threads threads (0 or 1: the calling thread only).
- * All memory is allocated here. Returns EFFICIENTNET_TINY_OK and sets *ctx, or a status code. */
+/* Creates a context on the embedded weights that runs on num_threads threads (0 or 1: the
+ * calling thread only). All memory is allocated here. Returns EFFICIENTNET_TINY_OK and sets *ctx, or a
+ * status code. */
 int efficientnet_tiny_create(efficientnet_tiny **ctx, int num_threads);
+
+/* Creates a context on the caller's copy of efficientnet_tiny.weights (size bytes at weights) that runs on
+ * num_threads threads (0 or 1: the calling thread only). The blob is used in place, never
+ * copied or written: it must be EFFICIENTNET_TINY_WEIGHTS_ALIGN-byte aligned (mmap and aligned_alloc are),
+ * stay unchanged and outlive every context created on it; any number of contexts may share
+ * it. All other memory is allocated here. Returns EFFICIENTNET_TINY_OK and sets *ctx, EFFICIENTNET_TINY_ERR_WEIGHTS for a
+ * blob that is not this model's, is truncated or is misaligned (efficientnet_tiny_check_weights says
+ * which), or another status code. */
+int efficientnet_tiny_create_with_weights(efficientnet_tiny **ctx, int num_threads, const void *weights, size_t size);
+
+/* NULL if create_with_weights would accept the blob, else why not (a static string). Only
+ * the header is checked, so bytes damaged after it go unnoticed. */
+const char *efficientnet_tiny_check_weights(const void *weights, size_t size);
+
+/* A static description of a status code. */
+const char *efficientnet_tiny_status_message(int status);
 
 /* Runs the model. inputs[i] and outputs[i] hold EFFICIENTNET_TINY_INPUT<i>_SIZE / EFFICIENTNET_TINY_OUTPUT<i>_SIZE floats in
  * the ONNX layout and shape. No allocation and no I/O happen here. */

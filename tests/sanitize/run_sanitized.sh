@@ -24,13 +24,13 @@ check() {
     echo "FAIL $name"; tail -25 "$log"; fail=$((fail + 1))
   fi
 }
-tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api)
+tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api test_image)
 mkdir -p "$work"
 case $mode in
 build)
   start=$SECONDS
   check configure cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Debug -DEFFC_SANITIZE=ON
-  check build cmake --build "$work/build" -j2 --target effc effc_rt "${tests[@]}"
+  check build cmake --build "$work/build" -j2 --target effc effc_rt "${tests[@]}" test_weights_image tiny_file_runner
   echo "sanitizer tree built in $((SECONDS - start)) s"
   ;;
 run)
@@ -38,6 +38,13 @@ run)
   for t in "${tests[@]}"; do
     check "$t" "$work/build/tests/$t"
   done
+  # Weights loaded at run time (blobs truncated, misaligned, corrupted, of another model) and
+  # camera frames, on the models the tree's sanitized effc emitted.
+  tiny=$work/build/gen_weights_image
+  check test_weights_image "$work/build/tests/test_weights_image" "$tiny/tiny_file/tiny_file.weights" \
+    "$tiny/tiny_seed8/tiny_seed8.weights" "$tiny/tiny_c5/tiny_c5.weights" "$src/generated/efficientnet_tiny/efficientnet_tiny.weights"
+  check runner_weights_file bash "$src/tests/cli/check_runner_weights.sh" "$work/build/tests/tiny_file_runner" \
+    "$tiny/tiny_file/tiny_file.weights" "$tiny/tiny_c5/tiny_c5.weights" "$work/runner_weights"
   check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"
   check compile_b0 "$work/build/effc" compile "$model" -o "$work/b0" --name b0
   check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0

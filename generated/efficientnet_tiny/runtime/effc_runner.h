@@ -1,7 +1,7 @@
 /* effc_runner.h: the body of every generated NAME_runner.c, which defines EFFC_MODEL (the C
  * prefix) and EFFC_MODEL_UPPER, includes NAME.h, then this file.
  *
- *   NAME_runner [--threads N] [--repeat K] [--dump DIR] INPUT.f32... OUTPUT.f32...
+ *   NAME_runner [--weights FILE] [--threads N] [--repeat K] [--dump DIR] INPUT.f32... OUTPUT.f32...
  *
  * Inputs and outputs are raw little-endian float32 in ONNX layout, one file per graph input
  * then per graph output. --repeat K runs K timed iterations after the first run and prints
@@ -11,19 +11,31 @@
  * --profile-ops (builds with EFFC_PROFILE) print the time per op class, or per op too, over the
  * repeats. --serve, for a benchmark that gives this and another engine short turns: after
  * the first run, prints `ready`, then runs once per line read from stdin and prints
- * `ms=<x>`, until end of input. */
+ * `ms=<x>`, until end of input. --weights FILE maps NAME.weights read-only and runs on it
+ * (NAME_create_with_weights); a build compiled with --weights file needs it. Any error (a
+ * file that cannot be read, weights of another model) exits with status 1 and a message;
+ * usage errors with status 2. --image FRAME (models compiled with --image-input, which define
+ * EFFC_IMAGE_ENABLED here) takes the input from a file of raw 8-bit pixels, packed rows of the
+ * model's width and height, through NAME_run_image; no input .f32 file is given then. */
 #ifndef EFFC_RUNNER_H
 #define EFFC_RUNNER_H
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EFFC_CAT_(a, b) a##b
 #define EFFC_CAT(a, b) EFFC_CAT_(a, b)
 #define M(x) EFFC_CAT(EFFC_MODEL, x)
 #define MU(x) EFFC_CAT(EFFC_MODEL_UPPER, x)
+#define EFFC_STR_(x) #x
+#define EFFC_STR(x) EFFC_STR_(x)
 
 static const size_t in_sizes[] = MU(_INPUT_SIZES), out_sizes[] = MU(_OUTPUT_SIZES);
 static const char *prog = "runner";
@@ -59,6 +71,70 @@ static float *read_f32(const char *path, size_t count)
 		return NULL;
 	}
 	return buf;
+}
+
+/* --weights FILE, mapped read-only (the model only reads it, and the kernel shares the pages
+ * between processes); NULL after a message when it cannot be used. */
+static void *map_weights(const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s: %s: cannot open the weights: %s\n", prog, path, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	void *p = *size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	int err = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, *size ? strerror(err) : "not this model's weights: the file is empty");
+		return NULL;
+	}
+	const char *why = M(_check_weights)(p, *size);
+	if (why) {
+		fprintf(stderr, "%s: %s: not this model's weights: %s\n", prog, path, why);
+		munmap(p, *size);
+		return NULL;
+	}
+	return p;
+}
+
+#ifdef EFFC_IMAGE_ENABLED
+/* A file of exactly `size` bytes; NULL after a message otherwise. */
+static unsigned char *read_bytes(const char *path, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: %s: cannot open\n", prog, path);
+		return NULL;
+	}
+	unsigned char *buf = malloc(size + 1);
+	size_t got = buf ? fread(buf, 1, size, f) : 0;
+	int extra = fgetc(f) != EOF;
+	fclose(f);
+	if (!buf || got != size || extra) {
+		fprintf(stderr, "%s: %s: expected %zu bytes of pixels, the file is %s\n", prog, path, size,
+			got != size ? "shorter" : "longer");
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+#endif
+
+/* One run, on the float inputs or on the frame. */
+static int run_once(M() *ctx, const float *const inputs[], const unsigned char *frame, float *const outputs[])
+{
+#ifdef EFFC_IMAGE_ENABLED
+	if (frame)
+		return M(_run_image)(ctx, frame, MU(_IMAGE_WIDTH), MU(_IMAGE_HEIGHT), 0, outputs);
+#else
+	(void)frame;
+#endif
+	return M(_run)(ctx, inputs, outputs);
 }
 
 #ifdef EFFC_DEBUG_ENABLED
@@ -103,7 +179,10 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 int main(int argc, char **argv)
 {
 	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, serve = 0, a = 1;
-	const char *dump = NULL;
+	const char *dump = NULL, *weights_path = NULL, *image_path = NULL;
+	unsigned char *frame = NULL;
+	void *weights = NULL;
+	size_t weights_size = 0;
 	prog = argv[0];
 	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
 		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
@@ -112,6 +191,10 @@ int main(int argc, char **argv)
 			repeat = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--dump") && a + 1 < argc)
 			dump = argv[++a];
+		else if (!strcmp(argv[a], "--weights") && a + 1 < argc)
+			weights_path = argv[++a];
+		else if (!strcmp(argv[a], "--image") && a + 1 < argc)
+			image_path = argv[++a];
 		else if (!strcmp(argv[a], "--create-ms"))
 			show_create = 1;
 		else if (!strcmp(argv[a], "--profile"))
@@ -123,11 +206,18 @@ int main(int argc, char **argv)
 		else
 			break;
 	}
-	if (argc - a != MU(_NUM_INPUTS) + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
-		fprintf(stderr, "usage: %s [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) then %d output file(s), raw float32\n",
+	const int n_in = image_path ? 0 : MU(_NUM_INPUTS);
+	if (argc - a != n_in + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
+		fprintf(stderr, "usage: %s [--weights FILE] [--image FRAME] [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) (none with --image) then %d output file(s), raw float32\n",
 			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
 		return 2;
 	}
+#ifndef EFFC_IMAGE_ENABLED
+	if (image_path) {
+		fprintf(stderr, "%s: --image needs a model compiled with --image-input\n", prog);
+		return 2;
+	}
+#endif
 #ifndef EFFC_DEBUG_ENABLED
 	if (dump) {
 		fprintf(stderr, "%s: --dump needs a build with -DEFFC_DEBUG_TENSORS=ON\n", prog);
@@ -137,18 +227,30 @@ int main(int argc, char **argv)
 	const float *inputs[MU(_NUM_INPUTS) + 1] = {0};
 	float *outputs[MU(_NUM_OUTPUTS) + 1] = {0};
 	int rc = 1;
-	for (int i = 0; i < MU(_NUM_INPUTS); i++)
+	if (!weights_path && !MU(_WEIGHTS_EMBEDDED)) {
+		fprintf(stderr, "%s: this build embeds no weights (compiled with --weights file): give --weights %s.weights\n", prog,
+			EFFC_STR(EFFC_MODEL));
+		goto out;
+	}
+	if (weights_path && !(weights = map_weights(weights_path, &weights_size)))
+		goto out;
+	for (int i = 0; i < n_in; i++)
 		if (!(inputs[i] = read_f32(argv[a + i], in_sizes[i])))
 			goto out;
+#ifdef EFFC_IMAGE_ENABLED
+	if (image_path &&
+	    !(frame = read_bytes(image_path, (size_t)MU(_IMAGE_WIDTH) * MU(_IMAGE_HEIGHT) * MU(_IMAGE_BYTES_PER_PIXEL))))
+		goto out;
+#endif
 	for (int i = 0; i < MU(_NUM_OUTPUTS); i++)
 		if (!(outputs[i] = malloc(out_sizes[i] * sizeof(float))))
 			goto out;
 	M() *ctx;
 	double t0 = now_ms();
-	int st = M(_create)(&ctx, threads);
+	int st = weights ? M(_create_with_weights)(&ctx, threads, weights, weights_size) : M(_create)(&ctx, threads);
 	double create_ms = now_ms() - t0;
 	if (st) {
-		fprintf(stderr, "%s: create failed with status %d\n", prog, st);
+		fprintf(stderr, "%s: create failed with status %d: %s\n", prog, st, M(_status_message)(st));
 		goto out;
 	}
 	if (show_create)
@@ -159,8 +261,8 @@ int main(int argc, char **argv)
 		M(_set_debug)(ctx, dump_tensor, NULL);
 	}
 #endif
-	if ((st = M(_run)(ctx, inputs, outputs))) {
-		fprintf(stderr, "%s: run failed with status %d\n", prog, st);
+	if ((st = run_once(ctx, inputs, frame, outputs))) {
+		fprintf(stderr, "%s: run failed with status %d: %s\n", prog, st, M(_status_message)(st));
 		M(_destroy)(ctx);
 		goto out;
 	}
@@ -178,7 +280,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		while (fgets(line, sizeof line, stdin)) {
 			double r0 = now_ms();
-			if ((st = M(_run)(ctx, inputs, outputs))) {
+			if ((st = run_once(ctx, inputs, frame, outputs))) {
 				fprintf(stderr, "%s: run failed with status %d\n", prog, st);
 				break;
 			}
@@ -200,7 +302,7 @@ int main(int argc, char **argv)
 		double *t = malloc(sizeof(double) * (size_t)repeat);
 		for (int r = 0; t && r < repeat; r++) {
 			double r0 = now_ms();
-			M(_run)(ctx, inputs, outputs);
+			run_once(ctx, inputs, frame, outputs);
 			t[r] = now_ms() - r0;
 		}
 		if (t) {
@@ -238,7 +340,7 @@ int main(int argc, char **argv)
 #endif
 	M(_destroy)(ctx);
 	for (int i = 0; i < MU(_NUM_OUTPUTS); i++) {
-		const char *path = argv[a + MU(_NUM_INPUTS) + i];
+		const char *path = argv[a + n_in + i];
 		FILE *f = fopen(path, "wb");
 		if (!f || fwrite(outputs[i], sizeof(float), out_sizes[i], f) != out_sizes[i] || fclose(f) != 0) {
 			fprintf(stderr, "%s: %s: write error\n", prog, path);
@@ -251,6 +353,9 @@ out:
 		free((void *)inputs[i]);
 	for (int i = 0; i < MU(_NUM_OUTPUTS); i++)
 		free(outputs[i]);
+	free(frame);
+	if (weights)
+		munmap(weights, weights_size);
 	return rc;
 }
 #endif

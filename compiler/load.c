@@ -30,8 +30,8 @@ struct loader {
 	struct effc_graph *g;
 	struct effc_diag *d;
 	const struct effc_load_options *o;
-	const char *dir;  /* where external data locations start; NULL: external data refused */
-	char *dir_real;   /* realpath(dir), malloc'd on first use */
+	const char *dir; /* where external data locations start; NULL: external data refused */
+	char *dir_real;  /* realpath(dir), malloc'd on first use */
 	struct ext_file *ext;
 	int n_ext, cap_ext;
 };
@@ -86,8 +86,8 @@ struct ext_ref {
 
 /* Reads the key/value entries of tp->external_data; checksum (and keys ONNX may add) are not
  * needed to find the bytes and are ignored. */
-static enum effc_status parse_ext_ref(struct loader *L, const Onnx__TensorProto *tp, const char *what,
-				      const char *name, struct ext_ref *r)
+static enum effc_status parse_ext_ref(struct loader *L, const Onnx__TensorProto *tp, const char *what, const char *name,
+				      struct ext_ref *r)
 {
 	const char *path = L->g->path;
 	const char *offset = NULL, *length = NULL;
@@ -104,17 +104,17 @@ static enum effc_status parse_ext_ref(struct loader *L, const Onnx__TensorProto 
 		if (!slot)
 			continue;
 		if (*slot)
-			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data key '%s' is given twice", path,
-					 what, name, k);
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data key '%s' is given twice",
+					 path, what, name, k);
 		*slot = e->value ? e->value : "";
 	}
 	if (!r->location)
-		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data has no 'location' entry", path, what,
-				 name);
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data has no 'location' entry", path,
+				 what, name);
 	const char *why = bad_location(r->location);
 	if (why)
-		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data location '%s' %s", path, what, name,
-				 r->location, why);
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data location '%s' %s", path, what,
+				 name, r->location, why);
 	if (offset && parse_u64(offset, &r->offset))
 		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data offset '%s' is not a byte count",
 				 path, what, name, offset);
@@ -141,8 +141,8 @@ static char *join_path(const char *dir, const char *location)
 /* Finds the bytes of an external tensor: checks the location, resolves symlinks and requires
  * the result to stay under the model's directory, maps the file (once per load) and checks the
  * range. *src stays valid until the load ends. */
-static enum effc_status load_external(struct loader *L, const Onnx__TensorProto *tp, const char *what,
-				      const char *name, const void **src, size_t *len)
+static enum effc_status load_external(struct loader *L, const Onnx__TensorProto *tp, const char *what, const char *name,
+				      const void **src, size_t *len)
 {
 	const char *path = L->g->path;
 	struct ext_ref r;
@@ -151,8 +151,8 @@ static enum effc_status load_external(struct loader *L, const Onnx__TensorProto 
 		return st;
 	if (!L->dir)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-				 "%s: %s '%s': external data '%s' needs the model's directory (loaded from memory)", path,
-				 what, name, r.location);
+				 "%s: %s '%s': external data '%s' needs the model's directory (loaded from memory)",
+				 path, what, name, r.location);
 	if (!L->dir_real && !(L->dir_real = realpath(L->dir, NULL)))
 		return effc_fail(L->d, EFFC_ERR_IO, "%s: %s '%s': cannot resolve the model's directory '%s': %s", path,
 				 what, name, L->dir, strerror(errno));
@@ -163,8 +163,8 @@ static enum effc_status load_external(struct loader *L, const Onnx__TensorProto 
 	int err = errno;
 	free(joined);
 	if (!real)
-		return effc_fail(L->d, EFFC_ERR_IO, "%s: %s '%s': external data file '%s' cannot be opened: %s", path, what,
-				 name, r.location, strerror(err));
+		return effc_fail(L->d, EFFC_ERR_IO, "%s: %s '%s': external data file '%s' cannot be opened: %s", path,
+				 what, name, r.location, strerror(err));
 	size_t dl = strlen(L->dir_real);
 	int inside = !strncmp(real, L->dir_real, dl) && (real[dl] == '/' || (dl == 1 && L->dir_real[0] == '/'));
 	if (!inside) {
@@ -196,16 +196,16 @@ static enum effc_status load_external(struct loader *L, const Onnx__TensorProto 
 		f->real = real;
 		if ((st = effc_map_file(real, &f->data, &f->size, &inner))) {
 			free(real);
-			return effc_fail(L->d, st, "%s: %s '%s': external data file '%s': %s", path, what, name, r.location,
-					 inner.msg);
+			return effc_fail(L->d, st, "%s: %s '%s': external data file '%s': %s", path, what, name,
+					 r.location, inner.msg);
 		}
 		L->n_ext++;
 	}
 	/* offset + length is compared as length > size - offset so a huge pair cannot wrap. */
 	if (r.offset > f->size)
 		return effc_fail(L->d, EFFC_ERR_INVALID,
-				 "%s: %s '%s': external data offset %" PRIu64 " is past the end of '%s' (%zu bytes)", path,
-				 what, name, r.offset, r.location, f->size);
+				 "%s: %s '%s': external data offset %" PRIu64 " is past the end of '%s' (%zu bytes)",
+				 path, what, name, r.offset, r.location, f->size);
 	uint64_t rest = f->size - r.offset;
 	if (!r.has_length)
 		r.length = rest; /* ONNX: without a length the data runs to the end of the file */
@@ -256,8 +256,9 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	else if (dt == 7 || dt == 11)
 		esize = 8;
 	else
-		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: %s '%s' has type %s%s; effc supports float32 (and int64 shapes)",
-				 g->path, what, t->name, dtype_name(dt), external ? " (in external data)" : "");
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: %s '%s' has type %s%s; effc supports float32 (and int64 shapes)", g->path, what,
+				 t->name, dtype_name(dt), external ? " (in external data)" : "");
 	size_t have;
 	const void *src = NULL;
 	size_t src_len = 0;
@@ -292,7 +293,8 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	if (have != (size_t)numel) {
 		if (external)
 			return effc_fail(L->d, EFFC_ERR_INVALID,
-					 "%s: %s '%s': dims say %" PRId64 " elements (%" PRId64 " bytes), external data has %zu bytes",
+					 "%s: %s '%s': dims say %" PRId64 " elements (%" PRId64
+					 " bytes), external data has %zu bytes",
 					 g->path, what, t->name, numel, numel * (int64_t)esize, src_len);
 		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': dims say %" PRId64 " elements, data has %zu",
 				 g->path, what, t->name, numel, have);
@@ -770,7 +772,7 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 }
 
 static enum effc_status load_buffer(struct effc_graph *g, const void *data, size_t size,
-				   const struct effc_load_options *o, const char *dir, struct effc_diag *d)
+				    const struct effc_load_options *o, const char *dir, struct effc_diag *d)
 {
 	if (size == 0)
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: empty file, not an ONNX model", g->path);
@@ -871,7 +873,8 @@ enum effc_status effc_onnx_external_files(const char *path, int (*fn)(void *arg,
 		list[n++] = gp->initializer[i];
 	for (size_t i = 0; i < gp->n_node; i++)
 		for (size_t k = 0; k < gp->node[i]->n_attribute; k++)
-			if (gp->node[i]->attribute[k]->t && gp->node[i]->op_type && !strcmp(gp->node[i]->op_type, "Constant")) {
+			if (gp->node[i]->attribute[k]->t && gp->node[i]->op_type &&
+			    !strcmp(gp->node[i]->op_type, "Constant")) {
 				list[n++] = gp->node[i]->attribute[k]->t;
 				break;
 			}
@@ -975,8 +978,10 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	size_t packed = onnx__model_proto__get_packed_size(m);
 	unsigned char *out = NULL;
 	if (packed > INT32_MAX) /* protobuf's limit: such a model needs its data kept outside */
-		st = effc_fail(d, EFFC_ERR_UNSUPPORTED, "%s: with its external data inlined the copy would be %zu bytes, "
-			       "over protobuf's 2 GB limit", src, packed);
+		st = effc_fail(d, EFFC_ERR_UNSUPPORTED,
+			       "%s: with its external data inlined the copy would be %zu bytes, "
+			       "over protobuf's 2 GB limit",
+			       src, packed);
 	else if (!(out = malloc(packed ? packed : 1))) {
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 	} else {

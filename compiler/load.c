@@ -34,6 +34,8 @@ struct loader {
 	char *dir_real;  /* realpath(dir), malloc'd on first use */
 	struct ext_file *ext;
 	int n_ext, cap_ext;
+	int in_initializers;   /* loading graph initializers: their bytes count against the cap */
+	uint64_t weight_bytes; /* initializer bytes so far */
 };
 
 static const char *dtype_name(int32_t t)
@@ -301,7 +303,14 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	}
 	int is_float = dt == 1 || dt == 11;
 	t->dtype = is_float ? EFFC_F32 : EFFC_I64;
-	void *out = effc_arena_alloc(g->arena, (size_t)numel * (is_float ? 4 : 8));
+	size_t bytes = (size_t)numel * (is_float ? 4 : 8);
+	/* The cap is checked before the copy: an external tensor can be many GB. */
+	if (L->in_initializers && L->o->max_weight_bytes &&
+	    (L->weight_bytes += bytes) > L->o->max_weight_bytes)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)", g->path,
+				 (unsigned long long)(L->o->max_weight_bytes >> 20), t->name);
+	void *out = effc_arena_alloc(g->arena, bytes);
 	if (!out)
 		return effc_fail(L->d, EFFC_ERR_NOMEM, "%s: out of memory for %s '%s'", g->path, what, t->name);
 	for (int64_t i = 0; i < numel; i++) {
@@ -706,7 +715,6 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: opset %d is not supported (effc handles %d to %d)",
 				 g->path, g->opset, MIN_OPSET, MAX_OPSET);
 	const Onnx__GraphProto *gp = m->graph;
-	uint64_t total = 0;
 	if (gp->n_sparse_initializer)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", g->path);
 	for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -718,13 +726,11 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 		int id = effc_graph_add_tensor(g, tp->name);
 		if (id < 0)
 			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
-		if ((st = load_tensor_data(L, id, tp, "initializer")))
+		L->in_initializers = 1;
+		st = load_tensor_data(L, id, tp, "initializer");
+		L->in_initializers = 0;
+		if (st)
 			return st;
-		total += effc_tensor_bytes(&g->t[id]);
-		if (L->o->max_weight_bytes && total > L->o->max_weight_bytes)
-			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-					 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)", g->path,
-					 (unsigned long long)(L->o->max_weight_bytes >> 20), tp->name);
 	}
 	for (size_t i = 0; i < gp->n_input; i++) {
 		const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -835,7 +841,7 @@ static const char *ext_location(const Onnx__TensorProto *tp)
 }
 
 /* Whether one of the first n tensors names location loc (one call per file, not per tensor). */
-static int ext_seen(const Onnx__TensorProto *const *list, size_t n, const char *loc)
+static int ext_seen(Onnx__TensorProto *const *list, size_t n, const char *loc)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *l = ext_location(list[i]);
@@ -843,6 +849,28 @@ static int ext_seen(const Onnx__TensorProto *const *list, size_t n, const char *
 			return 1;
 	}
 	return 0;
+}
+
+/* The tensors effc loads, initializers and Constant nodes' value tensors, in a malloc'd array
+ * (NULL on OOM). */
+static Onnx__TensorProto **loaded_tensors(const Onnx__GraphProto *gp, size_t *n)
+{
+	size_t cap = gp->n_initializer + gp->n_node;
+	Onnx__TensorProto **list = malloc((cap ? cap : 1) * sizeof *list);
+	*n = 0;
+	for (size_t i = 0; list && i < gp->n_initializer; i++)
+		list[(*n)++] = gp->initializer[i];
+	for (size_t i = 0; list && i < gp->n_node; i++) {
+		const Onnx__NodeProto *np = gp->node[i];
+		if (!np->op_type || strcmp(np->op_type, "Constant") != 0)
+			continue;
+		for (size_t k = 0; k < np->n_attribute; k++)
+			if (np->attribute[k]->t) {
+				list[(*n)++] = np->attribute[k]->t;
+				break;
+			}
+	}
+	return list;
 }
 
 enum effc_status effc_onnx_external_files(const char *path, int (*fn)(void *arg, const char *file), void *arg,
@@ -860,24 +888,14 @@ enum effc_status effc_onnx_external_files(const char *path, int (*fn)(void *arg,
 			onnx__model_proto__free_unpacked(m, NULL);
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model", path);
 	}
-	/* Initializers and Constant nodes' value tensors: the tensors effc loads. */
 	const Onnx__GraphProto *gp = m->graph;
-	size_t cap = gp->n_initializer + gp->n_node, n = 0;
-	const Onnx__TensorProto **list = malloc((cap ? cap : 1) * sizeof *list);
+	size_t n;
+	Onnx__TensorProto **list = loaded_tensors(gp, &n);
 	char *dir = path_dir(path);
 	if (!list || !dir) {
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < gp->n_initializer; i++)
-		list[n++] = gp->initializer[i];
-	for (size_t i = 0; i < gp->n_node; i++)
-		for (size_t k = 0; k < gp->node[i]->n_attribute; k++)
-			if (gp->node[i]->attribute[k]->t && gp->node[i]->op_type &&
-			    !strcmp(gp->node[i]->op_type, "Constant")) {
-				list[n++] = gp->node[i]->attribute[k]->t;
-				break;
-			}
 	for (size_t i = 0; i < n && !st; i++) {
 		const char *loc = ext_location(list[i]);
 		if (!loc || !*loc || ext_seen(list, i, loc))
@@ -915,8 +933,8 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	}
 	Onnx__GraphProto *gp = m->graph;
 	/* The copy is written elsewhere (difftest's work directory), where the model's external data
-	 * locations would not resolve: its external initializers are inlined as raw_data pointing
-	 * into the mapped files, and put back before the free. */
+	 * locations would not resolve: its external tensors are inlined as raw_data pointing into
+	 * the mapped files, and put back before the free. */
 	struct effc_graph pathonly = {.path = src};
 	char *dir = path_dir(src);
 	struct loader L = {.g = &pathonly, .d = d, .dir = dir};
@@ -925,8 +943,9 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 		ProtobufCBinaryData raw;
 		protobuf_c_boolean has_raw;
 		size_t n_ext;
-	} *saved = calloc(gp->n_initializer + 1, sizeof *saved);
-	size_t n_saved = 0;
+	} *saved = calloc(gp->n_initializer + gp->n_node + 1, sizeof *saved);
+	size_t n_saved = 0, n_tensors = 0;
+	Onnx__TensorProto **tensors = loaded_tensors(gp, &n_tensors);
 	/* The extra outputs are declared float tensors of unknown shape; ONNX Runtime fills in
 	 * the rest. Freed by hand below: free_unpacked only knows the unpacker's allocations. */
 	size_t old_n = gp->n_output;
@@ -935,17 +954,18 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	Onnx__ValueInfoProto *vis = calloc((size_t)n + 1, sizeof *vis);
 	Onnx__TypeProto *tps = calloc((size_t)n + 1, sizeof *tps);
 	Onnx__TypeProto__Tensor *tts = calloc((size_t)n + 1, sizeof *tts);
-	if (!outs || !vis || !tps || !tts || !saved || !dir) {
+	if (!outs || !vis || !tps || !tts || !saved || !dir || !tensors) {
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < gp->n_initializer; i++) {
-		Onnx__TensorProto *tp = gp->initializer[i];
+	for (size_t i = 0; i < n_tensors; i++) {
+		Onnx__TensorProto *tp = tensors[i];
 		if (!ext_location(tp))
 			continue;
 		const void *bytes;
 		size_t len;
-		if ((st = load_external(&L, tp, "initializer", tp->name ? tp->name : "", &bytes, &len)))
+		const char *what = i < gp->n_initializer ? "initializer" : "constant";
+		if ((st = load_external(&L, tp, what, tp->name ? tp->name : "", &bytes, &len)))
 			goto done;
 		saved[n_saved++] = (struct inlined){tp, tp->raw_data, tp->has_raw_data, tp->n_external_data};
 		tp->raw_data.data = (uint8_t *)bytes;
@@ -1000,6 +1020,7 @@ done:
 		tp->n_external_data = saved[i].n_ext;
 	}
 	loader_release(&L);
+	free(tensors);
 	free(saved);
 	free(dir);
 	free(outs);

@@ -145,9 +145,27 @@ save("float16.onnx", [w_at("w.bin", "0", "216", dtype=TP.FLOAT16)])
 t = w_at("w.bin")
 t.raw_data = w.tobytes()
 save("inline_and_external.onnx", [t])
+# A Constant node's value in external data (the bias, first 16 bytes of bw.bin).
+bconst = ext("B", [("location", "bw.bin"), ("offset", "0"), ("length", "16")], dims=(4,))
+cnode = h.make_node("Constant", [], ["B"], name="bias_const", value=bconst)
+g = h.make_graph([cnode, h.make_node("Conv", ["X", "W", "B"], ["Y"], name="conv0", kernel_shape=[3, 3])], "g",
+                 [h.make_tensor_value_info("X", TP.FLOAT, [1, 3, 8, 8])],
+                 [h.make_tensor_value_info("Y", TP.FLOAT, [1, 4, 6, 6])], [w_at("w.bin")])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="test_external_data")
+m.ir_version = 8
+write(os.path.join(out, "good_constant.onnx"), m.SerializeToString())
+# 2 MiB of external weights, for --max-weights-mb 1.
+write(os.path.join(out, "big.bin"), np.zeros(1 << 19, np.float32).tobytes())
+g = h.make_graph([h.make_node("Add", ["X", "W"], ["Y"], name="add0")], "g",
+                 [h.make_tensor_value_info("X", TP.FLOAT, [1, 1 << 19])],
+                 [h.make_tensor_value_info("Y", TP.FLOAT, [1, 1 << 19])],
+                 [ext("W", [("location", "big.bin")], dims=(1, 1 << 19))])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="test_external_data")
+m.ir_version = 8
+write(os.path.join(out, "over_cap.onnx"), m.SerializeToString())
 # For difftest: a 2-D output (difftest --layers cannot yet name the layout conversion of a 4-D
-# graph output), the same external W.
-g = h.make_graph([h.make_node("Conv", ["X", "W"], ["C"], name="conv0", kernel_shape=[3, 3]),
+# graph output), the same external W and the Constant bias above.
+g = h.make_graph([cnode, h.make_node("Conv", ["X", "W", "B"], ["C"], name="conv0", kernel_shape=[3, 3]),
                   h.make_node("Relu", ["C"], ["R"], name="relu0"),
                   h.make_node("GlobalAveragePool", ["R"], ["P"], name="pool0"),
                   h.make_node("Flatten", ["P"], ["Y"], name="flat0")], "g",
@@ -232,7 +250,7 @@ bad_case() {
 # ---- cases -----------------------------------------------------------------------------------
 
 for c in good good_no_offset_length good_offset good_subdir good_inside_symlink good_checksum \
-	good_two_tensors_one_file good_mixed_inline; do
+	good_two_tensors_one_file good_mixed_inline good_constant; do
 	good_case "$c"
 done
 # The weights blob is the tensor's bytes, so the external data must have reached it.
@@ -269,6 +287,13 @@ bad_case length_disagrees "432 bytes" "428 bytes"
 bad_case rest_disagrees "432 bytes" "436 bytes"
 bad_case float16 "float16" "external data"
 bad_case inline_and_external "both external data and inline data"
+
+CUR=over_weight_cap CUR_ERR=""
+run_effc over_cap compile "$M/over_cap.onnx" -o "$O/over_cap" --max-weights-mb 1
+check_exit 1
+check_frags "effc: $M/over_cap.onnx" "exceed 1 MiB at 'W'"
+check_no_output "$O/over_cap"
+finish
 
 # ---- difftest and its reference cache --------------------------------------------------------
 

@@ -308,8 +308,8 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	if (L->in_initializers && L->o->max_weight_bytes &&
 	    (L->weight_bytes += bytes) > L->o->max_weight_bytes)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-				 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)", g->path,
-				 (unsigned long long)(L->o->max_weight_bytes >> 20), t->name);
+				 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)",
+				 g->path, (unsigned long long)(L->o->max_weight_bytes >> 20), t->name);
 	void *out = effc_arena_alloc(g->arena, bytes);
 	if (!out)
 		return effc_fail(L->d, EFFC_ERR_NOMEM, "%s: out of memory for %s '%s'", g->path, what, t->name);

@@ -229,9 +229,30 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* ONNX Runtime's outputs for a seed depend on the model file, the script that runs it, the
- * inputs (seed and shapes: --batch changes them), the outputs asked for and the thread count;
- * the key hashes all of them, so an edited model or script never meets a stale entry. */
+struct key_hash {
+	uint64_t h;
+	struct effc_diag d;
+};
+
+/* One external data file of the model: its path and bytes (mapped, not copied). */
+static int hash_external(void *arg, const char *file)
+{
+	struct key_hash *k = arg;
+	const void *data;
+	size_t size;
+	if (effc_map_file(file, &data, &size, &k->d))
+		return -1;
+	k->h = fnv1a(k->h, file, strlen(file) + 1);
+	k->h = fnv1a(k->h, data, size);
+	k->h = fnv1a(k->h, &size, sizeof size);
+	effc_unmap_file(data, size);
+	return 0;
+}
+
+/* ONNX Runtime's outputs for a seed depend on the model file, its external data files (weights
+ * saved beside it), the script that runs it, the inputs (seed and shapes: --batch changes them),
+ * the outputs asked for and the thread count; the key hashes all of them, so an edited model,
+ * retrained weights or an edited script never meet a stale entry. */
 static int ref_cache_key(struct dt *t)
 {
 	struct effc_diag d;
@@ -246,6 +267,10 @@ static int ref_cache_key(struct dt *t)
 		h = fnv1a(h, &size, sizeof size);
 		free(data);
 	}
+	struct key_hash kh = {h, {{0}, EFFC_OK}};
+	if (effc_onnx_external_files(t->o->model, hash_external, &kh, &d))
+		return effc_report(kh.d.status ? &kh.d : &d);
+	h = kh.h;
 	for (int k = 0; k < t->g->n_inputs; k++) {
 		const struct effc_tensor *x = &t->g->t[t->g->inputs[k]];
 		h = fnv1a(h, x->name, strlen(x->name) + 1);

@@ -153,6 +153,9 @@ void effc_graph_count_uses(struct effc_graph *g);
 struct effc_load_options {
 	int64_t batch; /* value for symbolic dims, default 1 */
 	uint64_t max_weight_bytes; /* cap on initializer data, 0 = none */
+	/* effc_load_onnx_buffer only: the directory external data locations are relative to (the
+	 * model file's directory); NULL refuses external data. effc_load_onnx uses the path's. */
+	const char *external_dir;
 };
 enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
 				struct effc_diag *d);
@@ -160,6 +163,11 @@ enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const st
 enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, size_t size,
 				       const struct effc_load_options *o, struct effc_diag *d);
 
+/* Calls fn(arg, file) once for each distinct external data file that model path's tensors name,
+ * as the loader resolves it (a path under the model's directory); stops at fn's first nonzero
+ * return and returns EFFC_ERR_IO then. Files are not opened: effc_load_onnx checks them. */
+enum effc_status effc_onnx_external_files(const char *path, int (*fn)(void *arg, const char *file), void *arg,
+					  struct effc_diag *d);
 /* Writes a copy of model src to dst with extra graph outputs (for difftest --layers). */
 enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const char *const *names, int n,
 				       struct effc_diag *d);
@@ -254,6 +262,10 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s);
 
 /* ---- util.c ------------------------------------------------------------------------------ */
 enum effc_status effc_read_file(const char *path, void **data, size_t *size, struct effc_diag *d);
+/* Maps a whole regular file read-only, for inputs too large to copy needlessly (models and their
+ * external data); an empty file gives data NULL, size 0. Undo with effc_unmap_file. */
+enum effc_status effc_map_file(const char *path, const void **data, size_t *size, struct effc_diag *d);
+void effc_unmap_file(const void *data, size_t size);
 enum effc_status effc_write_file(const char *path, const void *data, size_t size, struct effc_diag *d);
 enum effc_status effc_mkdir_p(const char *path, struct effc_diag *d);
 int effc_rm_rf(const char *path);

@@ -1,11 +1,17 @@
 /* load.c: ONNX ModelProto (protobuf-c) -> IR. The only file of the compiler that includes
  * protobuf-c. It checks what the protobuf itself cannot: data sizes against dims, tensors used
  * before being produced, attribute types, opsets; shape rules are left to shape.c.
+ * External data (weights in files beside the model) is mapped, one mapping per file for the
+ * whole load, and copied into the tensor's arena buffer like raw_data; the mappings go when the
+ * load ends. Locations must stay inside the model's directory, symlinks included.
  * Adding an op: parse its attributes in load_attrs(). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "effc.h"
 #include "onnx.pb-c.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +19,23 @@
 #define MIN_OPSET 1
 #define MAX_OPSET 18
 
+/* An external data file, mapped once however many tensors it holds. */
+struct ext_file {
+	char *real; /* realpath, malloc'd */
+	const void *data;
+	size_t size;
+};
+
 struct loader {
 	struct effc_graph *g;
 	struct effc_diag *d;
 	const struct effc_load_options *o;
+	const char *dir; /* where external data locations start; NULL: external data refused */
+	char *dir_real;  /* realpath(dir), malloc'd on first use */
+	struct ext_file *ext;
+	int n_ext, cap_ext;
+	int in_initializers;   /* loading graph initializers: their bytes count against the cap */
+	uint64_t weight_bytes; /* initializer bytes so far */
 };
 
 static const char *dtype_name(int32_t t)
@@ -25,6 +44,192 @@ static const char *dtype_name(int32_t t)
 					    "int32", "int64", "string", "bool", "float16", "float64",
 					    "uint32", "uint64", "complex64", "complex128", "bfloat16"};
 	return t >= 0 && t < (int32_t)(sizeof names / sizeof *names) ? names[t] : "unknown";
+}
+
+/* ---- external data --------------------------------------------------------------------- */
+
+/* A decimal offset or length: digits only (no sign, no spaces), no overflow. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* The location checks that need no file system: relative, no '..' component. */
+static const char *bad_location(const char *loc)
+{
+	if (!*loc)
+		return "is empty";
+	if (*loc == '/')
+		return "is an absolute path; it must be relative to the model's directory";
+	for (const char *p = loc; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return "has a '..' component; it must stay inside the model's directory";
+		p += n;
+		p += *p == '/';
+	}
+	return NULL;
+}
+
+struct ext_ref {
+	const char *location;
+	uint64_t offset, length;
+	int has_length;
+};
+
+/* Reads the key/value entries of tp->external_data; checksum (and keys ONNX may add) are not
+ * needed to find the bytes and are ignored. */
+static enum effc_status parse_ext_ref(struct loader *L, const Onnx__TensorProto *tp, const char *what, const char *name,
+				      struct ext_ref *r)
+{
+	const char *path = L->g->path;
+	const char *offset = NULL, *length = NULL;
+	memset(r, 0, sizeof *r);
+	for (size_t i = 0; i < tp->n_external_data; i++) {
+		const Onnx__StringStringEntryProto *e = tp->external_data[i];
+		const char *k = e->key ? e->key : "", **slot = NULL;
+		if (!strcmp(k, "location"))
+			slot = &r->location;
+		else if (!strcmp(k, "offset"))
+			slot = &offset;
+		else if (!strcmp(k, "length"))
+			slot = &length;
+		if (!slot)
+			continue;
+		if (*slot)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data key '%s' is given twice",
+					 path, what, name, k);
+		*slot = e->value ? e->value : "";
+	}
+	if (!r->location)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data has no 'location' entry", path,
+				 what, name);
+	const char *why = bad_location(r->location);
+	if (why)
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data location '%s' %s", path, what,
+				 name, r->location, why);
+	if (offset && parse_u64(offset, &r->offset))
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data offset '%s' is not a byte count",
+				 path, what, name, offset);
+	if (length && parse_u64(length, &r->length))
+		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': external data length '%s' is not a byte count",
+				 path, what, name, length);
+	r->has_length = length != NULL;
+	return EFFC_OK;
+}
+
+/* dir/location, malloc'd; NULL on OOM. */
+static char *join_path(const char *dir, const char *location)
+{
+	size_t a = strlen(dir), b = strlen(location);
+	char *p = malloc(a + b + 2);
+	if (p) {
+		memcpy(p, dir, a);
+		p[a] = '/';
+		memcpy(p + a + 1, location, b + 1);
+	}
+	return p;
+}
+
+/* Finds the bytes of an external tensor: checks the location, resolves symlinks and requires
+ * the result to stay under the model's directory, maps the file (once per load) and checks the
+ * range. *src stays valid until the load ends. */
+static enum effc_status load_external(struct loader *L, const Onnx__TensorProto *tp, const char *what, const char *name,
+				      const void **src, size_t *len)
+{
+	const char *path = L->g->path;
+	struct ext_ref r;
+	enum effc_status st = parse_ext_ref(L, tp, what, name, &r);
+	if (st)
+		return st;
+	if (!L->dir)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: %s '%s': external data '%s' needs the model's directory (loaded from memory)",
+				 path, what, name, r.location);
+	if (!L->dir_real && !(L->dir_real = realpath(L->dir, NULL)))
+		return effc_fail(L->d, EFFC_ERR_IO, "%s: %s '%s': cannot resolve the model's directory '%s': %s", path,
+				 what, name, L->dir, strerror(errno));
+	char *joined = join_path(L->dir, r.location);
+	if (!joined)
+		return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+	char *real = realpath(joined, NULL);
+	int err = errno;
+	free(joined);
+	if (!real)
+		return effc_fail(L->d, EFFC_ERR_IO, "%s: %s '%s': external data file '%s' cannot be opened: %s", path,
+				 what, name, r.location, strerror(err));
+	size_t dl = strlen(L->dir_real);
+	int inside = !strncmp(real, L->dir_real, dl) && (real[dl] == '/' || (dl == 1 && L->dir_real[0] == '/'));
+	if (!inside) {
+		st = effc_fail(L->d, EFFC_ERR_INVALID,
+			       "%s: %s '%s': external data file '%s' resolves to '%s', outside the model's directory "
+			       "(a symlink may not lead out of it)",
+			       path, what, name, r.location, real);
+		free(real);
+		return st;
+	}
+	struct ext_file *f = NULL;
+	for (int i = 0; i < L->n_ext && !f; i++)
+		if (!strcmp(L->ext[i].real, real))
+			f = &L->ext[i];
+	if (f) {
+		free(real);
+	} else {
+		if (L->n_ext == L->cap_ext) {
+			int cap = L->cap_ext ? 2 * L->cap_ext : 4;
+			struct ext_file *e = realloc(L->ext, (size_t)cap * sizeof *e);
+			if (!e) {
+				free(real);
+				return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+			}
+			L->ext = e, L->cap_ext = cap;
+		}
+		struct effc_diag inner = {{0}, EFFC_OK};
+		f = &L->ext[L->n_ext];
+		f->real = real;
+		if ((st = effc_map_file(real, &f->data, &f->size, &inner))) {
+			free(real);
+			return effc_fail(L->d, st, "%s: %s '%s': external data file '%s': %s", path, what, name,
+					 r.location, inner.msg);
+		}
+		L->n_ext++;
+	}
+	/* offset + length is compared as length > size - offset so a huge pair cannot wrap. */
+	if (r.offset > f->size)
+		return effc_fail(L->d, EFFC_ERR_INVALID,
+				 "%s: %s '%s': external data offset %" PRIu64 " is past the end of '%s' (%zu bytes)",
+				 path, what, name, r.offset, r.location, f->size);
+	uint64_t rest = f->size - r.offset;
+	if (!r.has_length)
+		r.length = rest; /* ONNX: without a length the data runs to the end of the file */
+	if (r.length > rest)
+		return effc_fail(L->d, EFFC_ERR_INVALID,
+				 "%s: %s '%s': external data range offset %" PRIu64 " + length %" PRIu64
+				 " runs past the end of '%s' (%zu bytes)",
+				 path, what, name, r.offset, r.length, r.location, f->size);
+	*src = (const char *)f->data + r.offset;
+	*len = (size_t)r.length;
+	return EFFC_OK;
+}
+
+static void loader_release(struct loader *L)
+{
+	for (int i = 0; i < L->n_ext; i++) {
+		effc_unmap_file(L->ext[i].data, L->ext[i].size);
+		free(L->ext[i].real);
+	}
+	free(L->ext);
+	free(L->dir_real);
+	L->ext = NULL, L->dir_real = NULL, L->n_ext = L->cap_ext = 0;
 }
 
 /* ---- tensors --------------------------------------------------------------------------- */
@@ -36,10 +241,7 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	if (tp->n_dims > EFFC_MAX_RANK)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: %s '%s' has rank %zu; effc supports up to %d",
 				 g->path, what, t->name, tp->n_dims, EFFC_MAX_RANK);
-	if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-				 "%s: %s '%s' uses external data; re-export with the weights inside the model",
-				 g->path, what, t->name);
+	int external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
 	int32_t dt = tp->has_data_type ? tp->data_type : 0;
 	t->rank = (int)tp->n_dims;
 	int64_t numel = 1;
@@ -56,15 +258,31 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	else if (dt == 7 || dt == 11)
 		esize = 8;
 	else
-		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: %s '%s' has type %s; effc supports float32 (and int64 shapes)",
-				 g->path, what, t->name, dtype_name(dt));
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: %s '%s' has type %s%s; effc supports float32 (and int64 shapes)", g->path, what,
+				 t->name, dtype_name(dt), external ? " (in external data)" : "");
 	size_t have;
 	const void *src = NULL;
-	if (tp->has_raw_data) {
-		have = tp->raw_data.len / esize;
-		if (tp->raw_data.len % esize)
-			have = (size_t)-1;
+	size_t src_len = 0;
+	const char *src_what = "raw_data";
+	if (external) {
+		/* The spec keeps inline payloads empty then; a tensor with both is ambiguous. */
+		if (tp->has_raw_data || tp->n_float_data || tp->n_int32_data || tp->n_int64_data || tp->n_double_data)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s' has both external data and inline data",
+					 g->path, what, t->name);
+		enum effc_status st = load_external(L, tp, what, t->name, &src, &src_len);
+		if (st)
+			return st;
+		src_what = "external data";
+	} else if (tp->has_raw_data) {
 		src = tp->raw_data.data;
+		src_len = tp->raw_data.len;
+	}
+	if (external || tp->has_raw_data) {
+		if (src_len % esize)
+			return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': %s has %zu bytes, not a multiple of %zu",
+					 g->path, what, t->name, src_what, src_len, esize);
+		have = src_len / esize;
 	} else if (dt == 1) {
 		have = tp->n_float_data;
 	} else if (dt == 6) {
@@ -74,15 +292,25 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 	} else {
 		have = tp->n_double_data;
 	}
-	if (have == (size_t)-1)
-		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': raw_data has %zu bytes, not a multiple of %zu",
-				 g->path, what, t->name, tp->raw_data.len, esize);
-	if (have != (size_t)numel)
+	if (have != (size_t)numel) {
+		if (external)
+			return effc_fail(L->d, EFFC_ERR_INVALID,
+					 "%s: %s '%s': dims say %" PRId64 " elements (%" PRId64
+					 " bytes), external data has %zu bytes",
+					 g->path, what, t->name, numel, numel * (int64_t)esize, src_len);
 		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': dims say %" PRId64 " elements, data has %zu",
 				 g->path, what, t->name, numel, have);
+	}
 	int is_float = dt == 1 || dt == 11;
 	t->dtype = is_float ? EFFC_F32 : EFFC_I64;
-	void *out = effc_arena_alloc(g->arena, (size_t)numel * (is_float ? 4 : 8));
+	size_t bytes = (size_t)numel * (is_float ? 4 : 8);
+	/* The cap is checked before the copy: an external tensor can be many GB. */
+	if (L->in_initializers && L->o->max_weight_bytes &&
+	    (L->weight_bytes += bytes) > L->o->max_weight_bytes)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)",
+				 g->path, (unsigned long long)(L->o->max_weight_bytes >> 20), t->name);
+	void *out = effc_arena_alloc(g->arena, bytes);
 	if (!out)
 		return effc_fail(L->d, EFFC_ERR_NOMEM, "%s: out of memory for %s '%s'", g->path, what, t->name);
 	for (int64_t i = 0; i < numel; i++) {
@@ -487,7 +715,6 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: opset %d is not supported (effc handles %d to %d)",
 				 g->path, g->opset, MIN_OPSET, MAX_OPSET);
 	const Onnx__GraphProto *gp = m->graph;
-	uint64_t total = 0;
 	if (gp->n_sparse_initializer)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", g->path);
 	for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -499,13 +726,11 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 		int id = effc_graph_add_tensor(g, tp->name);
 		if (id < 0)
 			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
-		if ((st = load_tensor_data(L, id, tp, "initializer")))
+		L->in_initializers = 1;
+		st = load_tensor_data(L, id, tp, "initializer");
+		L->in_initializers = 0;
+		if (st)
 			return st;
-		total += effc_tensor_bytes(&g->t[id]);
-		if (L->o->max_weight_bytes && total > L->o->max_weight_bytes)
-			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-					 "%s: initializers exceed %llu MiB at '%s' (raise the cap with --max-weights-mb)", g->path,
-					 (unsigned long long)(L->o->max_weight_bytes >> 20), tp->name);
 	}
 	for (size_t i = 0; i < gp->n_input; i++) {
 		const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -552,8 +777,8 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 	return EFFC_OK;
 }
 
-enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, size_t size,
-				       const struct effc_load_options *o, struct effc_diag *d)
+static enum effc_status load_buffer(struct effc_graph *g, const void *data, size_t size,
+				    const struct effc_load_options *o, const char *dir, struct effc_diag *d)
 {
 	if (size == 0)
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: empty file, not an ONNX model", g->path);
@@ -561,22 +786,133 @@ enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, s
 	if (!m)
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model (protobuf parse failed: truncated or corrupt file)",
 				 g->path);
-	struct loader L = {g, d, o};
+	struct loader L = {.g = g, .d = d, .o = o, .dir = dir};
 	enum effc_status st = load_model(&L, m);
+	loader_release(&L); /* the tensors hold copies of the external bytes */
 	onnx__model_proto__free_unpacked(m, NULL);
 	return st;
 }
 
+enum effc_status effc_load_onnx_buffer(struct effc_graph *g, const void *data, size_t size,
+				       const struct effc_load_options *o, struct effc_diag *d)
+{
+	return load_buffer(g, data, size, o, o->external_dir, d);
+}
+
+/* The directory part of path, "." when it has none; malloc'd, NULL on OOM. */
+static char *path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/m.onnx" lives in "/" */
+	char *dir = malloc(n + 1);
+	if (dir) {
+		memcpy(dir, path, n);
+		dir[n] = 0;
+	}
+	return dir;
+}
+
 enum effc_status effc_load_onnx(struct effc_graph *g, const char *path, const struct effc_load_options *o,
 				struct effc_diag *d)
+{
+	const void *buf;
+	size_t size;
+	enum effc_status st = effc_map_file(path, &buf, &size, d);
+	if (st)
+		return st;
+	char *dir = path_dir(path);
+	st = dir ? load_buffer(g, buf, size, o, dir, d) : effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+	free(dir);
+	effc_unmap_file(buf, size);
+	return st;
+}
+
+/* The location of an external tensor, or NULL. */
+static const char *ext_location(const Onnx__TensorProto *tp)
+{
+	if (!tp || !tp->has_data_location || tp->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+		return NULL;
+	for (size_t k = 0; k < tp->n_external_data; k++)
+		if (tp->external_data[k]->key && !strcmp(tp->external_data[k]->key, "location"))
+			return tp->external_data[k]->value;
+	return NULL;
+}
+
+/* Whether one of the first n tensors names location loc (one call per file, not per tensor). */
+static int ext_seen(Onnx__TensorProto *const *list, size_t n, const char *loc)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *l = ext_location(list[i]);
+		if (l && !strcmp(l, loc))
+			return 1;
+	}
+	return 0;
+}
+
+/* The tensors effc loads, initializers and Constant nodes' value tensors, in a malloc'd array
+ * (NULL on OOM). */
+static Onnx__TensorProto **loaded_tensors(const Onnx__GraphProto *gp, size_t *n)
+{
+	size_t cap = gp->n_initializer + gp->n_node;
+	Onnx__TensorProto **list = malloc((cap ? cap : 1) * sizeof *list);
+	*n = 0;
+	for (size_t i = 0; list && i < gp->n_initializer; i++)
+		list[(*n)++] = gp->initializer[i];
+	for (size_t i = 0; list && i < gp->n_node; i++) {
+		const Onnx__NodeProto *np = gp->node[i];
+		if (!np->op_type || strcmp(np->op_type, "Constant") != 0)
+			continue;
+		for (size_t k = 0; k < np->n_attribute; k++)
+			if (np->attribute[k]->t) {
+				list[(*n)++] = np->attribute[k]->t;
+				break;
+			}
+	}
+	return list;
+}
+
+enum effc_status effc_onnx_external_files(const char *path, int (*fn)(void *arg, const char *file), void *arg,
+					  struct effc_diag *d)
 {
 	void *buf;
 	size_t size;
 	enum effc_status st = effc_read_file(path, &buf, &size, d);
 	if (st)
 		return st;
-	st = effc_load_onnx_buffer(g, buf, size, o, d);
+	Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
 	free(buf);
+	if (!m || !m->graph) {
+		if (m)
+			onnx__model_proto__free_unpacked(m, NULL);
+		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model", path);
+	}
+	const Onnx__GraphProto *gp = m->graph;
+	size_t n;
+	Onnx__TensorProto **list = loaded_tensors(gp, &n);
+	char *dir = path_dir(path);
+	if (!list || !dir) {
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n && !st; i++) {
+		const char *loc = ext_location(list[i]);
+		if (!loc || !*loc || ext_seen(list, i, loc))
+			continue;
+		char *file = join_path(dir, loc);
+		if (!file) {
+			st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (fn(arg, file))
+			st = effc_fail(d, EFFC_ERR_IO, "%s: external data file '%s' could not be used", path, loc);
+		free(file);
+	}
+done:
+	free(list);
+	free(dir);
+	onnx__model_proto__free_unpacked(m, NULL);
 	return st;
 }
 
@@ -596,6 +932,20 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 		return effc_fail(d, EFFC_ERR_PARSE, "%s: not an ONNX model", src);
 	}
 	Onnx__GraphProto *gp = m->graph;
+	/* The copy is written elsewhere (difftest's work directory), where the model's external data
+	 * locations would not resolve: its external tensors are inlined as raw_data pointing into
+	 * the mapped files, and put back before the free. */
+	struct effc_graph pathonly = {.path = src};
+	char *dir = path_dir(src);
+	struct loader L = {.g = &pathonly, .d = d, .dir = dir};
+	struct inlined {
+		Onnx__TensorProto *tp;
+		ProtobufCBinaryData raw;
+		protobuf_c_boolean has_raw;
+		size_t n_ext;
+	} *saved = calloc(gp->n_initializer + gp->n_node + 1, sizeof *saved);
+	size_t n_saved = 0, n_tensors = 0;
+	Onnx__TensorProto **tensors = loaded_tensors(gp, &n_tensors);
 	/* The extra outputs are declared float tensors of unknown shape; ONNX Runtime fills in
 	 * the rest. Freed by hand below: free_unpacked only knows the unpacker's allocations. */
 	size_t old_n = gp->n_output;
@@ -604,9 +954,25 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	Onnx__ValueInfoProto *vis = calloc((size_t)n + 1, sizeof *vis);
 	Onnx__TypeProto *tps = calloc((size_t)n + 1, sizeof *tps);
 	Onnx__TypeProto__Tensor *tts = calloc((size_t)n + 1, sizeof *tts);
-	if (!outs || !vis || !tps || !tts) {
+	if (!outs || !vis || !tps || !tts || !saved || !dir || !tensors) {
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 		goto done;
+	}
+	for (size_t i = 0; i < n_tensors; i++) {
+		Onnx__TensorProto *tp = tensors[i];
+		if (!ext_location(tp))
+			continue;
+		const void *bytes;
+		size_t len;
+		const char *what = i < gp->n_initializer ? "initializer" : "constant";
+		if ((st = load_external(&L, tp, what, tp->name ? tp->name : "", &bytes, &len)))
+			goto done;
+		saved[n_saved++] = (struct inlined){tp, tp->raw_data, tp->has_raw_data, tp->n_external_data};
+		tp->raw_data.data = (uint8_t *)bytes;
+		tp->raw_data.len = len;
+		tp->has_raw_data = 1;
+		tp->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
+		tp->n_external_data = 0;
 	}
 	memcpy(outs, old, old_n * sizeof *outs);
 	size_t k = old_n;
@@ -630,8 +996,13 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	gp->output = outs;
 	gp->n_output = k;
 	size_t packed = onnx__model_proto__get_packed_size(m);
-	unsigned char *out = malloc(packed ? packed : 1);
-	if (!out) {
+	unsigned char *out = NULL;
+	if (packed > INT32_MAX) /* protobuf's limit: such a model needs its data kept outside */
+		st = effc_fail(d, EFFC_ERR_UNSUPPORTED,
+			       "%s: with its external data inlined the copy would be %zu bytes, "
+			       "over protobuf's 2 GB limit",
+			       src, packed);
+	else if (!(out = malloc(packed ? packed : 1))) {
 		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 	} else {
 		onnx__model_proto__pack(m, out);
@@ -641,6 +1012,17 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 	gp->output = old;
 	gp->n_output = old_n;
 done:
+	for (size_t i = 0; i < n_saved; i++) {
+		Onnx__TensorProto *tp = saved[i].tp;
+		tp->raw_data = saved[i].raw;
+		tp->has_raw_data = saved[i].has_raw;
+		tp->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+		tp->n_external_data = saved[i].n_ext;
+	}
+	loader_release(&L);
+	free(tensors);
+	free(saved);
+	free(dir);
 	free(outs);
 	free(vis);
 	free(tps);

@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,41 @@ enum effc_status effc_read_file(const char *path, void **data, size_t *size, str
 	*data = buf;
 	*size = n;
 	return EFFC_OK;
+}
+
+enum effc_status effc_map_file(const char *path, const void **data, size_t *size, struct effc_diag *d)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return effc_fail(d, EFFC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return effc_fail(d, EFFC_ERR_IO, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return effc_fail(d, EFFC_ERR_IO, "%s: too large to map (%lld bytes)", path, (long long)st.st_size);
+	}
+	size_t n = (size_t)st.st_size;
+	void *p = NULL;
+	/* mmap refuses a zero length; an empty file is a valid, empty mapping for the caller. */
+	if (n && (p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return effc_fail(d, e == ENOMEM ? EFFC_ERR_NOMEM : EFFC_ERR_IO, "%s: cannot map %zu bytes: %s", path, n,
+				 strerror(e));
+	}
+	close(fd); /* the mapping keeps the file open */
+	*data = p;
+	*size = n;
+	return EFFC_OK;
+}
+
+void effc_unmap_file(const void *data, size_t size)
+{
+	if (data && size)
+		munmap((void *)data, size);
 }
 
 enum effc_status effc_write_file(const char *path, const void *data, size_t size, struct effc_diag *d)

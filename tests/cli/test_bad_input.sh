@@ -165,20 +165,6 @@ save(model([h.make_node("Add", ["X", "W_odd"], ["Y"], name="add0")],
 save(model([h.make_node("Relu", ["ids"], ["Y"], name="relu0")],
            [vi("ids", [1, 16], TP.INT32)], [vi("Y", [1, 16], TP.INT32)]), "int32_input.onnx")
 
-# External-data initializer.
-wext = TP()
-wext.name = "W_ext"
-wext.data_type = TP.FLOAT
-wext.dims.extend([4, 3, 3, 3])
-wext.data_location = TP.EXTERNAL
-for k, v in (("location", "weights.bin"), ("offset", "0"), ("length", str(4 * 108))):
-    e = wext.external_data.add()
-    e.key, e.value = k, v
-save(model([h.make_node("Conv", ["X", "W_ext"], ["Y"], name="conv0", kernel_shape=[3, 3])],
-           [X], [vi("Y", [1, 4, 6, 6])], [wext]), "external_data.onnx")
-with open(os.path.join(out, "weights.bin"), "wb") as f:
-    f.write(np.zeros(108, np.float32).tobytes())
-
 # Conv group that does not divide the channels (3 input channels, group 2).
 save(model([h.make_node("Conv", ["X", "Wg"], ["Y"], name="conv_grp", kernel_shape=[3, 3], group=2)],
            [X], [vi("Y", [1, 4, 6, 6])], [f32("Wg", [4, 1, 3, 3])]), "conv_group.onnx")
@@ -469,7 +455,6 @@ model_case raw_data_short "$M/raw_data_short.onnx" "'W_short'" "108" "100"
 model_case raw_data_partial "$M/raw_data_partial.onnx" "'W_odd'" "partial"
 model_case negative_dim "$M/negative_dim.onnx" "'W_neg'" "-4"
 model_case int32_input "$M/int32_input.onnx" "'ids'" "int32"
-model_case external_data "$M/external_data.onnx" "'W_ext'" "external"
 model_case conv_group "$M/conv_group.onnx" "node 'conv_grp' (Conv)" "group"
 model_case conv_w_channels "$M/conv_wchan.onnx" "node 'conv_wchan' (Conv)" "channels"
 model_case reshape_runtime_shape "$M/reshape_runtime.onnx" "'target_shape'"

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """make_seeds.py DIR: writes the fuzzers' seed corpus, small models made with onnx.helper that
-cover every supported op (the committed tests/fuzz/corpus was made by this script). For
-fuzz_compile the first byte of a seed selects pass switches, so its seeds start with 0."""
+cover every supported op (the committed tests/fuzz/corpus was made by this script), and one
+with external data in ext.bin, the 4 KiB file run_fuzz.sh writes into the fuzzers' data
+directory."""
 import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+EXT_FILE, EXT_SIZE = "ext.bin", 4096  # as run_fuzz.sh writes it
 
 
 def t(name, shape, seed):
@@ -82,6 +85,27 @@ def main():
              helper.make_node("Conv", ["c", "wc"], ["c2"], kernel_shape=[1, 1])]
     inits = [numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64), "p2"), t("wc", [4, 2, 1, 1], 15)]
     save(d, "conv_runtime_weights", nodes, inits, [x2, w], [helper.make_tensor_value_info("c2", TensorProto.FLOAT, [1, 4, 5, 6])])
+
+    # External data: a conv's weight and bias as ranges of ext.bin, one without a length (runs
+    # to the end of the file) would not match its dims, so both give offset and length.
+    def ext(name, dims, offset):
+        tp = TensorProto()
+        tp.name, tp.data_type, tp.data_location = name, TensorProto.FLOAT, TensorProto.EXTERNAL
+        tp.dims.extend(dims)
+        length = 4 * int(np.prod(dims))
+        assert offset + length <= EXT_SIZE
+        for k, v in (("location", EXT_FILE), ("offset", str(offset)), ("length", str(length))):
+            e = tp.external_data.add()
+            e.key, e.value = k, v
+        return tp
+    x3 = helper.make_tensor_value_info("x3", TensorProto.FLOAT, [1, 4, 5, 5])
+    nodes = [helper.make_node("Conv", ["x3", "we", "be"], ["c3"], name="conv_ext", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c3"], ["r3"], name="relu_ext")]
+    g = helper.make_graph(nodes, "external_data", [x3], [helper.make_tensor_value_info("r3", TensorProto.FLOAT, [1, 8, 5, 5])],
+                          [ext("we", [8, 4, 3, 3], 0), ext("be", [8], 2048)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_seeds")
+    # No onnx.checker here: it looks for ext.bin, which exists only in run_fuzz.sh's directory.
+    open(os.path.join(d, "external_data.onnx"), "wb").write(m.SerializeToString())
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 # run: replays every input in tests/fuzz/regressions (crashers found earlier) through both,
 #   then fuzzes each target for SECONDS (default 60) from the committed seed corpus. A crash,
 #   leak or sanitizer report fails the test; new crashers are left in WORK for
-#   tests/fuzz/regressions.
+#   tests/fuzz/regressions. External data resolves in WORK/extdata (EFFC_FUZZ_DATA_DIR), which
+#   holds the 4 KiB data file ext.bin the external_data seed points at (bytes 0x3f: floats
+#   near 0.75).
 set -uo pipefail
 mode=$1 src=$2 work=$3 secs=${4:-60}
 pass=0 fail=0
@@ -28,6 +30,9 @@ elif [[ $mode != run ]]; then
   echo "usage: run_fuzz.sh build|run SOURCE_DIR WORK [SECONDS]" >&2
   exit 2
 fi
+rm -rf "$work/extdata" && mkdir -p "$work/extdata"
+head -c 4096 /dev/zero | tr '\0' '?' >"$work/extdata/ext.bin"
+export EFFC_FUZZ_DATA_DIR="$work/extdata"
 for f in fuzz_load fuzz_compile; do
   regs=("$src"/tests/fuzz/regressions/*.onnx)
   if [[ -e ${regs[0]} ]]; then

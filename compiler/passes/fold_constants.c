@@ -572,7 +572,8 @@ static enum effc_status eval_expand(struct effc_graph *g, struct effc_node *n, s
 	return EFFC_OK;
 }
 
-/* Add, Sub, Mul, Div on int64 (C semantics: Div truncates toward zero, as ONNX Runtime), Equal
+/* Add, Sub, Mul, Div on int64 (C semantics: Div truncates toward zero, as ONNX Runtime) or on
+ * float shape values (float32 arithmetic), Equal
  * on either type (a bool result, held as int64 0/1) and Where. */
 static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
 {
@@ -610,6 +611,11 @@ static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node 
 		}
 		if (n->op == EFFC_OP_EQUAL) {
 			((int64_t *)p)[o] = a->dtype == EFFC_I64 ? get_i(a, ia) == get_i(b, ib) : get_f(a, ia) == get_f(b, ib);
+			continue;
+		}
+		if (dt == EFFC_F32) { /* float32 arithmetic, as at run time */
+			float x = (float)get_f(a, ia), y = (float)get_f(b, ib);
+			((float *)p)[o] = n->op == EFFC_OP_ADD ? x + y : n->op == EFFC_OP_SUB ? x - y : n->op == EFFC_OP_MUL ? x * y : x / y;
 			continue;
 		}
 		int64_t x = get_i(a, ia), y = get_i(b, ib), v;
@@ -665,12 +671,18 @@ enum effc_status effc_fold_shape_node(struct effc_graph *g, struct effc_node *n,
 	case EFFC_OP_EQUAL: case EFFC_OP_WHERE:
 		st = eval_elementwise(g, n, d);
 		break;
-	case EFFC_OP_ADD: case EFFC_OP_SUB: case EFFC_OP_MUL: case EFFC_OP_DIV:
-		/* Integer arithmetic is shape arithmetic; float stays with the ordinary rule and pass. */
-		if (g->t[n->in[0]].dtype != EFFC_I64 && (n->n_in < 2 || n->in[1] < 0 || g->t[n->in[1]].dtype != EFFC_I64))
+	case EFFC_OP_ADD: case EFFC_OP_SUB: case EFFC_OP_MUL: case EFFC_OP_DIV: {
+		/* Integer arithmetic is shape arithmetic. So is float arithmetic on a value this
+		 * evaluation made (a Shape cast to float and scaled, say): during shape inference the
+		 * only ONNX node outputs that hold data are ours. Other float arithmetic stays with the
+		 * ordinary rule and the fold-constants pass. */
+		const struct effc_tensor *a = &g->t[n->in[0]], *b = n->n_in > 1 && n->in[1] >= 0 ? &g->t[n->in[1]] : a;
+		int shape_float = a->data && b->data && ((a->from_onnx && a->producer < 0) || (b->from_onnx && b->producer < 0));
+		if (a->dtype != EFFC_I64 && b->dtype != EFFC_I64 && !shape_float)
 			return EFFC_OK;
 		st = eval_elementwise(g, n, d);
 		break;
+	}
 	default:
 		return EFFC_OK;
 	}

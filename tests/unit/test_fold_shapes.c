@@ -615,6 +615,46 @@ static void test_equal_where_arith(void)
 	fixture_free(&f);
 }
 
+/* Float arithmetic on a shape: Reshape(X[2,6,1], [Cast<int64>(Cast<float>(Shape(X)[1]) * 0.5), -1])
+ * gives [3, 4]. Float arithmetic on initializers alone stays for the fold-constants pass. */
+static void test_float_shape_arith(void)
+{
+	const char *name = "float arithmetic on a shape value";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 3, DIMS(2, 6, 1));
+	int s = tensor(g, "s", 0, NULL), c = tensor(g, "c", 0, NULL), cf = tensor(g, "cf", 0, NULL), h = tensor(g, "h", 0, NULL);
+	int hi = tensor(g, "hi", 0, NULL), shp = tensor(g, "shp", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	int k = tensor(g, "k", 0, NULL), y2 = tensor(g, "Y2", 0, NULL);
+	int half = fconst(g, "half", 1, DIMS(1), (const float[]){0.5f}), two = fconst(g, "two", 1, DIMS(1), (const float[]){2.0f});
+	int s2 = snode(g, EFFC_OP_SHAPE, "shape", 1, INS(x), s);
+	int ns = snode(g, EFFC_OP_SLICE, "slice", 3, INS(s, iconst(g, "b", 1, DIMS(1), (const int64_t[]){1}),
+							   iconst(g, "e", 1, DIMS(1), (const int64_t[]){2})), c);
+	int ncf = snode(g, EFFC_OP_CAST, "to_float", 1, INS(c), cf);
+	int nm = snode(g, EFFC_OP_MUL, "halve", 2, INS(cf, half), h);
+	int nci = snode(g, EFFC_OP_CAST, "to_int", 1, INS(h), hi);
+	g->n[ncf].a.to = 1, g->n[nci].a.to = 7;
+	snode(g, EFFC_OP_CONCAT, "cat", 2, INS(hi, iconst(g, "m1", 1, DIMS(1), (const int64_t[]){-1})), shp);
+	snode(g, EFFC_OP_RESHAPE, "reshape", 2, INS(x, shp), y);
+	int nk = node(g, EFFC_OP_MUL, "consts", 2, INS(half, two), k);
+	node(g, EFFC_OP_ADD, "add", 2, INS(y, k), y2);
+	for (int t = 0; t < g->n_t; t++) /* node outputs, as the loader marks them */
+		g->t[t].from_onnx = g->t[t].producer >= 0;
+	output(g, y2);
+	if (infer(&f, name)) {
+		expect_ints(&f, name, s2, s, 1, DIMS(3), (const int64_t[]){2, 6, 1});
+		expect_ints(&f, name, ns, c, 1, DIMS(1), (const int64_t[]){6});
+		expect_floats(&f, name, nm, h, 1, DIMS(1), (const float[]){3.0f});
+		expect(g->t[y].rank == 2 && g->t[y].dims[0] == 3 && g->t[y].dims[1] == 4, name, "Reshape reads [3, -1]", "Y is %s",
+		       effc_shape_str(g->arena, &g->t[y]));
+		expect(!g->n[nk].dead && !g->t[k].data, name, "Mul of two initializers is left to the pass",
+		       "dead %d", g->n[nk].dead);
+	}
+	fixture_free(&f);
+}
+
 static void test_div_by_zero(void)
 {
 	const char *name = "int64 Div by zero";
@@ -742,6 +782,7 @@ int main(int argc, char **argv)
 	test_range();
 	test_expand();
 	test_equal_where_arith();
+	test_float_shape_arith();
 	test_div_by_zero();
 	test_squeeze_int(13);
 	test_squeeze_int(11);

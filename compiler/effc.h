@@ -173,6 +173,10 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 
 /* ---- shape.c ----------------------------------------------------------------------------- */
 enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d);
+/* Reads node n's constant 1-D int64 input idx (what: its name in messages) into out[]; returns
+ * the count (0 when absent), or -1 after reporting a run-time, mistyped or too long input. */
+int effc_node_const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
+			 const char *what);
 
 /* ---- passes/ ----------------------------------------------------------------------------- */
 /* Each pass: pure IR -> IR, returns a status, counts what it rewrote in g->rewrites. */

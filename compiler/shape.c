@@ -30,9 +30,8 @@ static void set_out(struct effc_graph *g, struct effc_node *n, int rank, const i
 	o->dtype = EFFC_F32;
 }
 
-/* Reads a constant int64 input into out[], returning the count or -1. */
-static int const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
-		      const char *what)
+int effc_node_const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
+			 const char *what)
 {
 	struct effc_tensor *t = in_t(g, n, idx);
 	if (!t)
@@ -222,7 +221,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		return EFFC_OK;
 	case EFFC_OP_REDUCEMEAN: {
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			int k = const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
+			int k = effc_node_const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
 			if (k < 0)
 				return d->status;
 			a->n_axes = k;
@@ -266,7 +265,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		int64_t shape[EFFC_MAX_RANK];
 		int k = a->n_axes;
 		if (n->n_in >= 2 && n->in[1] >= 0) {
-			if ((k = const_ints(g, n, 1, shape, EFFC_MAX_RANK, d, "shape")) < 0)
+			if ((k = effc_node_const_ints(g, n, 1, shape, EFFC_MAX_RANK, d, "shape")) < 0)
 				return d->status;
 		} else if (k >= 0) {
 			memcpy(shape, a->axes, sizeof shape);
@@ -306,7 +305,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_SQUEEZE:
 	case EFFC_OP_UNSQUEEZE: {
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			int k = const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
+			int k = effc_node_const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
 			if (k < 0)
 				return d->status;
 			a->n_axes = k;
@@ -400,7 +399,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_PAD: {
 		int k = a->n_perm; /* attribute form */
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			k = const_ints(g, n, 1, a->pad_pads, 2 * EFFC_MAX_RANK, d, "pads");
+			k = effc_node_const_ints(g, n, 1, a->pad_pads, 2 * EFFC_MAX_RANK, d, "pads");
 			if (k < 0)
 				return d->status;
 		}

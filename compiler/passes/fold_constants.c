@@ -210,22 +210,6 @@ static int same_dims(const struct effc_tensor *a, const int64_t *dims, int rank)
 	return 1;
 }
 
-/* Reads a constant 1-D (or scalar) integer input of at most max values; -1 after an error. */
-static int shape_ints(struct effc_graph *g, struct effc_node *n, int idx, const char *what, int64_t *out, int max,
-		      struct effc_diag *d)
-{
-	const struct effc_tensor *t = sin_t(g, n, idx);
-	if (!t->data)
-		return SUNSUP("%s '%s' is computed at run time; effc needs it constant", what, t->name), -1;
-	if (t->dtype != EFFC_I64 || t->rank > 1)
-		return SFAIL("%s '%s' must be a 1-D integer tensor", what, t->name), -1;
-	int64_t cnt = effc_tensor_numel(t);
-	if (cnt > max)
-		return SUNSUP("%s '%s' has %" PRId64 " values; at most %d supported", what, t->name, cnt, max), -1;
-	memcpy(out, t->data, (size_t)cnt * 8);
-	return (int)cnt;
-}
-
 static enum effc_status eval_shape(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
 {
 	const struct effc_tensor *x = sin_t(g, n, 0);
@@ -257,6 +241,8 @@ static enum effc_status eval_gather(struct effc_graph *g, struct effc_node *n, s
 	const struct effc_tensor *x = sin_t(g, n, 0), *ix = sin_t(g, n, 1);
 	if (!ix)
 		return SFAIL("needs inputs data and indices");
+	if (!x->data)
+		return SUNSUP("data '%s' is computed at run time; effc gathers from compile-time values only", x->name);
 	if (!ix->data)
 		return SUNSUP("indices '%s' are computed at run time; effc needs them constant", ix->name);
 	if (ix->dtype != EFFC_I64)
@@ -351,12 +337,12 @@ static enum effc_status eval_slice(struct effc_graph *g, struct effc_node *n, st
 	} else {
 		if (n->n_in < 3 || n->in[1] < 0 || n->in[2] < 0)
 			return SFAIL("needs inputs data, starts and ends");
-		if ((ns = shape_ints(g, n, 1, "starts", starts, EFFC_MAX_RANK, d)) < 0 ||
-		    (ne = shape_ints(g, n, 2, "ends", ends, EFFC_MAX_RANK, d)) < 0)
+		if ((ns = effc_node_const_ints(g, n, 1, starts, EFFC_MAX_RANK, d, "starts")) < 0 ||
+		    (ne = effc_node_const_ints(g, n, 2, ends, EFFC_MAX_RANK, d, "ends")) < 0)
 			return d->status;
-		if (sin_t(g, n, 3) && (na = shape_ints(g, n, 3, "axes", axes, EFFC_MAX_RANK, d)) < 0)
+		if (sin_t(g, n, 3) && (na = effc_node_const_ints(g, n, 3, axes, EFFC_MAX_RANK, d, "axes")) < 0)
 			return d->status;
-		if (sin_t(g, n, 4) && (nst = shape_ints(g, n, 4, "steps", steps, EFFC_MAX_RANK, d)) < 0)
+		if (sin_t(g, n, 4) && (nst = effc_node_const_ints(g, n, 4, steps, EFFC_MAX_RANK, d, "steps")) < 0)
 			return d->status;
 	}
 	if (ns < 0 || ne < 0 || ns != ne)
@@ -472,7 +458,7 @@ static enum effc_status eval_constant_of_shape(struct effc_graph *g, struct effc
 {
 	int64_t dims[EFFC_MAX_RANK];
 	const struct effc_tensor *v = sin_t(g, n, 1); /* the value attribute, as the loader passes it */
-	int r = shape_ints(g, n, 0, "shape", dims, EFFC_MAX_RANK, d);
+	int r = effc_node_const_ints(g, n, 0, dims, EFFC_MAX_RANK, d, "shape");
 	if (r < 0)
 		return d->status;
 	for (int i = 0; i < r; i++)
@@ -540,7 +526,7 @@ static enum effc_status eval_expand(struct effc_graph *g, struct effc_node *n, s
 	if (!sin_t(g, n, 1))
 		return SFAIL("needs inputs input and shape");
 	struct effc_tensor sh = {.rank = 0};
-	int r = shape_ints(g, n, 1, "shape", sh.dims, EFFC_MAX_RANK, d);
+	int r = effc_node_const_ints(g, n, 1, sh.dims, EFFC_MAX_RANK, d, "shape");
 	if (r < 0)
 		return d->status;
 	sh.rank = r;
@@ -645,9 +631,6 @@ enum effc_status effc_fold_shape_node(struct effc_graph *g, struct effc_node *n,
 		st = eval_shape(g, n, d);
 		break;
 	case EFFC_OP_GATHER:
-		if (!g->t[n->in[0]].data)
-			return SUNSUP("data '%s' is computed at run time; effc gathers from compile-time values only",
-				      g->t[n->in[0]].name);
 		st = eval_gather(g, n, d);
 		break;
 	case EFFC_OP_CONCAT:

@@ -5,7 +5,7 @@
  * Shape-value ops (Shape, Gather, Concat, ...; int64 arithmetic) are evaluated as they are
  * reached, by effc_fold_shape_node() in passes/fold_constants.c, so that a Reshape fed by
  * Shape -> Gather -> Unsqueeze -> Concat finds a constant like any other; reshape-like ops on
- * int64 constants are evaluated here (a copy of the bytes).
+ * shape values are evaluated here (a copy of the bytes).
  * Adding an op: one case in infer_node(). */
 #include "effc.h"
 
@@ -126,11 +126,19 @@ static enum effc_status infer_conv(struct effc_graph *g, struct effc_node *n, st
 	return EFFC_OK;
 }
 
-/* Ops that only relabel their input's bytes: on an int64 constant they are evaluated here. */
+/* Ops that only relabel their input's bytes: on a shape value they are evaluated here. */
 static int reshape_like(enum effc_op op)
 {
 	return op == EFFC_OP_RESHAPE || op == EFFC_OP_FLATTEN || op == EFFC_OP_SQUEEZE || op == EFFC_OP_UNSQUEEZE ||
 	       op == EFFC_OP_IDENTITY || op == EFFC_OP_DROPOUT;
+}
+
+/* A shape value: an int64 constant, or a float one that shape inference itself computed (during
+ * shape inference the only ONNX node outputs holding data are those; see effc_fold_shape_node).
+ * Float initializers are left to the fold-constants pass. */
+static int shape_value(const struct effc_tensor *t)
+{
+	return t->data && (t->dtype == EFFC_I64 || (t->from_onnx && t->producer < 0));
 }
 
 static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
@@ -468,8 +476,8 @@ enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d)
 		if ((st = infer_node(g, n, d)))
 			return st;
 		struct effc_tensor *o = &g->t[n->out[0]], *x = &g->t[n->in[0]];
-		if (reshape_like(n->op) && x->dtype == EFFC_I64 && x->data) {
-			o->dtype = EFFC_I64;
+		if (reshape_like(n->op) && shape_value(x)) {
+			o->dtype = x->dtype;
 			if (!(o->data = effc_arena_alloc(g->arena, effc_tensor_bytes(o) + 8)))
 				return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 			memcpy(o->data, x->data, effc_tensor_bytes(o));

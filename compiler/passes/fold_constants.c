@@ -262,6 +262,8 @@ static enum effc_status eval_gather(struct effc_graph *g, struct effc_node *n, s
 		dims[k++] = ix->dims[i];
 	for (int i = (int)ax + 1; i < x->rank; i++)
 		dims[k++] = x->dims[i], inner *= x->dims[i];
+	if (dims_numel(dims, rank) > SHAPE_MAX_ELEMS)
+		return SUNSUP("result is too large to compute at compile time");
 	int64_t n_ix = effc_tensor_numel(ix), dim = x->dims[ax];
 	const int64_t *idx = ix->data;
 	for (int64_t j = 0; j < n_ix; j++)

@@ -371,6 +371,9 @@ static enum effc_status eval_slice(struct effc_graph *g, struct effc_node *n, st
 		int64_t dim = x->dims[a], s = starts[i], e = ends[i], st = steps[i];
 		if (st == 0)
 			return SFAIL("step on axis %" PRId64 " is 0", a);
+		/* A step longer than the axis takes one element at most: bounding it keeps -st and
+		 * the index arithmetic below from overflowing. */
+		st = st > dim ? dim + 1 : st < -dim - 1 ? -dim - 1 : st;
 		/* Negative values count from the back; then clamp to [0, dim] for positive steps and
 		 * to [-1, dim - 1] (start [0, dim - 1]) for negative ones, as the spec says. */
 		s = s < 0 ? (s < -dim ? -1 : s + dim) : s;
@@ -496,8 +499,12 @@ static enum effc_status eval_range(struct effc_graph *g, struct effc_node *n, st
 		int64_t s = get_i(t[0], 0), l = get_i(t[1], 0), dl = get_i(t[2], 0);
 		if (dl == 0)
 			return SFAIL("delta is 0");
-		/* ceil((limit - start) / delta), at least 0, without overflow for shape-sized values */
-		count = dl > 0 ? (l > s ? (l - s + dl - 1) / dl : 0) : (s > l ? (s - l - dl - 1) / -dl : 0);
+		/* ceil((limit - start) / delta), at least 0, in unsigned arithmetic: exact for any
+		 * int64 values (the distance of two int64 fits in a uint64). */
+		uint64_t dist = dl > 0 ? (l > s ? (uint64_t)l - (uint64_t)s : 0) : (s > l ? (uint64_t)s - (uint64_t)l : 0);
+		uint64_t step = dl > 0 ? (uint64_t)dl : (uint64_t)-(dl + 1) + 1;
+		uint64_t c = dist / step + (dist % step != 0);
+		count = c > (uint64_t)SHAPE_MAX_ELEMS ? SHAPE_MAX_ELEMS + 1 : (int64_t)c;
 	} else {
 		double s = get_f(t[0], 0), l = get_f(t[1], 0), dl = get_f(t[2], 0);
 		if (dl == 0 || !isfinite(s) || !isfinite(l) || !isfinite(dl))
@@ -511,8 +518,8 @@ static enum effc_status eval_range(struct effc_graph *g, struct effc_node *n, st
 	if (!p)
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 	if (t[0]->dtype == EFFC_I64) {
-		for (int64_t i = 0; i < count; i++)
-			((int64_t *)p)[i] = get_i(t[0], 0) + i * get_i(t[2], 0);
+		for (int64_t i = 0; i < count; i++) /* between start and limit, so in range; wrapped meanwhile */
+			((int64_t *)p)[i] = (int64_t)((uint64_t)get_i(t[0], 0) + (uint64_t)i * (uint64_t)get_i(t[2], 0));
 	} else {
 		/* float32 accumulation, as ONNX Runtime computes it */
 		float v = (float)get_f(t[0], 0), dl = (float)get_f(t[2], 0);

@@ -321,7 +321,7 @@ static int slice_reference(int64_t len, int64_t s, int64_t e, int64_t st, int64_
 				out[k++] = j;
 	} else {
 		for (int64_t j = len - 1; j >= 0; j--)
-			if (j <= s && j > e && (s - j) % -st == 0)
+			if (j <= s && j > e && (s - j) % st == 0) /* not -st: st may be INT64_MIN */
 				out[k++] = j;
 	}
 	return k;
@@ -330,7 +330,7 @@ static int slice_reference(int64_t len, int64_t s, int64_t e, int64_t st, int64_
 static void test_slice_1d(void)
 {
 	const int64_t len = 7, vals[] = {INT64_MIN, -10, -8, -7, -3, -1, 0, 2, 6, 7, 9, INT64_MAX};
-	const int64_t steps[] = {-3, -1, 1, 2, 5};
+	const int64_t steps[] = {INT64_MIN, -3, -1, 1, 2, 5, INT64_MAX};
 	int64_t data[7];
 	for (int i = 0; i < len; i++)
 		data[i] = i;
@@ -503,7 +503,10 @@ static void test_range(void)
 		int64_t s, l, d;
 		int n;
 		int64_t want[4];
-	} cases[] = {{1, 10, 3, 3, {1, 4, 7}}, {10, 1, -4, 3, {10, 6, 2}}, {0, 0, 1, 0, {0}}, {5, 1, 2, 0, {0}}, {-2, 2, 1, 4, {-2, -1, 0, 1}}};
+	} cases[] = {{1, 10, 3, 3, {1, 4, 7}}, {10, 1, -4, 3, {10, 6, 2}}, {0, 0, 1, 0, {0}}, {5, 1, 2, 0, {0}}, {-2, 2, 1, 4, {-2, -1, 0, 1}},
+		     /* extremes: the distance overflows int64, the values do not */
+		     {INT64_MIN, INT64_MAX, (int64_t)1 << 62, 4, {INT64_MIN, -((int64_t)1 << 62), 0, (int64_t)1 << 62}},
+		     {INT64_MAX, INT64_MIN, INT64_MIN, 2, {INT64_MAX, -1}}};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		char name[80];
 		snprintf(name, sizeof name, "Range(%" PRId64 ", %" PRId64 ", %" PRId64 ")", cases[c].s, cases[c].l, cases[c].d);

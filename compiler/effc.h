@@ -183,9 +183,9 @@ int effc_node_const_ints(struct effc_graph *g, struct effc_node *n, int idx, int
 enum effc_status effc_pass_cleanup(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fold_constants(struct effc_graph *g, struct effc_diag *d);
 /* Called by shape inference on each node in order: evaluates a shape-value op (Shape, Gather,
- * Concat, Slice, Cast, ConstantOfShape, Range, Expand, Equal, Where, and arithmetic on int64 or
- * on float values it made) whose inputs are known, sets its output's dims and data and marks
- * the node dead (*folded = 1).
+ * Concat, Slice, Cast, ConstantOfShape, Range, Expand, the comparisons, Where, Not, Neg, Abs,
+ * Floor, Ceil, ReduceProd, and arithmetic on int64 or on float values it made) whose inputs
+ * are known, sets its output's dims and data and marks the node dead (*folded = 1).
  * Refuses one that depends on run-time data, naming the node. *folded = 0: not a shape-value
  * node (or one rewritten to Identity), left to the ordinary shape rule. */
 enum effc_status effc_fold_shape_node(struct effc_graph *g, struct effc_node *n, int *folded, struct effc_diag *d);

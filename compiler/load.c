@@ -294,6 +294,7 @@ static enum effc_status load_attrs(struct loader *L, const Onnx__NodeProto *np, 
 			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "spatial=0 is not supported");
 		break;
 	case EFFC_OP_REDUCEMEAN:
+	case EFFC_OP_REDUCEPROD:
 		a->keepdims = attr_i(&c, "keepdims", 1);
 		a->n_axes = attr_ints(&c, "axes", a->axes, EFFC_MAX_RANK);
 		a->has_axes = a->n_axes >= 0;

@@ -442,7 +442,17 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_RANGE:
 	case EFFC_OP_EXPAND:
 	case EFFC_OP_EQUAL:
+	case EFFC_OP_LESS:
+	case EFFC_OP_GREATER:
+	case EFFC_OP_LESSOREQUAL:
+	case EFFC_OP_GREATEROREQUAL:
+	case EFFC_OP_NOT:
 	case EFFC_OP_WHERE:
+	case EFFC_OP_NEG:
+	case EFFC_OP_ABS:
+	case EFFC_OP_FLOOR:
+	case EFFC_OP_CEIL:
+	case EFFC_OP_REDUCEPROD:
 	case EFFC_OP_FULLY_CONNECTED:
 	case EFFC_OP_SWISH:
 	case EFFC_OP_SCALE_BIAS:

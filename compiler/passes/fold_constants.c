@@ -111,6 +111,10 @@ enum effc_status effc_pass_fold_constants(struct effc_graph *g, struct effc_diag
  * switched off). They follow the ONNX operator specs; what still depends on run-time data is
  * refused with the node's name.
  *
+ * Also evaluated: the comparisons (Less, Greater, ...), Not, Neg, Abs, Floor, Ceil and
+ * ReduceProd that TF-converted models compute shapes with (a flatten as ReduceProd of a Slice of
+ * the Shape, say); none of them has a run-time kernel.
+ *
  * Values: int64, int32 and bool results are all held as int64 (int32 wrapped to its range,
  * bool as 0/1), as the loader holds int32 initializers; float and double as float32. No result
  * is ever emitted: Reshape and the like read them into their attributes. */
@@ -567,6 +571,94 @@ static enum effc_status eval_expand(struct effc_graph *g, struct effc_node *n, s
 	return EFFC_OK;
 }
 
+static int is_comparison(enum effc_op op)
+{
+	return op == EFFC_OP_EQUAL || op == EFFC_OP_LESS || op == EFFC_OP_GREATER || op == EFFC_OP_LESSOREQUAL ||
+	       op == EFFC_OP_GREATEROREQUAL;
+}
+
+/* Not (on bools, held as int64 0/1), Neg, Abs (either type; int64 wraps as two's complement),
+ * Floor, Ceil (float). */
+static enum effc_status eval_unary(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
+{
+	const struct effc_tensor *x = sin_t(g, n, 0);
+	if (!x->data)
+		return SUNSUP("input '%s' is computed at run time; effc evaluates %s on compile-time values only", x->name,
+			      effc_op_name(n->op));
+	if ((n->op == EFFC_OP_FLOOR || n->op == EFFC_OP_CEIL) && x->dtype != EFFC_F32)
+		return SFAIL("input '%s' must be a float tensor", x->name);
+	if (n->op == EFFC_OP_NOT && x->dtype != EFFC_I64)
+		return SFAIL("input '%s' must be a bool tensor", x->name);
+	void *p = set_value(g, n, x->dtype, x->rank, x->dims);
+	if (!p)
+		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+	int64_t k = effc_tensor_numel(x);
+	for (int64_t i = 0; i < k; i++) {
+		if (x->dtype == EFFC_I64) {
+			uint64_t v = (uint64_t)get_i(x, i);
+			((int64_t *)p)[i] = n->op == EFFC_OP_NOT ? v == 0 : (int64_t)(n->op == EFFC_OP_NEG || (int64_t)v < 0 ? 0 - v : v);
+			continue;
+		}
+		float v = ((const float *)x->data)[i];
+		((float *)p)[i] = n->op == EFFC_OP_NEG ? -v : n->op == EFFC_OP_ABS ? fabsf(v) : n->op == EFFC_OP_FLOOR ? floorf(v) : ceilf(v);
+	}
+	return EFFC_OK;
+}
+
+/* ReduceProd over the axes (attribute, or input from opset 18; none: all, unless
+ * noop_with_empty_axes), keepdims as the attribute says. */
+static enum effc_status eval_reduce_prod(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
+{
+	const struct effc_tensor *x = sin_t(g, n, 0);
+	int64_t axes[EFFC_MAX_RANK], dims[EFFC_MAX_RANK];
+	int na = n->a.n_axes, mask[EFFC_MAX_RANK] = {0}, rank = 0;
+	memcpy(axes, n->a.axes, sizeof axes);
+	if (sin_t(g, n, 1) && (na = effc_node_const_ints(g, n, 1, axes, EFFC_MAX_RANK, d, "axes")) < 0)
+		return d->status;
+	if (!x->data)
+		return SUNSUP("input '%s' is computed at run time; effc evaluates ReduceProd on compile-time values only", x->name);
+	for (int i = 0; i < na; i++) {
+		int64_t ax = axes[i] < 0 ? axes[i] + x->rank : axes[i];
+		if (ax < 0 || ax >= x->rank || mask[ax]++)
+			return SFAIL("axis %" PRId64 " is out of range for rank %d or repeated", axes[i], x->rank);
+	}
+	for (int i = 0; i < x->rank; i++) {
+		if (na == 0 && !n->a.allowzero) /* no axes: all of them (noop_with_empty_axes keeps none) */
+			mask[i] = 1;
+		if (!mask[i])
+			dims[rank++] = x->dims[i];
+		else if (n->a.keepdims)
+			dims[rank++] = 1;
+	}
+	void *p = set_value(g, n, x->dtype, rank, dims);
+	if (!p)
+		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+	const struct effc_tensor *y = &g->t[n->out[0]];
+	int64_t m = effc_tensor_numel(y), k = effc_tensor_numel(x);
+	for (int64_t o = 0; o < m; o++) /* products start at 1 */
+		if (x->dtype == EFFC_I64)
+			((int64_t *)p)[o] = 1;
+		else
+			((float *)p)[o] = 1.0f;
+	for (int64_t i = 0; i < k; i++) {
+		/* The output index of element i: its coordinates with the reduced axes dropped (or 0). */
+		int64_t rest = i, o = 0, stride = 1;
+		for (int ax = x->rank - 1; ax >= 0; ax--) {
+			int64_t c = rest % x->dims[ax];
+			rest /= x->dims[ax];
+			if (mask[ax])
+				continue;
+			o += c * stride;
+			stride *= x->dims[ax];
+		}
+		if (x->dtype == EFFC_I64)
+			((int64_t *)p)[o] = (int64_t)((uint64_t)((int64_t *)p)[o] * (uint64_t)get_i(x, i));
+		else
+			((float *)p)[o] *= ((const float *)x->data)[i];
+	}
+	return EFFC_OK;
+}
+
 /* Add, Sub, Mul, Div on int64 (C semantics: Div truncates toward zero, as ONNX Runtime) or on
  * float shape values (float32 arithmetic), Equal
  * on either type (a bool result, held as int64 0/1) and Where. */
@@ -591,7 +683,7 @@ static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node 
 		return SFAIL("input shapes do not broadcast");
 	if (dims_numel(dims, rank) > SHAPE_MAX_ELEMS)
 		return SUNSUP("result is too large to compute at compile time");
-	enum effc_dtype dt = n->op == EFFC_OP_EQUAL ? EFFC_I64 : a->dtype;
+	enum effc_dtype dt = is_comparison(n->op) ? EFFC_I64 : a->dtype;
 	char *p = set_value(g, n, dt, rank, dims);
 	if (!p)
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
@@ -604,8 +696,16 @@ static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node 
 			memcpy(p + (size_t)o * es, (const char *)pick->data + (size_t)(pick == a ? ia : ib) * es, es);
 			continue;
 		}
-		if (n->op == EFFC_OP_EQUAL) {
-			((int64_t *)p)[o] = a->dtype == EFFC_I64 ? get_i(a, ia) == get_i(b, ib) : get_f(a, ia) == get_f(b, ib);
+		if (dt == EFFC_I64 && a->dtype == EFFC_F32) { /* a comparison of floats */
+			double x = get_f(a, ia), y = get_f(b, ib);
+			((int64_t *)p)[o] = n->op == EFFC_OP_EQUAL ? x == y : n->op == EFFC_OP_LESS ? x < y
+					  : n->op == EFFC_OP_GREATER ? x > y : n->op == EFFC_OP_LESSOREQUAL ? x <= y : x >= y;
+			continue;
+		}
+		if (is_comparison(n->op)) {
+			int64_t x = get_i(a, ia), y = get_i(b, ib);
+			((int64_t *)p)[o] = n->op == EFFC_OP_EQUAL ? x == y : n->op == EFFC_OP_LESS ? x < y
+					  : n->op == EFFC_OP_GREATER ? x > y : n->op == EFFC_OP_LESSOREQUAL ? x <= y : x >= y;
 			continue;
 		}
 		if (dt == EFFC_F32) { /* float32 arithmetic, as at run time */
@@ -660,8 +760,15 @@ enum effc_status effc_fold_shape_node(struct effc_graph *g, struct effc_node *n,
 	case EFFC_OP_EXPAND:
 		st = eval_expand(g, n, d);
 		break;
-	case EFFC_OP_EQUAL: case EFFC_OP_WHERE:
+	case EFFC_OP_EQUAL: case EFFC_OP_LESS: case EFFC_OP_GREATER: case EFFC_OP_LESSOREQUAL: case EFFC_OP_GREATEROREQUAL:
+	case EFFC_OP_WHERE:
 		st = eval_elementwise(g, n, d);
+		break;
+	case EFFC_OP_NOT: case EFFC_OP_NEG: case EFFC_OP_ABS: case EFFC_OP_FLOOR: case EFFC_OP_CEIL:
+		st = eval_unary(g, n, d);
+		break;
+	case EFFC_OP_REDUCEPROD:
+		st = eval_reduce_prod(g, n, d);
 		break;
 	case EFFC_OP_ADD: case EFFC_OP_SUB: case EFFC_OP_MUL: case EFFC_OP_DIV: {
 		/* Integer arithmetic is shape arithmetic. So is float arithmetic on a value this

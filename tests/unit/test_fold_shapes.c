@@ -1,7 +1,8 @@
 /* test_fold_shapes.c: unit tests of the compile-time evaluation of shape subgraphs
  * (effc_fold_shape_node in passes/fold_constants.c, run by shape inference) on graphs built by
  * hand: every op it folds (Shape, Size, Gather, Concat, Slice, Cast, ConstantOfShape, Range,
- * Expand, Equal, Where, int64 arithmetic, Squeeze/Unsqueeze on int64), the view-head chain a
+ * Expand, Equal, Where, the comparisons, Not, Neg, Abs, Floor, Ceil, ReduceProd, int64 and
+ * shape-float arithmetic, Squeeze/Unsqueeze on shape values), the view-head chain a
  * PyTorch x.view(x.size(0), -1) exports, and the cases that must stay refused because a value
  * depends on run-time data (the error must name the node and its op).
  *
@@ -659,6 +660,57 @@ static void test_float_shape_arith(void)
 	fixture_free(&f);
 }
 
+/* What TF-converted models compute shapes with: s = Shape(X[2,3,4,5]); the comparisons against
+ * [3] (broadcast), Not, Neg, Abs; Floor and Ceil of s / 2 in float; ReduceProd of s[1:] as a
+ * flatten (keepdims 1, no axes: all), and over axis -1 without keepdims. */
+static void test_compare_unary_reduce(void)
+{
+	const char *name = "comparisons, Not, Neg, Abs, Floor, Ceil, ReduceProd on a shape";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 4, DIMS(2, 3, 4, 5)), s = tensor(g, "s", 0, NULL);
+	int three = iconst(g, "three", 1, DIMS(1), (const int64_t[]){3});
+	snode(g, EFFC_OP_SHAPE, "shape", 1, INS(x), s);
+	static const enum effc_op cmp[4] = {EFFC_OP_LESS, EFFC_OP_GREATER, EFFC_OP_LESSOREQUAL, EFFC_OP_GREATEROREQUAL};
+	static const int64_t want_cmp[4][4] = {{1, 0, 0, 0}, {0, 0, 1, 1}, {1, 1, 0, 0}, {0, 1, 1, 1}};
+	int nc[4], tc[4];
+	for (int i = 0; i < 4; i++)
+		tc[i] = tensor(g, effc_op_name(cmp[i]), 0, NULL), nc[i] = snode(g, cmp[i], effc_op_name(cmp[i]), 2, INS(s, three), tc[i]);
+	int tn = tensor(g, "not", 0, NULL), nn = snode(g, EFFC_OP_NOT, "not", 1, INS(tc[0]), tn);
+	int tneg = tensor(g, "neg", 0, NULL), nneg = snode(g, EFFC_OP_NEG, "neg", 1, INS(s), tneg);
+	int tabs = tensor(g, "abs", 0, NULL), nabs = snode(g, EFFC_OP_ABS, "abs", 1, INS(tneg), tabs);
+	int sf = tensor(g, "sf", 0, NULL), half = tensor(g, "half", 0, NULL);
+	int ncast = snode(g, EFFC_OP_CAST, "to_float", 1, INS(s), sf);
+	g->n[ncast].a.to = 1;
+	snode(g, EFFC_OP_DIV, "halve", 2, INS(sf, fconst(g, "two", 0, NULL, (const float[]){2.0f})), half);
+	int tfl = tensor(g, "floor", 0, NULL), nfl = snode(g, EFFC_OP_FLOOR, "floor", 1, INS(half), tfl);
+	int tce = tensor(g, "ceil", 0, NULL), nce = snode(g, EFFC_OP_CEIL, "ceil", 1, INS(half), tce);
+	int tail = tensor(g, "tail", 0, NULL);
+	snode(g, EFFC_OP_SLICE, "tail", 3, INS(s, iconst(g, "b", 1, DIMS(1), (const int64_t[]){1}),
+					       iconst(g, "e", 1, DIMS(1), (const int64_t[]){INT64_MAX})), tail);
+	int tp = tensor(g, "prod", 0, NULL), np = snode(g, EFFC_OP_REDUCEPROD, "prod", 1, INS(tail), tp);
+	g->n[np].a.keepdims = 1, g->n[np].a.n_axes = 0;
+	int m = iconst(g, "m", 2, DIMS(2, 3), (const int64_t[]){1, 2, 3, -4, 5, 6});
+	int tp2 = tensor(g, "prod_rows", 0, NULL), np2 = snode(g, EFFC_OP_REDUCEPROD, "prod_rows", 1, INS(m), tp2);
+	g->n[np2].a.keepdims = 0, g->n[np2].a.axes[0] = -1, g->n[np2].a.n_axes = 1;
+	for (int t = 0; t < g->n_t; t++) /* node outputs, as the loader marks them */
+		g->t[t].from_onnx = g->t[t].producer >= 0;
+	if (infer(&f, name)) {
+		for (int i = 0; i < 4; i++)
+			expect_ints(&f, name, nc[i], tc[i], 1, DIMS(4), want_cmp[i]);
+		expect_ints(&f, name, nn, tn, 1, DIMS(4), (const int64_t[]){0, 1, 1, 1});
+		expect_ints(&f, name, nneg, tneg, 1, DIMS(4), (const int64_t[]){-2, -3, -4, -5});
+		expect_ints(&f, name, nabs, tabs, 1, DIMS(4), (const int64_t[]){2, 3, 4, 5});
+		expect_floats(&f, name, nfl, tfl, 1, DIMS(4), (const float[]){1, 1, 2, 2});
+		expect_floats(&f, name, nce, tce, 1, DIMS(4), (const float[]){1, 2, 2, 3});
+		expect_ints(&f, name, np, tp, 1, DIMS(1), (const int64_t[]){60});
+		expect_ints(&f, name, np2, tp2, 1, DIMS(2), (const int64_t[]){6, -120});
+	}
+	fixture_free(&f);
+}
+
 static void test_div_by_zero(void)
 {
 	const char *name = "int64 Div by zero";
@@ -787,6 +839,7 @@ int main(int argc, char **argv)
 	test_expand();
 	test_equal_where_arith();
 	test_float_shape_arith();
+	test_compare_unary_reduce();
 	test_div_by_zero();
 	test_squeeze_int(13);
 	test_squeeze_int(11);

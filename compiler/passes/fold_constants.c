@@ -659,9 +659,16 @@ static enum effc_status eval_reduce_prod(struct effc_graph *g, struct effc_node 
 	return EFFC_OK;
 }
 
+/* A comparison's bool result from lt/eq/gt, all 0 when a NaN is compared. */
+static int64_t compare(enum effc_op op, int lt, int eq, int gt)
+{
+	return op == EFFC_OP_EQUAL ? eq : op == EFFC_OP_LESS ? lt : op == EFFC_OP_GREATER ? gt
+	     : op == EFFC_OP_LESSOREQUAL ? lt || eq : gt || eq;
+}
+
 /* Add, Sub, Mul, Div on int64 (C semantics: Div truncates toward zero, as ONNX Runtime) or on
- * float shape values (float32 arithmetic), Equal
- * on either type (a bool result, held as int64 0/1) and Where. */
+ * float shape values (float32 arithmetic); the comparisons on either type (a bool result, held
+ * as int64 0/1); Where. */
 static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
 {
 	int k = n->op == EFFC_OP_WHERE ? 3 : 2;
@@ -671,7 +678,7 @@ static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node 
 		if (!ts[i] || n->n_in != k)
 			return SFAIL("needs %d inputs", k);
 		if (!ts[i]->data)
-			return SUNSUP("input '%s' is computed at run time; effc evaluates %s on integer or compile-time values only",
+			return SUNSUP("input '%s' is computed at run time; effc evaluates %s on compile-time values only",
 				      ts[i]->name, effc_op_name(n->op));
 	}
 	const struct effc_tensor *a = ts[k - 2], *b = ts[k - 1]; /* Where: X and Y */
@@ -696,16 +703,14 @@ static enum effc_status eval_elementwise(struct effc_graph *g, struct effc_node 
 			memcpy(p + (size_t)o * es, (const char *)pick->data + (size_t)(pick == a ? ia : ib) * es, es);
 			continue;
 		}
-		if (dt == EFFC_I64 && a->dtype == EFFC_F32) { /* a comparison of floats */
+		if (is_comparison(n->op) && a->dtype == EFFC_F32) {
 			double x = get_f(a, ia), y = get_f(b, ib);
-			((int64_t *)p)[o] = n->op == EFFC_OP_EQUAL ? x == y : n->op == EFFC_OP_LESS ? x < y
-					  : n->op == EFFC_OP_GREATER ? x > y : n->op == EFFC_OP_LESSOREQUAL ? x <= y : x >= y;
+			((int64_t *)p)[o] = compare(n->op, x < y, x == y, x > y);
 			continue;
 		}
 		if (is_comparison(n->op)) {
 			int64_t x = get_i(a, ia), y = get_i(b, ib);
-			((int64_t *)p)[o] = n->op == EFFC_OP_EQUAL ? x == y : n->op == EFFC_OP_LESS ? x < y
-					  : n->op == EFFC_OP_GREATER ? x > y : n->op == EFFC_OP_LESSOREQUAL ? x <= y : x >= y;
+			((int64_t *)p)[o] = compare(n->op, x < y, x == y, x > y);
 			continue;
 		}
 		if (dt == EFFC_F32) { /* float32 arithmetic, as at run time */

@@ -711,6 +711,26 @@ static void test_compare_unary_reduce(void)
 	fixture_free(&f);
 }
 
+/* Float comparisons follow IEEE: NaN compares false, even to itself. */
+static void test_compare_nan(void)
+{
+	const char *name = "float comparisons with NaN";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int a = fconst(g, "a", 1, DIMS(3), (const float[]){1.0f, NAN, 3.0f}), b = fconst(g, "b", 1, DIMS(3), (const float[]){2.0f, NAN, 3.0f});
+	static const enum effc_op ops[3] = {EFFC_OP_LESS, EFFC_OP_EQUAL, EFFC_OP_GREATEROREQUAL};
+	static const int64_t want[3][3] = {{1, 0, 0}, {0, 0, 1}, {0, 0, 1}};
+	int nd[3], t[3];
+	for (int i = 0; i < 3; i++)
+		t[i] = tensor(g, effc_op_name(ops[i]), 0, NULL), nd[i] = snode(g, ops[i], effc_op_name(ops[i]), 2, INS(a, b), t[i]);
+	if (infer(&f, name))
+		for (int i = 0; i < 3; i++)
+			expect_ints(&f, name, nd[i], t[i], 1, DIMS(3), want[i]);
+	fixture_free(&f);
+}
+
 static void test_div_by_zero(void)
 {
 	const char *name = "int64 Div by zero";
@@ -840,6 +860,7 @@ int main(int argc, char **argv)
 	test_equal_where_arith();
 	test_float_shape_arith();
 	test_compare_unary_reduce();
+	test_compare_nan();
 	test_div_by_zero();
 	test_squeeze_int(13);
 	test_squeeze_int(11);

@@ -100,6 +100,13 @@ struct effc_attrs {
 		     * in[4] an optional input scale [N][C]. A depthwise Conv may have out[1]: per-row
 		     * channel sums of its output [N*H][C] */
 	int opset;
+	/* Shape-value ops (evaluated at compile time): Shape's start and end (has_end 0: to the
+	 * rank), Cast's target type (ONNX TensorProto.DataType), Slice's starts/ends attributes
+	 * (opset < 10; later they are inputs). */
+	int64_t start, end;
+	int has_end, to;
+	int64_t starts[EFFC_MAX_RANK], ends[EFFC_MAX_RANK];
+	int n_starts, n_ends;
 };
 
 struct effc_node {
@@ -174,11 +181,22 @@ enum effc_status effc_onnx_add_outputs(const char *src, const char *dst, const c
 
 /* ---- shape.c ----------------------------------------------------------------------------- */
 enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d);
+/* Reads node n's constant 1-D int64 input idx (what: its name in messages) into out[]; returns
+ * the count (0 when absent), or -1 after reporting a run-time, mistyped or too long input. */
+int effc_node_const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
+			 const char *what);
 
 /* ---- passes/ ----------------------------------------------------------------------------- */
 /* Each pass: pure IR -> IR, returns a status, counts what it rewrote in g->rewrites. */
 enum effc_status effc_pass_cleanup(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fold_constants(struct effc_graph *g, struct effc_diag *d);
+/* Called by shape inference on each node in order: evaluates a shape-value op (Shape, Gather,
+ * Concat, Slice, Cast, ConstantOfShape, Range, Expand, the comparisons, Where, Not, Neg, Abs,
+ * Floor, Ceil, ReduceProd, and arithmetic on int64 or on float values it made) whose inputs
+ * are known, sets its output's dims and data and marks the node dead (*folded = 1).
+ * Refuses one that depends on run-time data, naming the node. *folded = 0: not a shape-value
+ * node (or one rewritten to Identity), left to the ordinary shape rule. */
+enum effc_status effc_fold_shape_node(struct effc_graph *g, struct effc_node *n, int *folded, struct effc_diag *d);
 enum effc_status effc_pass_fold_input_norm(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fold_pad(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fold_bn(struct effc_graph *g, struct effc_diag *d);

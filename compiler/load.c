@@ -522,6 +522,7 @@ static enum effc_status load_attrs(struct loader *L, const Onnx__NodeProto *np, 
 			return effc_node_fail(L->d, L->g, n, EFFC_ERR_UNSUPPORTED, "spatial=0 is not supported");
 		break;
 	case EFFC_OP_REDUCEMEAN:
+	case EFFC_OP_REDUCEPROD:
 		a->keepdims = attr_i(&c, "keepdims", 1);
 		a->n_axes = attr_ints(&c, "axes", a->axes, EFFC_MAX_RANK);
 		a->has_axes = a->n_axes >= 0;
@@ -573,6 +574,50 @@ static enum effc_status load_attrs(struct loader *L, const Onnx__NodeProto *np, 
 		a->pad_value = attr_f(&c, "value", 0.0f);
 		int np_ = attr_ints(&c, "pads", a->pad_pads, 2 * EFFC_MAX_RANK);
 		a->n_perm = np_; /* pads count when given as an attribute (opset < 11) */
+		break;
+	}
+	/* Shape-value ops (evaluated at compile time; see effc_fold_shape_node). */
+	case EFFC_OP_SHAPE:
+		a->start = attr_i(&c, "start", 0);
+		a->has_end = find_attr(np, "end") != NULL;
+		a->end = attr_i(&c, "end", 0);
+		break;
+	case EFFC_OP_GATHER:
+		a->axis = attr_i(&c, "axis", 0);
+		break;
+	case EFFC_OP_CONCAT:
+		if (!find_attr(np, "axis"))
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_INVALID, "attribute 'axis' is required");
+		a->axis = attr_i(&c, "axis", 0);
+		break;
+	case EFFC_OP_CAST:
+		if (!find_attr(np, "to"))
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_INVALID, "attribute 'to' is required");
+		a->to = (int)attr_i(&c, "to", 0);
+		break;
+	case EFFC_OP_SLICE: /* opset < 10: starts, ends, axes are attributes */
+		a->n_starts = attr_ints(&c, "starts", a->starts, EFFC_MAX_RANK);
+		a->n_ends = attr_ints(&c, "ends", a->ends, EFFC_MAX_RANK);
+		a->n_axes = attr_ints(&c, "axes", a->axes, EFFC_MAX_RANK);
+		a->has_axes = a->n_axes >= 0;
+		break;
+	case EFFC_OP_CONSTANTOFSHAPE: {
+		/* The value attribute (a one-element tensor) becomes a constant second input. */
+		const Onnx__AttributeProto *v = find_attr(np, "value");
+		if (!v)
+			break;
+		if (!v->t)
+			return bad_attr(&c, "value", "a tensor"), c.st;
+		if (n->n_in != 1)
+			return effc_node_fail(L->d, L->g, n, EFFC_ERR_INVALID, "needs exactly one input, has %d", n->n_in);
+		const char *vname = effc_arena_printf(L->g->arena, "%s.value", n->name);
+		int id = vname ? effc_graph_add_tensor(L->g, vname) : -1;
+		if (id < 0)
+			return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+		enum effc_status st = load_tensor_data(L, id, v->t, "value attribute");
+		if (st)
+			return st;
+		n->in[n->n_in++] = id;
 		break;
 	}
 	default:

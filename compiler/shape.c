@@ -2,6 +2,10 @@
  * are topologically sorted; the loader already refused inputs used before being produced).
  * Inputs that must be compile-time constants (Reshape's shape, Pad's pads, ...) are read here
  * into the node's attributes so later phases never look at int64 tensors again.
+ * Shape-value ops (Shape, Gather, Concat, ...; int64 arithmetic) are evaluated as they are
+ * reached, by effc_fold_shape_node() in passes/fold_constants.c, so that a Reshape fed by
+ * Shape -> Gather -> Unsqueeze -> Concat finds a constant like any other; reshape-like ops on
+ * shape values are evaluated here (a copy of the bytes).
  * Adding an op: one case in infer_node(). */
 #include "effc.h"
 
@@ -26,9 +30,8 @@ static void set_out(struct effc_graph *g, struct effc_node *n, int rank, const i
 	o->dtype = EFFC_F32;
 }
 
-/* Reads a constant int64 input into out[], returning the count or -1. */
-static int const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
-		      const char *what)
+int effc_node_const_ints(struct effc_graph *g, struct effc_node *n, int idx, int64_t *out, int max, struct effc_diag *d,
+			 const char *what)
 {
 	struct effc_tensor *t = in_t(g, n, idx);
 	if (!t)
@@ -123,6 +126,21 @@ static enum effc_status infer_conv(struct effc_graph *g, struct effc_node *n, st
 	return EFFC_OK;
 }
 
+/* Ops that only relabel their input's bytes: on a shape value they are evaluated here. */
+static int reshape_like(enum effc_op op)
+{
+	return op == EFFC_OP_RESHAPE || op == EFFC_OP_FLATTEN || op == EFFC_OP_SQUEEZE || op == EFFC_OP_UNSQUEEZE ||
+	       op == EFFC_OP_IDENTITY || op == EFFC_OP_DROPOUT;
+}
+
+/* A shape value: an int64 constant, or a float one that shape inference itself computed (during
+ * shape inference the only ONNX node outputs holding data are those; see effc_fold_shape_node).
+ * Float initializers are left to the fold-constants pass. */
+static int shape_value(const struct effc_tensor *t)
+{
+	return t->data && (t->dtype == EFFC_I64 || (t->from_onnx && t->producer < 0));
+}
+
 static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, struct effc_diag *d)
 {
 	struct effc_tensor *x = in_t(g, n, 0);
@@ -131,7 +149,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	int rank;
 	if (!x)
 		return FAIL("first input is missing");
-	if (x->dtype != EFFC_F32 && n->op != EFFC_OP_RESHAPE)
+	if (x->dtype != EFFC_F32 && n->op != EFFC_OP_RESHAPE && !(reshape_like(n->op) && x->data))
 		return UNSUP("input '%s' is int64; effc computes in float32 only", x->name);
 	for (int i = 1; i < n->n_out; i++) {
 		/* Extra outputs exist only in training mode (BatchNormalization) or as Dropout's mask. */
@@ -211,7 +229,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		return EFFC_OK;
 	case EFFC_OP_REDUCEMEAN: {
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			int k = const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
+			int k = effc_node_const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
 			if (k < 0)
 				return d->status;
 			a->n_axes = k;
@@ -255,7 +273,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		int64_t shape[EFFC_MAX_RANK];
 		int k = a->n_axes;
 		if (n->n_in >= 2 && n->in[1] >= 0) {
-			if ((k = const_ints(g, n, 1, shape, EFFC_MAX_RANK, d, "shape")) < 0)
+			if ((k = effc_node_const_ints(g, n, 1, shape, EFFC_MAX_RANK, d, "shape")) < 0)
 				return d->status;
 		} else if (k >= 0) {
 			memcpy(shape, a->axes, sizeof shape);
@@ -295,7 +313,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_SQUEEZE:
 	case EFFC_OP_UNSQUEEZE: {
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			int k = const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
+			int k = effc_node_const_ints(g, n, 1, a->axes, EFFC_MAX_RANK, d, "axes");
 			if (k < 0)
 				return d->status;
 			a->n_axes = k;
@@ -389,7 +407,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_PAD: {
 		int k = a->n_perm; /* attribute form */
 		if (n->n_in > 1 && n->in[1] >= 0) {
-			k = const_ints(g, n, 1, a->pad_pads, 2 * EFFC_MAX_RANK, d, "pads");
+			k = effc_node_const_ints(g, n, 1, a->pad_pads, 2 * EFFC_MAX_RANK, d, "pads");
 			if (k < 0)
 				return d->status;
 		}
@@ -414,6 +432,27 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		set_out(g, n, x->rank, dims);
 		return EFFC_OK;
 	}
+	case EFFC_OP_SHAPE: /* evaluated by effc_fold_shape_node() before this */
+	case EFFC_OP_SIZE:
+	case EFFC_OP_GATHER:
+	case EFFC_OP_CONCAT:
+	case EFFC_OP_SLICE:
+	case EFFC_OP_CAST:
+	case EFFC_OP_CONSTANTOFSHAPE:
+	case EFFC_OP_RANGE:
+	case EFFC_OP_EXPAND:
+	case EFFC_OP_EQUAL:
+	case EFFC_OP_LESS:
+	case EFFC_OP_GREATER:
+	case EFFC_OP_LESSOREQUAL:
+	case EFFC_OP_GREATEROREQUAL:
+	case EFFC_OP_NOT:
+	case EFFC_OP_WHERE:
+	case EFFC_OP_NEG:
+	case EFFC_OP_ABS:
+	case EFFC_OP_FLOOR:
+	case EFFC_OP_CEIL:
+	case EFFC_OP_REDUCEPROD:
 	case EFFC_OP_FULLY_CONNECTED:
 	case EFFC_OP_SWISH:
 	case EFFC_OP_SCALE_BIAS:
@@ -430,15 +469,33 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 
 enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d)
 {
+	int n_folded = 0;
 	effc_graph_count_uses(g);
 	for (int i = 0; i < g->n_n; i++) {
 		struct effc_node *n = &g->n[i];
 		if (n->dead)
 			continue;
-		enum effc_status st = infer_node(g, n, d);
+		int folded;
+		enum effc_status st = effc_fold_shape_node(g, n, &folded, d);
 		if (st)
 			return st;
-		struct effc_tensor *o = &g->t[n->out[0]];
+		if (folded) {
+			n_folded++;
+			continue; /* a compile-time value; it may be empty (a Shape of a scalar, say) */
+		}
+		if ((st = infer_node(g, n, d)))
+			return st;
+		struct effc_tensor *o = &g->t[n->out[0]], *x = &g->t[n->in[0]];
+		if (reshape_like(n->op) && shape_value(x)) {
+			o->dtype = x->dtype;
+			if (!(o->data = effc_arena_alloc(g->arena, effc_tensor_bytes(o) + 8)))
+				return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
+			memcpy(o->data, x->data, effc_tensor_bytes(o));
+			o->producer = -1;
+			n->dead = 1;
+			n_folded++;
+			continue;
+		}
 		int64_t numel = 1;
 		for (int k = 0; k < o->rank; k++) {
 			if (o->dims[k] <= 0)
@@ -449,5 +506,7 @@ enum effc_status effc_infer_shapes(struct effc_graph *g, struct effc_diag *d)
 			numel *= o->dims[k];
 		}
 	}
+	if (n_folded)
+		effc_graph_count_uses(g); /* the evaluated nodes read nothing at run time */
 	return EFFC_OK;
 }

@@ -21,6 +21,11 @@ each HardSwish as HardSigmoid + Mul.
 --variant v2_s exports torchvision's EfficientNetV2-S (fused-MBConv stages of full 3x3
 convs, then MBConv with SE) at 384x384, its evaluation size, with the same BN treatment.
 
+--view-head replaces torchvision's flatten before the classifier by x.view(x.size(0), -1), the
+way many hand-written heads read, and exports the batch axis as dynamic: the Shape -> Gather ->
+Unsqueeze -> Concat chain that computes the view's shape then survives export (with a fixed batch
+torch folds it away), and the export is checked to contain it.
+
 Run with Debian's python (/usr/bin/python3), which has torch, torchvision, onnx:
     /usr/bin/python3 tests/models/export_efficientnet.py --variant b0 -o b0.onnx
 """
@@ -61,6 +66,9 @@ def parse_args(argv):
     p.add_argument("--lite", action="store_true",
                    help="EfficientNet-Lite style (b0..b7): every SiLU replaced by ReLU6 and "
                         "the squeeze-excitation blocks removed")
+    p.add_argument("--view-head", action="store_true",
+                   help="classifier head as x.view(x.size(0), -1), exported with a dynamic batch "
+                        "axis so its Shape/Gather/Unsqueeze/Concat subgraph stays in the graph")
     p.add_argument("--check-sensitivity", action="store_true",
                    help="print sensitivity=max|a-b|/max|a| for two random inputs")
     p.add_argument("-o", "--output", default=None, help="output .onnx path")
@@ -96,6 +104,21 @@ def make_lite(torch, torchvision, module):
             make_lite(torch, torchvision, child)
 
 
+def view_head(torch, model):
+    """The same network with the head written x.view(x.size(0), -1) instead of torch.flatten
+    (torchvision's EfficientNet and MobileNetV3 both run features, avgpool, flatten, classifier)."""
+    class ViewHead(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.features, self.avgpool, self.classifier = net.features, net.avgpool, net.classifier
+
+        def forward(self, x):
+            x = self.avgpool(self.features(x))
+            return self.classifier(x.view(x.size(0), -1))
+
+    return ViewHead(model).eval()
+
+
 def build_model(torch, torchvision, args):
     torch.manual_seed(args.seed)
     ctor = getattr(torchvision.models, CONSTRUCTOR.get(args.variant, "efficientnet_" + args.variant))
@@ -125,6 +148,8 @@ def build_model(torch, torchvision, args):
         for bn in bns:
             bn.momentum = 0.1  # back to the default (exported attribute 0.9)
     model.eval()
+    if args.view_head:
+        model = view_head(torch, model)
     return model
 
 
@@ -147,6 +172,9 @@ def export(torch, model, args):
         output_names=["logits"],
         opset_version=args.opset,
     )
+    if args.view_head:
+        # A fixed batch lets torch fold x.size(0) to a constant; a dynamic one keeps the chain.
+        kw.update(dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     if args.keep_bn:
         # eval() (BN uses running stats) + PRESERVE + no constant folding
         # keeps BatchNormalization nodes in inference form.
@@ -191,6 +219,15 @@ def check_and_describe(path, args):
                                % ", ".join(bad[:5]))
     elif bn:
         raise RuntimeError("BatchNormalization left in a folded export")
+    if args.view_head:
+        ops = set(n.op_type for n in nodes)
+        missing = [op for op in ("Shape", "Gather", "Unsqueeze", "Concat", "Reshape") if op not in ops]
+        if missing:
+            raise RuntimeError("--view-head: the export has no %s node (the shape subgraph was folded)"
+                               % ", ".join(missing))
+        dim = m.graph.input[0].type.tensor_type.shape.dim[0]
+        if dim.HasField("dim_value"):
+            raise RuntimeError("--view-head: the batch axis was exported as fixed (%d)" % dim.dim_value)
     if [i.name for i in m.graph.input] != ["input"]:
         raise RuntimeError("unexpected graph inputs: %s" % [i.name for i in m.graph.input])
     if [o.name for o in m.graph.output] != ["logits"]:
@@ -214,7 +251,7 @@ def main(argv=None):
         out = export(torch, model, args)
         print("wrote %s (%s%s opset %d%s, %dx3x%dx%d) in %.1f s" % (
             out, CONSTRUCTOR.get(args.variant, "efficientnet_" + args.variant), " lite" if args.lite else "", args.opset,
-            " keep-bn" if args.keep_bn else "",
+            (" keep-bn" if args.keep_bn else "") + (" view-head" if args.view_head else ""),
             args.batch, args.resolution, args.resolution, time.time() - t0))
     return 0
 

@@ -232,6 +232,10 @@ enum effc_status effc_pass_layout(struct effc_graph *g, struct effc_diag *d)
 		const char *onnx_name = g->t[t].name;
 		g->t[t].name = g->t[nt].name;
 		g->t[nt].name = onnx_name;
+		/* The ONNX tensor is now nt: the internal one must not be dumped (difftest --layers
+		 * would ask ONNX Runtime for a tensor named 'Y.nchw' and fail). */
+		g->t[nt].from_onnx = g->t[t].from_onnx;
+		g->t[t].from_onnx = 0;
 		g->t[t].is_output = 0;
 		g->t[nt].is_output = 1;
 		g->outputs[k] = nt;

@@ -162,6 +162,36 @@ static void test_layout_classifier(void)
 	fixture_free(&f);
 }
 
+/* A 4-D graph output computed in NHWC: the conversion back takes over the ONNX name and the
+ * ONNX-tensor mark (what the debug dump of difftest --layers lists), the NHWC tensor neither. */
+static void test_layout_4d_output(void)
+{
+	const char *name = "layout conv with a 4-D graph output";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	int x = input(g, "X", 4, DIMS(1, 3, 8, 8));
+	int w = constant(g, "W", 4, DIMS(4, 3, 3, 3), -0.5f, 0.01f);
+	int y = tensor(g, "Y", 0, NULL);
+	int conv = node(g, EFFC_OP_CONV, "conv", 2, INS(x, w), y);
+	for (int i = 0; i < 4; i++)
+		g->n[conv].a.pads[i] = 1;
+	output(g, y);
+	g->t[y].from_onnx = 1;
+	if (run_passes(&f, name, 1, 0, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int out = g->outputs[0], inner = g->n[find_op(g, EFFC_OP_CONV, 0)].out[0];
+		snprintf(full, sizeof full, "%s: output 'Y' is the conversion's, marked ONNX; the conv's is not", name);
+		check(out != inner && !strcmp(g->t[out].name, "Y") && g->t[out].from_onnx && !g->t[inner].from_onnx &&
+			      g->t[inner].layout == EFFC_LAYOUT_NHWC && g->t[out].layout == EFFC_LAYOUT_ONNX,
+		      full, "output '%s' from_onnx %d, conv output '%s' from_onnx %d", g->t[out].name, g->t[out].from_onnx,
+		      g->t[inner].name, g->t[inner].from_onnx);
+	}
+	fixture_free(&f);
+}
+
 /* Non-match: a Conv whose W is a runtime graph input stays in ONNX layout. */
 static void test_layout_runtime_weights(void)
 {
@@ -912,6 +942,7 @@ int main(void)
 {
 	test_layout_classifier();
 	test_layout_runtime_weights();
+	test_layout_4d_output();
 	test_layout_add_const("layout add nhwc + const [1,4,1,1]", DIMS(1, 4, 1, 1), 4);
 	test_layout_add_const("layout add nhwc + const [4,1,1]", DIMS(4, 1, 1), 3);
 	test_layout_add_const("layout add nhwc + const [1,4,8,8] permuted", DIMS(1, 4, 8, 8), 4);

@@ -374,9 +374,9 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		       g->onnx_nodes, ops, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
 		/* What an application budgets; code and per-context runtime memory need a build and a
 		 * create, which effc difftest and the runner's --memory measure. */
-		printf("  memory: read-only %zu bytes of weights (%s.weights) + code (measured after a build: effc difftest); "
-		       "per context: arena %zu bytes + runtime buffers (measured at create: %s_context_bytes, runner --memory)\n",
-		       effc_weights_file_bytes(g), name, g->arena_bytes, name);
+		printf("  read-only: %s.weights %zu bytes + code (measured after a build: effc difftest)\n"
+		       "  per context: arena %zu bytes + runtime buffers (measured at create: %s_context_bytes, runner --memory)\n",
+		       name, effc_weights_file_bytes(g), g->arena_bytes, name);
 		/* Say so when an op will run on a scalar single-threaded reference kernel: one such op
 		 * on a hot path (MobileNetV3's 21 HardSigmoids were 10% of its time) is easy to miss. */
 		int n_ref = 0;

@@ -3,7 +3,8 @@
 # app developer budgets. The sample's runner --memory prints its header's arena, its weight
 # file's size and a context size above the arena that does not shrink with a second thread;
 # effc difftest reports read-only bytes = weights + code (the archives' text+rodata, the
-# runtime's included) and the runner's context bytes.
+# runtime's included) and the runner's context bytes; inspect --json and the compile summary
+# give the same weight file size.
 set -uo pipefail
 effc=$1 runner=$2 header=$3 weights=$4 exports=$5 work=$6
 rm -rf "$work" && mkdir -p "$work"
@@ -42,5 +43,10 @@ check "the runtime's archive is counted" "grep -q '^memory: read-only.*libmodel.
 check "difftest reports the context bytes above the arena" \
   "grep -Eq '^memory: per context at threads=1: context_bytes=[0-9]+ \(arena [0-9]+' '$work/dt.out' &&
    (( \$(sed -n 's/.*context_bytes=\([0-9]*\) (arena \([0-9]*\).*/\1 - \2/p' '$work/dt.out') > 0 ))"
+inspect_w=$("$effc" inspect --json "$work/m.onnx" | sed -n 's/.*"weights_file_bytes": \([0-9]*\).*/\1/p')
+check "inspect --json's weights_file_bytes is the emitted NAME.weights' size" "[[ -n '$inspect_w' && '$inspect_w' == '$w' ]]"
+"$effc" compile "$work/m.onnx" -o "$work/c" >"$work/compile.out" 2>&1
+check "the compile summary gives the read-only weights and the arena per context" \
+  "grep -q '^  read-only: m.weights $w bytes + code' '$work/compile.out' && grep -q '^  per context: arena [0-9]* bytes' '$work/compile.out'"
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

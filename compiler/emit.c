@@ -800,7 +800,8 @@ static void make_header(struct emitter *e, struct sb *s)
 		  "/* Bytes that create allocated for ctx and that stay allocated until destroy: the context\n"
 		  " * struct, the arena (%s_ARENA_BYTES plus 64 bytes of slack) and the runtime's per-op memory\n"
 		  " * (re-laid-out weight copies, per-thread buffers, scratch, XNNPACK's operators with their\n"
-		  " * repacked weights), counted as create allocated them. Not included: the weights (read-only,\n"
+		  " * repacked weights), counted as create requested them (the runtime's blocks in whole 64-byte\n"
+		  " * lines). Not included: the weights (read-only,\n"
 		  " * shared by contexts), the thread pool's threads and stacks, allocator overhead, and\n"
 		  " * XNNPACK's blocks if the application called xnn_initialize itself before the first create.\n"
 		  " * It depends on num_threads and on the CPU (which kernels were chosen). 0 for NULL. */\n"
@@ -895,7 +896,9 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "int %s_create_with_weights(%s **out, int num_threads, const void *weights, size_t size)\n{\n\tint st;\n", N, N);
 	sb_printf(s, "\tif (!out || num_threads < 0 || !weights)\n\t\treturn %s_ERR_ARGS;\n\t*out = NULL;\n", U);
 	sb_printf(s, "\tif (%s_check_weights(weights, size))\n\t\treturn %s_ERR_WEIGHTS;\n", N, U);
-	sb_printf(s, "\t%s *ctx = calloc(1, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n", N, U);
+	/* Through the runtime's hook like every block of a context, so a test's hook sees it all. */
+	sb_printf(s, "\t%s *ctx = effc_rt_alloc(64, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n"
+		     "\tmemset(ctx, 0, sizeof *ctx);\n", N, U);
 	sb_printf(s, "\tctx->weights = (const unsigned char *)weights + %d;\n", EFFC_WEIGHTS_HEADER);
 	sb_printf(s, "\tCHECK(effc_rt_init(&ctx->rt, num_threads));\n");
 	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
@@ -918,10 +921,11 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "\teffc_rt_init_done(&ctx->rt);\n");
 	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", U, N);
 	/* The caller-side blocks are known sizes; the runtime measured its own and XNNPACK's. */
+	sb_printf(s, "/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */\n#define LINES(n) (((size_t)(n) + 63) / 64 * 64)\n");
 	sb_printf(s, "size_t %s_context_bytes(const %s *ctx)\n{\n\tif (!ctx)\n\t\treturn 0;\n"
-		     "\treturn sizeof *ctx + %s_ARENA_BYTES + 64 + ctx->rt.created_bytes", N, N, U);
+		     "\treturn LINES(sizeof *ctx) + LINES(%s_ARENA_BYTES + 64) + ctx->rt.created_bytes", N, N, U);
 	if (o->image && !fast)
-		sb_printf(s, " + %zu", effc_tensor_bytes(&g->t[g->inputs[0]]));
+		sb_printf(s, " + LINES(%zu)", effc_tensor_bytes(&g->t[g->inputs[0]]));
 	sb_printf(s, ";\n}\n\n");
 	if (file)
 		sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tif (!out || num_threads < 0)\n\t\treturn %s_ERR_ARGS;\n"
@@ -997,7 +1001,7 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", U);
 	if (o->image && !fast)
 		sb_printf(s, "\tif (ctx->image_input)\n\t\teffc_rt_free(ctx->image_input);\n");
-	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\tfree(ctx);\n}\n");
+	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\teffc_rt_free(ctx);\n}\n");
 }
 
 static void make_weights_c(struct emitter *e, struct sb *s)

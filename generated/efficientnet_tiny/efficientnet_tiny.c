@@ -191,9 +191,10 @@ int efficientnet_tiny_create_with_weights(efficientnet_tiny **out, int num_threa
 	*out = NULL;
 	if (efficientnet_tiny_check_weights(weights, size))
 		return EFFICIENTNET_TINY_ERR_WEIGHTS;
-	efficientnet_tiny *ctx = calloc(1, sizeof *ctx);
+	efficientnet_tiny *ctx = effc_rt_alloc(64, sizeof *ctx);
 	if (!ctx)
 		return EFFICIENTNET_TINY_ERR_NOMEM;
+	memset(ctx, 0, sizeof *ctx);
 	ctx->weights = (const unsigned char *)weights + 64;
 	CHECK(effc_rt_init(&ctx->rt, num_threads));
 	ctx->arena = effc_rt_alloc(64, EFFICIENTNET_TINY_ARENA_BYTES + 64);
@@ -429,11 +430,13 @@ fail:
 	return st;
 }
 
+/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */
+#define LINES(n) (((size_t)(n) + 63) / 64 * 64)
 size_t efficientnet_tiny_context_bytes(const efficientnet_tiny *ctx)
 {
 	if (!ctx)
 		return 0;
-	return sizeof *ctx + EFFICIENTNET_TINY_ARENA_BYTES + 64 + ctx->rt.created_bytes;
+	return LINES(sizeof *ctx) + LINES(EFFICIENTNET_TINY_ARENA_BYTES + 64) + ctx->rt.created_bytes;
 }
 
 int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
@@ -562,5 +565,5 @@ void efficientnet_tiny_destroy(efficientnet_tiny *ctx)
 	if (ctx->arena)
 		effc_rt_free(ctx->arena);
 	effc_rt_fini(&ctx->rt);
-	free(ctx);
+	effc_rt_free(ctx);
 }

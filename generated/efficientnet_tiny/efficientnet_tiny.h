@@ -76,7 +76,8 @@ int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], f
 /* Bytes that create allocated for ctx and that stay allocated until destroy: the context
  * struct, the arena (EFFICIENTNET_TINY_ARENA_BYTES plus 64 bytes of slack) and the runtime's per-op memory
  * (re-laid-out weight copies, per-thread buffers, scratch, XNNPACK's operators with their
- * repacked weights), counted as create allocated them. Not included: the weights (read-only,
+ * repacked weights), counted as create requested them (the runtime's blocks in whole 64-byte
+ * lines). Not included: the weights (read-only,
  * shared by contexts), the thread pool's threads and stacks, allocator overhead, and
  * XNNPACK's blocks if the application called xnn_initialize itself before the first create.
  * It depends on num_threads and on the CPU (which kernels were chosen). 0 for NULL. */

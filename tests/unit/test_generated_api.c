@@ -199,7 +199,9 @@ int main(void)
 	      "context_bytes and the hook's count include the arena");
 	check(m1.reported == m1.hook + m1.xnn && m2.reported == m2.hook + m2.xnn,
 	      "context_bytes = the hook's bytes + XNNPACK's, at 1 and 2 threads");
-	check(m2.reported > m1.reported, "a second thread adds per-thread buffers");
+	/* Whether a second thread adds buffers depends on the kernels create picks (none where
+	 * XNNPACK runs every op), so only "never fewer" is checked; the line above shows which. */
+	check(m2.reported >= m1.reported, "a second thread adds per-thread buffers, if any, and frees none");
 	check(m1.xnn_after_destroy == m1.xnn_before && m2.xnn_after_destroy == m2.xnn_before,
 	      "XNNPACK's live bytes return to their level after destroy");
 	printf("%d passed, %d failed\n", passed, failed);

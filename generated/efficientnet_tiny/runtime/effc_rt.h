@@ -46,8 +46,8 @@ void effc_rt_init_done(struct effc_rt *rt);
 void effc_rt_fini(struct effc_rt *rt);
 /* XNNPACK's bytes live now in the whole process (0 without XNNPACK); thread-safe. */
 size_t effc_rt_backend_live_bytes(void);
-/* Aligned allocation hook used for the arena and the runtime's buffers; tests replace it to
- * simulate failure. */
+/* Aligned allocation hook used for the context, the arena and the runtime's buffers; tests
+ * replace it to simulate failure or to count. */
 extern void *(*effc_rt_alloc)(size_t align, size_t size);
 extern void (*effc_rt_free)(void *p);
 

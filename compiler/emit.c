@@ -921,7 +921,8 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "\teffc_rt_init_done(&ctx->rt);\n");
 	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", U, N);
 	/* The caller-side blocks are known sizes; the runtime measured its own and XNNPACK's. */
-	sb_printf(s, "/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */\n#define LINES(n) (((size_t)(n) + 63) / 64 * 64)\n");
+	sb_printf(s, "/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */\n"
+		     "#define LINES(n) (((size_t)(n) + 63) / 64 * 64)\n");
 	sb_printf(s, "size_t %s_context_bytes(const %s *ctx)\n{\n\tif (!ctx)\n\t\treturn 0;\n"
 		     "\treturn LINES(sizeof *ctx) + LINES(%s_ARENA_BYTES + 64) + ctx->rt.created_bytes", N, N, U);
 	if (o->image && !fast)
@@ -1001,7 +1002,8 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", U);
 	if (o->image && !fast)
 		sb_printf(s, "\tif (ctx->image_input)\n\t\teffc_rt_free(ctx->image_input);\n");
-	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\teffc_rt_free(ctx);\n}\n");
+	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n"
+		     "\teffc_rt_free(ctx);\n}\n");
 }
 
 static void make_weights_c(struct emitter *e, struct sb *s)

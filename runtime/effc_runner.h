@@ -260,8 +260,8 @@ int main(int argc, char **argv)
 	if (show_create)
 		printf("create_ms=%.3f\n", create_ms);
 	if (show_memory)
-		printf("arena_bytes=%zu context_bytes=%zu weights_bytes=%zu\n", (size_t)MU(_ARENA_BYTES), M(_context_bytes)(ctx),
-		       (size_t)MU(_WEIGHTS_SIZE));
+		printf("arena_bytes=%zu context_bytes=%zu weights_bytes=%zu\n", (size_t)MU(_ARENA_BYTES),
+		       M(_context_bytes)(ctx), (size_t)MU(_WEIGHTS_SIZE));
 #ifdef EFFC_DEBUG_ENABLED
 	if (dump) {
 		dump_dir = dump;

@@ -104,7 +104,8 @@ static void *xnn_counting_aligned_allocate(void *ctx, size_t align, size_t size)
 	(void)ctx;
 	/* align is a power of two: the header fits in one alignment unit, or in XNN_HDR bytes,
 	 * which is then a multiple of align. */
-	const size_t offset = align > XNN_HDR ? align : XNN_HDR, a = align > _Alignof(max_align_t) ? align : _Alignof(max_align_t);
+	const size_t offset = align > XNN_HDR ? align : XNN_HDR;
+	const size_t a = align > _Alignof(max_align_t) ? align : _Alignof(max_align_t);
 	return xnn_count(aligned_alloc(a, (offset + size + a - 1) / a * a), offset, size);
 }
 static const struct xnn_allocator xnn_counting_allocator = {

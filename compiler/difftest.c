@@ -3,7 +3,9 @@
  * compares every output: it passes when max|a - b| <= tol * max(1, max|ref|) for all of them.
  * It also reports how much the reference outputs of two seeds differ, in units of that
  * tolerance: a model that ignores its input would pass any diff test, so that figure is part of
- * the verdict when --min-sensitivity is given.
+ * the verdict when --min-sensitivity is given. A passing diff is followed by the memory report:
+ * the build's read-only bytes (text+rodata of the model's and the runtime's archives, from
+ * binutils' size) and one context's bytes at create (the runner's --memory).
  * --layers builds with EFFC_DEBUG_TENSORS, dumps every ONNX-named tensor the generated code
  * computes, asks ONNX Runtime for the same tensors (as extra outputs of a temporary copy of the
  * model) and names the first node whose output diverges. */
@@ -160,6 +162,7 @@ struct dt {
 	const struct effc_graph *g;
 	const char *work, *script, *node;
 	char log[4200], runner[4300];
+	char rt_lib[4200]; /* the runtime's archive the build linked, for the memory report */
 	char ref_key[40]; /* --ref-cache: what ONNX Runtime's outputs depend on, hashed; "" without */
 };
 
@@ -190,6 +193,23 @@ static void ort_cmd(struct dt *t, struct effc_cmd *c, const char *model)
 	effc_cmd_argf(c, "%d", t->o->threads);
 }
 
+/* The archive an exported runtime target names: CMake's export file sets
+ * IMPORTED_LOCATION_<CONFIG> "path". "" when there is none. */
+static void prebuilt_archive(const char *export_file, char *out, size_t cap)
+{
+	out[0] = 0;
+	static char text[65536]; /* an export file is a few KB */
+	FILE *f = fopen(export_file, "r");
+	if (!f)
+		return;
+	text[fread(text, 1, sizeof text - 1, f)] = 0;
+	fclose(f);
+	const char *p = strstr(text, "IMPORTED_LOCATION"), *q = p ? strchr(p, '"') : NULL;
+	const char *e = q ? strchr(q + 1, '"') : NULL;
+	if (e && (size_t)(e - q - 1) < cap)
+		snprintf(out, cap, "%.*s", (int)(e - q - 1), q + 1);
+}
+
 static int build(struct dt *t, const char *builddir, int debug)
 {
 	char dir[4300];
@@ -211,11 +231,75 @@ static int build(struct dt *t, const char *builddir, int debug)
 			return 1;
 		}
 		snprintf(rt + n, sizeof rt - (size_t)n, " -DCMAKE_PROJECT_INCLUDE=%s", abs);
+		prebuilt_archive(abs, t->rt_lib, sizeof t->rt_lib);
+	} else {
+		snprintf(t->rt_lib, sizeof t->rt_lib, "%s/libeffc_rt.a", builddir);
 	}
 	if (effc_build_generated(dir, builddir, debug, rt, t->log)) {
 		fprintf(stderr, "effc: %s: building the generated code failed\n", t->o->model);
 		return 1;
 	}
+	return 0;
+}
+
+/* ---- the memory report -------------------------------------------------------------------- */
+
+/* Text (code and rodata) and data+bss of the archives, from the TOTALS line of binutils'
+ * `size -t` (Berkeley format, where text includes .rodata). */
+static int archive_sizes(struct dt *t, struct effc_cmd *c, const char *files, size_t *text, size_t *data)
+{
+	char out[16384];
+	effc_cmd_raw(c, "size -t");
+	effc_cmd_raw(c, files);
+	if (effc_cmd_run(c, t->log, out, sizeof out))
+		return -1;
+	char *end = strstr(out, "(TOTALS)"), *line = end;
+	while (line && line > out && line[-1] != '\n')
+		line--;
+	size_t bss;
+	return line && sscanf(line, "%zu %zu %zu", text, data, &bss) == 3 ? (*data += bss, 0) : -1;
+}
+
+/* What an application budgets, measured on the build: read-only bytes (the archives' text and
+ * rodata, the embedded weights among them) and one context's bytes at create (runner
+ * --memory, that is NAME_context_bytes). Informative: a missing `size` only says so. */
+static int memory_report(struct dt *t)
+{
+	struct effc_cmd c = {0};
+	char out[4096], files[9000];
+	double arena, context, weights;
+	effc_cmd_arg(&c, t->runner);
+	effc_cmd_raw(&c, " --memory --threads");
+	effc_cmd_argf(&c, "%d", t->o->threads);
+	add_inputs(t, &c, 0, 0);
+	for (int k = 0; k < t->g->n_outputs; k++)
+		effc_cmd_argf(&c, "%s/bench_out%d.f32", t->work, k);
+	if (effc_cmd_run(&c, t->log, out, sizeof out) || parse_ms(out, "arena_bytes=", &arena) ||
+	    parse_ms(out, "context_bytes=", &context) || parse_ms(out, "weights_bytes=", &weights)) {
+		fprintf(stderr, "effc: %s: the runner's --memory failed\n", t->o->model);
+		effc_show_log_tail(t->log);
+		free(c.s);
+		return 1;
+	}
+	const int have_rt = t->rt_lib[0] && access(t->rt_lib, R_OK) == 0;
+	struct effc_cmd f = {0};
+	effc_cmd_argf(&f, "%s/gen/build/libmodel.a", t->work);
+	if (have_rt)
+		effc_cmd_arg(&f, t->rt_lib);
+	snprintf(files, sizeof files, "%s", f.s ? f.s : "");
+	free(f.s);
+	size_t text, data;
+	if (archive_sizes(t, &c, files, &text, &data))
+		printf("memory: code size not measured (binutils' size failed, see the log)\n");
+	else
+		printf("memory: read-only %zu bytes = weights %.0f + code %zu (text+rodata of libmodel.a%s; XNNPACK, "
+		       "pthreadpool and libc are shared libraries, not counted), data+bss %zu\n",
+		       text, weights, text > (size_t)weights ? text - (size_t)weights : 0,
+		       have_rt ? " and the runtime's archive" : "; the runtime's archive not found, not counted", data);
+	printf("memory: per context at threads=%d: context_bytes=%.0f (arena %.0f + runtime buffers and XNNPACK "
+	       "operators %.0f)\n",
+	       t->o->threads, context, arena, context - arena);
+	free(c.s);
 	return 0;
 }
 
@@ -666,6 +750,8 @@ static int difftest(struct dt_opts *o, const char *work, struct effc_graph *g)
 	if (build(&t, builddir, 0))
 		return 1;
 	int failed = run_seeds(&t);
+	if (!failed)
+		failed = memory_report(&t);
 	if (o->layers)
 		failed |= layers(&t);
 	if (!failed && o->bench > 0)

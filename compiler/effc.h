@@ -277,6 +277,10 @@ struct effc_stats {
 	int op_count[EFFC_OP_COUNT];
 };
 void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s);
+/* Bytes of the emitted NAME.weights (header and constants): the read-only data of a build,
+ * embedded or loaded at run time. */
+#define EFFC_WEIGHTS_HEADER 64
+size_t effc_weights_file_bytes(const struct effc_graph *g);
 
 /* ---- util.c ------------------------------------------------------------------------------ */
 enum effc_status effc_read_file(const char *path, void **data, size_t *size, struct effc_diag *d);

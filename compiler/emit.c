@@ -647,8 +647,8 @@ static void io_macros(struct emitter *e, struct sb *s, const char *kind, const i
 /* NAME.weights: a header of EFFC_WEIGHTS_HEADER bytes (so the constants after it keep their
  * 64-byte alignment), little-endian: magic, format version, header size, the constants' byte
  * count, and an FNV-1a hash of the constants and of the create code, which says where each op
- * reads them. A blob of another model, seed or compile fails the hash, and create refuses it. */
-#define EFFC_WEIGHTS_HEADER 64
+ * reads them. A blob of another model, seed or compile fails the hash, and create refuses it.
+ * EFFC_WEIGHTS_HEADER is in effc.h: the summaries report the file's size. */
 #define EFFC_WEIGHTS_VERSION 1
 static const char effc_weights_magic[8] = {'E', 'F', 'F', 'C', 'W', 'G', 'T', 'S'};
 
@@ -740,8 +740,9 @@ static void make_header(struct emitter *e, struct sb *s)
 	sb_printf(s,
 		  "#define %s_WEIGHTS_EMBEDDED %d\n"
 		  "#define %s_WEIGHTS_SIZE %zu /* bytes of %s.weights */\n"
-		  "#define %s_WEIGHTS_ALIGN 64 /* a blob's address must be a multiple of this (the kernels' aligned loads) */\n",
-		  U, !file, U, (size_t)EFFC_WEIGHTS_HEADER + e->g->weights_bytes, N, U);
+		  "#define %s_WEIGHTS_ALIGN 64 /* a blob's address must be a multiple of this (the kernels' aligned loads) */\n"
+		  "#define %s_ARENA_BYTES %zu /* the activations of one context (see %s_context_bytes) */\n",
+		  U, !file, U, (size_t)EFFC_WEIGHTS_HEADER + e->g->weights_bytes, N, U, U, e->g->arena_bytes, N);
 	sb_printf(s,
 		  "\n/* Opaque context: weights are shared (read-only), everything else is per context, so two\n"
 		  " * contexts may run at the same time on different threads. */\n"
@@ -795,6 +796,17 @@ static void make_header(struct emitter *e, struct sb *s)
 		sb_printf(s, "int %s_run_image(%s *ctx, const unsigned char *pixels, int width, int height, size_t stride_bytes,\n"
 			     "\t\tfloat *const outputs[]);\n\n", N, N);
 	}
+	sb_printf(s,
+		  "/* Bytes that create allocated for ctx and that stay allocated until destroy: the context\n"
+		  " * struct, the arena (%s_ARENA_BYTES plus 64 bytes of slack) and the runtime's per-op memory\n"
+		  " * (re-laid-out weight copies, per-thread buffers, scratch, XNNPACK's operators with their\n"
+		  " * repacked weights), counted as create requested them (the runtime's blocks in whole 64-byte\n"
+		  " * lines). Not included: the weights (read-only,\n"
+		  " * shared by contexts), the thread pool's threads and stacks, allocator overhead, and\n"
+		  " * XNNPACK's blocks if the application called xnn_initialize itself before the first create.\n"
+		  " * It depends on num_threads and on the CPU (which kernels were chosen). 0 for NULL. */\n"
+		  "size_t %s_context_bytes(const %s *ctx);\n\n",
+		  U, N, N);
 	sb_printf(s, "void %s_destroy(%s *ctx);\n\n", N, N);
 	sb_printf(s,
 		  "#ifdef %s_DEBUG_TENSORS\n"
@@ -834,9 +846,9 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "#include \"%s.h\"\n\n#include \"effc_rt.h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n", N);
 	if (!file)
 		sb_printf(s, "extern const unsigned char %s_weights[]; /* %s.weights, embedded by %s_weights.c */\n\n", N, N, N);
-	sb_printf(s, "#define %s_ARENA_BYTES %zu\n#define %s_WEIGHTS_BYTES %zu /* after the header */\n"
+	sb_printf(s, "#define %s_WEIGHTS_BYTES %zu /* after the header */\n"
 		     "#define %s_WEIGHTS_HASH UINT64_C(0x%016" PRIx64 ")\n#ifndef %s_NUM_OPS\n#define %s_NUM_OPS %d\n#endif\n\n",
-		  U, g->arena_bytes, U, g->weights_bytes, U, e->weights_hash, U, U, e->n_ops);
+		  U, g->weights_bytes, U, e->weights_hash, U, U, e->n_ops);
 	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tconst unsigned char *weights; /* the constants: the blob past its header */\n"
 		     "\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n", N, U);
 	if (o->image)
@@ -884,7 +896,9 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "int %s_create_with_weights(%s **out, int num_threads, const void *weights, size_t size)\n{\n\tint st;\n", N, N);
 	sb_printf(s, "\tif (!out || num_threads < 0 || !weights)\n\t\treturn %s_ERR_ARGS;\n\t*out = NULL;\n", U);
 	sb_printf(s, "\tif (%s_check_weights(weights, size))\n\t\treturn %s_ERR_WEIGHTS;\n", N, U);
-	sb_printf(s, "\t%s *ctx = calloc(1, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n", N, U);
+	/* Through the runtime's hook like every block of a context, so a test's hook sees it all. */
+	sb_printf(s, "\t%s *ctx = effc_rt_alloc(64, sizeof *ctx);\n\tif (!ctx)\n\t\treturn %s_ERR_NOMEM;\n"
+		     "\tmemset(ctx, 0, sizeof *ctx);\n", N, U);
 	sb_printf(s, "\tctx->weights = (const unsigned char *)weights + %d;\n", EFFC_WEIGHTS_HEADER);
 	sb_printf(s, "\tCHECK(effc_rt_init(&ctx->rt, num_threads));\n");
 	/* XNNPACK may read a few bytes past a tensor's end, hence the slack. */
@@ -904,7 +918,16 @@ static void make_source(struct emitter *e, struct sb *s)
 		}
 		sb_printf(s, "\t}\n");
 	}
+	sb_printf(s, "\teffc_rt_init_done(&ctx->rt);\n");
 	sb_printf(s, "\t*out = ctx;\n\treturn %s_OK;\nfail:\n\t%s_destroy(ctx);\n\treturn st;\n}\n\n", U, N);
+	/* The caller-side blocks are known sizes; the runtime measured its own and XNNPACK's. */
+	sb_printf(s, "/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */\n"
+		     "#define LINES(n) (((size_t)(n) + 63) / 64 * 64)\n");
+	sb_printf(s, "size_t %s_context_bytes(const %s *ctx)\n{\n\tif (!ctx)\n\t\treturn 0;\n"
+		     "\treturn LINES(sizeof *ctx) + LINES(%s_ARENA_BYTES + 64) + ctx->rt.created_bytes", N, N, U);
+	if (o->image && !fast)
+		sb_printf(s, " + LINES(%zu)", effc_tensor_bytes(&g->t[g->inputs[0]]));
+	sb_printf(s, ";\n}\n\n");
 	if (file)
 		sb_printf(s, "int %s_create(%s **out, int num_threads)\n{\n\tif (!out || num_threads < 0)\n\t\treturn %s_ERR_ARGS;\n"
 			     "\t*out = NULL;\n\treturn %s_ERR_WEIGHTS; /* compiled with --weights file: none embedded */\n}\n\n",
@@ -979,7 +1002,8 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "\tfor (int i = 0; i < %s_NUM_OPS; i++)\n\t\teffc_rt_op_destroy(&ctx->op[i]);\n", U);
 	if (o->image && !fast)
 		sb_printf(s, "\tif (ctx->image_input)\n\t\teffc_rt_free(ctx->image_input);\n");
-	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n\tfree(ctx);\n}\n");
+	sb_printf(s, "\tif (ctx->arena)\n\t\teffc_rt_free(ctx->arena);\n\teffc_rt_fini(&ctx->rt);\n"
+		     "\teffc_rt_free(ctx);\n}\n");
 }
 
 static void make_weights_c(struct emitter *e, struct sb *s)

@@ -372,6 +372,12 @@ static int cmd_compile(int argc, char **argv, const char *cmdline)
 		printf("  nodes %d -> ops %d; %" PRId64 " parameters, %" PRId64 " MACs; arena %zu bytes (peak live %zu), "
 		       "weights %zu bytes\n",
 		       g->onnx_nodes, ops, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
+		/* What an application budgets; code and per-context runtime memory need a build and a
+		 * create, which effc difftest and the runner's --memory measure. */
+		printf("  read-only: %s.weights %zu bytes + code (measured after a build: effc difftest)\n"
+		       "  per context: arena %zu bytes + runtime buffers "
+		       "(measured at create: %s_context_bytes, runner --memory)\n",
+		       name, effc_weights_file_bytes(g), g->arena_bytes, name);
 		/* Say so when an op will run on a scalar single-threaded reference kernel: one such op
 		 * on a hot path (MobileNetV3's 21 HardSigmoids were 10% of its time) is easy to miss. */
 		int n_ref = 0;
@@ -449,8 +455,9 @@ static int cmd_inspect(int argc, char **argv)
 		printf(", \"producer\": ");
 		json_str(g->producer ? g->producer : "");
 		printf(", \"opset\": %d, \"params\": %" PRId64 ", \"macs\": %" PRId64 ", \"arena_bytes\": %zu, "
-		       "\"peak_live_bytes\": %zu, \"weights_bytes\": %zu, \"ops\": {",
-		       g->opset, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
+		       "\"peak_live_bytes\": %zu, \"weights_bytes\": %zu, \"weights_file_bytes\": %zu, \"ops\": {",
+		       g->opset, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes,
+		       effc_weights_file_bytes(g));
 		for (int i = 0, first = 1; i < EFFC_OP_COUNT; i++) {
 			if (!s.op_count[i])
 				continue;
@@ -490,8 +497,12 @@ static int cmd_inspect(int argc, char **argv)
 		printf("]}\n");
 	} else {
 		printf("model      %s\nproducer   %s %s, opset %d\n", model, g->producer, g->producer_version, g->opset);
-		printf("params     %" PRId64 "\nMACs       %" PRId64 "\narena      %zu bytes (peak live %zu)\nweights    %zu bytes\n",
-		       s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes);
+		printf("params     %" PRId64 "\nMACs       %" PRId64 "\n"
+		       "arena      %zu bytes (peak live %zu) per context\n"
+		       "weights    %zu bytes (NAME.weights %zu bytes, read-only, shared by contexts)\n"
+		       "measured   code size: effc difftest; context bytes: NAME_context_bytes, runner --memory\n",
+		       s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes,
+		       effc_weights_file_bytes(g));
 		for (int k = 0; k < g->n_inputs; k++)
 			printf("input      %s %s\n", g->t[g->inputs[k]].name, effc_shape_str(arena, &g->t[g->inputs[k]]));
 		for (int k = 0; k < g->n_outputs; k++)

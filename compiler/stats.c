@@ -52,3 +52,5 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 		}
 	}
 }
+
+size_t effc_weights_file_bytes(const struct effc_graph *g) { return (size_t)EFFC_WEIGHTS_HEADER + g->weights_bytes; }

@@ -21,6 +21,111 @@ static void *default_alloc(size_t align, size_t size) { return aligned_alloc(ali
 void *(*effc_rt_alloc)(size_t align, size_t size) = default_alloc;
 void (*effc_rt_free)(void *p) = free;
 
+/* Memory accounting. A context's create runs on one thread, from effc_rt_init to
+ * effc_rt_init_done, and every allocation in between comes from that thread (XNNPACK creates
+ * operators synchronously on the caller). So one per-thread running count, allocations minus
+ * frees of the runtime's buffers and of XNNPACK's, read at both ends, gives the bytes that
+ * create left allocated, with no lock and without attributing XNNPACK's blocks to an rt
+ * (its allocator has no per-call context). Unsigned wrap-around keeps the difference right. */
+static _Thread_local size_t created_bytes;
+
+/* The runtime's own buffers: the size the default hook really requests (whole 64-byte lines). */
+static size_t line_bytes(size_t size) { return (size + 63) / 64 * 64; }
+static void *counted_alloc(size_t size)
+{
+	void *p = effc_rt_alloc(64, size);
+	if (p)
+		created_bytes += line_bytes(size);
+	return p;
+}
+/* For buffers freed before create returns (temporaries, a grown rt->work); buffers freed at
+ * destroy need no count, as the figure is the one taken at the end of create. */
+static void counted_release(void *p, size_t size)
+{
+	if (!p)
+		return;
+	effc_rt_free(p);
+	created_bytes -= line_bytes(size);
+}
+
+#if !defined(EFFC_RT_PORTABLE)
+#include <stdatomic.h>
+/* XNNPACK's allocations, through the allocator effc_rt_init hands to xnn_initialize: the same
+ * malloc/realloc/aligned_alloc calls as XNNPACK's default allocator, plus a header before each
+ * block that records its size (and, for aligned blocks, the offset back to the malloc'd base). */
+struct xnn_hdr {
+	size_t size, offset;
+};
+#define XNN_HDR (sizeof(struct xnn_hdr) > _Alignof(max_align_t) ? sizeof(struct xnn_hdr) : _Alignof(max_align_t))
+static atomic_size_t xnn_live_bytes;
+
+static void *xnn_count(unsigned char *base, size_t offset, size_t size)
+{
+	if (!base)
+		return NULL;
+	struct xnn_hdr h = {size, offset};
+	memcpy(base + offset - sizeof h, &h, sizeof h);
+	atomic_fetch_add_explicit(&xnn_live_bytes, size, memory_order_relaxed);
+	created_bytes += size;
+	return base + offset;
+}
+static struct xnn_hdr xnn_uncount(void *p)
+{
+	struct xnn_hdr h;
+	memcpy(&h, (unsigned char *)p - sizeof h, sizeof h);
+	atomic_fetch_sub_explicit(&xnn_live_bytes, h.size, memory_order_relaxed);
+	created_bytes -= h.size;
+	return h;
+}
+static void *xnn_counting_allocate(void *ctx, size_t size)
+{
+	(void)ctx;
+	return xnn_count(malloc(XNN_HDR + size), XNN_HDR, size);
+}
+static void *xnn_counting_reallocate(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!p)
+		return xnn_counting_allocate(ctx, size);
+	struct xnn_hdr h = xnn_uncount(p);
+	unsigned char *base = realloc((unsigned char *)p - h.offset, XNN_HDR + size);
+	if (!base) /* the old block stays valid and counted */
+		return xnn_count((unsigned char *)p - h.offset, h.offset, h.size), NULL;
+	return xnn_count(base, XNN_HDR, size);
+}
+static void xnn_counting_deallocate(void *ctx, void *p)
+{
+	(void)ctx;
+	if (p)
+		free((unsigned char *)p - xnn_uncount(p).offset);
+}
+static void *xnn_counting_aligned_allocate(void *ctx, size_t align, size_t size)
+{
+	(void)ctx;
+	/* align is a power of two: the header fits in one alignment unit, or in XNN_HDR bytes,
+	 * which is then a multiple of align. */
+	const size_t offset = align > XNN_HDR ? align : XNN_HDR;
+	const size_t a = align > _Alignof(max_align_t) ? align : _Alignof(max_align_t);
+	return xnn_count(aligned_alloc(a, (offset + size + a - 1) / a * a), offset, size);
+}
+static const struct xnn_allocator xnn_counting_allocator = {
+	.allocate = xnn_counting_allocate,
+	.reallocate = xnn_counting_reallocate,
+	.deallocate = xnn_counting_deallocate,
+	.aligned_allocate = xnn_counting_aligned_allocate,
+	.aligned_deallocate = xnn_counting_deallocate,
+};
+size_t effc_rt_backend_live_bytes(void) { return atomic_load_explicit(&xnn_live_bytes, memory_order_relaxed); }
+#else
+size_t effc_rt_backend_live_bytes(void) { return 0; }
+#endif
+
+void effc_rt_init_done(struct effc_rt *rt)
+{
+	if (rt)
+		rt->created_bytes = created_bytes - rt->created_mark;
+}
+
 int effc_rt_init(struct effc_rt *rt, int num_threads)
 {
 	if (!rt || num_threads < 0)
@@ -28,8 +133,14 @@ int effc_rt_init(struct effc_rt *rt, int num_threads)
 	memset(rt, 0, sizeof *rt);
 	rt->threads = 1;
 #if USE_XNN
-	if (xnn_initialize(NULL) != xnn_status_success)
+	/* XNNPACK keeps the allocator of its first xnn_initialize in the process: when the
+	 * application initialised it before us, its blocks go uncounted (see effc_rt.h). */
+	if (xnn_initialize(&xnn_counting_allocator) != xnn_status_success)
 		return EFFC_RT_ERR_BACKEND;
+#endif
+	/* After xnn_initialize: its first call's process-wide tables belong to no context. */
+	rt->created_mark = created_bytes;
+#if USE_XNN
 	if (num_threads > 1) {
 		rt->threads = num_threads;
 		rt->pool = pthreadpool_create((size_t)num_threads);
@@ -57,11 +168,10 @@ static int reserve_work(struct effc_rt *rt, size_t bytes)
 {
 	if (bytes <= rt->work_bytes)
 		return EFFC_RT_OK;
-	float *w = effc_rt_alloc(64, bytes);
+	float *w = counted_alloc(bytes);
 	if (!w)
 		return EFFC_RT_ERR_NOMEM;
-	if (rt->work)
-		effc_rt_free(rt->work);
+	counted_release(rt->work, rt->work_bytes);
 	rt->work = w;
 	rt->work_bytes = bytes;
 	return EFFC_RT_OK;
@@ -195,7 +305,7 @@ static int im2col_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c, N = (size_t)p->out_c;
 	const size_t np = (N + 15) / 16 * 16, tasks = task_count(rt);
 	const size_t buf = ((size_t)p->out_w * K + 15) / 16 * 16;
-	float *mem = effc_rt_alloc(64, sizeof(float) * (np * K + tasks * buf));
+	float *mem = counted_alloc(sizeof(float) * (np * K + tasks * buf));
 	if (!mem)
 		return memset(op, 0, sizeof *op), EFFC_RT_ERR_NOMEM;
 	effc_rt_pack_b(N, K, weights, mem); /* OHWI rows are the GEMM's [n][k] */
@@ -281,9 +391,9 @@ int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 #if USE_XNN
 	/* XNNPACK path: it repacks the weights at create, so the unpacked copy is temporary. With
 	 * an input scale, XNNPACK reads a scaled copy of the input kept in op->scratch. */
-	float *w = effc_rt_alloc(64, n * k * sizeof(float)), *scaled = NULL;
+	float *w = counted_alloc(n * k * sizeof(float)), *scaled = NULL;
 	if (in_scale)
-		scaled = effc_rt_alloc(64, m * k * sizeof(float));
+		scaled = counted_alloc(m * k * sizeof(float));
 	if (!w || (in_scale && !scaled)) {
 		if (w)
 			effc_rt_free(w);
@@ -296,7 +406,7 @@ int effc_rt_conv1x1_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 	struct effc_rt_conv2d q = *p;
 	q.packed = 0;
 	int st = conv2d_create_xnn(rt, op, &q, w, bias, scaled ? scaled : in, out);
-	effc_rt_free(w);
+	counted_release(w, n * k * sizeof(float));
 	if (st) {
 		if (scaled)
 			effc_rt_free(scaled);
@@ -346,7 +456,7 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 		int st = begin(op, EFFC_RT_DW, in, out);
 		if (st)
 			return st;
-		float *w = effc_rt_alloc(64, sizeof(float) * (size_t)p->out_c * (size_t)(p->kh * p->kw));
+		float *w = counted_alloc(sizeof(float) * (size_t)p->out_c * (size_t)(p->kh * p->kw));
 		if (!w)
 			return memset(op, 0, sizeof *op), EFFC_RT_ERR_NOMEM;
 		effc_rt_pack_dw((size_t)p->out_c, (size_t)p->kh, (size_t)p->kw, weights, w);
@@ -374,9 +484,9 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	if (!effc_rt_gemm_fast_available() && USE_XNN) {
 		/* Unfused on XNNPACK (its kernels are the fast ones here): expansion into a private
 		 * buffer, then the depthwise with [C][kh][kw] weights. */
-		struct effc_rt_op *pair = effc_rt_alloc(64, 2 * sizeof *pair);
-		float *mid = effc_rt_alloc(64, (size_t)dw->batch * H * W * N * sizeof(float));
-		float *w = effc_rt_alloc(64, N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float));
+		struct effc_rt_op *pair = counted_alloc(2 * sizeof *pair);
+		float *mid = counted_alloc((size_t)dw->batch * H * W * N * sizeof(float));
+		float *w = counted_alloc(N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float));
 		int st = pair && mid && w ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
 		if (!st) {
 			memset(pair, 0, 2 * sizeof *pair);
@@ -391,8 +501,7 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 			if (!st)
 				st = effc_rt_dwconv_create(rt, &pair[1], &q, w, bd, mid, out, row_sums);
 		}
-		if (w)
-			effc_rt_free(w);
+		counted_release(w, N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float)); /* the ops hold copies */
 		if (st) {
 			if (pair) {
 				effc_rt_op_destroy(&pair[0]);
@@ -438,7 +547,7 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	m->tasks = task_count(rt);
 	if (m->tasks > rows)
 		m->tasks = rows;
-	m->bufs = effc_rt_alloc(64, m->tasks * m->buf_floats * sizeof(float));
+	m->bufs = counted_alloc(m->tasks * m->buf_floats * sizeof(float));
 	if (!m->bufs) {
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
@@ -670,7 +779,7 @@ int effc_rt_se_create(struct effc_rt *rt, struct effc_rt_op *op, const struct ef
 	op->p.se = *p;
 	op->w[0] = w1, op->w[1] = b1, op->w[2] = w2, op->w[3] = b2;
 	/* pooled [batch][C], hidden [Cr], gate [C] */
-	op->scratch = effc_rt_alloc(64, sizeof(float) * (p->batch * p->channels + p->reduced + p->channels));
+	op->scratch = counted_alloc(sizeof(float) * (p->batch * p->channels + p->reduced + p->channels));
 	if (!op->scratch) {
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
@@ -736,7 +845,7 @@ int effc_rt_se_gate_create(struct effc_rt *rt, struct effc_rt_op *op, const stru
 		return st ? st : fail_args(op);
 	op->p.se_gate = (struct effc_rt_se_gate){.p = *p, .rows = rows, .x = x, .row_sums = row_sums, .gate = gate};
 	op->w[0] = w1, op->w[1] = b1, op->w[2] = w2, op->w[3] = b2;
-	op->scratch = effc_rt_alloc(64, sizeof(float) * (p->channels + p->reduced)); /* pooled, hidden */
+	op->scratch = counted_alloc(sizeof(float) * (p->channels + p->reduced)); /* pooled, hidden */
 	if (!op->scratch) {
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;

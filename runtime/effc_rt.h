@@ -30,10 +30,24 @@ struct effc_rt {
 	 * a pointwise convolution with an input scale writes its scaled operand here. */
 	float *work;
 	size_t work_bytes;
+	/* Bytes that the op creates between effc_rt_init and effc_rt_init_done left allocated:
+	 * the runtime's buffers (packed weights, per-thread buffers, scratch, rt->work) and
+	 * XNNPACK's operators with their repacked weights. created_mark is the calling thread's
+	 * running count at init. Not counted: the thread pool (its threads and stacks), the
+	 * caller's own allocations (context struct, arena), XNNPACK's process-wide tables, and
+	 * XNNPACK's blocks when the application called xnn_initialize before effc did (XNNPACK
+	 * keeps the first caller's allocator). */
+	size_t created_bytes, created_mark;
 };
+/* Starts a context's create on the calling thread; its op creates must follow on this thread. */
 int effc_rt_init(struct effc_rt *rt, int num_threads);
+/* Ends a context's create: sets rt->created_bytes. */
+void effc_rt_init_done(struct effc_rt *rt);
 void effc_rt_fini(struct effc_rt *rt);
-/* Aligned allocation hook used for the arena; tests replace it to simulate failure. */
+/* XNNPACK's bytes live now in the whole process (0 without XNNPACK); thread-safe. */
+size_t effc_rt_backend_live_bytes(void);
+/* Aligned allocation hook used for the context, the arena and the runtime's buffers; tests
+ * replace it to simulate failure or to count. */
 extern void *(*effc_rt_alloc)(size_t align, size_t size);
 extern void (*effc_rt_free)(void *p);
 

@@ -15,7 +15,6 @@
 
 extern const unsigned char efficientnet_tiny_weights[]; /* efficientnet_tiny.weights, embedded by efficientnet_tiny_weights.c */
 
-#define EFFICIENTNET_TINY_ARENA_BYTES 248832
 #define EFFICIENTNET_TINY_WEIGHTS_BYTES 281280 /* after the header */
 #define EFFICIENTNET_TINY_WEIGHTS_HASH UINT64_C(0x17e97b16bcf345bd)
 #ifndef EFFICIENTNET_TINY_NUM_OPS
@@ -192,9 +191,10 @@ int efficientnet_tiny_create_with_weights(efficientnet_tiny **out, int num_threa
 	*out = NULL;
 	if (efficientnet_tiny_check_weights(weights, size))
 		return EFFICIENTNET_TINY_ERR_WEIGHTS;
-	efficientnet_tiny *ctx = calloc(1, sizeof *ctx);
+	efficientnet_tiny *ctx = effc_rt_alloc(64, sizeof *ctx);
 	if (!ctx)
 		return EFFICIENTNET_TINY_ERR_NOMEM;
+	memset(ctx, 0, sizeof *ctx);
 	ctx->weights = (const unsigned char *)weights + 64;
 	CHECK(effc_rt_init(&ctx->rt, num_threads));
 	ctx->arena = effc_rt_alloc(64, EFFICIENTNET_TINY_ARENA_BYTES + 64);
@@ -422,11 +422,21 @@ int efficientnet_tiny_create_with_weights(efficientnet_tiny **out, int num_threa
 			.kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = -INFINITY, .out_max = INFINITY, .nhwc = 1, .packed = 1};
 		CHECK(effc_rt_conv1x1_create(&ctx->rt, &ctx->op[43], &p, W(271040), W(270976), NULL, NULL, A(2560), A(0)));
 	}
+	effc_rt_init_done(&ctx->rt);
 	*out = ctx;
 	return EFFICIENTNET_TINY_OK;
 fail:
 	efficientnet_tiny_destroy(ctx);
 	return st;
+}
+
+/* In whole 64-byte lines, as effc_rt_alloc's default requests them. */
+#define LINES(n) (((size_t)(n) + 63) / 64 * 64)
+size_t efficientnet_tiny_context_bytes(const efficientnet_tiny *ctx)
+{
+	if (!ctx)
+		return 0;
+	return LINES(sizeof *ctx) + LINES(EFFICIENTNET_TINY_ARENA_BYTES + 64) + ctx->rt.created_bytes;
 }
 
 int efficientnet_tiny_create(efficientnet_tiny **out, int num_threads)
@@ -555,5 +565,5 @@ void efficientnet_tiny_destroy(efficientnet_tiny *ctx)
 	if (ctx->arena)
 		effc_rt_free(ctx->arena);
 	effc_rt_fini(&ctx->rt);
-	free(ctx);
+	effc_rt_free(ctx);
 }

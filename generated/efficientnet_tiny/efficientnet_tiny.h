@@ -42,6 +42,7 @@ extern "C" {
 #define EFFICIENTNET_TINY_WEIGHTS_EMBEDDED 1
 #define EFFICIENTNET_TINY_WEIGHTS_SIZE 281344 /* bytes of efficientnet_tiny.weights */
 #define EFFICIENTNET_TINY_WEIGHTS_ALIGN 64 /* a blob's address must be a multiple of this (the kernels' aligned loads) */
+#define EFFICIENTNET_TINY_ARENA_BYTES 248832 /* the activations of one context (see efficientnet_tiny_context_bytes) */
 
 /* Opaque context: weights are shared (read-only), everything else is per context, so two
  * contexts may run at the same time on different threads. */
@@ -71,6 +72,16 @@ const char *efficientnet_tiny_status_message(int status);
 /* Runs the model. inputs[i] and outputs[i] hold EFFICIENTNET_TINY_INPUT<i>_SIZE / EFFICIENTNET_TINY_OUTPUT<i>_SIZE floats in
  * the ONNX layout and shape. No allocation and no I/O happen here. */
 int efficientnet_tiny_run(efficientnet_tiny *ctx, const float *const inputs[], float *const outputs[]);
+
+/* Bytes that create allocated for ctx and that stay allocated until destroy: the context
+ * struct, the arena (EFFICIENTNET_TINY_ARENA_BYTES plus 64 bytes of slack) and the runtime's per-op memory
+ * (re-laid-out weight copies, per-thread buffers, scratch, XNNPACK's operators with their
+ * repacked weights), counted as create requested them (the runtime's blocks in whole 64-byte
+ * lines). Not included: the weights (read-only,
+ * shared by contexts), the thread pool's threads and stacks, allocator overhead, and
+ * XNNPACK's blocks if the application called xnn_initialize itself before the first create.
+ * It depends on num_threads and on the CPU (which kernels were chosen). 0 for NULL. */
+size_t efficientnet_tiny_context_bytes(const efficientnet_tiny *ctx);
 
 void efficientnet_tiny_destroy(efficientnet_tiny *ctx);
 

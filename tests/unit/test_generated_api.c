@@ -1,7 +1,8 @@
 /* test_generated_api.c: the API of a generated model (generated/efficientnet_tiny, built here
  * from the committed sources): NULL and argument checks, two contexts running at once on two
- * threads with results equal to one context's, and create failing cleanly (status NOMEM, no
- * leak) when the runtime's allocation hook refuses memory. */
+ * threads with results equal to one context's, create failing cleanly (status NOMEM, no
+ * leak) when the runtime's allocation hook refuses memory, and efficientnet_tiny_context_bytes
+ * against an independent count: the runtime's allocation hook and XNNPACK's live bytes. */
 #include "efficientnet_tiny.h"
 #include "effc_rt.h"
 
@@ -50,6 +51,62 @@ static void *failing_alloc(size_t align, size_t size)
 	if (fail_after-- <= 0)
 		return NULL;
 	return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+/* An allocation hook that tracks live bytes (as the default hook requests them: whole 64-byte
+ * lines), so a context's memory can be counted outside the runtime's own accounting. */
+#define MAX_BLOCKS 4096
+static struct {
+	void *p;
+	size_t bytes;
+} blocks[MAX_BLOCKS];
+static size_t hook_live;
+static int hook_overflow;
+static void *tracking_alloc(size_t align, size_t size)
+{
+	size_t bytes = (size + align - 1) / align * align;
+	void *p = aligned_alloc(align, bytes);
+	for (int i = 0; p && i < MAX_BLOCKS; i++)
+		if (!blocks[i].p) {
+			blocks[i].p = p, blocks[i].bytes = bytes, hook_live += bytes;
+			return p;
+		}
+	hook_overflow = 1;
+	return p;
+}
+static void tracking_free(void *p)
+{
+	for (int i = 0; p && i < MAX_BLOCKS; i++)
+		if (blocks[i].p == p) {
+			hook_live -= blocks[i].bytes, blocks[i].p = NULL;
+			break;
+		}
+	free(p);
+}
+
+/* One context on threads: its context_bytes, and what the hook and XNNPACK saw it keep. */
+struct measure {
+	size_t reported, hook, xnn, xnn_after_destroy, xnn_before;
+	int ok;
+};
+static struct measure measure_context(int threads)
+{
+	struct measure m = {0};
+	void *(*saved_alloc)(size_t, size_t) = effc_rt_alloc;
+	void (*saved_free)(void *) = effc_rt_free;
+	effc_rt_alloc = tracking_alloc, effc_rt_free = tracking_free;
+	size_t hook0 = hook_live;
+	m.xnn_before = effc_rt_backend_live_bytes();
+	efficientnet_tiny *ctx = NULL;
+	m.ok = efficientnet_tiny_create(&ctx, threads) == EFFICIENTNET_TINY_OK;
+	m.reported = efficientnet_tiny_context_bytes(ctx);
+	m.hook = hook_live - hook0;
+	m.xnn = effc_rt_backend_live_bytes() - m.xnn_before;
+	efficientnet_tiny_destroy(ctx);
+	m.xnn_after_destroy = effc_rt_backend_live_bytes();
+	m.ok &= hook_live == hook0 && !hook_overflow;
+	effc_rt_alloc = saved_alloc, effc_rt_free = saved_free;
+	return m;
 }
 
 int main(void)
@@ -128,6 +185,25 @@ int main(void)
 	char what[96];
 	snprintf(what, sizeof what, "create fails with ERR_NOMEM and no context at each of %d allocation points", tried - 1);
 	check(clean && tried > 1, what);
+
+	/* Memory: every block of a context but XNNPACK's goes through the runtime's hook (the
+	 * struct, the arena, the runtime's buffers), so context_bytes must be exactly the bytes the
+	 * hook saw kept plus XNNPACK's; a second thread adds per-thread buffers (im2col rows, MBConv
+	 * bands), which must show in both counts alike. */
+	check(efficientnet_tiny_context_bytes(NULL) == 0, "context_bytes(NULL) is 0");
+	struct measure m1 = measure_context(1), m2 = measure_context(2);
+	printf("context_bytes: 1 thread %zu (hook %zu, XNNPACK %zu); 2 threads %zu (hook %zu, XNNPACK %zu)\n", m1.reported,
+	       m1.hook, m1.xnn, m2.reported, m2.hook, m2.xnn);
+	check(m1.ok && m2.ok, "contexts created and destroyed under the tracking hook, every block freed");
+	check(m1.reported >= (size_t)EFFICIENTNET_TINY_ARENA_BYTES + m1.xnn && m1.hook >= EFFICIENTNET_TINY_ARENA_BYTES,
+	      "context_bytes and the hook's count include the arena");
+	check(m1.reported == m1.hook + m1.xnn && m2.reported == m2.hook + m2.xnn,
+	      "context_bytes = the hook's bytes + XNNPACK's, at 1 and 2 threads");
+	/* Whether a second thread adds buffers depends on the kernels create picks (none where
+	 * XNNPACK runs every op), so only "never fewer" is checked; the line above shows which. */
+	check(m2.reported >= m1.reported, "a second thread adds per-thread buffers, if any, and frees none");
+	check(m1.xnn_after_destroy == m1.xnn_before && m2.xnn_after_destroy == m2.xnn_before,
+	      "XNNPACK's live bytes return to their level after destroy");
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

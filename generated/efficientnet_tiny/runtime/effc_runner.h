@@ -5,7 +5,9 @@
  *
  * Inputs and outputs are raw little-endian float32 in ONNX layout, one file per graph input
  * then per graph output. --repeat K runs K timed iterations after the first run and prints
- * `median_ms=<x> min_ms=<y> threads=<n>`; --create-ms also prints `create_ms=<x>`. --dump DIR
+ * `median_ms=<x> min_ms=<y> threads=<n>`; --create-ms also prints `create_ms=<x>`; --memory prints
+ * `arena_bytes=<a> context_bytes=<c> weights_bytes=<w>` (NAME_context_bytes: everything create
+ * allocated, arena included; the weights are NAME.weights' size, shared by contexts). --dump DIR
  * (builds with EFFC_DEBUG_TENSORS only) writes every ONNX-named intermediate tensor of the
  * first run as DIR/t<i>.f32 in ONNX layout, listed in DIR/index.txt. --profile and
  * --profile-ops (builds with EFFC_PROFILE) print the time per op class, or per op too, over the
@@ -178,7 +180,7 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 
 int main(int argc, char **argv)
 {
-	int threads = 1, repeat = 0, show_create = 0, profile = 0, profile_ops = 0, serve = 0, a = 1;
+	int threads = 1, repeat = 0, show_create = 0, show_memory = 0, profile = 0, profile_ops = 0, serve = 0, a = 1;
 	const char *dump = NULL, *weights_path = NULL, *image_path = NULL;
 	unsigned char *frame = NULL;
 	void *weights = NULL;
@@ -197,6 +199,8 @@ int main(int argc, char **argv)
 			image_path = argv[++a];
 		else if (!strcmp(argv[a], "--create-ms"))
 			show_create = 1;
+		else if (!strcmp(argv[a], "--memory"))
+			show_memory = 1;
 		else if (!strcmp(argv[a], "--profile"))
 			profile = 1;
 		else if (!strcmp(argv[a], "--profile-ops"))
@@ -208,7 +212,7 @@ int main(int argc, char **argv)
 	}
 	const int n_in = image_path ? 0 : MU(_NUM_INPUTS);
 	if (argc - a != n_in + MU(_NUM_OUTPUTS) || threads < 1 || repeat < 0) {
-		fprintf(stderr, "usage: %s [--weights FILE] [--image FRAME] [--threads N] [--repeat K] [--create-ms] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) (none with --image) then %d output file(s), raw float32\n",
+		fprintf(stderr, "usage: %s [--weights FILE] [--image FRAME] [--threads N] [--repeat K] [--create-ms] [--memory] [--profile | --profile-ops] [--serve] [--dump DIR] %d input file(s) (none with --image) then %d output file(s), raw float32\n",
 			argv[0], MU(_NUM_INPUTS), MU(_NUM_OUTPUTS));
 		return 2;
 	}
@@ -255,6 +259,9 @@ int main(int argc, char **argv)
 	}
 	if (show_create)
 		printf("create_ms=%.3f\n", create_ms);
+	if (show_memory)
+		printf("arena_bytes=%zu context_bytes=%zu weights_bytes=%zu\n", (size_t)MU(_ARENA_BYTES),
+		       M(_context_bytes)(ctx), (size_t)MU(_WEIGHTS_SIZE));
 #ifdef EFFC_DEBUG_ENABLED
 	if (dump) {
 		dump_dir = dump;

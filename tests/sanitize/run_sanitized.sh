@@ -46,7 +46,6 @@ run)
   check runner_weights_file bash "$src/tests/cli/check_runner_weights.sh" "$work/build/tests/tiny_file_runner" \
     "$tiny/tiny_file/tiny_file.weights" "$tiny/tiny_c5/tiny_c5.weights" "$work/runner_weights"
   check cli_bad_input bash "$src/tests/cli/test_bad_input.sh" "$work/build/effc" "$work/cli"
-  check cli_external_data bash "$src/tests/cli/test_external_data.sh" "$work/build/effc" "$work/ext" "$work/build/runtime-exports"
   check compile_b0 "$work/build/effc" compile "$model" -o "$work/b0" --name b0
   check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0
   check inspect_b0 "$work/build/effc" inspect "$model" --json

@@ -40,7 +40,9 @@ enum effc_status effc_read_file(const char *path, void **data, size_t *size, str
 
 enum effc_status effc_map_file(const char *path, const void **data, size_t *size, struct effc_diag *d)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named as a data file must be refused below, not block the open
+	 * waiting for a writer; on a regular file it changes nothing. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return effc_fail(d, EFFC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;

@@ -81,6 +81,7 @@ write(os.path.join(outside, "w.bin"), w.tobytes())
 os.symlink("sub/w.bin", os.path.join(out, "inside_link.bin"))
 os.symlink(os.path.join(outside, "w.bin"), os.path.join(out, "escape_link.bin"))
 os.symlink("../outside", os.path.join(out, "escape_dir"))
+os.mkfifo(os.path.join(out, "pipe.bin"))  # opening it for reading must not wait for a writer
 
 def ext(name, entries, dtype=TP.FLOAT, dims=(4, 3, 3, 3)):
     t = TP()
@@ -129,6 +130,7 @@ save("symlink_escape.onnx", [w_at("escape_link.bin")])
 save("symlink_dir_escape.onnx", [w_at("escape_dir/w.bin")])
 save("missing_file.onnx", [w_at("nope.bin")])
 save("directory.onnx", [w_at("sub", "0", None)])
+save("fifo.onnx", [w_at("pipe.bin", "0", None)])
 save("empty_location.onnx", [w_at("")])
 save("no_location.onnx", [ext("W", [("offset", "0"), ("length", "432")])])
 save("twice_location.onnx", [ext("W", [("location", "w.bin"), ("location", "bw.bin")])])
@@ -273,6 +275,7 @@ bad_case symlink_escape "'escape_link.bin'" "outside the model's directory"
 bad_case symlink_dir_escape "'escape_dir/w.bin'" "outside the model's directory"
 bad_case missing_file "'nope.bin'" "No such file"
 bad_case directory "'sub'" "not a regular file"
+bad_case fifo "'pipe.bin'" "not a regular file"
 bad_case empty_location "location ''" "empty"
 bad_case no_location "no 'location'"
 bad_case twice_location "'location'" "twice"

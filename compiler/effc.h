@@ -96,6 +96,8 @@ struct effc_attrs {
 	int gate; /* SE: 0 sigmoid, 1 hard sigmoid (alpha, beta) */
 	enum effc_act pre_act; /* ExpandDepthwise: the expansion's activation (act is the depthwise's) */
 	float pre_min, pre_max;
+	enum effc_act post_act; /* FusedMBConv: the projection's activation (act is the kxk conv's) */
+	float post_min, post_max;
 	int packed; /* Conv: 1x1 weights in the runtime GEMM's panel layout; in[3] an optional residual,
 		     * in[4] an optional input scale [N][C]. A depthwise Conv may have out[1]: per-row
 		     * channel sums of its output [N*H][C] */
@@ -208,6 +210,7 @@ enum effc_status effc_pass_fuse_residual(struct effc_graph *g, struct effc_diag 
 enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_se_scale(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_conv_project(struct effc_graph *g, struct effc_diag *d);
 
 /* Pass helpers (ir.c). */
 int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */
@@ -227,6 +230,7 @@ enum effc_pass_id {
 	EFFC_PASS_DCE,
 	EFFC_PASS_FUSE_RESIDUAL,
 	EFFC_PASS_FUSE_MBCONV,
+	EFFC_PASS_FUSE_CONV_PROJECT,
 	EFFC_PASS_FUSE_SE_SCALE,
 	EFFC_PASS_INPLACE,
 	EFFC_PASS_COUNT

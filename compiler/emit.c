@@ -167,6 +167,8 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 		return "se";
 	case EFFC_OP_EXPAND_DW:
 		return "expand+dw";
+	case EFFC_OP_CONV_PROJECT:
+		return "fused-mbconv";
 	case EFFC_OP_SWISH:
 	case EFFC_OP_SIGMOID:
 	case EFFC_OP_MUL:
@@ -401,6 +403,22 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_mbconv_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
 			  ptr(e, n->out[0]), ptr(e, n->n_out > 1 ? n->out[1] : -1));
+		end_op(e, n);
+		return EFFC_OK;
+	}
+	case EFFC_OP_CONV_PROJECT: {
+		/* The kxk convolution writes y's pixels with the expanded channel count. */
+		struct effc_tensor mid = *y;
+		mid.dims[1] = g->t[n->in[1]].dims[0];
+		begin_op(e, n);
+		emit_conv_params(e, a, x, x->dims[1], &mid, 1);
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_project q = {.out_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
+			  y->dims[1],
+			  a->post_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->post_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+			  fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_min : -INFINITY), fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_max : INFINITY));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_conv_project_create(&ctx->rt, &ctx->op[%d], &p, &q, %s, %s, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[5]),
+			  ptr(e, n->in[0]), ptr(e, n->out[0]));
 		end_op(e, n);
 		return EFFC_OK;
 	}

@@ -1,8 +1,8 @@
 /* pipeline.c: the order of the passes, in one place.
  *
  *   cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
- *   -> fuse-se -> dce -> layout -> fuse-residual -> lower -> fuse-mbconv -> fuse-se-scale (then
- *   the memory plan, with in-place if enabled)
+ *   -> fuse-se -> dce -> layout -> fuse-residual -> lower -> fuse-mbconv -> fuse-conv-proj
+ *   -> fuse-se-scale (then the memory plan, with in-place if enabled)
  *
  * Every pass but layout and lower can be switched off (--no-<flag>); -O0 switches them all off
  * and still gives correct code. BN folding precedes activation fusion (Conv -> BN -> Swish must
@@ -30,6 +30,8 @@ static const struct {
 	{EFFC_PASS_DCE, "dce", effc_pass_dce, "dead nodes removed"},
 	{EFFC_PASS_FUSE_RESIDUAL, "fuse-residual", effc_pass_fuse_residual, "residual adds fused into 1x1 convs"},
 	{EFFC_PASS_FUSE_MBCONV, "fuse-mbconv", effc_pass_fuse_mbconv, "expansion + depthwise convs fused"},
+	{EFFC_PASS_FUSE_CONV_PROJECT, "fuse-conv-proj", effc_pass_fuse_conv_project,
+	 "Fused-MBConv expansion + projection convs fused"},
 	{EFFC_PASS_FUSE_SE_SCALE, "fuse-se-scale", effc_pass_fuse_se_scale, "SE scales applied in the next 1x1 conv"},
 	{EFFC_PASS_INPLACE, "inplace", NULL, "in-place execution in the memory plan"},
 };
@@ -63,6 +65,7 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 	enum effc_status st;
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
 		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL || passes[i].id == EFFC_PASS_FUSE_MBCONV ||
+		    passes[i].id == EFFC_PASS_FUSE_CONV_PROJECT ||
 		    passes[i].id == EFFC_PASS_FUSE_SE_SCALE)
 			continue; /* they run after layout and lowering, below */
 		if (o->disabled[passes[i].id]) {
@@ -94,6 +97,12 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 	if (report && k < report_cap)
 		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_MBCONV] ? "  %-16s off\n" : "  %-16s %d expansion + depthwise convs fused\n",
 				      "fuse-mbconv", g->rewrites);
+	g->rewrites = 0;
+	if (!o->disabled[EFFC_PASS_FUSE_CONV_PROJECT] && (st = effc_pass_fuse_conv_project(g, d)))
+		return st;
+	if (report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_CONV_PROJECT] ? "  %-16s off\n" : "  %-16s %d Fused-MBConv expansion + projection convs fused\n",
+				      "fuse-conv-proj", g->rewrites);
 	g->rewrites = 0;
 	if (!o->disabled[EFFC_PASS_FUSE_SE_SCALE] && (st = effc_pass_fuse_se_scale(g, d)))
 		return st;

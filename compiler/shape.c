@@ -459,6 +459,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_SE:
 	case EFFC_OP_SE_GATE:
 	case EFFC_OP_EXPAND_DW:
+	case EFFC_OP_CONV_PROJECT:
 	case EFFC_OP_TO_NHWC:
 	case EFFC_OP_TO_NCHW:
 	case EFFC_OP_COUNT:

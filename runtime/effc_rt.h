@@ -193,6 +193,19 @@ struct effc_rt_im2col {
 	const float *in, *packed, *bias;
 	float *out, *bufs;
 	size_t k, buf_floats, tasks;
+	/* Fused-MBConv (effc_rt_conv_project_create): with proj.packed set, each task writes the
+	 * convolution's output rows, `band` at a time, to its band buffer (band_floats each, after
+	 * the gather buffers), and projects every band at once with this 1x1 GEMM into proj.c. */
+	struct effc_rt_gemm proj;
+	size_t band, band_floats;
+	float *bands;
+};
+
+/* The 1x1 projection of a Fused-MBConv block (effc_rt_conv_project_create). */
+struct effc_rt_project {
+	size_t out_c;
+	enum effc_rt_act act;
+	float out_min, out_max;
 };
 
 /* Squeeze-excitation gate only (the scale is applied by the next pointwise convolution):
@@ -264,8 +277,10 @@ struct effc_rt_op {
 };
 
 /* Creates. in/out are the final buffers; weights are constant for the context's life.
- * conv2d: NHWC weights [out][kh][kw][in/groups]. A dense convolution with up to 128 taps x
- * input channels runs as im2col + our GEMM where the CPU has AVX2+FMA; others on XNNPACK. */
+ * conv2d: NHWC weights [out][kh][kw][in/groups]. A dense convolution with up to
+ * EFFC_RT_IM2COL_MAX_K taps x input channels runs as im2col + our GEMM where the CPU has
+ * AVX2+FMA (interior pixels read in place with AVX-512); others on XNNPACK. */
+#define EFFC_RT_IM2COL_MAX_K 2304
 int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 			  const float *weights, const float *bias, const float *in, float *out);
 /* A packed 1x1 convolution that also adds `residual` (same shape as out, may be NULL) and, when
@@ -288,6 +303,15 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
 			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
 			  const float *bd, const float *in, float *out, float *row_sums);
+/* A Fused-MBConv block (EfficientNetV2): out = act_q(clamp_q(conv1x1(y, wp) + bp)) + residual
+ * where y = the dense convolution p of `in` (weights w [out][kh][kw][in], bias b, p's clamp
+ * and activation). wp: the projection's weights in the GEMM's panel layout (k = p->out_c, n =
+ * q->out_c); residual (the shape of out) and b, bp may be NULL. Where our GEMM runs (AVX2+FMA)
+ * the two convolutions run band by band, y's rows in a per-thread buffer in L2, never whole;
+ * elsewhere as two ops (XNNPACK or the reference) through a private copy of y. */
+int effc_rt_conv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+				const struct effc_rt_project *q, const float *w, const float *b, const float *wp,
+				const float *bp, const float *residual, const float *in, float *out);
 /* The SE gate alone: gate [batch][channels] from row_sums ([batch][rows][channels], rows > 0) or,
  * when row_sums is NULL, from x ([batch][hw][channels]). */
 int effc_rt_se_gate_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_se *p, size_t rows,

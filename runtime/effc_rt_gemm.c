@@ -808,31 +808,64 @@ static void gather(const struct effc_rt_im2col *c, const float *img, int oy, int
 	}
 }
 
-/* Output pixels [ox0, ox1) of row r through the im2col buffer. */
-static void im2col_pixels(const struct effc_rt_im2col *c, float *buf, size_t r, int ox0, int ox1)
+/* Output pixels [ox0, ox1) of row r through the im2col buffer; dst: the row's pixel 0. */
+static void im2col_pixels(const struct effc_rt_im2col *c, float *buf, size_t r, int ox0, int ox1, float *dst)
 {
 	const struct effc_rt_conv2d *p = &c->p;
-	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, N = (size_t)p->out_c;
+	const size_t OH = (size_t)p->out_h, N = (size_t)p->out_c;
 	const float *img = c->in + r / OH * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
 	if (ox0 >= ox1)
 		return;
 	for (int ox = ox0; ox < ox1; ox++)
 		gather(c, img, (int)(r % OH), ox, buf + (size_t)(ox - ox0) * c->k);
 	const struct effc_rt_gemm g = {.m = (size_t)(ox1 - ox0), .n = N, .k = c->k, .a = buf, .packed = c->packed,
-				       .bias = c->bias, .c = c->out + (r * OW + (size_t)ox0) * N,
+				       .bias = c->bias, .c = dst + (size_t)ox0 * N,
 				       .out_min = p->out_min, .out_max = p->out_max, .act = p->act};
 	effc_rt_gemm_fast(&g, 0, g.m);
 }
 
-/* Each output row: with the AVX-512 tiles and dilation 1, the pixels whose taps are all inside
- * the row read the image in place, one segment of k per tap row inside the image
- * (effc_rt_gemm_segments), and only the border pixels go through the buffer. The gather had
- * been about a third of the stem's time (B0: 0.31 ms for a GEMM that runs in 0.2 alone). */
-void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t)
+/* Output row r (of batch x out_h) into dst. With the AVX-512 tiles and dilation 1, the pixels
+ * [ox_lo, ox_hi) whose taps are all inside the row read the image in place, one segment of k
+ * per tap row inside the image (effc_rt_gemm_segments), and only the border pixels go through
+ * the buffer. The gather had been about a third of the stem's time (B0: 0.31 ms for a GEMM
+ * that runs in 0.2 alone). */
+static void im2col_row(const struct effc_rt_im2col *c, float *buf, size_t r, int ox_lo, int ox_hi, float *dst)
 {
 	const struct effc_rt_conv2d *p = &c->p;
 	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, H = (size_t)p->in_h, W = (size_t)p->in_w;
-	const size_t C = (size_t)p->in_c, N = (size_t)p->out_c, rows = (size_t)p->batch * OH;
+	const size_t C = (size_t)p->in_c, N = (size_t)p->out_c;
+	const int direct = p->dw == 1 && p->kh <= 16 && ox_hi > ox_lo;
+	const float *img = c->in + r / OH * H * W * C;
+	const int oy = (int)(r % OH);
+	const float *a[16];
+	size_t off[16], segs = 0;
+	for (int ky = 0; direct && ky < p->kh; ky++) {
+		const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+		if (iy >= 0 && iy < (int)H) {
+			a[segs] = img + ((size_t)iy * W + (size_t)(ox_lo * p->sw - p->pad_left)) * C;
+			off[segs++] = (size_t)ky * (size_t)p->kw * C;
+		}
+	}
+	const struct effc_rt_gemm g = {.m = (size_t)(ox_hi - ox_lo), .n = N, .k = c->k, .packed = c->packed,
+				       .bias = c->bias, .c = dst + (size_t)ox_lo * N,
+				       .out_min = p->out_min, .out_max = p->out_max, .act = p->act};
+	if (segs && effc_rt_gemm_segments(&g, a, off, segs, (size_t)p->kw * C, (size_t)p->sw * C)) {
+		im2col_pixels(c, buf, r, 0, ox_lo, dst);
+		im2col_pixels(c, buf, r, ox_hi, (int)OW, dst);
+	} else {
+		im2col_pixels(c, buf, r, 0, (int)OW, dst);
+	}
+}
+
+/* Task t's share of the output rows. A Fused-MBConv (c->proj.packed set) writes them `band`
+ * rows at a time to the task's band buffer and projects each band while it is in L2, the
+ * residual added in the projection's store step: the expanded tensor (V2-S: 7 MB at 96x96x192)
+ * never goes to memory. */
+void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t)
+{
+	const struct effc_rt_conv2d *p = &c->p;
+	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, W = (size_t)p->in_w;
+	const size_t N = (size_t)p->out_c, rows = (size_t)p->batch * OH;
 	const size_t chunk = (rows + c->tasks - 1) / c->tasks, r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
 	float *buf = c->bufs + t * c->buf_floats;
 	int ox_lo = 0, ox_hi = (int)OW;
@@ -840,27 +873,22 @@ void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t)
 		ox_lo++;
 	while (ox_hi > ox_lo && (ox_hi - 1) * p->sw - p->pad_left + p->kw > (int)W)
 		ox_hi--;
-	const int direct = p->dw == 1 && p->kh <= 16 && ox_hi > ox_lo;
-	for (size_t r = r0; r < r1; r++) {
-		const float *img = c->in + r / OH * H * W * C;
-		const int oy = (int)(r % OH);
-		const float *a[16];
-		size_t off[16], segs = 0;
-		for (int ky = 0; direct && ky < p->kh; ky++) {
-			const int iy = oy * p->sh - p->pad_top + ky * p->dh;
-			if (iy >= 0 && iy < (int)H) {
-				a[segs] = img + ((size_t)iy * W + (size_t)(ox_lo * p->sw - p->pad_left)) * C;
-				off[segs++] = (size_t)ky * (size_t)p->kw * C;
-			}
-		}
-		const struct effc_rt_gemm g = {.m = (size_t)(ox_hi - ox_lo), .n = N, .k = c->k, .packed = c->packed,
-					       .bias = c->bias, .c = c->out + (r * OW + (size_t)ox_lo) * N,
-					       .out_min = p->out_min, .out_max = p->out_max, .act = p->act};
-		if (segs && effc_rt_gemm_segments(&g, a, off, segs, (size_t)p->kw * C, (size_t)p->sw * C)) {
-			im2col_pixels(c, buf, r, 0, ox_lo);
-			im2col_pixels(c, buf, r, ox_hi, (int)OW);
-		} else {
-			im2col_pixels(c, buf, r, 0, (int)OW);
-		}
+	if (!c->proj.packed) {
+		for (size_t r = r0; r < r1; r++)
+			im2col_row(c, buf, r, ox_lo, ox_hi, c->out + r * OW * N);
+		return;
+	}
+	float *band = c->bands + t * c->band_floats;
+	const size_t n2 = c->proj.n;
+	for (size_t b0 = r0; b0 < r1; b0 += c->band) {
+		const size_t b1 = r1 - b0 < c->band ? r1 : b0 + c->band;
+		for (size_t r = b0; r < b1; r++)
+			im2col_row(c, buf, r, ox_lo, ox_hi, band + (r - b0) * OW * N);
+		struct effc_rt_gemm g = c->proj;
+		g.m = (b1 - b0) * OW;
+		g.a = band;
+		g.c = c->proj.c + b0 * OW * n2;
+		g.residual = c->proj.residual ? c->proj.residual + b0 * OW * n2 : NULL;
+		effc_rt_gemm_fast(&g, 0, g.m);
 	}
 }

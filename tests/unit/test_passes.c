@@ -756,6 +756,116 @@ static void test_fuse_mbconv_kept(const char *name, int64_t S, int share, int no
 	fixture_free(&f);
 }
 
+/* ---- fuse-conv-proj --------------------------------------------------------------------- */
+
+/* A Fused-MBConv block as torchvision's EfficientNetV2 exports it (BN folded): X [1,C,12,12] ->
+ * 3x3 conv (pads 1, C -> E, groups `group`) -> Sigmoid, Mul (SiLU) -> 1x1 projection (E -> C)
+ * -> Add X -> Y. `share` makes the SiLU output a graph output too. */
+struct fmb_ids {
+	int x, silu, y;
+};
+static struct fmb_ids build_fused_mbconv(struct effc_graph *g, int64_t C, int64_t E, int64_t group, int share)
+{
+	struct fmb_ids m;
+	m.x = input(g, "X", 4, DIMS(1, C, 12, 12));
+	int we = constant(g, "We", 4, DIMS(E, C / group, 3, 3), -0.5f, 0.001f);
+	int be = constant(g, "Be", 1, DIMS(E), 0.1f, 0.01f);
+	int wp = constant(g, "Wp", 4, DIMS(C, E, 1, 1), -0.1f, 0.0005f);
+	int t = tensor(g, "conv_out", 0, NULL), s = tensor(g, "sig", 0, NULL), p = tensor(g, "proj", 0, NULL);
+	m.silu = tensor(g, "silu", 0, NULL), m.y = tensor(g, "Y", 0, NULL);
+	int c = node(g, EFFC_OP_CONV, "expand", 3, INS(m.x, we, be), t);
+	g->n[c].a.group = group;
+	for (int i = 0; i < 4; i++)
+		g->n[c].a.pads[i] = 1;
+	node(g, EFFC_OP_SIGMOID, "sigmoid", 1, INS(t), s);
+	node(g, EFFC_OP_MUL, "silu", 2, INS(t, s), m.silu);
+	node(g, EFFC_OP_CONV, "project", 2, INS(m.silu, wp), p);
+	node(g, EFFC_OP_ADD, "residual", 2, INS(p, m.x), m.y);
+	output(g, m.y);
+	if (share)
+		output(g, m.silu);
+	return m;
+}
+
+static int run_pipeline_conv_proj(struct fixture *f, const char *name, int off)
+{
+	struct effc_pipeline_options o;
+	memset(&o, 0, sizeof o);
+	effc_pipeline_set_level(&o, 1);
+	o.disabled[EFFC_PASS_FUSE_CONV_PROJECT] = off;
+	enum effc_status st = effc_infer_shapes(f->g, &f->d);
+	if (!st)
+		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
+	if (!st)
+		st = effc_plan_memory(f->g, &f->d);
+	char full[160];
+	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
+	return st == EFFC_OK;
+}
+
+static void test_fuse_conv_proj_match(void)
+{
+	const char *name = "fuse-conv-proj 3x3 expansion + projection + residual fused";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	const int64_t C = 8, E = 32;
+	struct fmb_ids m = build_fused_mbconv(g, C, E, 1, 0);
+	if (run_pipeline_conv_proj(&f, name, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int fused = find_op(g, EFFC_OP_CONV_PROJECT, 0);
+		const struct effc_node *fn = fused >= 0 ? &g->n[fused] : NULL;
+		const int xin = fn ? writer(g, fn->in[0]) : -1, yout = writer(g, m.y);
+		/* Y: the fused op's output, or the layout change after it */
+		const int to_y = yout >= 0 && fn && (yout == fused || (g->n[yout].op == EFFC_OP_TO_NCHW && g->n[yout].in[0] == fn->out[0]));
+		snprintf(full, sizeof full, "%s: one FusedMBConv from X (NHWC) to Y, no Conv or Add left", name);
+		check(fn && count_op(g, EFFC_OP_CONV_PROJECT) == 1 && count_op(g, EFFC_OP_CONV) == 0 &&
+			      count_op(g, EFFC_OP_ADD) == 0 && xin >= 0 && g->n[xin].op == EFFC_OP_TO_NHWC &&
+			      g->n[xin].in[0] == m.x && to_y,
+		      full, "%d fused, %d convs, %d adds", count_op(g, EFFC_OP_CONV_PROJECT), count_op(g, EFFC_OP_CONV),
+		      count_op(g, EFFC_OP_ADD));
+		if (fn) {
+			snprintf(full, sizeof full, "%s: the residual is X, SiLU on the conv, none on the projection", name);
+			check(fn->n_in == 6 && fn->in[5] == fn->in[0] && fn->a.act == EFFC_ACT_SWISH &&
+				      fn->a.post_act == EFFC_ACT_NONE && fn->a.kernel[0] == 3 && fn->a.pads[0] == 1,
+			      full, "n_in %d, residual %d, act %d, post_act %d", fn->n_in, fn->n_in > 5 ? fn->in[5] : -1,
+			      (int)fn->a.act, (int)fn->a.post_act);
+			snprintf(full, sizeof full, "%s: the expansion's weights OHWI and bias, the projection's packed", name);
+			check(g->t[fn->in[1]].data && g->t[fn->in[1]].dims[0] == E && g->t[fn->in[1]].dims[3] == C &&
+				      fn->in[2] >= 0 && g->t[fn->in[2]].data && fn->in[3] >= 0 && g->t[fn->in[3]].data &&
+				      fn->in[4] < 0,
+			      full, "W dims [%" PRId64 ",..,%" PRId64 "]", g->t[fn->in[1]].dims[0], g->t[fn->in[1]].dims[3]);
+		}
+		snprintf(full, sizeof full, "%s: the expanded tensor is never written", name);
+		check(writer(g, m.silu) < 0, full, "written by node %d", writer(g, m.silu));
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
+/* Left alone: the expanded tensor is also a graph output, a grouped convolution, K past the
+ * runtime's im2col limit (3 x 3 x 300), the pass switched off. */
+static void test_fuse_conv_proj_kept(const char *name, int64_t C, int64_t group, int share, int off)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	build_fused_mbconv(g, C, 16, group, share);
+	if (run_pipeline_conv_proj(&f, name, off)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: no FusedMBConv, both convs left", name);
+		check(count_op(g, EFFC_OP_CONV_PROJECT) == 0 && count_op(g, EFFC_OP_CONV) == 2, full, "%d fused, %d convs",
+		      count_op(g, EFFC_OP_CONV_PROJECT), count_op(g, EFFC_OP_CONV));
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
 /* Left alone by fuse-se-scale: the SE output is also a graph output, or the pass is off. */
 static void test_fuse_se_scale_kept(const char *name, int share, int no_se_scale)
 {
@@ -972,6 +1082,11 @@ int main(void)
 	test_fuse_mbconv_kept("fuse-mbconv switched off", 112, 0, 1);
 	test_fuse_se_scale_kept("fuse-se-scale SE output also a graph output kept", 2, 0);
 	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
+	test_fuse_conv_proj_match();
+	test_fuse_conv_proj_kept("fuse-conv-proj expanded tensor also an output kept", 8, 1, 1, 0);
+	test_fuse_conv_proj_kept("fuse-conv-proj grouped conv kept", 8, 2, 0, 0);
+	test_fuse_conv_proj_kept("fuse-conv-proj K over the im2col limit kept", 300, 1, 0, 0);
+	test_fuse_conv_proj_kept("fuse-conv-proj switched off", 8, 1, 0, 1);
 
 	return test_summary();
 }

@@ -167,7 +167,8 @@ static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int se
 	expect_status(name, st, EFFC_RT_OK);
 	if (st == EFFC_RT_OK) {
 		/* Dense convolutions with few taps x channels run as im2col + our GEMM where it exists. */
-		const int im2col = effc_rt_gemm_fast_available() && c->groups == 1 && c->kh * c->kw * c->in_c <= 128;
+		const int im2col = effc_rt_gemm_fast_available() && c->groups == 1 &&
+				   c->kh * c->kw * c->in_c <= EFFC_RT_IM2COL_MAX_K;
 		snprintf(name, sizeof name, "conv2d %s t%d path", c->name, rt->threads);
 		check((op.kind == EFFC_RT_IM2COL) == im2col, name, "op kind %d, expected im2col %d", (int)op.kind, im2col);
 		snprintf(name, sizeof name, "conv2d %s t%d run", c->name, rt->threads);
@@ -252,6 +253,130 @@ static void test_conv_im2col_act(struct effc_rt *rt)
 		effc_rt_op_destroy(&op);
 		free(w), free(bias), free(in), free(got), free(ref);
 	}
+}
+
+/* Fused-MBConv (effc_rt_conv_project_create) against the reference convolution, its
+ * activation, then a plain-loop projection with its clamp and activation and the residual:
+ * V2's shapes at small sizes (stride 1 with the residual, stride 2 with asymmetric pads),
+ * odd channel counts that leave partial panels and tiles, dilation (the gather path), rows of
+ * 100 pixels (several tiles and bands), batch 2 (bands that cross images), and a K past
+ * EFFC_RT_IM2COL_MAX_K (two ops). On the AVX-512 tiles where the CPU has them, then AVX2. */
+static void test_conv_project(struct effc_rt *rt)
+{
+	static const struct {
+		struct conv_case c;
+		int act; /* the convolution's: 0 none, 1 Swish, 2 HardSwish */
+		size_t n2;
+		int pact, residual, no_pbias;
+		float pmin, pmax;
+	} cases[] = {
+		{{"v2_s1_res", 1, 13, 11, 24, 96, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 24, 0, 1, 0,
+		 -INFINITY, INFINITY},
+		{{"v2_s2_pads", 2, 17, 15, 16, 64, 1, 3, 3, 2, 2, 1, 1, 0, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 40, 2, 0, 0,
+		 -INFINITY, INFINITY},
+		{{"odd_k5_clamp_nobias", 1, 9, 7, 5, 37, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0.0f, 6.0f, 1}, 0, 19, 0, 0, 1,
+		 -1.0f, 1.5f},
+		{{"dilated", 2, 8, 9, 6, 21, 1, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, -INFINITY, INFINITY, 0}, 2, 6, 1, 1, 0,
+		 -INFINITY, INFINITY},
+		{{"wide_rows", 1, 5, 100, 48, 192, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 48, 0, 1, 0,
+		 -INFINITY, INFINITY},
+		{{"k_past_im2col", 1, 5, 4, 300, 20, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 7, 0, 0, 0,
+		 -INFINITY, INFINITY},
+	};
+	const size_t ncases = sizeof cases / sizeof *cases;
+	for (size_t i = 0; i < 2 * ncases; i++) {
+		const struct conv_case *c = &cases[i % ncases].c;
+		const size_t n2 = cases[i % ncases].n2;
+		const int isa512 = i < ncases;
+		if (isa512 && !effc_rt_avx512_available())
+			continue;
+		const int was = effc_rt_allow_avx512(isa512);
+		const char *isa = isa512 ? "avx512" : "avx2";
+		char name[192];
+		struct effc_rt_conv2d p = conv_params(c, 1);
+		p.act = cases[i % ncases].act == 1 ? EFFC_RT_ACT_SWISH :
+			cases[i % ncases].act == 2 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE;
+		const struct effc_rt_project q = {.out_c = n2,
+						  .act = cases[i % ncases].pact == 1 ? EFFC_RT_ACT_SWISH :
+							 cases[i % ncases].pact == 2 ? EFFC_RT_ACT_HARDSWISH : EFFC_RT_ACT_NONE,
+						  .out_min = cases[i % ncases].pmin, .out_max = cases[i % ncases].pmax};
+		const size_t N = (size_t)c->out_c, K = (size_t)c->kh * c->kw * c->in_c;
+		const size_t pix = (size_t)c->batch * p.out_h * p.out_w, nin = (size_t)c->batch * c->in_h * c->in_w * c->in_c;
+		float *w = alloc_f(N * K), *b = alloc_f(N), *in = alloc_f(nin), *w2 = alloc_f(n2 * N);
+		/* packed panels are read with aligned loads, as the generated code's weights are aligned */
+		float *packed = aligned_alloc(64, ((n2 + 15) / 16 * 16 * N * sizeof(float) + 63) / 64 * 64);
+		float *b2 = alloc_f(n2), *res = alloc_f(pix * n2);
+		if (!packed)
+			abort();
+		float *mid = alloc_f(pix * N), *got = alloc_f(pix * n2), *want = alloc_f(pix * n2);
+		rng_seed(1200 + i);
+		fill(w, N * K, -0.5f, 0.5f);
+		fill(b, N, -1.0f, 1.0f);
+		fill(in, nin, -1.0f, 1.0f);
+		fill(w2, n2 * N, -0.3f, 0.3f);
+		fill(b2, n2, -1.0f, 1.0f);
+		fill(res, pix * n2, -1.0f, 1.0f);
+		effc_rt_pack_b(n2, N, w2, packed);
+		const float *bias = c->no_bias ? NULL : b, *pbias = cases[i % ncases].no_pbias ? NULL : b2;
+		const float *residual = cases[i % ncases].residual ? res : NULL;
+
+		effc_rt_ref_conv2d(&p, w, bias, in, mid);
+		if (p.act == EFFC_RT_ACT_SWISH)
+			effc_rt_ref_swish(pix * N, mid, mid);
+		for (size_t j = 0; p.act == EFFC_RT_ACT_HARDSWISH && j < pix * N; j++)
+			mid[j] = mid[j] * (float)clampd(mid[j] / 6.0 + 0.5, 0.0, 1.0);
+		for (size_t m = 0; m < pix; m++)
+			for (size_t o = 0; o < n2; o++) {
+				double acc = pbias ? pbias[o] : 0.0;
+				for (size_t k = 0; k < N; k++)
+					acc += (double)mid[m * N + k] * w2[o * N + k];
+				acc = clampd(acc, q.out_min, q.out_max);
+				if (q.act == EFFC_RT_ACT_SWISH)
+					acc = acc / (1.0 + exp(-acc));
+				else if (q.act == EFFC_RT_ACT_HARDSWISH)
+					acc *= clampd(acc / 6.0 + 0.5, 0.0, 1.0);
+				want[m * n2 + o] = (float)(acc + (residual ? residual[m * n2 + o] : 0.0));
+			}
+
+		struct effc_rt_op op;
+		fill_nan(got, pix * n2);
+		int st = effc_rt_conv_project_create(rt, &op, &p, &q, w, bias, packed, pbias, residual, in, got);
+		snprintf(name, sizeof name, "conv_project %s t%d %s create+run", c->name, rt->threads, isa);
+		if (st == EFFC_RT_OK)
+			st = effc_rt_run(rt, &op);
+		expect_status(name, st, EFFC_RT_OK);
+		if (st == EFFC_RT_OK) {
+			const int fused = effc_rt_gemm_fast_available() && K <= EFFC_RT_IM2COL_MAX_K;
+			snprintf(name, sizeof name, "conv_project %s t%d %s path", c->name, rt->threads, isa);
+			check(op.kind == (fused ? EFFC_RT_IM2COL : EFFC_RT_PAIR), name, "op kind %d, fused %d", (int)op.kind,
+			      fused);
+			snprintf(name, sizeof name, "conv_project %s t%d %s vs ref conv, act, projection", c->name,
+				 rt->threads, isa);
+			expect_close(name, got, want, pix * n2, 1e-4);
+			/* the input and the residual are read only */
+			memcpy(mid, got, pix * n2 * sizeof(float));
+			fill_nan(got, pix * n2);
+			effc_rt_run(rt, &op);
+			snprintf(name, sizeof name, "conv_project %s t%d %s second run", c->name, rt->threads, isa);
+			check(memcmp(mid, got, pix * n2 * sizeof(float)) == 0, name, "second run differs from the first");
+		}
+		effc_rt_op_destroy(&op);
+		effc_rt_allow_avx512(was);
+		free(w), free(b), free(in), free(w2), free(packed), free(b2), free(res), free(mid), free(got), free(want);
+	}
+	/* bad arguments: a grouped convolution, no projection weights */
+	struct effc_rt_conv2d p = conv_params(&cases[0].c, 1);
+	const struct effc_rt_project q = {.out_c = 4, .out_min = -INFINITY, .out_max = INFINITY};
+	float dummy[64] = {0};
+	struct effc_rt_op op;
+	p.groups = 2;
+	expect_status("conv_project groups=2 -> EFFC_RT_ERR_ARGS",
+		      effc_rt_conv_project_create(rt, &op, &p, &q, dummy, NULL, dummy, NULL, NULL, dummy, dummy),
+		      EFFC_RT_ERR_ARGS);
+	p.groups = 1;
+	expect_status("conv_project no projection weights -> EFFC_RT_ERR_ARGS",
+		      effc_rt_conv_project_create(rt, &op, &p, &q, dummy, NULL, NULL, NULL, NULL, dummy, dummy),
+		      EFFC_RT_ERR_ARGS);
 }
 
 /* The nhwc=0 path is reference-only: check it against the naive ONNX definition. */
@@ -1663,6 +1788,7 @@ static void test_xnnpack_paths(struct effc_rt *rt)
 	for (int i = 0; i < nconv; i++)
 		test_conv_nhwc(rt, &conv_cases[i], 100 + i);
 	test_conv_im2col_act(rt);
+	test_conv_project(rt);
 	/* large enough for several 4096-element pieces at 2+ threads (EFFC_RT_UNARY's parallel_for) */
 	test_unary(rt, EFFC_RT_HARDSIGMOID, 3, 5001, -INFINITY, INFINITY, 407);
 	test_unary(rt, EFFC_RT_HARDSWISH, 3, 5001, -INFINITY, INFINITY, 408);

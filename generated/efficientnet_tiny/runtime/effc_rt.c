@@ -290,14 +290,15 @@ static int finish_xnn(struct effc_rt_op *op, xnn_operator_t x, enum xnn_status s
 }
 #endif
 
-/* Up to this many taps x input channels a dense convolution runs as im2col + our GEMM: the
- * stem's 27. XNNPACK's convolution there runs its spilling GEMM kernel on K = 27 and a
- * separate activation sweep; ours gathers a row of patches (a few KB, in L1) and applies
- * the activation in the GEMM's store step. Larger K would want a blocked im2col. */
-#define IM2COL_MAX_K 128
-
-static int im2col_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
-			 const float *weights, const float *bias, const float *in, float *out)
+/* Up to EFFC_RT_IM2COL_MAX_K taps x input channels a dense convolution runs as im2col + our
+ * GEMM. The stem (K = 27): XNNPACK's convolution runs its spilling GEMM kernel there and a
+ * separate activation sweep; ours applies the activation in the GEMM's store step. The
+ * Fused-MBConv expansions of EfficientNetV2 (K = 216 to 864): with AVX-512 the interior pixels
+ * read the image in place (effc_rt_gemm_segments), and V2-S's 3x3 convolutions ran at 147-203
+ * GFLOP/s against XNNPACK's 129-181 (Zen 5, one thread, per-op profile). Past the limit a
+ * row's gather buffer (out_w x K floats) would outgrow L2. */
+static int im2col_init(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p, const float *weights,
+		       const float *bias, const float *in, float *out, size_t band_floats)
 {
 	int st = begin(op, EFFC_RT_IM2COL, in, out);
 	if (st)
@@ -305,14 +306,27 @@ static int im2col_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c, N = (size_t)p->out_c;
 	const size_t np = (N + 15) / 16 * 16, tasks = task_count(rt);
 	const size_t buf = ((size_t)p->out_w * K + 15) / 16 * 16;
-	float *mem = counted_alloc(sizeof(float) * (np * K + tasks * buf));
+	float *mem = counted_alloc(sizeof(float) * (np * K + tasks * (buf + band_floats)));
 	if (!mem)
 		return memset(op, 0, sizeof *op), EFFC_RT_ERR_NOMEM;
 	effc_rt_pack_b(N, K, weights, mem); /* OHWI rows are the GEMM's [n][k] */
 	op->scratch = mem;
 	op->p.im2col = (struct effc_rt_im2col){.p = *p, .in = in, .packed = mem, .bias = bias, .out = out,
-					       .bufs = mem + np * K, .k = K, .buf_floats = buf, .tasks = tasks};
+					       .bufs = mem + np * K, .k = K, .buf_floats = buf, .tasks = tasks,
+					       .band_floats = band_floats, .bands = mem + np * K + tasks * buf};
 	return EFFC_RT_OK;
+}
+
+static int im2col_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+			 const float *weights, const float *bias, const float *in, float *out)
+{
+	return im2col_init(rt, op, p, weights, bias, in, out, 0);
+}
+
+static int im2col_fits(const struct effc_rt_conv2d *p)
+{
+	return p->nhwc && p->groups == 1 && p->batch >= 1 && p->kh >= 1 && p->kw >= 1 &&
+	       (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c <= EFFC_RT_IM2COL_MAX_K && effc_rt_gemm_fast_available();
 }
 
 /* XNNPACK's convolution, or the reference where there is no XNNPACK or the layout is NCHW. */
@@ -356,8 +370,7 @@ int effc_rt_conv2d_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	 * of an EfficientNet-Lite-B0's time. */
 	if (p && p->nhwc && p->groups > 1 && p->groups == p->in_c && p->in_c == p->out_c)
 		return effc_rt_dwconv_create(rt, op, p, weights, bias, in, out, NULL);
-	if (rt && p && weights && in && out && p->nhwc && p->groups == 1 && p->batch >= 1 && p->kh >= 1 && p->kw >= 1 &&
-	    (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c <= IM2COL_MAX_K && effc_rt_gemm_fast_available())
+	if (rt && p && weights && in && out && im2col_fits(p))
 		return im2col_create(rt, op, p, weights, bias, in, out);
 	return conv2d_create_xnn(rt, op, p, weights, bias, in, out);
 }
@@ -470,6 +483,69 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 		return st;
 	op->row_sums = row_sums;
 	op->post_act = op->post_act || row_sums;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_conv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
+				const struct effc_rt_project *q, const float *w, const float *b, const float *wp,
+				const float *bp, const float *residual, const float *in, float *out)
+{
+	if (!rt || !p || !q || !w || !wp || !in || !out || !p->nhwc || p->packed || p->groups != 1 || p->batch < 1 ||
+	    p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 || p->out_h < 1 || p->out_w < 1 ||
+	    p->in_c < 1 || p->out_c < 1 || !q->out_c)
+		return fail_args(op);
+	const size_t rows = (size_t)p->batch * (size_t)p->out_h, OW = (size_t)p->out_w, N = (size_t)p->out_c;
+	const struct effc_rt_conv2d pw = {.batch = p->batch, .in_h = p->out_h, .in_w = p->out_w, .in_c = p->out_c,
+					  .out_h = p->out_h, .out_w = p->out_w, .out_c = (int)q->out_c, .groups = 1,
+					  .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = q->out_min,
+					  .out_max = q->out_max, .nhwc = 1, .packed = 1, .act = q->act};
+	if (!im2col_fits(p)) {
+		/* Two ops through a private copy of the expanded tensor: XNNPACK's convolution (or
+		 * the reference), then the projection on whichever path conv1x1 takes. */
+		struct effc_rt_op *pair = counted_alloc(2 * sizeof *pair);
+		float *mid = counted_alloc(rows * OW * N * sizeof(float));
+		int st = pair && mid ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
+		if (!st) {
+			memset(pair, 0, 2 * sizeof *pair);
+			st = effc_rt_conv2d_create(rt, &pair[0], p, w, b, in, mid);
+			if (!st)
+				st = effc_rt_conv1x1_create(rt, &pair[1], &pw, wp, bp, residual, NULL, mid, out);
+		}
+		if (st) {
+			if (pair) {
+				effc_rt_op_destroy(&pair[0]);
+				effc_rt_op_destroy(&pair[1]);
+				effc_rt_free(pair);
+			}
+			if (mid)
+				effc_rt_free(mid);
+			memset(op, 0, sizeof *op);
+			return st;
+		}
+		memset(op, 0, sizeof *op);
+		op->kind = EFFC_RT_PAIR;
+		op->pair = pair;
+		op->pair_buf = mid;
+		op->in[0] = in;
+		op->out = out;
+		return EFFC_RT_OK;
+	}
+	/* Bands of output rows whose expanded tensor is about 160 KB (L2 is 1 MB on Zen 4 and 5,
+	 * shared with the convolution's packed weights, 330 KB at V2-S's 48 -> 192, and its input
+	 * rows), but with at least 48 pixels: the projection GEMM is inefficient on fewer rows. */
+	size_t band = (160u << 10) / (OW * N * sizeof(float)), tasks = task_count(rt);
+	if (band * OW < 48)
+		band = (48 + OW - 1) / OW;
+	const size_t share = (rows + tasks - 1) / tasks;
+	band = band < share ? band : share;
+	band = band ? band : 1;
+	int st = im2col_init(rt, op, p, w, b, in, out, (band * OW * N + 15) / 16 * 16);
+	if (st)
+		return st;
+	struct effc_rt_im2col *c = &op->p.im2col;
+	c->band = band;
+	c->proj = (struct effc_rt_gemm){.n = q->out_c, .k = N, .packed = wp, .bias = bp, .residual = residual, .c = out,
+					.out_min = q->out_min, .out_max = q->out_max, .act = q->act};
 	return EFFC_RT_OK;
 }
 

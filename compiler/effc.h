@@ -291,6 +291,9 @@ enum effc_status effc_read_file(const char *path, void **data, size_t *size, str
 /* Maps a whole regular file read-only, for inputs too large to copy needlessly (models and their
  * external data); an empty file gives data NULL, size 0. Undo with effc_unmap_file. */
 enum effc_status effc_map_file(const char *path, const void **data, size_t *size, struct effc_diag *d);
+/* The same, refusing a file that is not under dir (a resolved path) once opened. */
+enum effc_status effc_map_file_within(const char *path, const char *dir, const void **data, size_t *size,
+				      struct effc_diag *d);
 void effc_unmap_file(const void *data, size_t size);
 enum effc_status effc_write_file(const char *path, const void *data, size_t size, struct effc_diag *d);
 enum effc_status effc_mkdir_p(const char *path, struct effc_diag *d);

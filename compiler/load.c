@@ -141,7 +141,8 @@ static char *join_path(const char *dir, const char *location)
 }
 
 /* Finds the bytes of an external tensor: checks the location, resolves symlinks and requires
- * the result to stay under the model's directory, maps the file (once per load) and checks the
+ * the result to stay under the model's directory (checked again on the file once open, so a
+ * symlink planted in between cannot lead out), maps the file (once per load) and checks the
  * range. *src stays valid until the load ends. */
 static enum effc_status load_external(struct loader *L, const Onnx__TensorProto *tp, const char *what, const char *name,
 				      const void **src, size_t *len)
@@ -196,7 +197,7 @@ static enum effc_status load_external(struct loader *L, const Onnx__TensorProto 
 		struct effc_diag inner = {{0}, EFFC_OK};
 		f = &L->ext[L->n_ext];
 		f->real = real;
-		if ((st = effc_map_file(real, &f->data, &f->size, &inner))) {
+		if ((st = effc_map_file_within(real, L->dir_real, &f->data, &f->size, &inner))) {
 			free(real);
 			return effc_fail(L->d, st, "%s: %s '%s': external data file '%s': %s", path, what, name,
 					 r.location, inner.msg);

@@ -38,13 +38,40 @@ enum effc_status effc_read_file(const char *path, void **data, size_t *size, str
 	return EFFC_OK;
 }
 
+/* Whether the file open as fd lies under the directory dir (a resolved path): the kernel's
+ * own name for what was opened (/proc/self/fd), so a path component swapped for a symlink
+ * between the caller's realpath check and the open cannot lead out of dir. Without /proc
+ * (not Linux) the caller's check before the open is all there is. */
+static int fd_within(int fd, const char *dir)
+{
+	char link[64], real[4096];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof real - 1);
+	if (n < 0)
+		return 1;
+	real[n] = 0;
+	size_t dl = strlen(dir);
+	return !strncmp(real, dir, dl) && (real[dl] == '/' || (dl == 1 && dir[0] == '/'));
+}
+
 enum effc_status effc_map_file(const char *path, const void **data, size_t *size, struct effc_diag *d)
+{
+	return effc_map_file_within(path, NULL, data, size, d);
+}
+
+enum effc_status effc_map_file_within(const char *path, const char *dir, const void **data, size_t *size,
+				      struct effc_diag *d)
 {
 	/* O_NONBLOCK: a FIFO named as a data file must be refused below, not block the open
 	 * waiting for a writer; on a regular file it changes nothing. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return effc_fail(d, EFFC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (dir && !fd_within(fd, dir)) {
+		close(fd);
+		return effc_fail(d, EFFC_ERR_INVALID, "%s: the file opened is no longer under '%s' (changed while loading)",
+				 path, dir);
+	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);

@@ -71,6 +71,9 @@ struct effc_tensor {
 	int is_input, is_output;
 	int alias_of; /* activation sharing another tensor's bytes (reshape-like or in place), or -1 */
 	int from_onnx; /* the name is a tensor of the ONNX graph (compared by difftest --layers) */
+	/* A quantized model's 8-bit tensor: 2 (uint8) or 3 (int8), its ONNX type; an initializer of
+	 * that type is held as float values (lower-qdq dequantizes them); 0 for every other tensor */
+	int qtype;
 	/* memory plan */
 	size_t offset; /* arena offset for activations, blob offset for constants */
 	int live_first, live_last;
@@ -211,6 +214,7 @@ enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_se_scale(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_conv_project(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d);
 
 /* Pass helpers (ir.c). */
 int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */

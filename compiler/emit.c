@@ -173,6 +173,8 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 	case EFFC_OP_SIGMOID:
 	case EFFC_OP_MUL:
 		return "swish";
+	case EFFC_OP_FAKE_QUANT:
+		return "quant";
 	default:
 		return "rest";
 	}
@@ -475,6 +477,9 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 	}
 	case EFFC_OP_SWISH:
 		emit_unary(e, n, "EFFC_RT_SWISH_OP", 0, 0, -INFINITY, INFINITY, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_FAKE_QUANT: /* scale, zero point, the integer range */
+		emit_unary(e, n, "EFFC_RT_FAKE_QUANT", a->alpha, a->beta, a->clip_min, a->clip_max, -1, -1);
 		return EFFC_OK;
 	case EFFC_OP_SIGMOID:
 		emit_unary(e, n, "EFFC_RT_SIGMOID", 0, 0, -INFINITY, INFINITY, -1, -1);

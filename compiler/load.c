@@ -254,13 +254,16 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 		numel *= tp->dims[i];
 	}
 	size_t esize;
-	if (dt == 1 || dt == 6)
+	if (dt == 2 || dt == 3) /* uint8, int8: a quantized model's weights and zero points */
+		esize = 1;
+	else if (dt == 1 || dt == 6)
 		esize = 4;
 	else if (dt == 7 || dt == 11)
 		esize = 8;
 	else
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
-				 "%s: %s '%s' has type %s%s; effc supports float32 (and int64 shapes)", g->path, what,
+				 "%s: %s '%s' has type %s%s; effc supports float32, int8/uint8/int32 quantization data and "
+				 "int64 shapes", g->path, what,
 				 t->name, dtype_name(dt), external ? " (in external data)" : "");
 	size_t have;
 	const void *src = NULL;
@@ -286,7 +289,7 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 		have = src_len / esize;
 	} else if (dt == 1) {
 		have = tp->n_float_data;
-	} else if (dt == 6) {
+	} else if (dt == 6 || dt == 2 || dt == 3) { /* ONNX keeps 8-bit values in int32_data */
 		have = tp->n_int32_data;
 	} else if (dt == 7) {
 		have = tp->n_int64_data;
@@ -302,8 +305,9 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 		return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': dims say %" PRId64 " elements, data has %zu",
 				 g->path, what, t->name, numel, have);
 	}
-	int is_float = dt == 1 || dt == 11;
+	int is_float = dt == 1 || dt == 11 || dt == 2 || dt == 3;
 	t->dtype = is_float ? EFFC_F32 : EFFC_I64;
+	t->qtype = dt == 2 || dt == 3 ? dt : 0; /* 8-bit values held as floats, exactly */
 	size_t bytes = (size_t)numel * (is_float ? 4 : 8);
 	/* The cap is checked before the copy: an external tensor can be many GB. */
 	if (L->in_initializers && L->o->max_weight_bytes &&
@@ -329,6 +333,16 @@ static enum effc_status load_tensor_data(struct loader *L, int id, const Onnx__T
 				memcpy(&v, (const char *)src + 8 * i, 8);
 			else
 				v = tp->double_data[i];
+			((float *)out)[i] = (float)v;
+		} else if (dt == 2 || dt == 3) {
+			int32_t v;
+			if (src)
+				v = dt == 2 ? (int32_t)((const uint8_t *)src)[i] : (int32_t)((const int8_t *)src)[i];
+			else
+				v = tp->int32_data[i];
+			if (v < (dt == 2 ? 0 : -128) || v > (dt == 2 ? 255 : 127))
+				return effc_fail(L->d, EFFC_ERR_INVALID, "%s: %s '%s': %s value %d out of range", g->path,
+						 what, t->name, dtype_name(dt), (int)v);
 			((float *)out)[i] = (float)v;
 		} else if (dt == 6) {
 			int32_t v;
@@ -539,6 +553,8 @@ static enum effc_status load_attrs(struct loader *L, const Onnx__NodeProto *np, 
 			a->n_axes = 0;
 		break;
 	case EFFC_OP_FLATTEN:
+	case EFFC_OP_QUANTIZELINEAR:
+	case EFFC_OP_DEQUANTIZELINEAR:
 		a->axis = attr_i(&c, "axis", 1);
 		break;
 	case EFFC_OP_SOFTMAX:

@@ -1,6 +1,6 @@
 /* pipeline.c: the order of the passes, in one place.
  *
- *   cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
+ *   lower-qdq (quantized models only) -> cleanup -> fold-constants -> fold-input-norm -> fold-pad -> fold-bn -> fuse-swish
  *   -> fuse-se -> dce -> layout -> fuse-residual -> lower -> fuse-mbconv -> fuse-conv-proj
  *   -> fuse-se-scale (then the memory plan, with in-place if enabled)
  *
@@ -63,6 +63,15 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 {
 	size_t k = report ? strlen(report) : 0;
 	enum effc_status st;
+	/* Always, first: the other passes know no QuantizeLinear or DequantizeLinear. */
+	g->rewrites = 0;
+	if ((st = effc_pass_lower_qdq(g, d)))
+		return st;
+	if (g->rewrites && report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k,
+				      "  %-16s %d quantization nodes lowered: a QDQ model in float with exact quantize/dequantize "
+				      "rounding (the reference form; no int8 kernels yet)\n",
+				      "lower-qdq", g->rewrites);
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
 		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL || passes[i].id == EFFC_PASS_FUSE_MBCONV ||
 		    passes[i].id == EFFC_PASS_FUSE_CONV_PROJECT ||

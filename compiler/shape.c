@@ -149,7 +149,8 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	int rank;
 	if (!x)
 		return FAIL("first input is missing");
-	if (x->dtype != EFFC_F32 && n->op != EFFC_OP_RESHAPE && !(reshape_like(n->op) && x->data))
+	if (x->dtype != EFFC_F32 && n->op != EFFC_OP_RESHAPE && !(reshape_like(n->op) && x->data) &&
+	    !(n->op == EFFC_OP_DEQUANTIZELINEAR && x->data)) /* an int32 bias, dequantized by lower-qdq */
 		return UNSUP("input '%s' is int64; effc computes in float32 only", x->name);
 	for (int i = 1; i < n->n_out; i++) {
 		/* Extra outputs exist only in training mode (BatchNormalization) or as Dropout's mask. */
@@ -172,6 +173,19 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 			if (!p || p->rank != 1 || p->dims[0] != x->dims[1])
 				return FAIL("input %d must have shape [%" PRId64 "]", i, x->dims[1]);
 		}
+		set_out(g, n, x->rank, x->dims);
+		return EFFC_OK;
+	case EFFC_OP_QUANTIZELINEAR:
+	case EFFC_OP_DEQUANTIZELINEAR:
+		/* Checked and lowered by lower-qdq; the output has x's shape. QuantizeLinear's is
+		 * 8-bit, of its zero point's type (uint8 without one). */
+		set_out(g, n, x->rank, x->dims);
+		if (n->op == EFFC_OP_QUANTIZELINEAR) {
+			const struct effc_tensor *zp = n->n_in > 2 && n->in[2] >= 0 ? &g->t[n->in[2]] : NULL;
+			g->t[n->out[0]].qtype = zp && zp->qtype ? zp->qtype : 2;
+		}
+		return EFFC_OK;
+	case EFFC_OP_FAKE_QUANT:
 		set_out(g, n, x->rank, x->dims);
 		return EFFC_OK;
 	case EFFC_OP_SIGMOID:

@@ -271,6 +271,40 @@ D = 1 << 31
 one("x_input_huge_reshape.onnx", h.make_node("Reshape", ["Xbig", "m1"], ["Y"], name="rs_big"),
     [vi("Xbig", [1, D, D, D, D])], [i64("m1", [-1])])
 save(model([], [vi("Xbig", [1, D, D, D, D])], [vi("Xbig", [1, D, D, D, D])]), "x_input_huge_passthrough.onnx")
+# Quantized (QDQ) models with hostile quantization parameters: X -> QuantizeLinear -> Dequantize
+# -> Conv (int8 weights per channel through DequantizeLinear) -> Y.
+def qdq(fname, s=0.05, zp=np.uint8(3), ws=None, axis=0, wzp=None, raw_zp=None, dq_s=None, q_out=False, extra=None):
+    ws = np.full(4, 0.01, np.float32) if ws is None else np.asarray(ws, np.float32)
+    wzp = np.zeros(len(ws), np.int8) if wzp is None else wzp
+    inits = [nh.from_array(np.array(s, np.float32), "s"), nh.from_array(rng.integers(-5, 5, (4, 3, 3, 3)).astype(np.int8), "Wq"),
+             nh.from_array(ws, "ws"), nh.from_array(wzp, "wzp"),
+             nh.from_array(np.array(s if dq_s is None else dq_s, np.float32), "s2")]
+    if raw_zp is not None:
+        inits.append(raw_zp)
+    else:
+        inits.append(nh.from_array(np.asarray(zp), "zp"))
+    nodes = [h.make_node("QuantizeLinear", ["X", "s", "zp"], ["xq"], name="q_in"),
+             h.make_node("DequantizeLinear", ["xq", "s2", "zp"], ["xd"], name="dq_in"),
+             h.make_node("DequantizeLinear", ["Wq", "ws", "wzp"], ["W"], name="dq_w", axis=axis),
+             h.make_node("Conv", ["xd", "W"], ["Y"], name="conv_q", pads=[1, 1, 1, 1])]
+    outs = [vi("Y", None)] + ([vi("xq", None, TP.UINT8)] if q_out else [])
+    save(model(nodes + (extra or []), [X], outs, inits), fname)
+qdq("q_good.onnx")
+qdq("q_scale_zero.onnx", s=0.0)
+qdq("q_scale_negative.onnx", ws=[0.01, -0.01, 0.01, 0.01])
+qdq("q_scale_nan.onnx", s=float("nan"))
+qdq("q_scale_inf.onnx", ws=[0.01, 0.01, float("inf"), 0.01])
+qdq("q_zp_float.onnx", zp=np.float32(3))
+qdq("q_zp_int16.onnx", zp=np.int16(3))
+zp_bad = TP()  # a uint8 zero point of 300, in int32_data as ONNX stores 8-bit values
+zp_bad.name, zp_bad.data_type = "zp", TP.UINT8
+zp_bad.int32_data.append(300)
+qdq("q_zp_range.onnx", raw_zp=zp_bad)
+qdq("q_wzp_type.onnx", wzp=np.zeros(4, np.uint8))
+qdq("q_axis_range.onnx", axis=4)
+qdq("q_axis_length.onnx", ws=np.full(3, 0.01, np.float32), wzp=np.zeros(3, np.int8))
+qdq("q_scale_mismatch.onnx", dq_s=0.07)
+qdq("q_output_8bit.onnx", q_out=True)
 PYEOF
 then
 	echo "FAIL setup: model generation with $PY failed:"
@@ -495,6 +529,19 @@ model_case initializer_string "$M/x_init_string.onnx" "'S_str'" "string"
 model_case initializer_twice "$M/x_init_twice.onnx" "'K2'" "twice"
 model_case huge_input_reshape "$M/x_input_huge_reshape.onnx" "'Xbig'"
 model_case huge_input_passthrough "$M/x_input_huge_passthrough.onnx" "'Xbig'"
+# Quantization parameters (issue 25): each refusal names the node and what is wrong.
+model_case q_scale_zero "$M/q_scale_zero.onnx" "node 'q_in' (QuantizeLinear)" "scale 's'" "finite and positive"
+model_case q_scale_negative "$M/q_scale_negative.onnx" "node 'dq_w' (DequantizeLinear)" "element 1" "finite and positive"
+model_case q_scale_nan "$M/q_scale_nan.onnx" "node 'q_in' (QuantizeLinear)" "nan" "finite and positive"
+model_case q_scale_inf "$M/q_scale_inf.onnx" "node 'dq_w' (DequantizeLinear)" "element 2" "inf"
+model_case q_zero_point_float "$M/q_zp_float.onnx" "node 'q_in' (QuantizeLinear)" "zero point 'zp'" "int8 or uint8"
+model_case q_zero_point_int16 "$M/q_zp_int16.onnx" "'zp'" "int16"
+model_case q_zero_point_range "$M/q_zp_range.onnx" "'zp'" "uint8 value 300 out of range"
+model_case q_weight_zero_point_type "$M/q_wzp_type.onnx" "node 'dq_w' (DequantizeLinear)" "zero point 'wzp' is uint8" "'Wq' is int8"
+model_case q_axis_out_of_range "$M/q_axis_range.onnx" "node 'dq_w' (DequantizeLinear)" "axis 4 is out of range"
+model_case q_axis_length "$M/q_axis_length.onnx" "node 'dq_w' (DequantizeLinear)" "scale 'ws' has 3 elements" "has 4"
+model_case q_scale_mismatch "$M/q_scale_mismatch.onnx" "node 'dq_in' (DequantizeLinear)" "another scale"
+model_case q_8bit_output "$M/q_output_8bit.onnx" "graph output 'xq'" "uint8"
 
 # ---- usage errors ----------------------------------------------------------------------------
 

@@ -866,6 +866,71 @@ static void test_fuse_conv_proj_kept(const char *name, int64_t C, int64_t group,
 	fixture_free(&f);
 }
 
+/* ---- lower-qdq ---------------------------------------------------------------------------- */
+
+/* X -> QuantizeLinear (uint8, scale 0.05, zero point 3) -> DequantizeLinear -> Conv with int8
+ * weights per output channel (axis 0) and an int32 bias, both through DequantizeLinear -> Y. */
+static void test_lower_qdq(void)
+{
+	const char *name = "lower-qdq pair -> QuantizeDequantize, weights and bias dequantized";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	const int x = input(g, "X", 4, DIMS(1, 2, 5, 5));
+	const int s = constant(g, "s", 0, NULL, 0.05f, 0.0f), zp = constant(g, "zp", 0, NULL, 3.0f, 0.0f);
+	g->t[zp].qtype = 2;
+	const int wq = constant(g, "Wq", 4, DIMS(3, 2, 1, 1), -3.0f, 1.0f), ws = constant(g, "ws", 1, DIMS(3), 0.5f, 0.25f);
+	const int wz = constant(g, "wz", 1, DIMS(3), 0.0f, 0.0f);
+	g->t[wq].qtype = 3, g->t[wz].qtype = 3;
+	const int bq = tensor(g, "Bq", 1, DIMS(3)), bs = constant(g, "bs", 1, DIMS(3), 0.025f, 0.0125f);
+	int64_t *b = effc_arena_alloc(g->arena, 3 * sizeof(int64_t));
+	b[0] = -7, b[1] = 0, b[2] = 2000000000;
+	g->t[bq].data = b, g->t[bq].dtype = EFFC_I64;
+	const int xq = tensor(g, "xq", 0, NULL), xd = tensor(g, "xd", 0, NULL), w = tensor(g, "W", 0, NULL);
+	const int bias = tensor(g, "B", 0, NULL), y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_QUANTIZELINEAR, "q", 3, INS(x, s, zp), xq);
+	node(g, EFFC_OP_DEQUANTIZELINEAR, "dq", 3, INS(xq, s, zp), xd);
+	int dw = node(g, EFFC_OP_DEQUANTIZELINEAR, "dq_w", 3, INS(wq, ws, wz), w);
+	g->n[dw].a.axis = 0;
+	int db = node(g, EFFC_OP_DEQUANTIZELINEAR, "dq_b", 2, INS(bq, bs), bias);
+	g->n[db].a.axis = 0;
+	node(g, EFFC_OP_CONV, "conv", 3, INS(xd, w, bias), y);
+	output(g, y);
+	if (run_pipeline_conv_proj(&f, name, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int fq = find_op(g, EFFC_OP_FAKE_QUANT, 0);
+		snprintf(full, sizeof full, "%s: one QuantizeDequantize, no QuantizeLinear or DequantizeLinear left", name);
+		check(fq >= 0 && count_op(g, EFFC_OP_FAKE_QUANT) == 1 && count_op(g, EFFC_OP_QUANTIZELINEAR) == 0 &&
+			      count_op(g, EFFC_OP_DEQUANTIZELINEAR) == 0,
+		      full, "%d fake-quant, %d Q, %d DQ", count_op(g, EFFC_OP_FAKE_QUANT), count_op(g, EFFC_OP_QUANTIZELINEAR),
+		      count_op(g, EFFC_OP_DEQUANTIZELINEAR));
+		if (fq >= 0) {
+			const struct effc_attrs *a = &g->n[fq].a;
+			snprintf(full, sizeof full, "%s: scale 0.05, zero point 3, range [0, 255], reads X", name);
+			check(a->alpha == 0.05f && a->beta == 3.0f && a->clip_min == 0.0f && a->clip_max == 255.0f &&
+				      g->n[fq].in[0] == x,
+			      full, "scale %g zp %g [%g, %g]", (double)a->alpha, (double)a->beta, (double)a->clip_min,
+			      (double)a->clip_max);
+		}
+		/* W[o][c] = (-3 + 2o + c) * (0.5 + 0.25 o); B = Bq * (0.025 + 0.0125 o), before lowering
+		 * re-lays W out: compare the float values the folded tensors got, by their names. */
+		const float *wf = g->t[w].data, *bf = g->t[bias].data;
+		int bad = -1;
+		for (int o = 0; o < 3 && wf && bad < 0; o++)
+			for (int c = 0; c < 2; c++)
+				if (g->t[w].dtype != EFFC_F32 || (wf[o * 2 + c] != (float)(-3 + 2 * o + c) * (0.5f + 0.25f * (float)o) && bad < 0))
+					bad = o * 2 + c;
+		snprintf(full, sizeof full, "%s: weights (Wq - 0) * ws[o] per output channel", name);
+		check(wf && bad < 0, full, "element %d", bad);
+		snprintf(full, sizeof full, "%s: bias Bq * bs[o], 2e9 within int32", name);
+		check(bf && bf[0] == -7.0f * 0.025f && bf[1] == 0.0f && bf[2] == (float)2000000000.0 * 0.05f, full,
+		      "got %g %g %g", bf ? (double)bf[0] : 0.0, bf ? (double)bf[1] : 0.0, bf ? (double)bf[2] : 0.0);
+	}
+	fixture_free(&f);
+}
+
 /* Left alone by fuse-se-scale: the SE output is also a graph output, or the pass is off. */
 static void test_fuse_se_scale_kept(const char *name, int share, int no_se_scale)
 {
@@ -1083,6 +1148,7 @@ int main(void)
 	test_fuse_se_scale_kept("fuse-se-scale SE output also a graph output kept", 2, 0);
 	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
 	test_fuse_conv_proj_match();
+	test_lower_qdq();
 	test_fuse_conv_proj_kept("fuse-conv-proj expanded tensor also an output kept", 8, 1, 1, 0);
 	test_fuse_conv_proj_kept("fuse-conv-proj grouped conv kept", 8, 2, 0, 0);
 	test_fuse_conv_proj_kept("fuse-conv-proj K over the im2col limit kept", 300, 1, 0, 0);

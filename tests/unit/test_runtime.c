@@ -1083,6 +1083,93 @@ static int swish_close(double got, double ref, double rel, double abs_tol)
 	return err <= rel * fabs(ref) || err <= abs_tol;
 }
 
+/* effc_rt_fake_quant against ONNX's QuantizeLinear then DequantizeLinear computed in double
+ * (x / scale rounded half to even, the zero point added, saturated, dequantized): ties (x /
+ * scale = k + 0.5 exactly, even and odd k, where the scale is 5/128 or 1/2), saturation at
+ * both ends, zero points at the range's ends, uint8 and int8, lengths 1..37 (vector bodies and
+ * tails), in place, NaN; and the op (EFFC_RT_UNARY, threads over elements) against the same. */
+static double fake_quant_onnx(double x, double s, double zp, double lo, double hi)
+{
+	double q = x / (float)s; /* ONNX divides in float; the quotient of two floats, then rounded */
+	q = (double)(float)q;
+	double r = nearbyint(q) + zp; /* round half to even (the default rounding mode) */
+	r = r < lo ? lo : r > hi ? hi : r;
+	return (r - zp) * (float)s;
+}
+
+static void test_fake_quant_kernel(const char *isa, struct effc_rt *rt)
+{
+	static const struct {
+		float s, zp, lo, hi;
+	} qs[] = {{0.05f, 3.0f, 0.0f, 255.0f}, {0.0390625f, -128.0f, -128.0f, 127.0f}, {0.5f, 0.0f, -128.0f, 127.0f},
+		  {0.013f, 255.0f, 0.0f, 255.0f}};
+	char name[160];
+	for (size_t c = 0; c < sizeof qs / sizeof *qs; c++) {
+		const float s = qs[c].s, zp = qs[c].zp, lo = qs[c].lo, hi = qs[c].hi;
+		enum { N = 600 };
+		float in[N + 1], out[N + 1];
+		rng_seed(1500 + c);
+		for (int i = 0; i < N; i++) {
+			if (i % 4 == 0) /* (k + 0.5) * s, k from -75 to 74: exact ties where s is 5/128 or 1/2 */
+				in[i] = (float)((double)(i / 4 - 75) + 0.5) * s;
+			else
+				in[i] = rng_uniform(-1.2f, 1.2f) * s * 300.0f;
+		}
+		in[1] = 1e30f, in[2] = -1e30f; /* saturate */
+		fill_nan(out, N);
+		effc_rt_fake_quant(N, s, zp, lo, hi, in, out);
+		size_t bad = N;
+		for (size_t i = 0; i < N && bad == N; i++)
+			if ((double)out[i] != (double)(float)fake_quant_onnx(in[i], s, zp, lo, hi))
+				bad = i;
+		snprintf(name, sizeof name, "fake_quant %s scale %g zp %g [%g, %g]: equals ONNX's Q then DQ (ties, saturation)",
+			 isa, (double)s, (double)zp, (double)lo, (double)hi);
+		check(bad == N, name, "x=%.9g: got %.9g, want %.9g", bad < N ? (double)in[bad] : 0.0,
+		      bad < N ? (double)out[bad] : 0.0, bad < N ? fake_quant_onnx(in[bad], s, zp, lo, hi) : 0.0);
+		int tails = 1;
+		for (size_t len = 1; len <= 37; len++) {
+			float o[38];
+			fill_nan(o, 38);
+			effc_rt_fake_quant(len, s, zp, lo, hi, in + 3, o);
+			tails &= memcmp(o, out + 3, len * sizeof(float)) == 0 && isnan(o[len]);
+		}
+		snprintf(name, sizeof name, "fake_quant %s lengths 1..37 equal the long run, nothing written past", isa);
+		check(tails, name, "a short run differs or wrote past its end");
+		float inplace[N];
+		memcpy(inplace, in, sizeof inplace);
+		effc_rt_fake_quant(N, s, zp, lo, hi, inplace, inplace);
+		snprintf(name, sizeof name, "fake_quant %s in place", isa);
+		check(memcmp(inplace, out, sizeof inplace) == 0, name, "bytes differ");
+	}
+	const float nan_in[3] = {NAN, 1.0f, NAN};
+	float nan_out[3];
+	effc_rt_fake_quant(3, 0.1f, 0.0f, -128.0f, 127.0f, nan_in, nan_out);
+	snprintf(name, sizeof name, "fake_quant %s NaN stays NaN", isa);
+	check(isnan(nan_out[0]) && isnan(nan_out[2]) && nan_out[1] == 1.0f, name, "got %g %g %g", (double)nan_out[0],
+	      (double)nan_out[1], (double)nan_out[2]);
+	/* the op, on whichever thread count rt has */
+	enum { R = 37, C = 129 };
+	static float x[R * C], y[R * C];
+	rng_seed(1600);
+	fill(x, R * C, -3.0f, 3.0f);
+	fill_nan(y, R * C);
+	const struct effc_rt_unary p = {.op = EFFC_RT_FAKE_QUANT, .rows = R, .channels = C, .alpha = 0.02f, .beta = -5.0f,
+					.min = -128.0f, .max = 127.0f};
+	struct effc_rt_op op;
+	int st = effc_rt_unary_create(rt, &op, &p, x, y, NULL, NULL);
+	if (!st)
+		st = effc_rt_run(rt, &op);
+	snprintf(name, sizeof name, "fake_quant %s op t%d create+run on our kernel", isa, rt->threads);
+	check(!st && op.kind == EFFC_RT_UNARY, name, "status %d kind %d", st, (int)op.kind);
+	size_t bad = R * C;
+	for (size_t i = 0; i < R * C && bad == R * C; i++)
+		if ((double)y[i] != (double)(float)fake_quant_onnx(x[i], 0.02f, -5.0f, -128.0f, 127.0f))
+			bad = i;
+	snprintf(name, sizeof name, "fake_quant %s op t%d equals ONNX's Q then DQ", isa, rt->threads);
+	check(bad == R * C, name, "element %zu", bad);
+	effc_rt_op_destroy(&op);
+}
+
 /* effc_rt_sigmoid (the SE gate's) against 1 / (1 + e^-x) in double: relative error where the
  * result is a normal float, absolute (FLT_MIN: the portable exponential flushes what would be
  * subnormal) below; vector tails, in place, and the non-finite inputs on both the vector body
@@ -1878,7 +1965,10 @@ int main(void)
 			test_hardsigmoid_kernel("avx512");
 		const int was512 = effc_rt_allow_avx512(0);
 		test_hardsigmoid_kernel("avx2-or-portable");
+		test_fake_quant_kernel("avx2-or-portable", &rt);
 		effc_rt_allow_avx512(was512);
+		if (effc_rt_avx512_available())
+			test_fake_quant_kernel("avx512", &rt);
 		test_ref_transpose(&rt);
 		test_ref_pad(&rt);
 		test_ref_softmax(&rt);

@@ -696,6 +696,148 @@ static enum effc_status load_constant(struct loader *L, const Onnx__NodeProto *n
 			 g->path, name, a->name);
 }
 
+/* ---- QOperator ops ------------------------------------------------------------------------ */
+
+/* A QOperator-format op (QLinearConv, QLinearMatMul; com.microsoft's QLinearAdd, QLinearMul,
+ * QLinearSigmoid, QLinearGlobalAveragePool, which ONNX Runtime's quantizer writes) is loaded as
+ * what it means: DequantizeLinear of each quantized input, the float op, QuantizeLinear of the
+ * output. lower-qdq then treats the model as a QDQ one. The parts are named after the node
+ * ("conv1/x", "conv1/w", ...) so a message about one names it. */
+struct qop {
+	struct loader *L;
+	const Onnx__NodeProto *np;
+	const char *name;
+};
+
+/* Input i of the node, or -1 if absent; *st set on a dangling name. */
+static int qop_in(struct qop *q, size_t i, enum effc_status *st)
+{
+	if (i >= q->np->n_input || !q->np->input[i][0])
+		return -1;
+	int t = effc_graph_find_tensor(q->L->g, q->np->input[i]);
+	if (t < 0 && !*st)
+		*st = effc_fail(q->L->d, EFFC_ERR_INVALID,
+				"%s: node '%s' (%s): input '%s' is never produced (not a graph input, initializer or earlier "
+				"node output)",
+				q->L->g->path, q->name, q->np->op_type, q->np->input[i]);
+	return t;
+}
+
+/* A node op(in[0..n_in)) named NAME/part writing a new tensor of that name (or the node's
+ * output when out_name is given); returns the output tensor, or -1 (*st set). */
+static int qop_add(struct qop *q, enum effc_op op, const char *part, const int *in, int n_in, const char *out_name,
+		   int64_t axis, enum effc_status *st)
+{
+	struct effc_graph *g = q->L->g;
+	if (*st)
+		return -1;
+	const char *nm = part ? effc_arena_printf(g->arena, "%s/%s", q->name, part) : q->name;
+	int id = nm ? effc_graph_add_node(g, op, nm) : -1;
+	if (id >= 0 && out_name && effc_graph_find_tensor(g, out_name) >= 0) {
+		*st = effc_node_fail(q->L->d, g, &g->n[id], EFFC_ERR_INVALID, "output '%s' is produced twice", out_name);
+		return -1;
+	}
+	int t = id >= 0 ? effc_graph_add_tensor(g, out_name ? out_name : nm) : -1;
+	if (t < 0) {
+		*st = effc_fail(q->L->d, EFFC_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	struct effc_node *n = &g->n[id];
+	n->n_in = n_in;
+	for (int i = 0; i < n_in; i++)
+		n->in[i] = in[i];
+	n->n_out = 1;
+	n->out[0] = t;
+	n->a.axis = axis;
+	g->t[t].producer = id;
+	g->t[t].from_onnx = out_name != NULL;
+	if (op == EFFC_OP_CONV || op == EFFC_OP_GLOBALAVGPOOL)
+		*st = load_attrs(q->L, q->np, n); /* the QLinear op's kernel_shape, pads, ... */
+	return t;
+}
+
+/* Returns 1 if op_type is a QOperator op (loaded, or failed with *st set), 0 otherwise. */
+static int load_qoperator(struct loader *L, const Onnx__NodeProto *np, const char *name, const char *op_type,
+			  int ms_domain, enum effc_status *st)
+{
+	static const struct {
+		const char *type;
+		enum effc_op op;
+		int n_q;   /* quantized inputs (x, scale, zero point each) */
+		int ms;    /* com.microsoft domain */
+	} table[] = {
+		{"QLinearConv", EFFC_OP_CONV, 2, 0},         {"QLinearMatMul", EFFC_OP_MATMUL, 2, 0},
+		{"QLinearAdd", EFFC_OP_ADD, 2, 1},           {"QLinearMul", EFFC_OP_MUL, 2, 1},
+		{"QLinearSigmoid", EFFC_OP_SIGMOID, 1, 1},   {"QLinearGlobalAveragePool", EFFC_OP_GLOBALAVGPOOL, 1, 1},
+	};
+	int k = -1;
+	for (int i = 0; i < (int)(sizeof table / sizeof *table) && k < 0; i++)
+		if (!strcmp(op_type, table[i].type) && table[i].ms == ms_domain)
+			k = i;
+	if (k < 0)
+		return 0;
+	struct effc_graph *g = L->g;
+	struct qop q = {L, np, name};
+	*st = EFFC_OK;
+	const int n_q = table[k].n_q;
+	if (np->n_output != 1 || !np->output[0][0]) {
+		*st = effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (%s): needs exactly one output", g->path, name, op_type);
+		return 1;
+	}
+	if (k == 5 && (find_attr(np, "channels_last") && find_attr(np, "channels_last")->i)) {
+		*st = effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (%s): channels_last=1 is not supported", g->path, name,
+				op_type);
+		return 1;
+	}
+	/* inputs: (x, scale, zp) per quantized input, then the output's scale and zero point, then
+	 * QLinearConv's optional int32 bias */
+	int deq[2] = {-1, -1};
+	static const char *const part[2][2] = {{"x", "w"}, {"a", "b"}};
+	for (int i = 0; i < n_q; i++) {
+		int in[3] = {qop_in(&q, (size_t)(3 * i), st), qop_in(&q, (size_t)(3 * i + 1), st), qop_in(&q, (size_t)(3 * i + 2), st)};
+		if (!*st && (in[0] < 0 || in[1] < 0))
+			*st = effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (%s): quantized input %d or its scale is missing",
+					g->path, name, op_type, i);
+		/* QLinearConv's weights per output channel (axis 0); QLinearMatMul's b per column */
+		const int64_t axis = i == 1 && k == 0 ? 0 : i == 1 && k == 1 ? -1 : 1;
+		deq[i] = qop_add(&q, EFFC_OP_DEQUANTIZELINEAR, part[k == 0 ? 0 : 1][i], in, in[2] >= 0 ? 3 : 2, NULL, axis, st);
+	}
+	const int ys = qop_in(&q, (size_t)(3 * n_q), st), yz = qop_in(&q, (size_t)(3 * n_q + 1), st);
+	if (!*st && ys < 0)
+		*st = effc_fail(L->d, EFFC_ERR_INVALID, "%s: node '%s' (%s): the output scale is missing", g->path, name, op_type);
+	int fin[3] = {deq[0], deq[1], -1}, n_fin = n_q;
+	const int b = k == 0 ? qop_in(&q, 8, st) : -1;
+	if (b >= 0 && !*st) {
+		/* The int32 bias at scale x_scale * w_scale[o] (zero point 0), as ONNX defines it. */
+		const struct effc_tensor *xs = &g->t[g->n[g->t[deq[0]].producer].in[1]];
+		const struct effc_tensor *ws = &g->t[g->n[g->t[deq[1]].producer].in[1]];
+		const int64_t o = effc_tensor_numel(ws);
+		if (!xs->data || !ws->data || effc_tensor_numel(xs) != 1 || xs->qtype || ws->qtype || xs->dtype != EFFC_F32 ||
+		    ws->dtype != EFFC_F32) {
+			*st = effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+					"%s: node '%s' (%s): the input's and the weights' scales must be float32 constants "
+					"(the input's one value)",
+					g->path, name, op_type);
+			return 1;
+		}
+		const int64_t dims[1] = {o};
+		int bs = effc_graph_new_const(g, name, "bias_scale", 1, dims);
+		if (bs < 0) {
+			*st = effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+			return 1;
+		}
+		for (int64_t i = 0; i < o; i++)
+			((float *)g->t[bs].data)[i] = ((const float *)xs->data)[0] * ((const float *)ws->data)[i];
+		const int bin[2] = {b, bs};
+		fin[2] = qop_add(&q, EFFC_OP_DEQUANTIZELINEAR, "bias", bin, 2, NULL, 0, st);
+		n_fin = 3;
+	}
+	const int f = qop_add(&q, table[k].op, "float", fin, n_fin, NULL, 0, st);
+	const int qin[3] = {f, ys, yz};
+	qop_add(&q, EFFC_OP_QUANTIZELINEAR, NULL, qin, yz >= 0 ? 3 : 2, np->output[0], 1, st);
+	return 1;
+}
+
 static enum effc_status load_node(struct loader *L, const Onnx__NodeProto *np, int index)
 {
 	struct effc_graph *g = L->g;
@@ -707,6 +849,10 @@ static enum effc_status load_node(struct loader *L, const Onnx__NodeProto *np, i
 						   : effc_arena_printf(g->arena, "%s_%d", op_type, index);
 	if (!name)
 		return effc_fail(L->d, EFFC_ERR_NOMEM, "out of memory");
+	const int ms = np->domain && !strcmp(np->domain, "com.microsoft");
+	enum effc_status qst;
+	if (load_qoperator(L, np, name, op_type, ms, &qst))
+		return qst;
 	if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: node '%s' (%s): domain '%s' is not supported (opset %d)",
 				 g->path, name, op_type, np->domain, g->opset);

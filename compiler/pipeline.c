@@ -69,7 +69,7 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 		return st;
 	if (g->rewrites && report && k < report_cap)
 		k += (size_t)snprintf(report + k, report_cap - k,
-				      "  %-16s %d quantization nodes lowered: a QDQ model in float with exact quantize/dequantize "
+				      "  %-16s %d quantization nodes lowered: a quantized model in float with exact quantize/dequantize "
 				      "rounding (the reference form; no int8 kernels yet)\n",
 				      "lower-qdq", g->rewrites);
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {

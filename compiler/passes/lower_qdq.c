@@ -1,6 +1,7 @@
 /* lower_qdq.c: a quantized model in the QDQ format (ONNX Runtime's quantize_static, effc
  * quantize) as float ops with ONNX's quantization rounding, so it compiles and runs.
  *
+ * (QOperator ops arrive here already split into Dequantize -> float op -> Quantize by the loader.)
  * Pattern: DequantizeLinear of a constant: int8/uint8 weights (per tensor, or per channel along
  *          `axis`) or int32 biases; QuantizeLinear of an activation read only by
  *          DequantizeLinear nodes with the same scale and zero point (every activation of a QDQ

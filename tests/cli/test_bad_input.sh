@@ -305,6 +305,28 @@ qdq("q_axis_range.onnx", axis=4)
 qdq("q_axis_length.onnx", ws=np.full(3, 0.01, np.float32), wzp=np.zeros(3, np.int8))
 qdq("q_scale_mismatch.onnx", dq_s=0.07)
 qdq("q_output_8bit.onnx", q_out=True)
+# QOperator: a QLinearConv without its output scale; a com.microsoft op effc does not know;
+# QLinearGlobalAveragePool over channels-last data.
+qc_inits = [nh.from_array(np.array(0.05, np.float32), "s"), nh.from_array(np.uint8(3), "zp"),
+            nh.from_array(np.ones((4, 3, 3, 3), np.int8), "Wq"), nh.from_array(np.full(4, 0.01, np.float32), "ws")]
+save(model([h.make_node("QuantizeLinear", ["X", "s", "zp"], ["xq"], name="q_in"),
+            h.make_node("QLinearConv", ["xq", "s", "zp", "Wq", "ws", "", "", "zp"], ["yq"], name="qconv_noscale",
+                        kernel_shape=[3, 3]),
+            h.make_node("DequantizeLinear", ["yq", "s", "zp"], ["Y"], name="dq_out")], [X], [vi("Y", None)], qc_inits),
+     "q_qlinearconv_no_scale.onnx")
+ms = lambda nodes, inits: h.make_model(h.make_graph(nodes, "g", [X], [vi("Y", None)], inits), producer_name="t",
+                                       opset_imports=[h.make_opsetid("", 13), h.make_opsetid("com.microsoft", 1)])
+m = ms([h.make_node("QuantizeLinear", ["X", "s", "zp"], ["xq"], name="q_in"),
+        h.make_node("QLinearLeakyRelu", ["xq", "s", "zp", "s", "zp"], ["yq"], name="qleaky", domain="com.microsoft"),
+        h.make_node("DequantizeLinear", ["yq", "s", "zp"], ["Y"], name="dq_out")], qc_inits[:2])
+m.ir_version = 8
+save(m, "q_ms_unknown.onnx")
+m = ms([h.make_node("QuantizeLinear", ["X", "s", "zp"], ["xq"], name="q_in"),
+        h.make_node("QLinearGlobalAveragePool", ["xq", "s", "zp", "s", "zp"], ["yq"], name="qgap_nhwc",
+                    domain="com.microsoft", channels_last=1),
+        h.make_node("DequantizeLinear", ["yq", "s", "zp"], ["Y"], name="dq_out")], qc_inits[:2])
+m.ir_version = 8
+save(m, "q_gap_channels_last.onnx")
 PYEOF
 then
 	echo "FAIL setup: model generation with $PY failed:"
@@ -542,6 +564,9 @@ model_case q_axis_out_of_range "$M/q_axis_range.onnx" "node 'dq_w' (DequantizeLi
 model_case q_axis_length "$M/q_axis_length.onnx" "node 'dq_w' (DequantizeLinear)" "scale 'ws' has 3 elements" "has 4"
 model_case q_scale_mismatch "$M/q_scale_mismatch.onnx" "node 'dq_in' (DequantizeLinear)" "another scale"
 model_case q_8bit_output "$M/q_output_8bit.onnx" "graph output 'xq'" "uint8"
+model_case q_qlinearconv_no_scale "$M/q_qlinearconv_no_scale.onnx" "node 'qconv_noscale' (QLinearConv)" "output scale is missing"
+model_case q_ms_unknown_op "$M/q_ms_unknown.onnx" "node 'qleaky' (QLinearLeakyRelu)" "domain 'com.microsoft'"
+model_case q_gap_channels_last "$M/q_gap_channels_last.onnx" "node 'qgap_nhwc' (QLinearGlobalAveragePool)" "channels_last=1"
 
 # ---- usage errors ----------------------------------------------------------------------------
 

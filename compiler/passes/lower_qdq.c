@@ -18,8 +18,10 @@
  *          constants; every scale finite and > 0; a zero point int8 or uint8 (the 8-bit
  *          tensor's type; int32 with zero value for an int32 input) with the scale's element
  *          count; per-channel scales only along an axis within the rank and as long as that
- *          dimension; int32 values within int32. An 8-bit tensor used any other way (a graph
- *          output, read by a float op, an activation's per-channel quantization) is refused.
+ *          dimension; int32 values within int32. Byte-moving ops (Flatten, Reshape, ...) on an
+ *          8-bit tensor first trade places with the DequantizeLinear after them (hoist_dq). An
+ *          8-bit tensor used any other way (a graph output, read by a float op, an
+ *          activation's per-channel quantization) is refused.
  * Runs first and always (no other pass knows these ops), after shape inference. */
 #include "../effc.h"
 
@@ -163,10 +165,96 @@ static enum effc_status fold_dq(struct effc_graph *g, int dq, const float *vals_
 	return EFFC_OK;
 }
 
+/* Ops that move bytes without reading them: on an 8-bit tensor they commute with
+ * DequantizeLinear (a QOperator model flattens the pooled uint8 vector before its QLinearMatMul). */
+static int moves_bytes(enum effc_op op)
+{
+	return op == EFFC_OP_FLATTEN || op == EFFC_OP_RESHAPE || op == EFFC_OP_SQUEEZE || op == EFFC_OP_UNSQUEEZE ||
+	       op == EFFC_OP_IDENTITY || op == EFFC_OP_TRANSPOSE;
+}
+
+static int is_8bit(const struct effc_graph *g, int t)
+{
+	for (int depth = 0; t >= 0 && depth < 64; depth++) {
+		const int p = g->t[t].producer;
+		if (g->t[t].qtype || (p >= 0 && g->n[p].op == EFFC_OP_QUANTIZELINEAR))
+			return 1;
+		if (p < 0 || g->n[p].dead || !moves_bytes(g->n[p].op))
+			return 0;
+		t = g->n[p].in[0];
+	}
+	return 0;
+}
+
+/* A byte-moving op m on an 8-bit tensor, read only by DequantizeLinear nodes: the first of them
+ * moves above m (it dequantizes m's input; m moves floats), the others' readers read m's output.
+ * Returns 1 if it rewrote. Repeated, a chain Quantize -> Flatten -> Reshape -> Dequantize
+ * becomes Quantize -> Dequantize -> Flatten -> Reshape. */
+static int hoist_dq(struct effc_graph *g, int m)
+{
+	const int a8 = g->n[m].out[0];
+	int first = -1;
+	for (int j = 0; j < g->n_n; j++) {
+		const struct effc_node *r = &g->n[j];
+		for (int k = 0; !r->dead && k < r->n_in; k++) {
+			if (r->in[k] != a8)
+				continue;
+			if (r->op != EFFC_OP_DEQUANTIZELINEAR || k != 0 || g->t[r->out[0]].is_output)
+				return 0;
+			if (first < 0)
+				first = j;
+		}
+	}
+	if (first < 0 || g->t[a8].is_output)
+		return 0;
+	const struct effc_node dq = g->n[first];
+	const char *name = effc_arena_printf(g->arena, "%s/moved", dq.name);
+	const int t = name ? effc_graph_add_tensor(g, name) : -1;
+	const int id = t >= 0 ? effc_graph_insert_node(g, m, EFFC_OP_DEQUANTIZELINEAR, name) : -1;
+	if (id < 0)
+		return -1;
+	m = id + 1; /* shifted by the insertion */
+	struct effc_node *n = &g->n[id];
+	n->n_in = dq.n_in;
+	memcpy(n->in, dq.in, sizeof n->in);
+	n->in[0] = g->n[m].in[0];
+	n->a.axis = dq.a.axis;
+	n->n_out = 1;
+	n->out[0] = t;
+	g->t[t].producer = id;
+	g->t[t].rank = g->t[n->in[0]].rank;
+	memcpy(g->t[t].dims, g->t[n->in[0]].dims, sizeof g->t[t].dims);
+	g->t[t].dtype = EFFC_F32;
+	g->n[m].in[0] = t;
+	for (int j = 0; j < g->n_n; j++) {
+		struct effc_node *r = &g->n[j];
+		if (r->dead || r->op != EFFC_OP_DEQUANTIZELINEAR || r->in[0] != a8 || j == id)
+			continue;
+		effc_graph_replace_uses(g, r->out[0], a8);
+		g->t[r->out[0]].producer = -1;
+		r->dead = 1;
+	}
+	g->t[a8].qtype = 0;
+	return 1;
+}
+
 enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d)
 {
 	enum effc_status st;
 	int any = 0;
+	for (int again = 1; again;) {
+		again = 0;
+		effc_graph_count_uses(g);
+		for (int i = g->n_n - 1; i >= 0 && !again; i--) {
+			if (g->n[i].dead || !moves_bytes(g->n[i].op) || !is_8bit(g, g->n[i].in[0]))
+				continue;
+			const int r = hoist_dq(g, i);
+			if (r < 0)
+				return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory", g->path);
+			again = r;
+			g->rewrites += r;
+		}
+	}
 	effc_graph_count_uses(g);
 	for (int i = 0; i < g->n_n; i++) {
 		struct effc_node *n = &g->n[i];

@@ -50,6 +50,8 @@ SUPPORTED_OPS = frozenset([
     "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Gemm", "MatMul",
     "Identity", "Dropout", "Relu", "Clip", "HardSigmoid", "HardSwish",
     "Softmax", "Transpose", "Pad", "Constant",
+    # quantized models; their node tests stay excluded for their 8-bit inputs and outputs
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
 ])
 
 # Inputs (op, input index) that effc needs as constants (initializers or

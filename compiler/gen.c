@@ -6,6 +6,11 @@
  * quarter of the block input, SiLU everywhere, head 4 x the last stage width. --variant bK uses
  * the published (w, d, r) of B0..B7, so the parameter count equals torchvision's.
  *
+ * --variant v2-s/m/l builds torchvision's efficientnet_v2_s/m/l from their own stage tables (not
+ * scaled): Fused-MBConv stages first (a k x k conv in place of the 1x1 expansion + depthwise, no
+ * SE), then MBConv stages as in V1, BatchNorm eps 1e-3 and a 1280-wide head. To add a V2-style
+ * variant, add its table and a row of v2_variants.
+ *
  * The graph is plain ONNX-level IR (Conv without bias, BatchNormalization, Sigmoid + Mul as
  * SiLU, GlobalAveragePool, Gemm), so it goes through the same passes as an import, or out as an
  * ONNX file. Weights are seeded random; BatchNormalization statistics are then calibrated by
@@ -15,6 +20,7 @@
 
 #include "effc_rt.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +41,57 @@ static const struct {
 	{1.4, 1.8, 380, 1e-5f}, {1.6, 2.2, 456, 1e-3f}, {1.8, 2.6, 528, 1e-3f}, {2.0, 3.1, 600, 1e-3f},
 };
 
+/* EfficientNetV2 (torchvision's _efficientnet_conf): FusedMBConvConfig rows (fused 1) and
+ * MBConvConfig rows, with no width or depth multiplier. */
+struct v2_stage {
+	int fused, expand, kernel, stride, in, out, layers;
+};
+static const struct v2_stage v2_s_stages[] = {
+	{1, 1, 3, 1, 24, 24, 2},   {1, 4, 3, 2, 24, 48, 4},   {1, 4, 3, 2, 48, 64, 4},
+	{0, 4, 3, 2, 64, 128, 6},  {0, 6, 3, 1, 128, 160, 9}, {0, 6, 3, 2, 160, 256, 15},
+};
+static const struct v2_stage v2_m_stages[] = {
+	{1, 1, 3, 1, 24, 24, 3},    {1, 4, 3, 2, 24, 48, 5},    {1, 4, 3, 2, 48, 80, 5},  {0, 4, 3, 2, 80, 160, 7},
+	{0, 6, 3, 1, 160, 176, 14}, {0, 6, 3, 2, 176, 304, 18}, {0, 6, 3, 1, 304, 512, 5},
+};
+static const struct v2_stage v2_l_stages[] = {
+	{1, 1, 3, 1, 32, 32, 4},     {1, 4, 3, 2, 32, 64, 7},     {1, 4, 3, 2, 64, 96, 7},  {0, 4, 3, 2, 96, 192, 10},
+	{0, 6, 3, 1, 192, 224, 19}, {0, 6, 3, 2, 224, 384, 25}, {0, 6, 3, 1, 384, 640, 7},
+};
+#define V2_HEAD 1280
+static const struct {
+	const char *name;
+	const struct v2_stage *stages;
+	int n_stages, resolution; /* torchvision's evaluation size */
+} v2_variants[3] = {
+	{"v2-s", v2_s_stages, 6, 384},
+	{"v2-m", v2_m_stages, 7, 480},
+	{"v2-l", v2_l_stages, 7, 480},
+};
+
+int effc_gen_is_v2(int variant) { return variant >= EFFC_GEN_V2_S && variant <= EFFC_GEN_V2_L; }
+
+const char *effc_gen_variant_name(int variant)
+{
+	static const char *const b[8] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
+	if (variant >= 0 && variant < 8)
+		return b[variant];
+	return effc_gen_is_v2(variant) ? v2_variants[variant - EFFC_GEN_V2_S].name : "?";
+}
+
+int effc_gen_parse_variant(const char *s)
+{
+	for (int v = 0; v < EFFC_GEN_N_VARIANTS; v++) {
+		const char *n = effc_gen_variant_name(v);
+		size_t k = 0;
+		while (n[k] && tolower((unsigned char)s[k]) == n[k])
+			k++;
+		if (!n[k] && !s[k])
+			return v;
+	}
+	return -1;
+}
+
 int effc_gen_make_divisible(double v, int divisor)
 {
 	int nv = (int)(v + divisor / 2.0) / divisor * divisor;
@@ -47,9 +104,18 @@ int effc_gen_make_divisible(double v, int divisor)
 
 enum effc_status effc_gen_resolve(struct effc_gen_options *o, struct effc_diag *d)
 {
-	if (o->variant >= 0) {
+	if (effc_gen_is_v2(o->variant)) {
+		if (o->width > 0 || o->depth > 0)
+			return effc_fail(d, EFFC_ERR_INVALID,
+					 "--width and --depth scale the B0 table: %s has a table of its own (give "
+					 "--resolution or --classes)",
+					 effc_gen_variant_name(o->variant));
+		o->res_width = o->res_depth = 1.0;
+		o->res_resolution = v2_variants[o->variant - EFFC_GEN_V2_S].resolution;
+		o->res_eps = 1e-3f; /* torchvision: partial(nn.BatchNorm2d, eps=1e-03) */
+	} else if (o->variant >= 0) {
 		if (o->variant > 7)
-			return effc_fail(d, EFFC_ERR_INVALID, "--variant must be b0..b7");
+			return effc_fail(d, EFFC_ERR_INVALID, "--variant must be one of " EFFC_GEN_VARIANT_NAMES);
 		o->res_width = variants[o->variant].width;
 		o->res_depth = variants[o->variant].depth;
 		o->res_resolution = variants[o->variant].resolution;
@@ -352,6 +418,58 @@ done:
 	return st;
 }
 
+/* MBConv (p = "features.S.L.block"): [1x1 expansion + SiLU] -> depthwise k x k + SiLU -> SE with
+ * a squeeze width of a quarter of the block's input channels -> 1x1 projection. */
+static int mbconv(struct builder *b, const char *p, int x, int cin, int cout, int expand, int kernel, int stride,
+		  float eps)
+{
+	const int exp = effc_gen_make_divisible((double)cin * expand, 8);
+	int y = x, k = 0;
+	char q[96];
+	if (exp != cin) {
+		snprintf(q, sizeof q, "%s.%d", p, k++);
+		y = conv_bn(b, q, y, cin, exp, 1, 1, 1, 1, eps);
+	}
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	y = conv_bn(b, q, y, exp, exp, kernel, stride, exp, 1, eps);
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	y = squeeze_excite(b, q, y, exp, cin / 4 > 1 ? cin / 4 : 1);
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	return conv_bn(b, q, y, exp, cout, 1, 1, 1, 0, eps);
+}
+
+/* Fused-MBConv (torchvision's FusedMBConv): with an expansion, a k x k (possibly strided) conv to
+ * the expanded width + SiLU, then a 1x1 projection without activation; with expand ratio 1, one
+ * k x k conv + SiLU. No SE. */
+static int fused_mbconv(struct builder *b, const char *p, int x, int cin, int cout, int expand, int kernel,
+			int stride, float eps)
+{
+	const int exp = effc_gen_make_divisible((double)cin * expand, 8);
+	char q[96];
+	snprintf(q, sizeof q, "%s.0", p);
+	if (exp == cin)
+		return conv_bn(b, q, x, cin, cout, kernel, stride, 1, 1, eps);
+	int y = conv_bn(b, q, x, cin, exp, kernel, stride, 1, 1, eps);
+	snprintf(q, sizeof q, "%s.1", p);
+	return conv_bn(b, q, y, exp, cout, 1, 1, 1, 0, eps);
+}
+
+/* One block of stage s (1-based), layer l; the residual Add where torchvision has one (stride 1,
+ * equal channels; stochastic depth is the identity at inference). */
+static int block(struct builder *b, int s, int l, int fused, int x, int cin, int cout, int expand, int kernel,
+		 int stride, float eps)
+{
+	char p[64], q[96];
+	snprintf(p, sizeof p, "features.%d.%d.block", s, l);
+	int y = fused ? fused_mbconv(b, p, x, cin, cout, expand, kernel, stride, eps)
+		      : mbconv(b, p, x, cin, cout, expand, kernel, stride, eps);
+	if (stride == 1 && cin == cout) {
+		snprintf(q, sizeof q, "features.%d.%d.add", s, l);
+		y = node(b, EFFC_OP_ADD, q, 2, (int[]){y, x}, nm(b, q, ".out"));
+	}
+	return y;
+}
+
 enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_options *o, struct effc_gen_info *info,
 				struct effc_diag *d)
 {
@@ -370,40 +488,37 @@ enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_opti
 	g->t[x].is_input = 1;
 	g->t[x].from_onnx = 1;
 	g->inputs[g->n_inputs++] = x;
-	int cin = effc_gen_make_divisible(b0_stages[0].in * w, 8);
-	x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
-	int blocks = 0;
-	for (int s = 0; s < 7; s++) {
-		const int cout = effc_gen_make_divisible(b0_stages[s].out * w, 8);
-		const int layers = (int)ceil(b0_stages[s].layers * dm - 1e-9);
-		for (int l = 0; l < layers; l++) {
-			char p[64];
-			snprintf(p, sizeof p, "features.%d.%d.block", s + 1, l);
-			const int stride = l == 0 ? b0_stages[s].stride : 1;
-			const int exp = effc_gen_make_divisible((double)cin * b0_stages[s].expand, 8);
-			int y = x, k = 0;
-			char q[96];
-			if (exp != cin) {
-				snprintf(q, sizeof q, "%s.%d", p, k++);
-				y = conv_bn(&b, q, y, cin, exp, 1, 1, 1, 1, eps);
+	int cin, blocks = 0, head;
+	if (effc_gen_is_v2(o->variant)) {
+		const struct v2_stage *st = v2_variants[o->variant - EFFC_GEN_V2_S].stages;
+		const int n_st = v2_variants[o->variant - EFFC_GEN_V2_S].n_stages;
+		cin = st[0].in;
+		x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
+		for (int s = 0; s < n_st; s++)
+			for (int l = 0; l < st[s].layers; l++, blocks++) {
+				x = block(&b, s + 1, l, st[s].fused, x, cin, st[s].out, st[s].expand, st[s].kernel,
+					  l == 0 ? st[s].stride : 1, eps);
+				cin = st[s].out;
 			}
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = conv_bn(&b, q, y, exp, exp, b0_stages[s].kernel, stride, exp, 1, eps);
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = squeeze_excite(&b, q, y, exp, cin / 4 > 1 ? cin / 4 : 1);
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = conv_bn(&b, q, y, exp, cout, 1, 1, 1, 0, eps);
-			if (stride == 1 && cin == cout) {
-				snprintf(q, sizeof q, "features.%d.%d.add", s + 1, l);
-				y = node(&b, EFFC_OP_ADD, q, 2, (int[]){y, x}, nm(&b, q, ".out"));
+		char hp[32];
+		snprintf(hp, sizeof hp, "features.%d", n_st + 1);
+		head = V2_HEAD;
+		x = conv_bn(&b, hp, x, cin, head, 1, 1, 1, 1, eps);
+	} else {
+		cin = effc_gen_make_divisible(b0_stages[0].in * w, 8);
+		x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
+		for (int s = 0; s < 7; s++) {
+			const int cout = effc_gen_make_divisible(b0_stages[s].out * w, 8);
+			const int layers = (int)ceil(b0_stages[s].layers * dm - 1e-9);
+			for (int l = 0; l < layers; l++, blocks++) {
+				x = block(&b, s + 1, l, 0, x, cin, cout, b0_stages[s].expand, b0_stages[s].kernel,
+					  l == 0 ? b0_stages[s].stride : 1, eps);
+				cin = cout;
 			}
-			x = y;
-			cin = cout;
-			blocks++;
 		}
+		head = 4 * cin;
+		x = conv_bn(&b, "features.8", x, cin, head, 1, 1, 1, 1, eps);
 	}
-	const int head = 4 * cin;
-	x = conv_bn(&b, "features.8", x, cin, head, 1, 1, 1, 1, eps);
 	x = node(&b, EFFC_OP_GLOBALAVGPOOL, "avgpool", 1, (int[]){x}, "avgpool.out");
 	x = node(&b, EFFC_OP_FLATTEN, "flatten", 1, (int[]){x}, "flatten.out");
 	int64_t fcd[2] = {o->classes, head}, nc = o->classes;
@@ -424,8 +539,13 @@ enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_opti
 	enum effc_status st = effc_infer_shapes(g, d);
 	if (st)
 		return st;
-	/* Two images at up to 160 pixels: enough samples per channel, seconds even for B7. */
-	if (!o->no_calibrate && (st = calibrate(g, 2, r < 160 ? r : 160, o->seed, d)))
+	/* Two images at up to 160 pixels: enough samples per channel, seconds even for B7. V2 takes
+	 * eight: its last stages run 15 to 25 residual blocks at 4x4 or 5x5 pixels, where the pixels
+	 * of one image are so alike that two images give each BatchNorm about two samples; the
+	 * residual stream then grows block by block (V2-S at 128 px: logits of 270 and a diff of
+	 * 2e-4 relative against ONNX Runtime with two images, logits of 1-2 and 1e-5 with eight). */
+	const int cal_batch = effc_gen_is_v2(o->variant) ? 8 : 2;
+	if (!o->no_calibrate && (st = calibrate(g, cal_batch, r < 160 ? r : 160, o->seed, d)))
 		return st;
 	info->params = b.params;
 	info->blocks = blocks;

@@ -6,15 +6,22 @@
  * quarter of the block input, SiLU everywhere, head 4 x the last stage width. --variant bK uses
  * the published (w, d, r) of B0..B7, so the parameter count equals torchvision's.
  *
+ * --variant v2-s/m/l builds torchvision's efficientnet_v2_s/m/l from their own stage tables (not
+ * scaled): Fused-MBConv stages first (a k x k conv in place of the 1x1 expansion + depthwise, no
+ * SE), then MBConv stages as in V1, BatchNorm eps 1e-3 and a 1280-wide head. To add a V2-style
+ * variant, add its table and a row of v2_variants.
+ *
  * The graph is plain ONNX-level IR (Conv without bias, BatchNormalization, Sigmoid + Mul as
  * SiLU, GlobalAveragePool, Gemm), so it goes through the same passes as an import, or out as an
  * ONNX file. Weights are seeded random; BatchNormalization statistics are then calibrated by
- * running the network once on a random input with the runtime's reference kernels (what a
- * train-mode pass with momentum=None does in PyTorch), so the outputs depend on the input. */
+ * running the network once on a random input with the runtime's reference kernels (the conv's
+ * loops reordered, same bits; what a train-mode pass with momentum=None does in PyTorch), so the
+ * outputs depend on the input. */
 #include "gen.h"
 
 #include "effc_rt.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,57 @@ static const struct {
 	{1.4, 1.8, 380, 1e-5f}, {1.6, 2.2, 456, 1e-3f}, {1.8, 2.6, 528, 1e-3f}, {2.0, 3.1, 600, 1e-3f},
 };
 
+/* EfficientNetV2 (torchvision's _efficientnet_conf): FusedMBConvConfig rows (fused 1) and
+ * MBConvConfig rows, with no width or depth multiplier. */
+struct v2_stage {
+	int fused, expand, kernel, stride, in, out, layers;
+};
+static const struct v2_stage v2_s_stages[] = {
+	{1, 1, 3, 1, 24, 24, 2},   {1, 4, 3, 2, 24, 48, 4},   {1, 4, 3, 2, 48, 64, 4},
+	{0, 4, 3, 2, 64, 128, 6},  {0, 6, 3, 1, 128, 160, 9}, {0, 6, 3, 2, 160, 256, 15},
+};
+static const struct v2_stage v2_m_stages[] = {
+	{1, 1, 3, 1, 24, 24, 3},    {1, 4, 3, 2, 24, 48, 5},    {1, 4, 3, 2, 48, 80, 5},  {0, 4, 3, 2, 80, 160, 7},
+	{0, 6, 3, 1, 160, 176, 14}, {0, 6, 3, 2, 176, 304, 18}, {0, 6, 3, 1, 304, 512, 5},
+};
+static const struct v2_stage v2_l_stages[] = {
+	{1, 1, 3, 1, 32, 32, 4},     {1, 4, 3, 2, 32, 64, 7},     {1, 4, 3, 2, 64, 96, 7},  {0, 4, 3, 2, 96, 192, 10},
+	{0, 6, 3, 1, 192, 224, 19}, {0, 6, 3, 2, 224, 384, 25}, {0, 6, 3, 1, 384, 640, 7},
+};
+#define V2_HEAD 1280
+static const struct {
+	const char *name;
+	const struct v2_stage *stages;
+	int n_stages, resolution; /* torchvision's evaluation size */
+} v2_variants[3] = {
+	{"v2-s", v2_s_stages, 6, 384},
+	{"v2-m", v2_m_stages, 7, 480},
+	{"v2-l", v2_l_stages, 7, 480},
+};
+
+int effc_gen_is_v2(int variant) { return variant >= EFFC_GEN_V2_S && variant <= EFFC_GEN_V2_L; }
+
+const char *effc_gen_variant_name(int variant)
+{
+	static const char *const b[8] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
+	if (variant >= 0 && variant < 8)
+		return b[variant];
+	return effc_gen_is_v2(variant) ? v2_variants[variant - EFFC_GEN_V2_S].name : "?";
+}
+
+int effc_gen_parse_variant(const char *s)
+{
+	for (int v = 0; v < EFFC_GEN_N_VARIANTS; v++) {
+		const char *n = effc_gen_variant_name(v);
+		size_t k = 0;
+		while (n[k] && tolower((unsigned char)s[k]) == n[k])
+			k++;
+		if (!n[k] && !s[k])
+			return v;
+	}
+	return -1;
+}
+
 int effc_gen_make_divisible(double v, int divisor)
 {
 	int nv = (int)(v + divisor / 2.0) / divisor * divisor;
@@ -47,9 +105,18 @@ int effc_gen_make_divisible(double v, int divisor)
 
 enum effc_status effc_gen_resolve(struct effc_gen_options *o, struct effc_diag *d)
 {
-	if (o->variant >= 0) {
+	if (effc_gen_is_v2(o->variant)) {
+		if (o->width > 0 || o->depth > 0)
+			return effc_fail(d, EFFC_ERR_INVALID,
+					 "--width and --depth scale the B0 table: %s has a table of its own (give "
+					 "--resolution or --classes)",
+					 effc_gen_variant_name(o->variant));
+		o->res_width = o->res_depth = 1.0;
+		o->res_resolution = v2_variants[o->variant - EFFC_GEN_V2_S].resolution;
+		o->res_eps = 1e-3f; /* torchvision: partial(nn.BatchNorm2d, eps=1e-03) */
+	} else if (o->variant >= 0) {
 		if (o->variant > 7)
-			return effc_fail(d, EFFC_ERR_INVALID, "--variant must be b0..b7");
+			return effc_fail(d, EFFC_ERR_INVALID, "--variant must be one of " EFFC_GEN_VARIANT_NAMES);
 		o->res_width = variants[o->variant].width;
 		o->res_depth = variants[o->variant].depth;
 		o->res_resolution = variants[o->variant].resolution;
@@ -218,6 +285,157 @@ static int squeeze_excite(struct builder *b, const char *p, int x, int c, int sq
 
 /* ---- calibration ---------------------------------------------------------------------- */
 
+/* ---- the calibration's convolution ---------------------------------------------------
+ *
+ * effc_rt_ref_conv2d's arithmetic (NCHW, OIHW weights, no clamp) in a faster order: every output
+ * still starts from its bias (or +0) and adds its taps one at a time in (ky, kx, ic) order, each
+ * a rounded product then a rounded sum, so the result is the reference's bit for bit (the
+ * generator's output, generated/ included, does not depend on which one runs). Taps the
+ * reference skips (outside the input) add 0 * w here, which leaves a sum that is never -0
+ * unchanged. What changes is the order of the outputs: 4 output channels x 8 pixels accumulate
+ * together in vector registers (a GEMM over im2col rows for dense k x k convs), where the
+ * reference computes one output at a time reading its inputs H*W floats apart. */
+typedef float cal_v4 __attribute__((vector_size(16)));
+
+static cal_v4 cal_load(const float *p)
+{
+	cal_v4 v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* out[m][p] = bias[m] + sum over k in order of w[m][k] * a[k][p]; m < M, k < K, p < P. */
+static void cal_gemm(int M, int K, size_t P, const float *w, const float *a, const float *bias, float *out)
+{
+	enum { MB = 4, PB = 8, PC = 64 };
+	for (size_t p0 = 0; p0 < P; p0 += PC) {
+		const size_t p1 = P - p0 < PC ? P : p0 + PC;
+		for (int m = 0; m < M; m += MB) {
+			const int mb = M - m < MB ? M - m : MB;
+			size_t p = p0;
+			for (; mb == MB && p + PB <= p1; p += PB) {
+				cal_v4 acc[MB][2];
+				for (int r = 0; r < MB; r++) {
+					const float b0 = bias ? bias[m + r] : 0.0f;
+					acc[r][0] = acc[r][1] = (cal_v4){b0, b0, b0, b0};
+				}
+				const float *ak = a + p;
+				for (int k = 0; k < K; k++, ak += P) {
+					const cal_v4 x0 = cal_load(ak), x1 = cal_load(ak + 4);
+					for (int r = 0; r < MB; r++) {
+						const float wv = w[(size_t)(m + r) * K + k];
+						acc[r][0] += x0 * wv;
+						acc[r][1] += x1 * wv;
+					}
+				}
+				for (int r = 0; r < MB; r++) {
+					memcpy(out + (size_t)(m + r) * P + p, &acc[r][0], sizeof acc[r][0]);
+					memcpy(out + (size_t)(m + r) * P + p + 4, &acc[r][1], sizeof acc[r][1]);
+				}
+			}
+			for (; p < p1; p++) /* the tail of the chunk, and the last channels when M % 4 */
+				for (int r = 0; r < mb; r++) {
+					float acc = bias ? bias[m + r] : 0.0f;
+					const float *wr = w + (size_t)(m + r) * K;
+					for (int k = 0; k < K; k++)
+						acc += a[(size_t)k * P + p] * wr[k];
+					out[(size_t)(m + r) * P + p] = acc;
+				}
+		}
+	}
+}
+
+/* Grouped convs (depthwise): one row of outputs at a time, taps in (ky, kx, ic) order. */
+static void cal_conv_rows(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,
+			  float *out)
+{
+	const int gin = p->in_c / p->groups, gout = p->out_c / p->groups;
+	const size_t ihw = (size_t)p->in_h * p->in_w, ohw = (size_t)p->out_h * p->out_w, khw = (size_t)p->kh * p->kw;
+	for (int n = 0; n < p->batch; n++)
+		for (int oc = 0; oc < p->out_c; oc++) {
+			const float *plane = in + ((size_t)n * p->in_c + (size_t)(oc / gout) * gin) * ihw;
+			for (int oy = 0; oy < p->out_h; oy++) {
+				float *row = out + ((size_t)n * p->out_c + oc) * ohw + (size_t)oy * p->out_w;
+				for (int ox = 0; ox < p->out_w; ox++)
+					row[ox] = bias ? bias[oc] : 0.0f;
+				for (int ky = 0; ky < p->kh; ky++) {
+					const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+					if (iy < 0 || iy >= p->in_h)
+						continue;
+					for (int kx = 0; kx < p->kw; kx++) {
+						const int off = kx * p->dw - p->pad_left; /* ix = ox * sw + off */
+						int x0 = 0, x1 = p->out_w;
+						while (x0 < x1 && x0 * p->sw + off < 0)
+							x0++;
+						while (x1 > x0 && (x1 - 1) * p->sw + off >= p->in_w)
+							x1--;
+						const float *ip = plane + (size_t)iy * p->in_w;
+						const float *wp = w + (size_t)oc * gin * khw + (size_t)ky * p->kw + kx;
+						for (int ic = 0; ic < gin; ic++, ip += ihw) {
+							const float wv = wp[(size_t)ic * khw];
+							for (int ox = x0; ox < x1; ox++)
+								row[ox] += ip[ox * p->sw + off] * wv;
+						}
+					}
+				}
+			}
+		}
+}
+
+/* Returns -1 when out of memory (nothing written). */
+static int calibrate_conv(const struct effc_rt_conv2d *p, const float *w, const float *bias, const float *in,
+			  float *out)
+{
+	if (p->groups != 1) {
+		cal_conv_rows(p, w, bias, in, out);
+		return 0;
+	}
+	const size_t ihw = (size_t)p->in_h * p->in_w, ohw = (size_t)p->out_h * p->out_w;
+	const int K = p->in_c * p->kh * p->kw;
+	if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+	    p->pad_bottom == 0 && p->pad_right == 0) {
+		for (size_t n = 0; n < (size_t)p->batch; n++)
+			cal_gemm(p->out_c, K, ohw, w, in + n * p->in_c * ihw, bias, out + n * p->out_c * ohw);
+		return 0;
+	}
+	/* Dense k x k: im2col rows in (ky, kx, ic) order, the weights reordered to match. */
+	float *col = malloc((size_t)K * ohw * sizeof(float)), *wt = malloc((size_t)p->out_c * K * sizeof(float));
+	if (!col || !wt) {
+		free(col);
+		free(wt);
+		return -1;
+	}
+	const size_t khw = (size_t)p->kh * p->kw;
+	for (int oc = 0; oc < p->out_c; oc++)
+		for (int ky = 0, k = 0; ky < p->kh; ky++)
+			for (int kx = 0; kx < p->kw; kx++)
+				for (int ic = 0; ic < p->in_c; ic++, k++) {
+					const size_t src = ((size_t)oc * p->in_c + ic) * khw + (size_t)ky * p->kw + kx;
+					wt[(size_t)oc * K + k] = w[src];
+				}
+	for (int n = 0; n < p->batch; n++) {
+		float *c = col;
+		for (int ky = 0; ky < p->kh; ky++)
+			for (int kx = 0; kx < p->kw; kx++)
+				for (int ic = 0; ic < p->in_c; ic++) {
+					const float *plane = in + ((size_t)n * p->in_c + ic) * ihw;
+					for (int oy = 0; oy < p->out_h; oy++) {
+						const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+						const int y_in = iy >= 0 && iy < p->in_h;
+						const float *row = plane + (y_in ? (size_t)iy * p->in_w : 0);
+						for (int ox = 0; ox < p->out_w; ox++, c++) {
+							const int ix = ox * p->sw - p->pad_left + kx * p->dw;
+							*c = y_in && ix >= 0 && ix < p->in_w ? row[ix] : 0.0f;
+						}
+					}
+				}
+		cal_gemm(p->out_c, K, ohw, wt, col, bias, out + (size_t)n * p->out_c * ohw);
+	}
+	free(col);
+	free(wt);
+	return 0;
+}
+
 /* Runs the graph on input x (batch n, resolution r) with the reference kernels; each
  * BatchNormalization first takes its input's per-channel mean and variance as statistics. */
 static enum effc_status calibrate(struct effc_graph *g, int batch, int res, uint64_t seed, struct effc_diag *d)
@@ -280,7 +498,11 @@ static enum effc_status calibrate(struct effc_graph *g, int batch, int res, uint
 						   .sw = (int)a->strides[1], .dh = 1, .dw = 1, .pad_top = (int)a->pads[0],
 						   .pad_left = (int)a->pads[1], .pad_bottom = (int)a->pads[2], .pad_right = (int)a->pads[3],
 						   .out_min = -INFINITY, .out_max = INFINITY};
-			effc_rt_ref_conv2d(&p, g->t[n->in[1]].data, n->n_in > 2 ? g->t[n->in[2]].data : NULL, xv, yv);
+			if (calibrate_conv(&p, g->t[n->in[1]].data, n->n_in > 2 ? g->t[n->in[2]].data : NULL, xv, yv)) {
+				free(yv);
+				st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory calibrating");
+				continue;
+			}
 			break;
 		}
 		case EFFC_OP_BATCHNORM: {
@@ -352,6 +574,58 @@ done:
 	return st;
 }
 
+/* MBConv (p = "features.S.L.block"): [1x1 expansion + SiLU] -> depthwise k x k + SiLU -> SE with
+ * a squeeze width of a quarter of the block's input channels -> 1x1 projection. */
+static int mbconv(struct builder *b, const char *p, int x, int cin, int cout, int expand, int kernel, int stride,
+		  float eps)
+{
+	const int exp = effc_gen_make_divisible((double)cin * expand, 8);
+	int y = x, k = 0;
+	char q[96];
+	if (exp != cin) {
+		snprintf(q, sizeof q, "%s.%d", p, k++);
+		y = conv_bn(b, q, y, cin, exp, 1, 1, 1, 1, eps);
+	}
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	y = conv_bn(b, q, y, exp, exp, kernel, stride, exp, 1, eps);
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	y = squeeze_excite(b, q, y, exp, cin / 4 > 1 ? cin / 4 : 1);
+	snprintf(q, sizeof q, "%s.%d", p, k++);
+	return conv_bn(b, q, y, exp, cout, 1, 1, 1, 0, eps);
+}
+
+/* Fused-MBConv (torchvision's FusedMBConv): with an expansion, a k x k (possibly strided) conv to
+ * the expanded width + SiLU, then a 1x1 projection without activation; with expand ratio 1, one
+ * k x k conv + SiLU. No SE. */
+static int fused_mbconv(struct builder *b, const char *p, int x, int cin, int cout, int expand, int kernel,
+			int stride, float eps)
+{
+	const int exp = effc_gen_make_divisible((double)cin * expand, 8);
+	char q[96];
+	snprintf(q, sizeof q, "%s.0", p);
+	if (exp == cin)
+		return conv_bn(b, q, x, cin, cout, kernel, stride, 1, 1, eps);
+	int y = conv_bn(b, q, x, cin, exp, kernel, stride, 1, 1, eps);
+	snprintf(q, sizeof q, "%s.1", p);
+	return conv_bn(b, q, y, exp, cout, 1, 1, 1, 0, eps);
+}
+
+/* One block of stage s (1-based), layer l; the residual Add where torchvision has one (stride 1,
+ * equal channels; stochastic depth is the identity at inference). */
+static int block(struct builder *b, int s, int l, int fused, int x, int cin, int cout, int expand, int kernel,
+		 int stride, float eps)
+{
+	char p[64], q[96];
+	snprintf(p, sizeof p, "features.%d.%d.block", s, l);
+	int y = fused ? fused_mbconv(b, p, x, cin, cout, expand, kernel, stride, eps)
+		      : mbconv(b, p, x, cin, cout, expand, kernel, stride, eps);
+	if (stride == 1 && cin == cout) {
+		snprintf(q, sizeof q, "features.%d.%d.add", s, l);
+		y = node(b, EFFC_OP_ADD, q, 2, (int[]){y, x}, nm(b, q, ".out"));
+	}
+	return y;
+}
+
 enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_options *o, struct effc_gen_info *info,
 				struct effc_diag *d)
 {
@@ -370,40 +644,37 @@ enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_opti
 	g->t[x].is_input = 1;
 	g->t[x].from_onnx = 1;
 	g->inputs[g->n_inputs++] = x;
-	int cin = effc_gen_make_divisible(b0_stages[0].in * w, 8);
-	x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
-	int blocks = 0;
-	for (int s = 0; s < 7; s++) {
-		const int cout = effc_gen_make_divisible(b0_stages[s].out * w, 8);
-		const int layers = (int)ceil(b0_stages[s].layers * dm - 1e-9);
-		for (int l = 0; l < layers; l++) {
-			char p[64];
-			snprintf(p, sizeof p, "features.%d.%d.block", s + 1, l);
-			const int stride = l == 0 ? b0_stages[s].stride : 1;
-			const int exp = effc_gen_make_divisible((double)cin * b0_stages[s].expand, 8);
-			int y = x, k = 0;
-			char q[96];
-			if (exp != cin) {
-				snprintf(q, sizeof q, "%s.%d", p, k++);
-				y = conv_bn(&b, q, y, cin, exp, 1, 1, 1, 1, eps);
+	int cin, blocks = 0, head;
+	if (effc_gen_is_v2(o->variant)) {
+		const struct v2_stage *st = v2_variants[o->variant - EFFC_GEN_V2_S].stages;
+		const int n_st = v2_variants[o->variant - EFFC_GEN_V2_S].n_stages;
+		cin = st[0].in;
+		x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
+		for (int s = 0; s < n_st; s++)
+			for (int l = 0; l < st[s].layers; l++, blocks++) {
+				x = block(&b, s + 1, l, st[s].fused, x, cin, st[s].out, st[s].expand, st[s].kernel,
+					  l == 0 ? st[s].stride : 1, eps);
+				cin = st[s].out;
 			}
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = conv_bn(&b, q, y, exp, exp, b0_stages[s].kernel, stride, exp, 1, eps);
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = squeeze_excite(&b, q, y, exp, cin / 4 > 1 ? cin / 4 : 1);
-			snprintf(q, sizeof q, "%s.%d", p, k++);
-			y = conv_bn(&b, q, y, exp, cout, 1, 1, 1, 0, eps);
-			if (stride == 1 && cin == cout) {
-				snprintf(q, sizeof q, "features.%d.%d.add", s + 1, l);
-				y = node(&b, EFFC_OP_ADD, q, 2, (int[]){y, x}, nm(&b, q, ".out"));
+		char hp[32];
+		snprintf(hp, sizeof hp, "features.%d", n_st + 1);
+		head = V2_HEAD;
+		x = conv_bn(&b, hp, x, cin, head, 1, 1, 1, 1, eps);
+	} else {
+		cin = effc_gen_make_divisible(b0_stages[0].in * w, 8);
+		x = conv_bn(&b, "features.0", x, 3, cin, 3, 2, 1, 1, eps);
+		for (int s = 0; s < 7; s++) {
+			const int cout = effc_gen_make_divisible(b0_stages[s].out * w, 8);
+			const int layers = (int)ceil(b0_stages[s].layers * dm - 1e-9);
+			for (int l = 0; l < layers; l++, blocks++) {
+				x = block(&b, s + 1, l, 0, x, cin, cout, b0_stages[s].expand, b0_stages[s].kernel,
+					  l == 0 ? b0_stages[s].stride : 1, eps);
+				cin = cout;
 			}
-			x = y;
-			cin = cout;
-			blocks++;
 		}
+		head = 4 * cin;
+		x = conv_bn(&b, "features.8", x, cin, head, 1, 1, 1, 1, eps);
 	}
-	const int head = 4 * cin;
-	x = conv_bn(&b, "features.8", x, cin, head, 1, 1, 1, 1, eps);
 	x = node(&b, EFFC_OP_GLOBALAVGPOOL, "avgpool", 1, (int[]){x}, "avgpool.out");
 	x = node(&b, EFFC_OP_FLATTEN, "flatten", 1, (int[]){x}, "flatten.out");
 	int64_t fcd[2] = {o->classes, head}, nc = o->classes;
@@ -424,8 +695,24 @@ enum effc_status effc_gen_graph(struct effc_graph *g, const struct effc_gen_opti
 	enum effc_status st = effc_infer_shapes(g, d);
 	if (st)
 		return st;
-	/* Two images at up to 160 pixels: enough samples per channel, seconds even for B7. */
-	if (!o->no_calibrate && (st = calibrate(g, 2, r < 160 ? r : 160, o->seed, d)))
+	/* Two images at up to 160 pixels: enough samples per channel, seconds even for B7. V2 runs
+	 * 15 to 25 residual blocks in its last stages, where that is not enough: the statistics
+	 * differ from those at the model's own resolution, and with few pixels per channel (r/32
+	 * squared per image) each BatchNorm is fitted to its few samples; the residual stream then
+	 * grows block by block on any other input (V2-S at 128 px from two images: logits of 270
+	 * and 2e-4 relative error against ONNX Runtime; V2-M at 480 from eight images at 160 px:
+	 * logits of 300, a failed diff). V2 calibrates at its own resolution, on enough images for
+	 * 128 pixels per channel at the last stage (eight at 128 px, two from 384 up): logits of
+	 * about 1 and 1e-5 against ONNX Runtime at 128, 384 and 480. */
+	int cal_batch = 2, cal_res = r < 160 ? r : 160;
+	if (effc_gen_is_v2(o->variant)) {
+		const int last = (r + 31) / 32;
+		cal_res = r;
+		cal_batch = (128 + last * last - 1) / (last * last);
+		if (cal_batch < 2)
+			cal_batch = 2;
+	}
+	if (!o->no_calibrate && (st = calibrate(g, cal_batch, cal_res, o->seed, d)))
 		return st;
 	info->params = b.params;
 	info->blocks = blocks;

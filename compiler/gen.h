@@ -4,8 +4,16 @@
 #define EFFC_GEN_H
 #include "effc.h"
 
+/* --variant: 0..7 are b0..b7 (the B0 table scaled), then torchvision's EfficientNetV2-S/M/L (their
+ * own stage tables of Fused-MBConv and MBConv blocks, not scaled). */
+enum { EFFC_GEN_V2_S = 8, EFFC_GEN_V2_M, EFFC_GEN_V2_L, EFFC_GEN_N_VARIANTS };
+#define EFFC_GEN_VARIANT_NAMES "b0..b7, v2-s, v2-m, v2-l"
+int effc_gen_parse_variant(const char *s); /* b0..b7, v2-s, v2-m, v2-l (any case); -1 if none */
+const char *effc_gen_variant_name(int variant); /* "b0".."b7", "v2-s", "v2-m", "v2-l" */
+int effc_gen_is_v2(int variant);
+
 struct effc_gen_options {
-	int variant;                  /* 0..7 for bK, -1 to scale by phi */
+	int variant;                  /* 0..EFFC_GEN_N_VARIANTS-1, -1 to scale by phi */
 	double phi, alpha, beta, gamma;
 	double width, depth;          /* overrides when > 0 */
 	int resolution;               /* override when > 0 */

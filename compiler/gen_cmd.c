@@ -1,6 +1,7 @@
 /* gen_cmd.c: the generator's commands. `gen` writes one model (ONNX or C), `scale` tabulates
- * the family (and times it with --bench), `fit` searches phi for the largest model whose
- * generated code meets a latency budget on this machine. */
+ * the family (and times it with --bench), `fit` searches phi (or, with --family v2, the V2
+ * variant and resolution) for the largest model whose generated code meets a latency budget on
+ * this machine. */
 #define _POSIX_C_SOURCE 200809L
 #include "driver.h"
 #include "gen.h"
@@ -10,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int parse_variant(const char *s)
-{
-	return (s[0] == 'b' || s[0] == 'B') && s[1] >= '0' && s[1] <= '7' && !s[2] ? s[1] - '0' : -1;
-}
 
 static void gen_defaults(struct effc_gen_options *o)
 {
@@ -31,7 +27,8 @@ static int num(const char *s, double *v)
 	return *s && !*end ? 0 : -1;
 }
 
-/* Generator flags shared by gen and fit; 1 consumed, 0 not ours, -1 bad value. */
+/* Generator flags shared by gen and fit; 1 consumed, 0 not ours, -1 bad value, -2 bad value
+ * already reported. */
 static int parse_gen_flag(struct effc_gen_options *o, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
@@ -47,8 +44,12 @@ static int parse_gen_flag(struct effc_gen_options *o, int argc, char **argv, int
 		return -1;
 	const char *v = argv[++*i];
 	double x;
-	if (which == 9)
-		return (o->variant = parse_variant(v)) < 0 ? -1 : 1;
+	if (which == 9) {
+		if ((o->variant = effc_gen_parse_variant(v)) >= 0)
+			return 1;
+		fprintf(stderr, "effc: --variant '%s': no such variant (known: " EFFC_GEN_VARIANT_NAMES ")\n", v);
+		return -2;
+	}
 	if (num(v, &x))
 		return -1;
 	switch (which) {
@@ -83,7 +84,10 @@ static enum effc_status generate(struct effc_arena *arena, struct effc_gen_optio
 	enum effc_status st = effc_gen_resolve(o, d);
 	if (st)
 		return st;
-	*g = effc_graph_new(arena, o->variant >= 0 ? "(generated bK)" : "(generated)");
+	const char *what = "(generated)";
+	if (o->variant >= 0)
+		what = effc_gen_is_v2(o->variant) ? "(generated V2)" : "(generated bK)";
+	*g = effc_graph_new(arena, what);
 	if (!*g)
 		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory");
 	return effc_gen_graph(*g, o, info, d);
@@ -92,7 +96,7 @@ static enum effc_status generate(struct effc_arena *arena, struct effc_gen_optio
 static void describe(const struct effc_gen_options *o, const struct effc_gen_info *info, int64_t macs)
 {
 	if (o->variant >= 0)
-		printf("efficientnet-b%d", o->variant);
+		printf("efficientnet-%s", effc_gen_variant_name(o->variant));
 	else
 		printf("efficientnet phi=%g (alpha %g, beta %g, gamma %g)", o->phi, o->alpha, o->beta, o->gamma);
 	printf(": width x%.4g, depth x%.4g, resolution %d, %d blocks, %" PRId64 " parameters, %" PRId64 " MACs\n",
@@ -115,6 +119,8 @@ int effc_cmd_gen(int argc, char **argv, const char *cmdline)
 		if (!r)
 			r = effc_common_parse(&co, argc, argv, &i);
 		if (!r && (r = effc_emit_cli_parse(&eo, argc, argv, &i, &image_opts)) < 0)
+			return 2;
+		if (r == -2)
 			return 2;
 		if (r < 0)
 			return fprintf(stderr, "effc: gen: bad or missing value for %s\n", argv[i]), 2;
@@ -211,6 +217,24 @@ static int make_work(char *work, size_t cap)
 	return mkdtemp(work) ? 0 : -1;
 }
 
+/* "A..B" (A not after B in the order b0..b7, v2-s..v2-l) or one variant "A". */
+static int parse_variant_range(const char *s, int *lo, int *hi)
+{
+	const char *dots = strstr(s, "..");
+	char first[16];
+	if (!dots) {
+		*lo = *hi = effc_gen_parse_variant(s);
+		return *lo < 0 ? -1 : 0;
+	}
+	if (dots - s >= (ptrdiff_t)sizeof first)
+		return -1;
+	memcpy(first, s, (size_t)(dots - s));
+	first[dots - s] = 0;
+	*lo = effc_gen_parse_variant(first);
+	*hi = effc_gen_parse_variant(dots + 2);
+	return *lo < 0 || *hi < 0 || *lo > *hi ? -1 : 0;
+}
+
 struct row {
 	char label[32];
 	double phi, w, dm;
@@ -274,8 +298,9 @@ int effc_cmd_scale(int argc, char **argv)
 			variants = 0, i++;
 		} else if (!strcmp(argv[i], "--variants") && v) {
 			int lo, hi;
-			if (sscanf(v, "b%d..b%d", &lo, &hi) != 2 || lo < 0 || hi > 7 || lo > hi)
-				return fprintf(stderr, "effc: scale: --variants wants bA..bB within b0..b7\n"), 2;
+			if (parse_variant_range(v, &lo, &hi))
+				return fprintf(stderr, "effc: scale: --variants wants A..B or one variant, in the order "
+						       EFFC_GEN_VARIANT_NAMES " (e.g. b0..b7, v2-s..v2-l)\n"), 2;
 			a = lo, b = hi, step = 1, variants = 1, i++;
 		} else if (!strcmp(argv[i], "--bench")) {
 			bench = 1;
@@ -326,7 +351,7 @@ int effc_cmd_scale(int argc, char **argv)
 		}
 		struct row *r = &rows[i];
 		if (variants)
-			snprintf(r->label, sizeof r->label, "b%d", o.variant);
+			snprintf(r->label, sizeof r->label, "%s", effc_gen_variant_name(o.variant));
 		else
 			snprintf(r->label, sizeof r->label, "%g", phi);
 		r->phi = phi, r->w = o.res_width, r->dm = o.res_depth, r->res = o.res_resolution;
@@ -388,24 +413,116 @@ int effc_cmd_scale(int argc, char **argv)
 	return rc;
 }
 
-/* Times the model at phi and reports it against the budget. */
-static int fit_probe(const struct effc_gen_options *base, double phi, int threads, int repeat, const char *work,
-		     double budget, double *ms)
+/* Times the model o (phi or a V2 variant at a resolution) and reports it against the budget. */
+static int fit_probe(const struct effc_gen_options *o, int threads, int repeat, const char *work, double budget,
+		     double *ms)
+{
+	struct effc_gen_options p = *o;
+	double create_ms;
+	if (bench_point(&p, threads, repeat, work, ms, &create_ms))
+		return 1;
+	if (p.variant >= 0)
+		printf("%-6s resolution %4d: %.3f ms %s\n", effc_gen_variant_name(p.variant), p.res_resolution, *ms,
+		       *ms <= budget ? "fits" : "over budget");
+	else
+		printf("phi=%-6g resolution %4d: %.3f ms %s\n", p.phi, p.res_resolution, *ms,
+		       *ms <= budget ? "fits" : "over budget");
+	fflush(stdout);
+	return 0;
+}
+
+/* V1: latency grows with phi; walk up in whole steps, then bisect on the --step grid. Returns 0
+ * and the chosen options in *best, 1 on an error, 2 when even phi=0 is over budget. */
+static int fit_phi(const struct effc_gen_options *base, double step, double max_phi, int threads, int repeat,
+		   const char *work, double budget, struct effc_gen_options *best, double *best_ms)
+{
+	int lo = -1, hi = -1;
+	const int kmax = (int)floor(max_phi / step + 1e-9);
+	const int stride = (int)fmax(1, floor(1.0 / step + 1e-9));
+	struct effc_gen_options o = *base;
+	for (int k = 0; k <= kmax; k += stride) {
+		double ms;
+		o.phi = k * step;
+		if (fit_probe(&o, threads, repeat, work, budget, &ms))
+			return 1;
+		if (ms <= budget) {
+			lo = k, *best_ms = ms;
+		} else {
+			hi = k;
+			break;
+		}
+	}
+	if (lo < 0) {
+		fprintf(stderr, "effc: fit: even phi=0 needs more than %.3f ms at %d thread(s)\n", budget, threads);
+		return 2;
+	}
+	while (hi >= 0 && hi - lo > 1) {
+		int mid = (lo + hi) / 2;
+		double ms;
+		o.phi = mid * step;
+		if (fit_probe(&o, threads, repeat, work, budget, &ms))
+			return 1;
+		if (ms <= budget)
+			lo = mid, *best_ms = ms;
+		else
+			hi = mid;
+	}
+	*best = *base;
+	best->phi = lo * step;
+	return 0;
+}
+
+/* V2: the largest variant (s < m < l) that meets the budget at 224, then the largest resolution
+ * for it, a multiple of 32 from 224 up to the variant's own (384 or 480); latency grows with
+ * both, so the variants are walked up at 224 and the resolution bisected. Returns as fit_phi. */
+static int fit_v2(const struct effc_gen_options *base, int threads, int repeat, const char *work, double budget,
+		  struct effc_gen_options *best, double *best_ms)
 {
 	struct effc_gen_options o = *base;
-	double create_ms;
-	o.phi = phi;
-	if (bench_point(&o, threads, repeat, work, ms, &create_ms))
-		return 1;
-	printf("phi=%-6g resolution %4d: %.3f ms %s\n", o.phi, o.res_resolution, *ms, *ms <= budget ? "fits" : "over budget");
-	fflush(stdout);
+	int variant = -1;
+	for (int v = EFFC_GEN_V2_S; v <= EFFC_GEN_V2_L; v++) {
+		double ms;
+		o.variant = v, o.resolution = 224;
+		if (fit_probe(&o, threads, repeat, work, budget, &ms))
+			return 1;
+		if (ms > budget)
+			break;
+		variant = v, *best_ms = ms;
+	}
+	if (variant < 0) {
+		fprintf(stderr, "effc: fit: even v2-s at 224 needs more than %.3f ms at %d thread(s)\n", budget,
+			threads);
+		return 2;
+	}
+	struct effc_gen_options def = *base;
+	struct effc_diag d = {{0}, EFFC_OK};
+	def.variant = variant, def.resolution = 0;
+	if (effc_gen_resolve(&def, &d))
+		return effc_report(&d);
+	/* Resolutions 224 + 32 k, k = 0 (fits) .. kmax: try the variant's own first, then bisect. */
+	int lo = 0, hi = (def.res_resolution - 224) / 32 + 1;
+	o.variant = variant;
+	while (hi - lo > 1) {
+		int k = hi == (def.res_resolution - 224) / 32 + 1 ? hi - 1 : (lo + hi) / 2;
+		double ms;
+		o.resolution = 224 + 32 * k;
+		if (fit_probe(&o, threads, repeat, work, budget, &ms))
+			return 1;
+		if (ms <= budget)
+			lo = k, *best_ms = ms;
+		else
+			hi = k;
+	}
+	*best = *base;
+	best->variant = variant;
+	best->resolution = 224 + 32 * lo;
 	return 0;
 }
 
 int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 {
 	double budget = -1, step = 0.25, max_phi = 8;
-	int threads = 1, repeat = 20;
+	int threads = 1, repeat = 20, v2 = 0;
 	const char *onnx_out = NULL, *c_out = NULL;
 	struct effc_gen_options base;
 	gen_defaults(&base);
@@ -421,6 +538,8 @@ int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 			step = atof(v), i++;
 		else if (!strcmp(argv[i], "--max-phi") && v)
 			max_phi = atof(v), i++;
+		else if (!strcmp(argv[i], "--family") && v && (!strcmp(v, "v1") || !strcmp(v, "v2")))
+			v2 = v[1] == '2', i++;
 		else if (!strcmp(argv[i], "-o") && v)
 			onnx_out = v, i++;
 		else if (!strcmp(argv[i], "--emit-c") && v)
@@ -434,47 +553,19 @@ int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 	}
 	if (!(budget > 0) || !(step > 0) || max_phi < 0 || max_phi > 20 || threads < 1 || repeat < 1)
 		return fprintf(stderr, "effc: fit needs --budget-ms X > 0 (and --step > 0, --max-phi 0..20)\n"), 2;
+	if (v2 && (base.width > 0 || base.depth > 0 || base.resolution > 0))
+		return fprintf(stderr, "effc: fit: --family v2 chooses the variant and resolution itself: "
+				       "--width, --depth and --resolution apply to v1\n"), 2;
 	char work[4096];
 	if (make_work(work, sizeof work))
 		return fprintf(stderr, "effc: no temporary directory\n"), 1;
-	/* Latency grows with phi: walk up in whole steps, then bisect on the --step grid. */
-	int lo = -1, hi = -1;
-	const int kmax = (int)floor(max_phi / step + 1e-9);
-	double ms_lo = 0;
-	const int stride = (int)fmax(1, floor(1.0 / step + 1e-9));
-	for (int k = 0; k <= kmax; k += stride) {
-		double ms;
-		if (fit_probe(&base, k * step, threads, repeat, work, budget, &ms)) {
-			effc_rm_rf(work);
-			return 1;
-		}
-		if (ms <= budget) {
-			lo = k, ms_lo = ms;
-		} else {
-			hi = k;
-			break;
-		}
-	}
-	if (lo < 0) {
-		effc_rm_rf(work);
-		fprintf(stderr, "effc: fit: even phi=0 needs more than %.3f ms at %d thread(s)\n", budget, threads);
-		return 1;
-	}
-	while (hi >= 0 && hi - lo > 1) {
-		int mid = (lo + hi) / 2;
-		double ms;
-		if (fit_probe(&base, mid * step, threads, repeat, work, budget, &ms)) {
-			effc_rm_rf(work);
-			return 1;
-		}
-		if (ms <= budget)
-			lo = mid, ms_lo = ms;
-		else
-			hi = mid;
-	}
+	struct effc_gen_options o;
+	double ms_best = 0;
+	int found = v2 ? fit_v2(&base, threads, repeat, work, budget, &o, &ms_best)
+		       : fit_phi(&base, step, max_phi, threads, repeat, work, budget, &o, &ms_best);
 	effc_rm_rf(work);
-	struct effc_gen_options o = base;
-	o.phi = lo * step;
+	if (found)
+		return 1;
 	struct effc_arena *arena = effc_arena_new();
 	struct effc_graph *g = NULL;
 	struct effc_gen_info info;
@@ -485,7 +576,7 @@ int effc_cmd_fit(int argc, char **argv, const char *cmdline)
 	} else {
 		printf("chosen: ");
 		describe(&o, &info, graph_macs(g));
-		printf("chosen: median latency %.3f ms at %d thread(s), budget %.3f ms\n", ms_lo, threads, budget);
+		printf("chosen: median latency %.3f ms at %d thread(s), budget %.3f ms\n", ms_best, threads, budget);
 		if (onnx_out && effc_write_onnx(g, onnx_out, &d))
 			rc = effc_report(&d);
 		else if (onnx_out)

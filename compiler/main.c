@@ -29,13 +29,13 @@ static const char usage_text[] =
 	"      compile, build, run the generated code and ONNX Runtime on N seeded random inputs, compare;\n"
 	"      --prebuilt-runtime links a runtime built before (DIR/effc_rt-CONFIG.cmake, as an effc\n"
 	"      build tree's runtime-exports/ holds), --ref-cache reuses ONNX Runtime's outputs from DIR\n"
-	"  gen (--variant b0..b7 | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
+	"  gen (--variant b0..b7|v2-s|v2-m|v2-l | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
 	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME] [C output options])\n"
 	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C\n"
-	"  scale [--phi A:B:STEP | --variants b0..b7] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
+	"  scale [--phi A:B:STEP | --variants b0..b7|v2-s..v2-l] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
 	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
-	"  fit --budget-ms X [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
-	"      the largest phi whose generated code meets the latency budget on this machine\n"
+	"  fit --budget-ms X [--family v1|v2] [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
+	"      the largest phi (v2: variant, then resolution) whose generated code meets the latency budget here\n"
 	"  --version, help\n";
 
 /* `effc help [COMMAND]`: the usage lines of one command (with the common options), or all. */

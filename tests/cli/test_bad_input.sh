@@ -585,6 +585,36 @@ usage_case usage_bad_name "--name" compile "$M/good.onnx" -o "$O/usage_out" --na
 usage_case usage_inspect_no_model "" inspect
 usage_case usage_inspect_unknown_option "unknown option" inspect "$M/good.onnx" --frob
 
+# The generator's commands: an unknown --variant (V1 or V2 spelling), a bad --variants range and
+# a bad fit --family are usage errors (exit 2) naming what was given and what is known; width or
+# depth with a V2 variant is refused (exit 1). None may leave its output file behind.
+# gen_case NAME EXIT FRAGMENT... -- ARGS...
+gen_case() {
+	CUR=$1 CUR_ERR=""
+	local want=$2 frags=()
+	shift 2
+	while [ "$1" != -- ]; do frags+=("$1"); shift; done
+	shift
+	run_effc "$CUR" "$@"
+	check_exit "$want"
+	check_frags "${frags[@]}"
+	[ -e "$O/gen_out.onnx" ] && note "$O/gen_out.onnx written by a failing gen"
+	rm -f "$O/gen_out.onnx"
+	finish
+}
+for v in v2-x v3-s b8 v2 v2-s- bb0 ""; do
+	gen_case "gen_unknown_variant_'$v'" 2 "--variant '$v'" "b0..b7, v2-s, v2-m, v2-l" -- \
+		gen --variant "$v" --resolution 32 -o "$O/gen_out.onnx"
+done
+gen_case gen_v2_with_width 1 "--width and --depth" "v2-s" -- gen --variant v2-s --width 1.2 -o "$O/gen_out.onnx"
+gen_case gen_v2_with_depth 1 "--width and --depth" "v2-l" -- gen --variant V2-L --depth 2 -o "$O/gen_out.onnx"
+gen_case gen_v2_with_phi 2 "--variant or --phi" -- gen --variant v2-m --phi 1 -o "$O/gen_out.onnx"
+for r in v2-l..v2-s b0..v2-x v2-m..b9 v2-s... ..v2-s v2; do
+	gen_case "scale_bad_variants_'$r'" 2 "--variants" "v2-s" -- scale --variants "$r"
+done
+gen_case fit_bad_family 2 "unknown or bad argument --family" -- fit --budget-ms 5 --family v3
+gen_case fit_v2_with_resolution 2 "--family v2 chooses" -- fit --budget-ms 5 --family v2 --resolution 256
+
 # ---- a failing compile over an existing output leaves it untouched -------------------------
 
 keep=$O/keep

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""check_gen_matches_export.py EFFC GENERATED.onnx EXPORT.onnx: after optimisation the generated
-model and the torchvision export of the same variant have the same op counts and the same
-sequence of emitted op types and output shapes (node names differ, so they are not compared)."""
+"""check_gen_matches_export.py EFFC GENERATED.onnx EXPORT.onnx [--checker]: after optimisation the
+generated model and the torchvision export of the same variant have the same op counts and the
+same sequence of emitted op types and output shapes (node names differ, so they are not
+compared). --checker also runs onnx.checker's full check (with shape inference) on the generated
+file."""
 import json
 import subprocess
 import sys
@@ -15,6 +17,15 @@ def inspect(effc, model):
 def main():
     effc, gen, exp = sys.argv[1:4]
     a, b = inspect(effc, gen), inspect(effc, exp)
+    checker = []
+    if "--checker" in sys.argv[4:]:
+        import onnx
+        try:
+            onnx.checker.check_model(gen, full_check=True)
+            checker = [("onnx.checker full check of the generated model", True)]
+        except Exception as e:  # onnx.checker.ValidationError, shape inference errors
+            print(f"onnx.checker: {e}")
+            checker = [("onnx.checker full check of the generated model", False)]
     seq_a = [(n["op"], n["shape"]) for n in a["nodes"]]
     seq_b = [(n["op"], n["shape"]) for n in b["nodes"]]
     checks = [
@@ -22,7 +33,7 @@ def main():
         ("node sequence (op, shape) equal", seq_a == seq_b),
         ("inputs equal", [i["shape"] for i in a["inputs"]] == [i["shape"] for i in b["inputs"]]),
         ("outputs equal", [o["shape"] for o in a["outputs"]] == [o["shape"] for o in b["outputs"]]),
-    ]
+    ] + checker
     failed = 0
     for name, ok in checks:
         print(("ok " if ok else "FAIL ") + name)

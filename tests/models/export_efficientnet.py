@@ -19,7 +19,8 @@ SE gated by HardSigmoid) with the same BN treatment; at opset < 14 torch writes
 each HardSwish as HardSigmoid + Mul.
 
 --variant v2_s exports torchvision's EfficientNetV2-S (fused-MBConv stages of full 3x3
-convs, then MBConv with SE) at 384x384, its evaluation size, with the same BN treatment.
+convs, then MBConv with SE) at 384x384, its evaluation size, with the same BN treatment;
+v2_m and v2_l the same for V2-M and V2-L at 480x480.
 
 --view-head replaces torchvision's flatten before the classifier by x.view(x.size(0), -1), the
 way many hand-written heads read, and exports the batch axis as dynamic: the Shape -> Gather ->
@@ -40,7 +41,7 @@ RESOLUTION = {
     "b0": 224, "b1": 240, "b2": 260, "b3": 300,
     "b4": 380, "b5": 456, "b6": 528, "b7": 600,
     "mnv3_large": 224, "mnv3_small": 224,
-    "v2_s": 384,
+    "v2_s": 384, "v2_m": 480, "v2_l": 480,
 }
 
 # Variants that are not torchvision.models.efficientnet_<variant>.
@@ -79,9 +80,9 @@ def parse_args(argv):
         p.error("--opset must be in 9..17 (what torch 1.13 exports)")
     if a.batch < 1:
         p.error("--batch must be >= 1")
-    # v2_s uses torchvision's own constructor name (efficientnet_v2_s), but Lite is a B-series
+    # v2_* use torchvision's own constructor names (efficientnet_v2_s), but Lite is a B-series
     # variant only: V2's fused-MBConv stages have no SE to drop and Lite was never defined for it.
-    if a.lite and (a.variant in CONSTRUCTOR or a.variant == "v2_s"):
+    if a.lite and (a.variant in CONSTRUCTOR or a.variant.startswith("v2_")):
         p.error("--lite applies to EfficientNet variants b0..b7 only")
     if a.resolution is None:
         a.resolution = RESOLUTION[a.variant]

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "effc.h"
 #include "driver.h"
+#include "quantize.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -36,6 +37,9 @@ static const char usage_text[] =
 	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
 	"  fit --budget-ms X [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
 	"      the largest phi whose generated code meets the latency budget on this machine\n"
+	"  quantize MODEL.onnx -o OUT.onnx (--calib IN.f32 ... | --calib-random N [--seed S]) [--method minmax|percentile|mse]\n"
+	"      [--per-tensor] [--activations int8|uint8] [--float-nodes NAME,...] [--target-sqnr DB] [--eval IN.f32 ...]\n"
+	"      post-training int8 quantization into a QDQ model ONNX Runtime runs; prints SQNR and top-1 against float\n"
 	"  --version, help\n";
 
 /* `effc help [COMMAND]`: the usage lines of one command (with the common options), or all. */
@@ -560,5 +564,7 @@ int main(int argc, char **argv)
 		return effc_cmd_scale(argc - 2, argv + 2);
 	if (!strcmp(cmd, "fit"))
 		return effc_cmd_fit(argc - 2, argv + 2, cmdline);
+	if (!strcmp(cmd, "quantize"))
+		return effc_cmd_quantize(argc - 2, argv + 2);
 	return usage("unknown command");
 }

@@ -752,7 +752,7 @@ int effc_cmd_quantize(int argc, char **argv)
 			st = effc_fail(&d, EFFC_ERR_NOMEM, "out of memory");
 		else
 			memcpy(all, p.node_q, (size_t)n_n);
-		const size_t n_use = isnan(o.target_sqnr) && cal.n > 2 ? 2 : cal.n;
+		const size_t n_use = cal.n > 2 ? 2 : cal.n;
 		for (int i = 0; !st && i < n_n; i++) {
 			if (!all[i])
 				continue;
@@ -770,19 +770,37 @@ int effc_cmd_quantize(int argc, char **argv)
 		free(all);
 		if (!st)
 			st = replan(&p, &o, &r, &bias_adj, &d);
-		/* --target-sqnr: float the most sensitive layers, one more at a time, until met. */
-		if (!st && !isnan(o.target_sqnr)) {
-			double db = effc_sqnr_db(sc.signal, sc.noise);
-			while (!st && db < o.target_sqnr && n_float_target < n_sens) {
-				p.node_q[sens[n_float_target].node] = 0;
-				keep[sens[n_float_target].node] = 3;
-				n_float_target++;
-				if (!(st = replan(&p, &o, &r, &bias_adj, &d)) && !(st = simulate(&p, &cal, cal.n, ref, &sc, &d)))
-					db = effc_sqnr_db(sc.signal, sc.noise);
+		/* --target-sqnr: the fewest most sensitive layers in float that meet the target, by
+		 * bisection on their count (the SQNR grows, nearly monotonicbasey, as layers go float). */
+		if (!st && !isnan(o.target_sqnr) && effc_sqnr_db(sc.signal, sc.noise) < o.target_sqnr) {
+			unsigned char *base = malloc((size_t)n_n + 1);
+			if (!base)
+				st = effc_fail(&d, EFFC_ERR_NOMEM, "out of memory");
+			else
+				memcpy(base, p.node_q, (size_t)n_n);
+			int lo = 0, hi = n_sens; /* lo fails; hi (everything float) meets any target */
+			while (!st && hi - lo > 1) {
+				int mid = (lo + hi) / 2;
+				memcpy(p.node_q, base, (size_t)n_n);
+				for (int k = 0; k < mid; k++)
+					p.node_q[sens[k].node] = 0;
+				struct score s1;
+				if (!(st = replan(&p, &o, &r, &bias_adj, &d)) && !(st = simulate(&p, &cal, cal.n, ref, &s1, &d))) {
+					if (effc_sqnr_db(s1.signal, s1.noise) >= o.target_sqnr)
+						hi = mid;
+					else
+						lo = mid;
+				}
 			}
-			if (!st && db < o.target_sqnr)
-				st = effc_fail(&d, EFFC_ERR_INVALID, "%s: --target-sqnr %.1f dB not reached even with every layer in float",
-					       o.model, o.target_sqnr);
+			if (!st) {
+				memcpy(p.node_q, base, (size_t)n_n);
+				for (int k = 0; k < hi; k++)
+					p.node_q[sens[k].node] = 0, keep[sens[k].node] = 3;
+				n_float_target = hi;
+				if (!(st = replan(&p, &o, &r, &bias_adj, &d)))
+					st = simulate(&p, &cal, cal.n, ref, &sc, &d);
+			}
+			free(base);
 		}
 	}
 	if (!st && ev.n)

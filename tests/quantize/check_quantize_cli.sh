@@ -52,6 +52,19 @@ done
 "$effc" quantize tiny.onnx -o s.onnx --calib-random 2 >s.log 2>&1 && grep -q "most sensitive layers" s.log &&
 	[ "$(grep -c ' dB$' s.log)" -ge 10 ] && ok "ten most sensitive layers listed" || bad "sensitivity list (s.log)"
 
+# --target-sqnr: met on the calibration inputs with some, not all, layers in float; without it
+# the SQNR is below the target (else the test proves nothing).
+"$effc" quantize tiny.onnx -o ts.onnx --calib-random 2 --target-sqnr 30 >ts.log 2>&1 && checker ts.onnx || bad "--target-sqnr (ts.log)"
+"$py" - <<'PY' && ok "--target-sqnr 30 met with the fewest float layers" || bad "--target-sqnr result (ts.log, s.log)"
+import re
+t, s = open('ts.log').read(), open('s.log').read()
+sq = lambda x: float(re.search(r'calibration inputs: +SQNR (-?[0-9.]+) dB', x).group(1))
+nf = int(re.search(r'(\d+) for the target SQNR', t).group(1))
+nq = int(re.search(r'nodes: (\d+) quantized', t).group(1))
+print('target: %.2f dB with %d float layers, %d quantized (all quantized: %.2f dB)' % (sq(t), nf, nq, sq(s)))
+assert sq(s) < 30 <= sq(t) and 0 < nf and nq > 0
+PY
+
 # Refusals: message, exit status, no file left behind.
 refuse() { # NAME STATUS PATTERN ARGS...
 	local name=$1 want=$2 pat=$3

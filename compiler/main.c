@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"      build tree's runtime-exports/ holds), --ref-cache reuses ONNX Runtime's outputs from DIR\n"
 	"  gen (--variant b0..b7 | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
 	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME] [C output options])\n"
-	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C\n"
+	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C;\n"
+	"      --int8 [--calib-random N] with -o: calibrated and quantized into a QDQ model (effc quantize)\n"
 	"  scale [--phi A:B:STEP | --variants b0..b7] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
 	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
 	"  fit --budget-ms X [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
@@ -558,8 +559,12 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 2, argv + 2);
 	if (!strcmp(cmd, "difftest"))
 		return effc_cmd_difftest(argc - 2, argv + 2);
-	if (!strcmp(cmd, "gen"))
+	if (!strcmp(cmd, "gen")) {
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--int8"))
+				return effc_cmd_gen_int8(argc - 2, argv + 2, cmdline);
 		return effc_cmd_gen(argc - 2, argv + 2, cmdline);
+	}
 	if (!strcmp(cmd, "scale"))
 		return effc_cmd_scale(argc - 2, argv + 2);
 	if (!strcmp(cmd, "fit"))

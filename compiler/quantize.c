@@ -857,3 +857,55 @@ int effc_cmd_quantize(int argc, char **argv)
 	effc_arena_free(arena);
 	return rc;
 }
+
+/* `effc gen ... --int8 [--calib-random N] -o OUT.onnx`: generates the float model into a
+ * temporary sibling, quantizes it into OUT.onnx (calibrated on N random inputs, default 8, from
+ * the generator's --seed) and removes the float file. Until effc compiles int8 models (the next
+ * issue), --emit-c is refused with --int8. */
+int effc_cmd_gen_int8(int argc, char **argv, const char *cmdline)
+{
+	char **gargv = calloc((size_t)argc + 1, sizeof(char *));
+	const char *out = NULL, *calib = "8", *seed = "0";
+	int gargc = 0, o_at = -1;
+	if (!gargv)
+		return fprintf(stderr, "effc: out of memory\n"), 1;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--int8"))
+			continue;
+		if (!strcmp(argv[i], "--calib-random") && i + 1 < argc) {
+			calib = argv[++i];
+			continue;
+		}
+		if (!strcmp(argv[i], "--emit-c")) {
+			free(gargv);
+			return qusage("gen --int8 writes a QDQ model (-o OUT.onnx); int8 C is not there yet");
+		}
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = argv[i + 1];
+		if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+			out = argv[i + 1];
+			o_at = gargc + 1;
+		}
+		gargv[gargc++] = argv[i];
+	}
+	if (!out || !*out) {
+		free(gargv);
+		return qusage("gen --int8 needs -o OUT.onnx");
+	}
+	char tmp[4200];
+	if (effc_pathf(tmp, sizeof tmp, "%s.effc-float.onnx", out)) {
+		free(gargv);
+		return fprintf(stderr, "effc: %s: path too long\n", out), 1;
+	}
+	gargv[o_at] = tmp;
+	int rc = effc_cmd_gen(gargc, gargv, cmdline);
+	free(gargv);
+	if (rc) {
+		remove(tmp);
+		return rc;
+	}
+	char *qargv[] = {tmp, "-o", (char *)out, "--calib-random", (char *)calib, "--seed", (char *)seed, "--no-sensitivity"};
+	rc = effc_cmd_quantize((int)(sizeof qargv / sizeof *qargv), qargv);
+	remove(tmp);
+	return rc;
+}

@@ -78,6 +78,8 @@ struct effc_qplan {
  * initializer bytes written. */
 enum effc_status effc_write_qdq(const struct effc_qplan *p, const char *path, size_t *bytes, struct effc_diag *d);
 int effc_cmd_quantize(int argc, char **argv);
+/* `effc gen ... --int8`: gen into a temporary file, then quantize into -o. */
+int effc_cmd_gen_int8(int argc, char **argv, const char *cmdline);
 
 /* ---- calibrate.c ------------------------------------------------------------------------- */
 /* What a run simulates of the quantized model; NULL members leave that part float. */

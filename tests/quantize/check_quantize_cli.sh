@@ -65,6 +65,14 @@ print('target: %.2f dB with %d float layers, %d quantized (all quantized: %.2f d
 assert sq(s) < 30 <= sq(t) and 0 < nf and nq > 0
 PY
 
+# effc gen --int8: generated, calibrated and quantized in one step; no float file left over.
+"$effc" gen --phi 0 --width 0.25 --depth 0.5 --resolution 64 --classes 10 --seed 3 --int8 --calib-random 2 -o g8.onnx >g8.log 2>&1 &&
+	checker g8.onnx && grep -q "QDQ: int8" g8.log && [ "$(ls g8.onnx*)" = g8.onnx ] &&
+	"$py" -c "import onnx; assert any(n.op_type == 'QuantizeLinear' for n in onnx.load('g8.onnx').graph.node)" &&
+	ok "gen --int8 writes a QDQ model" || bad "gen --int8 (g8.log)"
+"$effc" gen --phi 0 --int8 --emit-c g8dir >g8c.log 2>&1
+[ $? -eq 2 ] && [ ! -e g8dir ] && grep -q "int8 C is not there yet" g8c.log && ok "gen --int8 --emit-c refused" || bad "gen --int8 --emit-c"
+
 # Refusals: message, exit status, no file left behind.
 refuse() { # NAME STATUS PATTERN ARGS...
 	local name=$1 want=$2 pat=$3

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "effc.h"
 #include "driver.h"
+#include "quantize.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -31,11 +32,15 @@ static const char usage_text[] =
 	"      build tree's runtime-exports/ holds), --ref-cache reuses ONNX Runtime's outputs from DIR\n"
 	"  gen (--variant b0..b7|v2-s|v2-m|v2-l | --phi F [--alpha A --beta B --gamma G]) [--width W] [--depth D]\n"
 	"      [--resolution R] [--classes N] [--seed S] (-o MODEL.onnx | --emit-c DIR [--name NAME] [C output options])\n"
-	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C\n"
+	"      build an EfficientNet from the compound-scaling coefficients, as ONNX or straight to C;\n"
+	"      --int8 [--calib-random N] with -o: calibrated and quantized into a QDQ model (effc quantize)\n"
 	"  scale [--phi A:B:STEP | --variants b0..b7|v2-s..v2-l] [--bench] [--threads N] [--csv FILE] [--svg FILE]\n"
 	"      the family's dimensions, parameters, MACs and (with --bench) measured latency\n"
 	"  fit --budget-ms X [--family v1|v2] [--threads N] [--step S] [--max-phi P] [-o MODEL.onnx | --emit-c DIR]\n"
 	"      the largest phi (v2: variant, then resolution) whose generated code meets the latency budget here\n"
+	"  quantize MODEL.onnx -o OUT.onnx (--calib IN.f32 ... | --calib-random N [--seed S]) [--method minmax|percentile|mse]\n"
+	"      [--per-tensor] [--activations int8|uint8] [--float-nodes NAME,...] [--target-sqnr DB] [--eval IN.f32 ...]\n"
+	"      post-training int8 quantization into a QDQ model ONNX Runtime runs; prints SQNR and top-1 against float\n"
 	"  --version, help\n";
 
 /* `effc help [COMMAND]`: the usage lines of one command (with the common options), or all. */
@@ -554,11 +559,17 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 2, argv + 2);
 	if (!strcmp(cmd, "difftest"))
 		return effc_cmd_difftest(argc - 2, argv + 2);
-	if (!strcmp(cmd, "gen"))
+	if (!strcmp(cmd, "gen")) {
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--int8"))
+				return effc_cmd_gen_int8(argc - 2, argv + 2, cmdline);
 		return effc_cmd_gen(argc - 2, argv + 2, cmdline);
+	}
 	if (!strcmp(cmd, "scale"))
 		return effc_cmd_scale(argc - 2, argv + 2);
 	if (!strcmp(cmd, "fit"))
 		return effc_cmd_fit(argc - 2, argv + 2, cmdline);
+	if (!strcmp(cmd, "quantize"))
+		return effc_cmd_quantize(argc - 2, argv + 2);
 	return usage("unknown command");
 }

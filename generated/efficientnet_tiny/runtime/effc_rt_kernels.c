@@ -105,6 +105,19 @@ void effc_rt_ref_binary(const struct effc_rt_binary *p, const float *a, const fl
 	}
 }
 
+/* QuantizeLinear then DequantizeLinear in float (a QDQ model's activation pair, lower_qdq.c):
+ * y = (clamp(rne(x / scale) + zp, qmin, qmax) - zp) * scale, rne rounding half to even as ONNX
+ * specifies (nearbyintf in the default rounding mode; the vector forms' round to nearest).
+ * Division, not a multiplication by 1 / scale: that is what ONNX and ONNX Runtime compute, and a
+ * reciprocal could move a value across a rounding boundary. NaN stays NaN on every path. */
+static inline float fake_quant1(float x, float scale, float zp, float qmin, float qmax)
+{
+	float q = nearbyintf(x / scale) + zp;
+	q = q < qmin ? qmin : q;
+	q = q > qmax ? qmax : q;
+	return (q - zp) * scale;
+}
+
 void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *out, const float *lo, const float *hi)
 {
 	const size_t n = p->rows * p->channels;
@@ -133,6 +146,10 @@ void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *ou
 	case EFFC_RT_HARDSIGMOID:
 		for (size_t i = 0; i < n; i++)
 			out[i] = clampf(p->alpha * in[i] + p->beta, 0.0f, 1.0f);
+		break;
+	case EFFC_RT_FAKE_QUANT:
+		for (size_t i = 0; i < n; i++)
+			out[i] = fake_quant1(in[i], p->alpha, p->beta, p->min, p->max);
 		break;
 	case EFFC_RT_SWISH_OP:
 		effc_rt_ref_swish(n, in, out);
@@ -548,6 +565,62 @@ void effc_rt_hardsigmoid(size_t n, float alpha, float beta, const float *in, flo
 	}
 #endif
 	hardsigmoid_portable(n, alpha, beta, in, out);
+}
+
+
+EFFC_RT_CLONES static void fake_quant_portable(size_t n, float scale, float zp, float qmin, float qmax, const float *in,
+					       float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = fake_quant1(in[i], scale, zp, qmin, qmax);
+}
+
+#ifdef EFFC_RT_HAVE_AVX2
+EFFC_RT_AVX2_FN static __m256 fake_quant8(__m256 x, __m256 s, __m256 z, __m256 lo, __m256 hi)
+{
+	__m256 q = _mm256_round_ps(_mm256_div_ps(x, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	q = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(q, z)));
+	return _mm256_mul_ps(_mm256_sub_ps(q, z), s);
+}
+
+EFFC_RT_AVX2_FN static void fake_quant_avx2(size_t n, float scale, float zp, float qmin, float qmax, const float *in,
+					    float *out)
+{
+	const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(zp), lo = _mm256_set1_ps(qmin), hi = _mm256_set1_ps(qmax);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(out + i, fake_quant8(_mm256_loadu_ps(in + i), s, z, lo, hi));
+	for (; i < n; i++)
+		out[i] = fake_quant1(in[i], scale, zp, qmin, qmax);
+}
+
+EFFC_RT_AVX512_FN static void fake_quant_avx512(size_t n, float scale, float zp, float qmin, float qmax,
+						const float *in, float *out)
+{
+	const __m512 s = _mm512_set1_ps(scale), z = _mm512_set1_ps(zp), lo = _mm512_set1_ps(qmin), hi = _mm512_set1_ps(qmax);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+		__m512 q = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(m, in + i), s),
+						_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		q = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(q, z)));
+		_mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_sub_ps(q, z), s));
+	}
+}
+#endif
+
+void effc_rt_fake_quant(size_t n, float scale, float zp, float qmin, float qmax, const float *in, float *out)
+{
+#ifdef EFFC_RT_HAVE_AVX2
+	if (effc_rt_use_avx512()) {
+		fake_quant_avx512(n, scale, zp, qmin, qmax, in, out);
+		return;
+	}
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		fake_quant_avx2(n, scale, zp, qmin, qmax, in, out);
+		return;
+	}
+#endif
+	fake_quant_portable(n, scale, zp, qmin, qmax, in, out);
 }
 
 /* sum a[i] * b[i] in eight independent partial sums, so the loop vectorises without

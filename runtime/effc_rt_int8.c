@@ -360,6 +360,15 @@ Q8_AVX2_INLINE void avx2_store8(__m256i acc, const struct q8_store *s, size_t n0
 	__m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(s->mult + n0));
 	v = _mm256_min_ps(_mm256_set1_ps(s->o.hi_f), _mm256_max_ps(_mm256_set1_ps(s->o.lo_f), v));
 	const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(s->o.zp));
+	if (!s->lut && !res_row) {
+		/* Values are in [-128, 127] already: the saturating packs only narrow. */
+		const __m256i w16 = _mm256_packs_epi32(q, q);           /* [q0..3 q0..3 | q4..7 q4..7] */
+		const __m256i b8 = _mm256_packs_epi16(w16, w16);        /* bytes q0..3 in lane 0, q4..7 in lane 1 */
+		const __m128i bytes = _mm_unpacklo_epi32(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1));
+		int64_t out8 = _mm_cvtsi128_si64(bytes);
+		memcpy(out_row + n0, &out8, nc);
+		return;
+	}
 	int32_t t[8];
 	_mm256_storeu_si256((__m256i *)t, q);
 	for (size_t j = 0; j < nc; j++)
@@ -441,20 +450,21 @@ Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n
 	_mm_mask_storeu_epi8(out_row + n0, mask, _mm512_cvtepi32_epi8(q));
 }
 
-/* Rows [i0, i0+mr) (mr <= 4) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
- * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. */
+/* Rows [i0, i0+mr) (mr <= 8) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
+ * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. 16
+ * accumulators, 2 weight vectors and a broadcast fit AVX-512's 32 registers. */
 Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, int np2)
 {
-	__m512i acc[4][2];
-	for (int r = 0; r < 4; r++)
+	__m512i acc[8][2];
+	for (int r = 0; r < 8; r++)
 		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	for (size_t grp = 0; grp < g->kg; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
 		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
 		for (int r = 0; r < mr; r++) {
-			const uint32_t word = a_word(g, g->a + (i0 + r) * g->k, grp) ^ 0x80808080u;
-			const __m512i av = _mm512_set1_epi32((int)word);
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, grp)),
+							    _mm512_set1_epi32((int)0x80808080u));
 			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
 			if (np2 > 1)
 				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
@@ -475,9 +485,21 @@ Q8_VNNI_FN static void gemm_vnni_rows(const struct q8_gemm_k *g, size_t i0, size
 	for (size_t p = p0; p < p1; p += 2) {
 		const int np2 = p + 1 < p1 ? 2 : 1;
 		size_t i = i0;
-		for (; i + 4 <= i1; i += 4)
-			vnni_tile(g, i, 4, p, np2);
+		for (; i + 8 <= i1; i += 8)
+			vnni_tile(g, i, 8, p, np2);
 		switch (i1 - i) {
+		case 7:
+			vnni_tile(g, i, 7, p, np2);
+			break;
+		case 6:
+			vnni_tile(g, i, 6, p, np2);
+			break;
+		case 5:
+			vnni_tile(g, i, 5, p, np2);
+			break;
+		case 4:
+			vnni_tile(g, i, 4, p, np2);
+			break;
 		case 3:
 			vnni_tile(g, i, 3, p, np2);
 			break;
@@ -541,6 +563,17 @@ static inline const int8_t *dw_src(const struct q8_dw_k *d, int b, int oy, int o
 	return d->x + (((size_t)b * d->p.in_h + iy) * d->p.in_w + ix) * (size_t)d->p.c;
 }
 
+#define DW_MAX_TAPS 64 /* the kernels' tap table; larger kernels run dw_ref_row */
+
+/* The source pointers of every tap of output (b, oy, ox), computed once per pixel for all its
+ * channel blocks. */
+static inline void dw_taps(const struct q8_dw_k *d, int b, int oy, int ox, const int8_t **src)
+{
+	for (int ky = 0; ky < d->p.kh; ky++)
+		for (int kx = 0; kx < d->p.kw; kx++)
+			src[ky * d->p.kw + kx] = dw_src(d, b, oy, ox, ky, kx);
+}
+
 /* REF on the packed weights: padded taps read the zero point, cancelled by the bias's
  * -zi * wsum, as in the kernels. */
 static void dw_ref_row(const struct q8_dw_k *d, int b, int oy)
@@ -565,22 +598,23 @@ Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
 	const size_t C = (size_t)d->p.c;
 	for (int ox = 0; ox < d->p.out_w; ox++) {
 		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
+		const int8_t *srcs[DW_MAX_TAPS];
+		const int taps = d->p.kh * d->p.kw;
+		dw_taps(d, b, oy, ox, srcs);
 		for (size_t c0 = 0; c0 < C; c0 += 8) {
 			const size_t nc = C - c0 < 8 ? C - c0 : 8;
 			__m256i acc = _mm256_setzero_si256();
-			for (int ky = 0; ky < d->p.kh; ky++)
-				for (int kx = 0; kx < d->p.kw; kx++) {
-					const int8_t *src = dw_src(d, b, oy, ox, ky, kx) + c0;
-					int64_t bytes = 0;
-					if (nc == 8)
-						memcpy(&bytes, src, 8);
-					else
-						memcpy(&bytes, src, nc);
-					const __m256i xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
-					const __m256i wv =
-						_mm256_loadu_si256((const __m256i *)(d->w + (size_t)(ky * d->p.kw + kx) * d->cp + c0));
-					acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wv));
-				}
+			for (int t = 0; t < taps; t++) {
+				const int8_t *src = srcs[t] + c0;
+				int64_t bytes = 0;
+				if (nc == 8)
+					memcpy(&bytes, src, 8);
+				else
+					memcpy(&bytes, src, nc);
+				const __m256i xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+				const __m256i wv = _mm256_loadu_si256((const __m256i *)(d->w + (size_t)t * d->cp + c0));
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wv));
+			}
 			avx2_store8(acc, &d->s, c0, nc, NULL, dst);
 		}
 	}
@@ -591,17 +625,18 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 	const size_t C = (size_t)d->p.c;
 	for (int ox = 0; ox < d->p.out_w; ox++) {
 		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
+		const int8_t *srcs[DW_MAX_TAPS];
+		const int taps = d->p.kh * d->p.kw;
+		dw_taps(d, b, oy, ox, srcs);
 		for (size_t c0 = 0; c0 < C; c0 += 16) {
 			const size_t nc = C - c0 < 16 ? C - c0 : 16;
 			const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 			__m512i acc = _mm512_setzero_si512();
-			for (int ky = 0; ky < d->p.kh; ky++)
-				for (int kx = 0; kx < d->p.kw; kx++) {
-					const int8_t *src = dw_src(d, b, oy, ox, ky, kx) + c0;
-					const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, src));
-					const __m512i wv = _mm512_loadu_si512(d->w + (size_t)(ky * d->p.kw + kx) * d->cp + c0);
-					acc = _mm512_dpwssd_epi32(acc, xv, wv);
-				}
+			for (int t = 0; t < taps; t++) {
+				const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
+				const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
+				acc = _mm512_dpwssd_epi32(acc, xv, wv);
+			}
 			vnni_store16(acc, &d->s, c0, nc, NULL, dst);
 		}
 	}
@@ -612,6 +647,10 @@ static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
+	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
+		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
+		return;
+	}
 	switch (op->path) {
 #ifdef Q8_X86
 	case EFFC_RT_Q8_VNNI:

@@ -239,12 +239,12 @@ static void test_gemm(void)
 {
 	struct tie_stats ts = {0};
 	size_t saturated = 0, total = 0;
-	const size_t ns[] = {1, 3, 17, 40, 72, 200}, ks[] = {1, 3, 5, 17, 40, 72, 200}, ms[] = {1, 5, 37};
+	const size_t ns[] = {1, 3, 17, 40, 72, 200}, ks[] = {1, 3, 5, 17, 40, 72, 200}, ms[] = {1, 5, 37, 14, 23}; /* 14 and 23: row tails of 6 and 7 */
 	const int32_t zps[] = {-128, 0, 127, 3};
 	int idx = 0;
 	for (size_t ni = 0; ni < 6; ni++)
 		for (size_t ki = 0; ki < 7; ki++, idx++) {
-			struct gemm_case gc = {.m = ms[idx % 3], .n = ns[ni], .k = ks[ki], .zi = zps[idx % 4],
+			struct gemm_case gc = {.m = ms[idx % 5], .n = ns[ni], .k = ks[ki], .zi = zps[idx % 4],
 					       .zo = zps[(idx / 4) % 4], .zr = zps[(idx + 1) % 4], .lo = -128, .hi = 127};
 			if (idx % 5 == 1)
 				gc.lo = gc.zo; /* a fused Relu */
@@ -430,6 +430,10 @@ static void test_dw(void)
 	/* A map smaller than the kernel: every tap is near a border. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 2, .w = 1, .c = 24, .k = 5, .s = 1, .pt = 2, .pl = 2, .pb = 2, .pr = 2,
 				      .zi = 127, .zo = -128, .lo = -128, .hi = 127},
+		    &ts);
+	/* 9x9: more taps than the kernels' table, the plain loop on every path. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 10, .w = 11, .c = 17, .k = 9, .s = 1, .pt = 4, .pl = 4, .pb = 4, .pr = 4,
+				      .zi = -3, .zo = 4, .lo = -128, .hi = 127},
 		    &ts);
 	/* B0-like: 14x14x72 (a tail of 8 for the 16-wide block), 5x5 stride 2. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 14, .w = 14, .c = 72, .k = 5, .s = 2, .pt = 1, .pl = 1, .pb = 2,

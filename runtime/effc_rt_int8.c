@@ -459,12 +459,25 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 	for (int r = 0; r < 8; r++)
 		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
-	for (size_t grp = 0; grp < g->kg; grp++) {
+	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
+	for (size_t grp = 0; grp < full; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
 		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
 		for (int r = 0; r < mr; r++) {
-			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, grp)),
-							    _mm512_set1_epi32((int)0x80808080u));
+			int32_t word;
+			memcpy(&word, g->a + (i0 + r) * g->k + grp * 4, 4);
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+			if (np2 > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+		}
+	}
+	if (full < g->kg) {
+		const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
+		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
+		for (int r = 0; r < mr; r++) {
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, full)), flip);
 			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
 			if (np2 > 1)
 				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);

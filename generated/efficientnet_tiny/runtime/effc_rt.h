@@ -473,4 +473,5 @@ int effc_rt_image_convert(const struct effc_rt_image *im, const unsigned char *p
 #ifdef __cplusplus
 }
 #endif
+#include "effc_rt_int8.h" /* the int8 ops */
 #endif

@@ -1,0 +1,160 @@
+/* effc_rt_int8.h: the int8 runtime (effc_rt_int8.c): integer 1x1 convolution / GEMM, depthwise
+ * convolution, global average pooling, add and a 256-entry lookup-table activation, with ONNX's
+ * integer semantics (int32 accumulation, requantization rounding half to even, saturation).
+ *
+ * Every op has a plain C reference (the *_ref functions, on ONNX-layout weights) and, for the
+ * 1x1 GEMM and the depthwise convolution, AVX-512 VNNI and AVX2 kernels on weights the compiler
+ * packed with the *_pack functions. All paths give the same bits: the integer sums are exact and
+ * the requantization is the same float arithmetic everywhere (see docs/int8.md).
+ *
+ * Requantization of an int32 accumulator acc with multiplier m = s_in*s_w[c]/s_out (the float
+ * nearest to the exact ratio, computed at create in double) and output zero point zp:
+ *     y = clamp(rint((float)acc * m), lo - zp, hi - zp) + zp
+ * with rint rounding half to even and [lo, hi] the int8 range or a fused Relu/Clip's range. The
+ * clamp happens on the float before rounding, which gives the same result (lo, hi are integers)
+ * and keeps every value in int32 range.
+ *
+ * Tensors are NHWC int8. uint8 tensors are int8 tensors shifted by 128 (q ^ 0x80 with zero point
+ * zp - 128 describes the same real values), so the compiler converts at the graph's boundaries. */
+#ifndef EFFC_RT_INT8_H
+#define EFFC_RT_INT8_H
+
+#include "effc_rt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Scale and zero point of an int8 tensor: real = (q - zero_point) * scale. */
+struct effc_rt_q8_quant {
+	float scale;
+	int32_t zero_point;
+};
+
+/* Which implementation an op runs; AUTO chooses at create by a CPU check (VNNI, then AVX2, then
+ * the reference). A forced path the CPU or build lacks makes create return EFFC_RT_ERR_BACKEND. */
+enum effc_rt_q8_path { EFFC_RT_Q8_AUTO = 0, EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI };
+
+/* y = add(a, b): clamp(rint(fmaf(a - za, sa/so, (b - zb) * (sb/so))), lo - zo, hi - zo) + zo, the
+ * two ratios rounded to float at create (as ONNX Runtime's QLinearAdd). */
+struct effc_rt_q8_add {
+	struct effc_rt_q8_quant a, b, out;
+	int32_t out_min, out_max; /* in out's integer domain; -128, 127 without a fused clamp */
+};
+
+/* 1x1 convolution / GEMM: c[m][n] = requant(bias[n] + sum_k (a[m][k] - za) * w[n][k]), then the
+ * clamp, then the table (if any), then the residual add (if any). */
+struct effc_rt_q8_gemm {
+	size_t m, n, k;
+	struct effc_rt_q8_quant in, out;
+	const float *w_scale;     /* [n]: symmetric per-channel weight scales (repeat a per-tensor one) */
+	int32_t out_min, out_max; /* clamp in out's domain: a fused Relu/Clip; -128, 127 for none */
+	const int8_t *lut;        /* optional [256] activation, indexed by (uint8_t)y */
+	/* Optional residual, the MBConv skip: the result is add(y, r) with residual->a describing y
+	 * (the conv output quantized with `out`), residual->b the residual tensor [m][n]. */
+	const struct effc_rt_q8_add *residual;
+	enum effc_rt_q8_path path;
+};
+
+/* Depthwise convolution, NHWC, any kernel size, stride, padding (padding value: the input zero
+ * point, i.e. real zero), no dilation. Weights are ONNX's [c][1][kh][kw]. */
+struct effc_rt_q8_dw {
+	int batch, in_h, in_w, c, out_h, out_w, kh, kw, sh, sw, pad_top, pad_left;
+	struct effc_rt_q8_quant in, out;
+	const float *w_scale; /* [c] */
+	int32_t out_min, out_max;
+	const int8_t *lut;
+	enum effc_rt_q8_path path;
+};
+
+/* Global average pooling NHWC [batch][hw][c] -> [batch][c]:
+ * y = requant(sum_hw x - hw * zi) with multiplier s_in / (s_out * hw). */
+struct effc_rt_q8_gap {
+	size_t batch, hw, c;
+	struct effc_rt_q8_quant in, out;
+	int32_t out_min, out_max;
+};
+
+/* Table activations: lut[(uint8_t)q] = sat(rint(f((q - zi) * si) / so) + zo), computed in double. */
+enum effc_rt_q8_fn {
+	EFFC_RT_Q8_FN_SIGMOID,
+	EFFC_RT_Q8_FN_SWISH, /* x * sigmoid(x), SiLU */
+	EFFC_RT_Q8_FN_HARDSWISH,
+	EFFC_RT_Q8_FN_HARDSIGMOID, /* max(0, min(1, alpha x + beta)) */
+	EFFC_RT_Q8_FN_CLIP,        /* min(max(x, alpha), beta): Relu is (0, inf), Relu6 (0, 6) */
+};
+int effc_rt_q8_lut_build(int8_t lut[256], enum effc_rt_q8_fn fn, float alpha, float beta,
+			 struct effc_rt_q8_quant in, struct effc_rt_q8_quant out);
+
+/* Weight packing, pure C and deterministic (the compiler calls it at compile time).
+ * GEMM: w [n][k] (a 1x1 conv's OIHW), bias [n] int32 at scale s_in*s_w[c] (NULL: zeros). Layout:
+ * int32 bias[np], int32 wsum[np] (sum_k w[c][k]), then int8 panels [np/16][kp/4][16][4]
+ * (16 output channels, 4 consecutive k per channel: one vpdpbusd lane), np = n rounded up to
+ * 16, kp = k rounded up to 4, padding zero. */
+size_t effc_rt_q8_gemm_packed_bytes(size_t n, size_t k);
+void effc_rt_q8_gemm_pack(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *packed);
+/* Depthwise: w [c][kh][kw], bias [c]. Layout: int32 bias[cp], int32 wsum[cp], then int32
+ * w[kh*kw][cp], each weight in the low 16 bits with zero above (one vpmaddwd / vpdpwssd product
+ * against a sign-extended activation), cp = c rounded up to 16, padding zero. */
+size_t effc_rt_q8_dw_packed_bytes(size_t c, int kh, int kw);
+void effc_rt_q8_dw_pack(size_t c, int kh, int kw, const int8_t *w, const int32_t *bias, void *packed);
+
+/* The references, on ONNX-layout weights (what every kernel is tested against). */
+void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
+			 const int8_t *residual, int8_t *c);
+void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int32_t *bias, const int8_t *x,
+		       int8_t *y);
+void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y);
+void effc_rt_q8_add_ref(const struct effc_rt_q8_add *p, size_t n, const int8_t *a, const int8_t *b, int8_t *y);
+/* The requantization step itself, exposed for tests and for the compiler's constant folding. */
+float effc_rt_q8_multiplier(double s_in, double s_w, double s_out);
+int8_t effc_rt_q8_requant(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi);
+
+/* CPU checks (cached): the int8 kernels this build and CPU can run. */
+int effc_rt_q8_vnni_available(void); /* AVX-512 F/BW/VL/VNNI, not disabled by EFFC_RT_NO_AVX512 */
+int effc_rt_q8_avx2_available(void);
+
+enum effc_rt_q8_kind { EFFC_RT_Q8_NONE = 0, EFFC_RT_Q8_GEMM, EFFC_RT_Q8_DW, EFFC_RT_Q8_GAP, EFFC_RT_Q8_ADD,
+		       EFFC_RT_Q8_LUT };
+
+/* An int8 op, filled by a create and run by effc_rt_q8_run. */
+struct effc_rt_q8_op {
+	enum effc_rt_q8_kind kind;
+	enum effc_rt_q8_path path; /* what create chose */
+	const int8_t *in, *in2;    /* in2: the residual or the add's second input */
+	int8_t *out;
+	const void *packed;
+	float *mult;    /* [n or c] requantization multipliers (GEMM, DW) */
+	int32_t *bias;  /* [np or cp] bias with the zero-point corrections folded in, per path */
+	int8_t *zrow;   /* DW: c bytes of the input zero point, read for padded taps */
+	int8_t lut[256];
+	int has_lut;
+	size_t n;       /* ADD, LUT: elements */
+	struct effc_rt_q8_add add; /* ADD, or the GEMM's residual */
+	int has_residual;
+	union {
+		struct effc_rt_q8_gemm gemm;
+		struct effc_rt_q8_dw dw;
+		struct effc_rt_q8_gap gap;
+	} p;
+};
+
+int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
+			   const void *packed, const int8_t *a, const int8_t *residual, int8_t *c);
+int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_dw *p,
+			 const void *packed, const int8_t *x, int8_t *y);
+int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gap *p,
+			  const int8_t *x, int8_t *y);
+int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_add *p, size_t n,
+			  const int8_t *a, const int8_t *b, int8_t *y);
+int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const int8_t lut[256], size_t n,
+			  const int8_t *x, int8_t *y);
+/* Runs the op on rt's thread pool (row tiles; the result does not depend on the thread count). */
+int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op);
+void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,973 @@
+/* effc_rt_int8.c: the int8 runtime (declarations and semantics in effc_rt_int8.h, design in
+ * docs/int8.md). Three layers:
+ *   - the references (effc_rt_q8_*_ref): plain C on ONNX-layout weights, int64 sums (create
+ *     rejects shapes whose int32 sums could overflow, so int32 and int64 agree);
+ *   - the op paths: REF (plain C on the packed weights), AVX2 (vpmaddwd on sign-extended int16)
+ *     and AVX-512 VNNI (vpdpbusd for the GEMM, vpdpwssd for the depthwise), chosen at create;
+ *   - the store step shared by all: bias, requantization, clamp, table, residual add.
+ * Every path gives the same bits. The integer sums are exact; the float steps are the same IEEE
+ * single operations in the same order (int32 -> float conversion, one multiply, min/max, round
+ * to nearest even in the default rounding mode; the add's fused multiply-add is an explicit fmaf
+ * in C and an FMA instruction in the kernels, so no compiler contraction can change it).
+ *
+ * To add a kernel path: a new enum effc_rt_q8_path value, its CPU check in choose_path, its
+ * rows function called from the task functions, and its cases in tests/unit/test_int8.c. */
+#include "effc_rt_int8.h"
+
+#include <math.h>
+#include <string.h>
+
+#if !defined(EFFC_RT_PORTABLE)
+#include <pthreadpool.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_NO_SIMD)
+#define Q8_X86 1
+#include <immintrin.h>
+#define Q8_AVX2_FN __attribute__((target("avx2,fma")))
+#define Q8_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define Q8_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
+#define Q8_VNNI_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
+#endif
+
+#define GEMM_ROW_TILE 16   /* rows per task */
+#define GEMM_PANEL_GROUP 8 /* 16-channel panels per task: 128 output channels */
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* ---- CPU checks ---------------------------------------------------------------------------- */
+
+int effc_rt_q8_avx2_available(void)
+{
+#ifdef Q8_X86
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	}
+	return cached;
+#else
+	return 0;
+#endif
+}
+
+int effc_rt_q8_vnni_available(void)
+{
+#if defined(Q8_X86) && !defined(EFFC_RT_NO_AVX512)
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = effc_rt_q8_avx2_available() && __builtin_cpu_supports("avx512f") &&
+			 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+			 __builtin_cpu_supports("avx512vnni");
+	}
+	return cached;
+#else
+	return 0;
+#endif
+}
+
+/* AUTO: the fastest the CPU has; a forced path must be available. Returns REF..VNNI or -1. */
+static int choose_path(enum effc_rt_q8_path want)
+{
+	switch (want) {
+	case EFFC_RT_Q8_AUTO:
+		return effc_rt_q8_vnni_available() ? EFFC_RT_Q8_VNNI
+		       : effc_rt_q8_avx2_available() ? EFFC_RT_Q8_AVX2
+						     : EFFC_RT_Q8_REF;
+	case EFFC_RT_Q8_REF:
+		return EFFC_RT_Q8_REF;
+	case EFFC_RT_Q8_AVX2:
+		return effc_rt_q8_avx2_available() ? EFFC_RT_Q8_AVX2 : -1;
+	case EFFC_RT_Q8_VNNI:
+		return effc_rt_q8_vnni_available() ? EFFC_RT_Q8_VNNI : -1;
+	}
+	return -1;
+}
+
+/* ---- Requantization ------------------------------------------------------------------------ */
+
+float effc_rt_q8_multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+
+/* The output step's constants: the clamp bounds on the float before rounding (integers, so
+ * clamping before or after rounding agrees) and the zero point. */
+struct q8_out {
+	float lo_f, hi_f;
+	int32_t zp;
+};
+
+static struct q8_out out_consts(int32_t zp, int32_t lo, int32_t hi)
+{
+	return (struct q8_out){(float)(lo - zp), (float)(hi - zp), zp};
+}
+
+static inline int32_t requant(int32_t acc, float mult, const struct q8_out *o)
+{
+	float v = (float)acc * mult;
+	v = fminf(fmaxf(v, o->lo_f), o->hi_f);
+	return (int32_t)lrintf(v) + o->zp;
+}
+
+int8_t effc_rt_q8_requant(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi)
+{
+	const struct q8_out o = out_consts(zp, lo, hi);
+	return (int8_t)requant(acc, mult, &o);
+}
+
+/* The add's constants: ratios sa/so and sb/so rounded to float, zero points, output clamp. */
+struct q8_addk {
+	float ra, rb;
+	int32_t za, zb;
+	struct q8_out o;
+};
+
+static struct q8_addk add_consts(const struct effc_rt_q8_add *p)
+{
+	struct q8_addk k;
+	k.ra = effc_rt_q8_multiplier(p->a.scale, 1.0, p->out.scale);
+	k.rb = effc_rt_q8_multiplier(p->b.scale, 1.0, p->out.scale);
+	k.za = p->a.zero_point;
+	k.zb = p->b.zero_point;
+	k.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	return k;
+}
+
+static inline int32_t add1(int32_t a, int32_t b, const struct q8_addk *k)
+{
+	float v = fmaf((float)(a - k->za), k->ra, (float)(b - k->zb) * k->rb);
+	v = fminf(fmaxf(v, k->o.lo_f), k->o.hi_f);
+	return (int32_t)lrintf(v) + k->o.zp;
+}
+
+/* Everything the store step of the GEMM and the depthwise kernels needs. */
+struct q8_store {
+	const float *mult;   /* [np] */
+	const int32_t *bias; /* [np], corrections folded in */
+	struct q8_out o;
+	const int8_t *lut; /* NULL: none */
+	const int8_t *res; /* residual base (row-major [m][n]); NULL: none */
+	struct q8_addk add;
+};
+
+/* Scalar finish of one channel: table, residual. */
+static inline int8_t finish1(int32_t y, const struct q8_store *s, const int8_t *res_elem)
+{
+	if (s->lut)
+		y = s->lut[(uint8_t)(int8_t)y];
+	if (s->res)
+		y = add1(y, *res_elem, &s->add);
+	return (int8_t)y;
+}
+
+/* ---- Table activations --------------------------------------------------------------------- */
+
+int effc_rt_q8_lut_build(int8_t lut[256], enum effc_rt_q8_fn fn, float alpha, float beta,
+			 struct effc_rt_q8_quant in, struct effc_rt_q8_quant out)
+{
+	if (!lut || !(in.scale > 0) || !isfinite(in.scale) || !(out.scale > 0) || !isfinite(out.scale) ||
+	    in.zero_point < -128 || in.zero_point > 127 || out.zero_point < -128 || out.zero_point > 127)
+		return EFFC_RT_ERR_ARGS;
+	for (int q = -128; q < 128; q++) {
+		const double x = (double)(q - in.zero_point) * in.scale;
+		double f;
+		switch (fn) {
+		case EFFC_RT_Q8_FN_SIGMOID:
+			f = 1.0 / (1.0 + exp(-x));
+			break;
+		case EFFC_RT_Q8_FN_SWISH:
+			f = x / (1.0 + exp(-x));
+			break;
+		case EFFC_RT_Q8_FN_HARDSWISH:
+			f = x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
+			break;
+		case EFFC_RT_Q8_FN_HARDSIGMOID:
+			f = fmax(0.0, fmin(1.0, (double)alpha * x + beta));
+			break;
+		case EFFC_RT_Q8_FN_CLIP:
+			f = fmin(fmax(x, alpha), beta);
+			break;
+		default:
+			return EFFC_RT_ERR_ARGS;
+		}
+		double v = nearbyint(fmin(fmax(f / out.scale, -1024.0), 1024.0)) + out.zero_point;
+		lut[(uint8_t)(int8_t)q] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+	}
+	return EFFC_RT_OK;
+}
+
+/* ---- Packing ------------------------------------------------------------------------------- */
+
+size_t effc_rt_q8_gemm_packed_bytes(size_t n, size_t k)
+{
+	const size_t np = round_up(n, 16);
+	return 2 * np * sizeof(int32_t) + np * round_up(k, 4);
+}
+
+void effc_rt_q8_gemm_pack(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *packed)
+{
+	const size_t np = round_up(n, 16), kg = round_up(k, 4) / 4;
+	int32_t *b = packed, *wsum = b + np;
+	int8_t *panels = (int8_t *)(wsum + np);
+	memset(packed, 0, effc_rt_q8_gemm_packed_bytes(n, k));
+	for (size_t c = 0; c < n; c++) {
+		int32_t s = 0;
+		for (size_t q = 0; q < k; q++) {
+			s += w[c * k + q];
+			panels[((c / 16) * kg + q / 4) * 64 + (c % 16) * 4 + q % 4] = w[c * k + q];
+		}
+		b[c] = bias ? bias[c] : 0;
+		wsum[c] = s;
+	}
+}
+
+size_t effc_rt_q8_dw_packed_bytes(size_t c, int kh, int kw)
+{
+	const size_t cp = round_up(c, 16);
+	return (2 + (size_t)kh * (size_t)kw) * cp * sizeof(int32_t);
+}
+
+void effc_rt_q8_dw_pack(size_t c, int kh, int kw, const int8_t *w, const int32_t *bias, void *packed)
+{
+	const size_t cp = round_up(c, 16), taps = (size_t)kh * (size_t)kw;
+	int32_t *b = packed, *wsum = b + cp, *pw = wsum + cp;
+	memset(packed, 0, effc_rt_q8_dw_packed_bytes(c, kh, kw));
+	for (size_t ch = 0; ch < c; ch++) {
+		int32_t s = 0;
+		for (size_t t = 0; t < taps; t++) {
+			s += w[ch * taps + t];
+			pw[t * cp + ch] = (int32_t)(uint16_t)(int16_t)w[ch * taps + t];
+		}
+		b[ch] = bias ? bias[ch] : 0;
+		wsum[ch] = s;
+	}
+}
+
+/* ---- References ---------------------------------------------------------------------------- */
+
+void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
+			 const int8_t *residual, int8_t *c)
+{
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	struct q8_store s = {0};
+	s.lut = p->lut;
+	s.res = p->residual ? residual : NULL;
+	if (p->residual)
+		s.add = add_consts(p->residual);
+	for (size_t j = 0; j < p->n; j++) {
+		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[j], p->out.scale);
+		for (size_t i = 0; i < p->m; i++) {
+			int64_t acc = bias ? bias[j] : 0;
+			for (size_t q = 0; q < p->k; q++)
+				acc += (int64_t)(a[i * p->k + q] - p->in.zero_point) * w[j * p->k + q];
+			c[i * p->n + j] = finish1(requant((int32_t)acc, mult, &o), &s, s.res ? s.res + i * p->n + j : NULL);
+		}
+	}
+}
+
+void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int32_t *bias, const int8_t *x,
+		       int8_t *y)
+{
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const struct q8_store s = {.lut = p->lut};
+	const size_t C = (size_t)p->c;
+	for (int ch = 0; ch < p->c; ch++) {
+		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[ch], p->out.scale);
+		for (int b = 0; b < p->batch; b++)
+			for (int oy = 0; oy < p->out_h; oy++)
+				for (int ox = 0; ox < p->out_w; ox++) {
+					int64_t acc = bias ? bias[ch] : 0;
+					for (int ky = 0; ky < p->kh; ky++)
+						for (int kx = 0; kx < p->kw; kx++) {
+							const int iy = oy * p->sh - p->pad_top + ky, ix = ox * p->sw - p->pad_left + kx;
+							if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
+								continue; /* padding: the zero point, i.e. 0 after the subtraction */
+							const int8_t v = x[(((size_t)b * p->in_h + iy) * p->in_w + ix) * C + ch];
+							acc += (int64_t)(v - p->in.zero_point) * w[((size_t)ch * p->kh + ky) * p->kw + kx];
+						}
+					y[(((size_t)b * p->out_h + oy) * p->out_w + ox) * C + ch] =
+						finish1(requant((int32_t)acc, mult, &o), &s, NULL);
+				}
+	}
+}
+
+static float gap_multiplier(const struct effc_rt_q8_gap *p)
+{
+	return effc_rt_q8_multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
+}
+
+void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y)
+{
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const float mult = gap_multiplier(p);
+	for (size_t b = 0; b < p->batch; b++)
+		for (size_t ch = 0; ch < p->c; ch++) {
+			int64_t acc = -(int64_t)p->hw * p->in.zero_point;
+			for (size_t i = 0; i < p->hw; i++)
+				acc += x[(b * p->hw + i) * p->c + ch];
+			y[b * p->c + ch] = (int8_t)requant((int32_t)acc, mult, &o);
+		}
+}
+
+void effc_rt_q8_add_ref(const struct effc_rt_q8_add *p, size_t n, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const struct q8_addk k = add_consts(p);
+	for (size_t i = 0; i < n; i++)
+		y[i] = (int8_t)add1(a[i], b[i], &k);
+}
+
+/* ---- GEMM paths ---------------------------------------------------------------------------- */
+
+struct q8_gemm_k {
+	size_t m, n, k, np, kg;
+	const int8_t *a, *panels;
+	int8_t *c;
+	struct q8_store s;
+};
+
+/* REF on the packed weights: rows [i0, i1), channels [n0, n1). The bias already holds -za*wsum. */
+static void gemm_ref_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t n0, size_t n1)
+{
+	for (size_t i = i0; i < i1; i++)
+		for (size_t j = n0; j < n1; j++) {
+			int32_t acc = g->s.bias[j];
+			const int8_t *pw = g->panels + (j / 16) * g->kg * 64 + (j % 16) * 4;
+			for (size_t q = 0; q < g->k; q++)
+				acc += g->a[i * g->k + q] * pw[(q / 4) * 64 + q % 4];
+			g->c[i * g->n + j] = finish1(requant(acc, g->s.mult[j], &g->s.o), &g->s,
+						     g->s.res ? g->s.res + i * g->n + j : NULL);
+		}
+}
+
+#ifdef Q8_X86
+/* Four activation bytes of row `row` at k group `grp` as one word; the k tail reads only the row's
+ * bytes (the rest is 0, against zero weights). */
+static inline uint32_t a_word(const struct q8_gemm_k *g, const int8_t *row, size_t grp)
+{
+	uint32_t w = 0;
+	const size_t q = grp * 4;
+	if (q + 4 <= g->k)
+		memcpy(&w, row + q, 4); /* a constant size: one load */
+	else
+		memcpy(&w, row + q, g->k - q);
+	return w;
+}
+
+/* Store step for 8 channels (AVX2): requantization in registers, table and residual per element. */
+Q8_AVX2_INLINE void avx2_store8(__m256i acc, const struct q8_store *s, size_t n0, size_t nc, const int8_t *res_row,
+				int8_t *out_row)
+{
+	acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)(s->bias + n0)));
+	__m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(s->mult + n0));
+	v = _mm256_min_ps(_mm256_set1_ps(s->o.hi_f), _mm256_max_ps(_mm256_set1_ps(s->o.lo_f), v));
+	const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(s->o.zp));
+	if (!s->lut && !res_row) {
+		/* Values are in [-128, 127] already: the saturating packs only narrow. */
+		const __m256i w16 = _mm256_packs_epi32(q, q);           /* [q0..3 q0..3 | q4..7 q4..7] */
+		const __m256i b8 = _mm256_packs_epi16(w16, w16);        /* bytes q0..3 in lane 0, q4..7 in lane 1 */
+		const __m128i bytes = _mm_unpacklo_epi32(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1));
+		int64_t out8 = _mm_cvtsi128_si64(bytes);
+		memcpy(out_row + n0, &out8, nc);
+		return;
+	}
+	int32_t t[8];
+	_mm256_storeu_si256((__m256i *)t, q);
+	for (size_t j = 0; j < nc; j++)
+		out_row[n0 + j] = finish1(t[j], s, res_row ? res_row + n0 + j : NULL);
+}
+
+/* Rows [i0, i0+mr) (mr <= 2) x one 16-channel panel: vpmaddwd on sign-extended int16, each int32
+ * lane summing two k of one channel; a horizontal add at the end. No saturation anywhere. */
+Q8_AVX2_INLINE void avx2_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t panel)
+{
+	__m256i acc[2][4];
+	for (int r = 0; r < 2; r++)
+		for (int q = 0; q < 4; q++)
+			acc[r][q] = _mm256_setzero_si256();
+	const int8_t *b = g->panels + panel * g->kg * 64;
+	for (size_t grp = 0; grp < g->kg; grp++) {
+		__m256i w[4];
+		for (int q = 0; q < 4; q++)
+			w[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + grp * 64 + 16 * q)));
+		for (int r = 0; r < mr; r++) {
+			const __m256i av =
+				_mm256_cvtepi8_epi16(_mm_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, grp)));
+			for (int q = 0; q < 4; q++)
+				acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(av, w[q]));
+		}
+	}
+	const size_t n0 = panel * 16, nc = g->n - n0 < 16 ? g->n - n0 : 16;
+	for (int r = 0; r < mr; r++) {
+		const size_t i = i0 + r;
+		const int8_t *res_row = g->s.res ? g->s.res + i * g->n : NULL;
+		/* hadd of [c0 c0 c1 c1 | c2 c2 c3 c3] and the next four gives [c0 c1 c4 c5 | c2 c3 c6 c7]. */
+		const __m256i lo = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
+		avx2_store8(lo, &g->s, n0, nc < 8 ? nc : 8, res_row, g->c + i * g->n);
+		if (nc > 8) {
+			const __m256i hi = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
+			avx2_store8(hi, &g->s, n0 + 8, nc - 8, res_row, g->c + i * g->n);
+		}
+	}
+}
+
+Q8_AVX2_FN static void gemm_avx2_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t p0, size_t p1)
+{
+	for (size_t p = p0; p < p1; p++) {
+		size_t i = i0;
+		for (; i + 2 <= i1; i += 2)
+			avx2_tile(g, i, 2, p);
+		if (i < i1)
+			avx2_tile(g, i, 1, p);
+	}
+}
+
+/* Store step for 16 channels (AVX-512): requantization, table (per element), residual add in
+ * registers, masked byte store. */
+Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n0, size_t nc, const int8_t *res_row,
+				 int8_t *out_row)
+{
+	const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+	acc = _mm512_add_epi32(acc, _mm512_loadu_si512(s->bias + n0));
+	__m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(s->mult + n0));
+	v = _mm512_min_ps(_mm512_set1_ps(s->o.hi_f), _mm512_max_ps(_mm512_set1_ps(s->o.lo_f), v));
+	__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s->o.zp));
+	if (s->lut) {
+		int32_t t[16];
+		_mm512_storeu_si512(t, q);
+		for (size_t j = 0; j < nc; j++)
+			t[j] = s->lut[(uint8_t)(int8_t)t[j]];
+		q = _mm512_loadu_si512(t);
+	}
+	if (res_row) {
+		const struct q8_addk *k = &s->add;
+		const __m512i r = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, res_row + n0));
+		const __m512 ya = _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(k->za)));
+		const __m512 rb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(k->zb))),
+						_mm512_set1_ps(k->rb));
+		__m512 sum = _mm512_fmadd_ps(ya, _mm512_set1_ps(k->ra), rb);
+		sum = _mm512_min_ps(_mm512_set1_ps(k->o.hi_f), _mm512_max_ps(_mm512_set1_ps(k->o.lo_f), sum));
+		q = _mm512_add_epi32(_mm512_cvtps_epi32(sum), _mm512_set1_epi32(k->o.zp));
+	}
+	_mm_mask_storeu_epi8(out_row + n0, mask, _mm512_cvtepi32_epi8(q));
+}
+
+/* Rows [i0, i0+mr) (mr <= 8) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
+ * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. 16
+ * accumulators, 2 weight vectors and a broadcast fit AVX-512's 32 registers. */
+Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, int np2)
+{
+	__m512i acc[8][2];
+	for (int r = 0; r < 8; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
+	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
+	for (size_t grp = 0; grp < full; grp++) {
+		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
+		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
+		for (int r = 0; r < mr; r++) {
+			int32_t word;
+			memcpy(&word, g->a + (i0 + r) * g->k + grp * 4, 4);
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+			if (np2 > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+		}
+	}
+	if (full < g->kg) {
+		const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
+		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
+		for (int r = 0; r < mr; r++) {
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, full)), flip);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+			if (np2 > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+		}
+	}
+	for (int r = 0; r < mr; r++) {
+		const size_t i = i0 + r;
+		const int8_t *res_row = g->s.res ? g->s.res + i * g->n : NULL;
+		for (int h = 0; h < np2; h++) {
+			const size_t n0 = (p + h) * 16, nc = g->n - n0 < 16 ? g->n - n0 : 16;
+			vnni_store16(acc[r][h], &g->s, n0, nc, res_row, g->c + i * g->n);
+		}
+	}
+}
+
+Q8_VNNI_FN static void gemm_vnni_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t p0, size_t p1)
+{
+	for (size_t p = p0; p < p1; p += 2) {
+		const int np2 = p + 1 < p1 ? 2 : 1;
+		size_t i = i0;
+		for (; i + 8 <= i1; i += 8)
+			vnni_tile(g, i, 8, p, np2);
+		switch (i1 - i) {
+		case 7:
+			vnni_tile(g, i, 7, p, np2);
+			break;
+		case 6:
+			vnni_tile(g, i, 6, p, np2);
+			break;
+		case 5:
+			vnni_tile(g, i, 5, p, np2);
+			break;
+		case 4:
+			vnni_tile(g, i, 4, p, np2);
+			break;
+		case 3:
+			vnni_tile(g, i, 3, p, np2);
+			break;
+		case 2:
+			vnni_tile(g, i, 2, p, np2);
+			break;
+		case 1:
+			vnni_tile(g, i, 1, p, np2);
+			break;
+		default:
+			break;
+		}
+	}
+}
+#endif
+
+static void gemm_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct q8_gemm_k *g = op->packed;
+	const size_t panels = g->np / 16, groups = (panels + GEMM_PANEL_GROUP - 1) / GEMM_PANEL_GROUP;
+	const size_t rt_ = t / groups, pg = t % groups;
+	const size_t i0 = rt_ * GEMM_ROW_TILE, i1 = i0 + GEMM_ROW_TILE < g->m ? i0 + GEMM_ROW_TILE : g->m;
+	const size_t p0 = pg * GEMM_PANEL_GROUP, p1 = p0 + GEMM_PANEL_GROUP < panels ? p0 + GEMM_PANEL_GROUP : panels;
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		gemm_vnni_rows(g, i0, i1, p0, p1);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		gemm_avx2_rows(g, i0, i1, p0, p1);
+		return;
+#endif
+	default:
+		gemm_ref_rows(g, i0, i1, p0 * 16, p1 * 16 < g->n ? p1 * 16 : g->n);
+	}
+}
+
+static size_t gemm_tasks(const struct q8_gemm_k *g)
+{
+	const size_t panels = g->np / 16;
+	return (g->m + GEMM_ROW_TILE - 1) / GEMM_ROW_TILE * ((panels + GEMM_PANEL_GROUP - 1) / GEMM_PANEL_GROUP);
+}
+
+/* ---- Depthwise paths ----------------------------------------------------------------------- */
+
+struct q8_dw_k {
+	struct effc_rt_q8_dw p;
+	size_t cp;
+	const int32_t *w; /* [taps][cp], low 16 bits */
+	const int8_t *x, *zrow;
+	int8_t *y;
+	struct q8_store s;
+};
+
+/* Pointer to the input pixel under tap (ky, kx) of output (b, oy, ox), or the zero-point row. */
+static inline const int8_t *dw_src(const struct q8_dw_k *d, int b, int oy, int ox, int ky, int kx)
+{
+	const int iy = oy * d->p.sh - d->p.pad_top + ky, ix = ox * d->p.sw - d->p.pad_left + kx;
+	if (iy < 0 || iy >= d->p.in_h || ix < 0 || ix >= d->p.in_w)
+		return d->zrow;
+	return d->x + (((size_t)b * d->p.in_h + iy) * d->p.in_w + ix) * (size_t)d->p.c;
+}
+
+#define DW_MAX_TAPS 64 /* the kernels' tap table; larger kernels run dw_ref_row */
+
+/* The source pointers of every tap of output (b, oy, ox), computed once per pixel for all its
+ * channel blocks. */
+static inline void dw_taps(const struct q8_dw_k *d, int b, int oy, int ox, const int8_t **src)
+{
+	for (int ky = 0; ky < d->p.kh; ky++)
+		for (int kx = 0; kx < d->p.kw; kx++)
+			src[ky * d->p.kw + kx] = dw_src(d, b, oy, ox, ky, kx);
+}
+
+/* REF on the packed weights: padded taps read the zero point, cancelled by the bias's
+ * -zi * wsum, as in the kernels. */
+static void dw_ref_row(const struct q8_dw_k *d, int b, int oy)
+{
+	const size_t C = (size_t)d->p.c;
+	for (int ox = 0; ox < d->p.out_w; ox++) {
+		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
+		for (size_t ch = 0; ch < C; ch++) {
+			int32_t acc = d->s.bias[ch];
+			for (int ky = 0; ky < d->p.kh; ky++)
+				for (int kx = 0; kx < d->p.kw; kx++)
+					acc += dw_src(d, b, oy, ox, ky, kx)[ch] *
+					       (int16_t)(uint16_t)d->w[(size_t)(ky * d->p.kw + kx) * d->cp + ch];
+			dst[ch] = finish1(requant(acc, d->s.mult[ch], &d->s.o), &d->s, NULL);
+		}
+	}
+}
+
+#ifdef Q8_X86
+Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
+{
+	const size_t C = (size_t)d->p.c;
+	for (int ox = 0; ox < d->p.out_w; ox++) {
+		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
+		const int8_t *srcs[DW_MAX_TAPS];
+		const int taps = d->p.kh * d->p.kw;
+		dw_taps(d, b, oy, ox, srcs);
+		for (size_t c0 = 0; c0 < C; c0 += 8) {
+			const size_t nc = C - c0 < 8 ? C - c0 : 8;
+			__m256i acc = _mm256_setzero_si256();
+			for (int t = 0; t < taps; t++) {
+				const int8_t *src = srcs[t] + c0;
+				int64_t bytes = 0;
+				if (nc == 8)
+					memcpy(&bytes, src, 8);
+				else
+					memcpy(&bytes, src, nc);
+				const __m256i xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+				const __m256i wv = _mm256_loadu_si256((const __m256i *)(d->w + (size_t)t * d->cp + c0));
+				acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wv));
+			}
+			avx2_store8(acc, &d->s, c0, nc, NULL, dst);
+		}
+	}
+}
+
+Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
+{
+	const size_t C = (size_t)d->p.c;
+	for (int ox = 0; ox < d->p.out_w; ox++) {
+		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
+		const int8_t *srcs[DW_MAX_TAPS];
+		const int taps = d->p.kh * d->p.kw;
+		dw_taps(d, b, oy, ox, srcs);
+		for (size_t c0 = 0; c0 < C; c0 += 16) {
+			const size_t nc = C - c0 < 16 ? C - c0 : 16;
+			const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+			__m512i acc = _mm512_setzero_si512();
+			for (int t = 0; t < taps; t++) {
+				const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
+				const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
+				acc = _mm512_dpwssd_epi32(acc, xv, wv);
+			}
+			vnni_store16(acc, &d->s, c0, nc, NULL, dst);
+		}
+	}
+}
+#endif
+
+static void dw_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct q8_dw_k *d = op->packed;
+	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
+	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
+		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
+		return;
+	}
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		dw_vnni_row(d, b, oy);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		dw_avx2_row(d, b, oy);
+		return;
+#endif
+	default:
+		dw_ref_row(d, b, oy);
+	}
+}
+
+/* ---- Creates ------------------------------------------------------------------------------- */
+
+static int quant_ok(struct effc_rt_q8_quant q)
+{
+	return isnormal(q.scale) && q.scale > 0 && q.zero_point >= -128 && q.zero_point <= 127;
+}
+
+static int range_ok(int32_t lo, int32_t hi) { return lo >= -128 && lo <= hi && hi <= 127; }
+
+static int mult_ok(float m) { return isnormal(m) && m > 0 && m < 1e30f; }
+
+static int add_ok(const struct effc_rt_q8_add *p)
+{
+	return quant_ok(p->a) && quant_ok(p->b) && quant_ok(p->out) && range_ok(p->out_min, p->out_max);
+}
+
+static void *alloc_zero(size_t bytes)
+{
+	void *p = effc_rt_alloc(64, bytes ? bytes : 1);
+	if (p)
+		memset(p, 0, bytes ? bytes : 1);
+	return p;
+}
+
+void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op)
+{
+	if (!op)
+		return;
+	if (op->kind == EFFC_RT_Q8_GEMM || op->kind == EFFC_RT_Q8_DW)
+		effc_rt_free((void *)op->packed); /* the kernel struct; the weights are the caller's */
+	if (op->mult)
+		effc_rt_free(op->mult);
+	if (op->bias)
+		effc_rt_free(op->bias);
+	if (op->zrow)
+		effc_rt_free(op->zrow);
+	memset(op, 0, sizeof *op);
+}
+
+/* Multipliers (padded with 1) and the bias with the zero-point corrections of the chosen path:
+ * -(za + 128) * wsum for VNNI's unsigned activations, -za * wsum otherwise. sum_bound bounds the
+ * magnitude of the kernels' integer sums; a bias that could make a partial sum overflow int32 on
+ * either correction is refused, so whether a model is accepted does not depend on the CPU. */
+static int make_channel_consts(struct effc_rt_q8_op *op, size_t n, size_t np, float s_in, const float *w_scale,
+			       float s_out, const int32_t *pbias, const int32_t *wsum, int32_t za, int vnni,
+			       int64_t sum_bound)
+{
+	op->mult = effc_rt_alloc(64, np * sizeof(float));
+	op->bias = effc_rt_alloc(64, np * sizeof(int32_t));
+	if (!op->mult || !op->bias)
+		return EFFC_RT_ERR_NOMEM;
+	for (size_t j = 0; j < np; j++) {
+		op->mult[j] = 1.0f;
+		op->bias[j] = 0;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (!(isfinite(w_scale[j]) && w_scale[j] > 0))
+			return EFFC_RT_ERR_ARGS;
+		op->mult[j] = effc_rt_q8_multiplier(s_in, w_scale[j], s_out);
+		if (!mult_ok(op->mult[j]))
+			return EFFC_RT_ERR_ARGS;
+		const int64_t b_plain = (int64_t)pbias[j] - (int64_t)za * wsum[j];
+		const int64_t b_vnni = (int64_t)pbias[j] - (int64_t)(za + 128) * wsum[j];
+		const int64_t lim = (int64_t)INT32_MAX - sum_bound;
+		if (b_plain < -lim || b_plain > lim || b_vnni < -lim || b_vnni > lim)
+			return EFFC_RT_ERR_ARGS;
+		op->bias[j] = (int32_t)(vnni ? b_vnni : b_plain);
+	}
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
+			   const void *packed, const int8_t *a, const int8_t *residual, int8_t *c)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !packed || !a || !c || !p->w_scale || p->m == 0 || p->n == 0 || p->k == 0 ||
+	    p->k > (1u << 16) || !quant_ok(p->in) || !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) ||
+	    (p->residual && (!residual || !add_ok(p->residual))))
+		return EFFC_RT_ERR_ARGS;
+	const int path = choose_path(p->path);
+	if (path < 0)
+		return EFFC_RT_ERR_BACKEND;
+	op->kind = EFFC_RT_Q8_GEMM;
+	op->path = (enum effc_rt_q8_path)path;
+	op->p.gemm = *p;
+	op->in = a;
+	op->in2 = residual;
+	op->out = c;
+	struct q8_gemm_k *g = alloc_zero(sizeof *g);
+	op->packed = g;
+	if (!g)
+		return EFFC_RT_ERR_NOMEM;
+	g->m = p->m, g->n = p->n, g->k = p->k, g->np = round_up(p->n, 16), g->kg = round_up(p->k, 4) / 4;
+	const int32_t *pb = packed, *wsum = pb + g->np;
+	g->panels = (const int8_t *)(wsum + g->np);
+	g->a = a, g->c = c;
+	int st = make_channel_consts(op, p->n, g->np, p->in.scale, p->w_scale, p->out.scale, pb, wsum,
+				     p->in.zero_point, path == EFFC_RT_Q8_VNNI, (int64_t)p->k * 255 * 128);
+	if (st != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
+	}
+	g->s.mult = op->mult, g->s.bias = op->bias;
+	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	if (p->lut) {
+		memcpy(op->lut, p->lut, 256);
+		op->has_lut = 1;
+		g->s.lut = op->lut;
+	}
+	if (p->residual) {
+		op->add = *p->residual;
+		op->has_residual = 1;
+		g->s.res = residual;
+		g->s.add = add_consts(p->residual);
+	}
+	op->p.gemm.lut = NULL, op->p.gemm.residual = NULL, op->p.gemm.w_scale = NULL; /* not kept */
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_dw *p,
+			 const void *packed, const int8_t *x, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !packed || !x || !y || !p->w_scale || p->batch <= 0 || p->c <= 0 || p->in_h <= 0 || p->in_w <= 0 ||
+	    p->out_h <= 0 || p->out_w <= 0 || p->kh <= 0 || p->kw <= 0 || p->kh * p->kw > 1024 || p->sh <= 0 ||
+	    p->sw <= 0 || p->pad_top < 0 || p->pad_left < 0 || !quant_ok(p->in) || !quant_ok(p->out) ||
+	    !range_ok(p->out_min, p->out_max))
+		return EFFC_RT_ERR_ARGS;
+	const int path = choose_path(p->path);
+	if (path < 0)
+		return EFFC_RT_ERR_BACKEND;
+	op->kind = EFFC_RT_Q8_DW;
+	op->path = (enum effc_rt_q8_path)path;
+	op->p.dw = *p;
+	op->in = x, op->out = y;
+	struct q8_dw_k *d = alloc_zero(sizeof *d);
+	op->packed = d;
+	if (!d)
+		return EFFC_RT_ERR_NOMEM;
+	d->p = *p;
+	d->cp = round_up((size_t)p->c, 16);
+	const int32_t *pb = packed, *wsum = pb + d->cp;
+	d->w = wsum + d->cp;
+	d->x = x, d->y = y;
+	op->zrow = effc_rt_alloc(64, d->cp);
+	int st = op->zrow ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
+	if (st == EFFC_RT_OK) {
+		memset(op->zrow, (int)(int8_t)p->in.zero_point, d->cp);
+		d->zrow = op->zrow;
+		st = make_channel_consts(op, (size_t)p->c, d->cp, p->in.scale, p->w_scale, p->out.scale, pb, wsum,
+					 p->in.zero_point, 0, (int64_t)p->kh * p->kw * 128 * 128);
+	}
+	if (st != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
+	}
+	d->s.mult = op->mult, d->s.bias = op->bias;
+	d->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	if (p->lut) {
+		memcpy(op->lut, p->lut, 256);
+		op->has_lut = 1;
+		d->s.lut = op->lut;
+	}
+	d->p.lut = NULL, d->p.w_scale = NULL, op->p.dw.lut = NULL, op->p.dw.w_scale = NULL;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gap *p,
+			  const int8_t *x, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !x || !y || p->batch == 0 || p->hw == 0 || p->c == 0 || p->hw > (1u << 23) || !quant_ok(p->in) ||
+	    !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) || !mult_ok(gap_multiplier(p)))
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_GAP;
+	op->path = EFFC_RT_Q8_REF;
+	op->p.gap = *p;
+	op->in = x, op->out = y;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_add *p, size_t n,
+			  const int8_t *a, const int8_t *b, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !a || !b || !y || !add_ok(p) || !mult_ok(add_consts(p).ra) || !mult_ok(add_consts(p).rb))
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_ADD;
+	op->path = EFFC_RT_Q8_REF;
+	op->add = *p;
+	op->n = n;
+	op->in = a, op->in2 = b, op->out = y;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const int8_t lut[256], size_t n,
+			  const int8_t *x, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!lut || !x || !y)
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_LUT;
+	op->path = EFFC_RT_Q8_REF;
+	memcpy(op->lut, lut, 256);
+	op->has_lut = 1;
+	op->n = n;
+	op->in = x, op->out = y;
+	return EFFC_RT_OK;
+}
+
+/* ---- Run ----------------------------------------------------------------------------------- */
+
+#define ELEM_TILE 4096 /* elements per task of the add and the table */
+
+static void op_task(void *arg, size_t t)
+{
+	const struct effc_rt_q8_op *op = arg;
+	switch (op->kind) {
+	case EFFC_RT_Q8_GEMM:
+		gemm_task(op, t);
+		break;
+	case EFFC_RT_Q8_DW:
+		dw_task(op, t);
+		break;
+	case EFFC_RT_Q8_ADD: {
+		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+		effc_rt_q8_add_ref(&op->add, n, op->in + i0, op->in2 + i0, op->out + i0);
+		break;
+	}
+	case EFFC_RT_Q8_LUT: {
+		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+		for (size_t i = i0; i < i0 + n; i++)
+			op->out[i] = op->lut[(uint8_t)op->in[i]];
+		break;
+	}
+	case EFFC_RT_Q8_GAP: {
+		struct effc_rt_q8_gap g = op->p.gap;
+		g.batch = 1;
+		effc_rt_q8_gap_ref(&g, op->in + t * g.hw * g.c, op->out + t * g.c);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
+{
+	if (!rt || !op)
+		return EFFC_RT_ERR_ARGS;
+	size_t tasks = 0;
+	switch (op->kind) {
+	case EFFC_RT_Q8_GEMM:
+		tasks = gemm_tasks(op->packed);
+		break;
+	case EFFC_RT_Q8_DW:
+		tasks = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h;
+		break;
+	case EFFC_RT_Q8_ADD:
+	case EFFC_RT_Q8_LUT:
+		tasks = (op->n + ELEM_TILE - 1) / ELEM_TILE;
+		break;
+	case EFFC_RT_Q8_GAP:
+		tasks = op->p.gap.batch;
+		break;
+	default:
+		return EFFC_RT_ERR_ARGS;
+	}
+#if !defined(EFFC_RT_PORTABLE)
+	if (tasks > 1 && rt->pool) {
+		pthreadpool_parallelize_1d(rt->pool, op_task, (void *)op, tasks, 0);
+		return EFFC_RT_OK;
+	}
+#endif
+	for (size_t t = 0; t < tasks; t++)
+		op_task((void *)op, t);
+	return EFFC_RT_OK;
+}

@@ -1,0 +1,622 @@
+/* test_int8.c: the int8 runtime (runtime/effc_rt_int8.c).
+ *   - the reference against a straightforward double-precision evaluation of ONNX's definition
+ *     (y = saturate(round_half_even(acc * s_in * s_w / s_out) + zp)): equal wherever the exact value
+ *     is not within float rounding of a .5 tie, within one step there; exactly equal on
+ *     power-of-two scales, where every .5 tie is exact and must round to even;
+ *   - every kernel path (REF on packed weights, AVX2, AVX-512 VNNI) against the reference, bit for
+ *     bit: channel and k tails, borders, strides, zero points -128/0/127, saturation, fused clamp,
+ *     table, residual, one and two threads;
+ *   - create's refusals (bad scales, zero points, ranges, overflowing bias).
+ * A path the CPU lacks prints `skip` and is not counted as a pass. */
+#include "effc_rt.h"
+#include "testing.h"
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next_u32(void)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+static int8_t rand_i8(void) { return (int8_t)(next_u32() & 0xFF); }
+static int32_t rand_range(int32_t lo, int32_t hi) { return lo + (int32_t)(next_u32() % (uint32_t)(hi - lo + 1)); }
+static float rand_unit(void) { return (float)(next_u32() & 0xFFFFFF) / 16777216.0f; }
+static void fill_i8(int8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = rand_i8();
+}
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		testing_oom();
+	return p;
+}
+
+/* Round half to even without rint: the definition, spelled out. */
+static double round_half_even(double v)
+{
+	const double f = floor(v), d = v - f;
+	if (d > 0.5)
+		return f + 1;
+	if (d < 0.5)
+		return f;
+	return fmod(f, 2.0) == 0 ? f : f + 1;
+}
+static int32_t sat(double v, int32_t lo, int32_t hi) { return v < lo ? lo : v > hi ? hi : (int32_t)v; }
+
+/* Whether v is so close to a .5 tie that float rounding of the multiplier may decide it. */
+static int near_tie(double v)
+{
+	const double d = fabs(v - floor(v) - 0.5);
+	return d <= 1e-5 * (fabs(v) + 1);
+}
+
+struct tie_stats {
+	size_t exact, near, diff;
+};
+/* Compares y with the double-precision value v (before rounding) and the output step. */
+static int onnx_agrees(int8_t y, double v, int32_t zp, int32_t lo, int32_t hi, struct tie_stats *ts)
+{
+	const int32_t want = sat(round_half_even(v) + zp, lo, hi);
+	if (y == want) {
+		ts->exact++;
+		return 1;
+	}
+	ts->diff++;
+	if (near_tie(v) && abs(y - want) <= 1) {
+		ts->near++;
+		return 1;
+	}
+	return 0;
+}
+
+static const char *path_name(enum effc_rt_q8_path p)
+{
+	return p == EFFC_RT_Q8_VNNI ? "vnni" : p == EFFC_RT_Q8_AVX2 ? "avx2" : "ref";
+}
+static int path_available(enum effc_rt_q8_path p)
+{
+	return p == EFFC_RT_Q8_VNNI ? effc_rt_q8_vnni_available() : p == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available() : 1;
+}
+static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI};
+
+static struct effc_rt rts[2]; /* one and two threads */
+
+/* ---- Requantization ------------------------------------------------------------------------ */
+
+static void test_requant(void)
+{
+	/* Exact ties: mult a power of two, odd accumulators. */
+	const float mults[] = {0.5f, 0.25f, 0.125f, 1.0f / 1024};
+	int bad = 0, ties = 0;
+	for (size_t mi = 0; mi < 4; mi++)
+		for (int32_t acc = -5000; acc <= 5000; acc++) {
+			const double v = (double)acc * mults[mi];
+			if (v - floor(v) == 0.5)
+				ties++;
+			for (int32_t zp = -128; zp <= 127; zp += 255) {
+				const int8_t y = effc_rt_q8_requant(acc, mults[mi], zp, -128, 127);
+				if (y != sat(round_half_even(v) + zp, -128, 127))
+					bad++;
+			}
+		}
+	check(bad == 0 && ties > 4000, "requant: exact .5 ties round to even", "%d wrong of %d ties", bad, ties);
+	check(effc_rt_q8_requant(1, 0.5f, 0, -128, 127) == 0 && effc_rt_q8_requant(3, 0.5f, 0, -128, 127) == 2 &&
+		      effc_rt_q8_requant(-1, 0.5f, 0, -128, 127) == 0 && effc_rt_q8_requant(-3, 0.5f, 0, -128, 127) == -2 &&
+		      effc_rt_q8_requant(5, 0.5f, 10, -128, 127) == 12,
+	      "requant: 0.5->0, 1.5->2, -0.5->0, -1.5->-2, 2.5+10->12", "wrong");
+	check(effc_rt_q8_requant(INT32_MAX, 1000.0f, 0, -128, 127) == 127 &&
+		      effc_rt_q8_requant(INT32_MIN, 1000.0f, 0, -128, 127) == -128 &&
+		      effc_rt_q8_requant(100, 1.0f, 127, -128, 127) == 127 &&
+		      effc_rt_q8_requant(-100, 1.0f, -128, -128, 127) == -128 && effc_rt_q8_requant(-100, 1.0f, 5, 5, 127) == 5 &&
+		      effc_rt_q8_requant(300, 0.1f, -128, -128, -100) == -100,
+	      "requant: saturation and fused clamp", "wrong");
+}
+
+/* ---- GEMM ---------------------------------------------------------------------------------- */
+
+struct gemm_case {
+	size_t m, n, k;
+	int32_t zi, zo, zr, lo, hi;
+	int lut, residual;
+	int pow2; /* power-of-two scales: exact ties */
+};
+
+/* The double-precision ONNX formula for one GEMM output (before the table/residual). */
+static double gemm_onnx_value(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
+			      size_t i, size_t j)
+{
+	int64_t acc = bias[j];
+	for (size_t q = 0; q < p->k; q++)
+		acc += (int64_t)(a[i * p->k + q] - p->in.zero_point) * w[j * p->k + q];
+	return (double)acc * ((double)p->in.scale * p->w_scale[j] / p->out.scale);
+}
+
+static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size_t *saturated, size_t *total)
+{
+	const size_t m = gc->m, n = gc->n, k = gc->k;
+	int8_t *a = xmalloc(m * k), *w = xmalloc(n * k), *res = xmalloc(m * n), *want = xmalloc(m * n),
+	       *got = xmalloc(m * n);
+	int32_t *bias = xmalloc(n * sizeof *bias);
+	float *ws = xmalloc(n * sizeof *ws);
+	fill_i8(a, m * k), fill_i8(w, n * k), fill_i8(res, m * n);
+	struct effc_rt_q8_gemm p = {.m = m, .n = n, .k = k, .out_min = gc->lo, .out_max = gc->hi};
+	p.in = (struct effc_rt_q8_quant){gc->pow2 ? 1.0f : 0.02f, gc->zi};
+	/* Output scale: the accumulator's spread (about 74 * 74 * sqrt(k)) onto +-40 steps; per-channel
+	 * weight scales from 0.4x to 2x, so some channels saturate and some do not. */
+	const double spread = 74.0 * 74.0 * sqrt((double)k) / 40.0;
+	for (size_t j = 0; j < n; j++) {
+		ws[j] = gc->pow2 ? ldexpf(1.0f, rand_range(-1, 1)) : 0.005f * (0.4f + 1.6f * rand_unit());
+		bias[j] = rand_range(-20000, 20000);
+	}
+	p.w_scale = ws;
+	p.out = (struct effc_rt_q8_quant){gc->pow2 ? ldexpf(1.0f, (int)ceil(log2(spread))) : (float)(0.02 * 0.005 * spread), gc->zo};
+	int8_t lut[256];
+	if (gc->lut) {
+		effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, p.out, p.out);
+		p.lut = lut;
+	}
+	struct effc_rt_q8_add radd = {.a = p.out, .b = {0.7f * p.out.scale, gc->zr}, .out = {1.3f * p.out.scale, -gc->zo / 2},
+				      .out_min = -128, .out_max = 127};
+	if (gc->pow2)
+		radd.b.scale = p.out.scale, radd.out.scale = 2 * p.out.scale;
+	if (gc->residual)
+		p.residual = &radd;
+
+	char name[160];
+	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
+		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "");
+
+	/* The reference against the double formula. */
+	effc_rt_q8_gemm_ref(&p, w, bias, a, res, want);
+	int ok = 1;
+	for (size_t i = 0; i < m && ok; i++)
+		for (size_t j = 0; j < n && ok; j++) {
+			const double v = gemm_onnx_value(&p, w, bias, a, i, j);
+			if (gc->lut || gc->residual) {
+				/* Check the stage before: requant of the double value, then the later stages exactly. */
+				int32_t y = sat(round_half_even(v) + p.out.zero_point, gc->lo, gc->hi);
+				if (near_tie(v))
+					continue;
+				if (gc->lut)
+					y = lut[(uint8_t)(int8_t)y];
+				if (gc->residual) {
+					const double s = ((double)(y - radd.a.zero_point) * radd.a.scale +
+							  (double)(res[i * n + j] - radd.b.zero_point) * radd.b.scale) /
+							 radd.out.scale;
+					ok = onnx_agrees(want[i * n + j], s, radd.out.zero_point, -128, 127, ts);
+				} else {
+					ok = want[i * n + j] == y;
+				}
+				if (!ok)
+					printf("  at [%zu][%zu]: got %d\n", i, j, want[i * n + j]);
+			} else {
+				ok = onnx_agrees(want[i * n + j], v, p.out.zero_point, gc->lo, gc->hi, ts);
+				if (!ok)
+					printf("  at [%zu][%zu]: got %d, double value %.9g\n", i, j, want[i * n + j], v);
+			}
+		}
+	expect(ok, name, "reference = ONNX double formula", "mismatch");
+	for (size_t i = 0; i < m * n; i++) {
+		*saturated += want[i] == gc->lo || want[i] == gc->hi;
+		(*total)++;
+	}
+
+	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
+	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
+	for (size_t pi = 0; pi < 3; pi++) {
+		for (int th = 0; th < 2; th++) {
+			char what[64];
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
+			if (!path_available(paths[pi])) {
+				if (th == 0)
+					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
+				continue;
+			}
+			p.path = paths[pi];
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, m * n);
+			int st = effc_rt_q8_gemm_create(&rts[th], &op, &p, packed, a, res, got);
+			if (st != EFFC_RT_OK) {
+				expect(0, name, what, "create status %d", st);
+				continue;
+			}
+			effc_rt_q8_run(&rts[th], &op);
+			size_t first = m * n;
+			for (size_t i = 0; i < m * n && first == m * n; i++)
+				if (got[i] != want[i])
+					first = i;
+			expect(first == m * n && op.path == paths[pi], name, what, "first difference at [%zu][%zu]: %d vs %d",
+			       first / n, first % n, first < m * n ? got[first] : 0, first < m * n ? want[first] : 0);
+			effc_rt_q8_op_destroy(&op);
+		}
+	}
+	free(packed), free(a), free(w), free(res), free(want), free(got), free(bias), free(ws);
+}
+
+static void test_gemm(void)
+{
+	struct tie_stats ts = {0};
+	size_t saturated = 0, total = 0;
+	const size_t ns[] = {1, 3, 17, 40, 72, 200}, ks[] = {1, 3, 5, 17, 40, 72, 200}, ms[] = {1, 5, 37, 14, 23}; /* 14 and 23: row tails of 6 and 7 */
+	const int32_t zps[] = {-128, 0, 127, 3};
+	int idx = 0;
+	for (size_t ni = 0; ni < 6; ni++)
+		for (size_t ki = 0; ki < 7; ki++, idx++) {
+			struct gemm_case gc = {.m = ms[idx % 5], .n = ns[ni], .k = ks[ki], .zi = zps[idx % 4],
+					       .zo = zps[(idx / 4) % 4], .zr = zps[(idx + 1) % 4], .lo = -128, .hi = 127};
+			if (idx % 5 == 1)
+				gc.lo = gc.zo; /* a fused Relu */
+			if (idx % 7 == 2)
+				gc.lo = -100, gc.hi = 60; /* a fused Clip */
+			gc.lut = idx % 3 == 1;
+			gc.residual = idx % 4 == 2;
+			gc.pow2 = idx % 6 == 5;
+			gemm_case_run(&gc, &ts, &saturated, &total);
+		}
+	/* A B0-like projection tile with every feature and a big k. */
+	gemm_case_run(&(struct gemm_case){.m = 49, .n = 40, .k = 240, .zi = -7, .zo = 12, .zr = -3, .lo = -128, .hi = 127,
+					 .residual = 1},
+		      &ts, &saturated, &total);
+	/* Exact ties everywhere: scales of one, output scale 2. */
+	gemm_case_run(&(struct gemm_case){.m = 21, .n = 33, .k = 9, .zi = 0, .zo = 0, .lo = -128, .hi = 127, .pow2 = 1}, &ts,
+		      &saturated, &total);
+	check(saturated > total / 50 && saturated < total / 2, "gemm: the cases cover saturation without being dominated by it",
+	      "%zu of %zu outputs at a bound", saturated, total);
+	printf("gemm: reference vs double formula: %zu equal, %zu within one step at a near-tie (of %zu differing)\n",
+	       ts.exact, ts.near, ts.diff);
+}
+
+/* Accumulators that land exactly on .5: s_in = s_w = 1, s_out = 2, so y = round(acc / 2). */
+static void test_gemm_ties(void)
+{
+	const size_t m = 16, n = 16, k = 4;
+	int8_t a[16 * 4], w[16 * 4], want[256], got[256];
+	int32_t bias[16];
+	float ws[16];
+	fill_i8(a, sizeof a), fill_i8(w, sizeof w);
+	for (size_t j = 0; j < n; j++)
+		ws[j] = 1.0f, bias[j] = (int32_t)j; /* odd and even biases: odd and even accumulators */
+	struct effc_rt_q8_gemm p = {.m = m, .n = n, .k = k, .in = {1.0f, 0}, .out = {2.0f, 0}, .w_scale = ws,
+				    .out_min = -128, .out_max = 127};
+	effc_rt_q8_gemm_ref(&p, w, bias, a, NULL, want);
+	int ties = 0, bad = 0;
+	for (size_t i = 0; i < m; i++)
+		for (size_t j = 0; j < n; j++) {
+			int64_t acc = bias[j];
+			for (size_t q = 0; q < k; q++)
+				acc += a[i * k + q] * w[j * k + q];
+			ties += (acc & 1) != 0;
+			if (want[i * n + j] != sat(round_half_even(acc / 2.0), -128, 127))
+				bad++;
+		}
+	check(bad == 0 && ties > 50, "gemm ties: reference rounds exact .5 to even", "%d wrong, %d ties", bad, ties);
+	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
+	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
+	for (size_t pi = 1; pi < 3; pi++) {
+		char name[64];
+		snprintf(name, sizeof name, "gemm ties: %s = reference", path_name(paths[pi]));
+		if (!path_available(paths[pi])) {
+			printf("skip %s: not available on this CPU or build (not counted)\n", name);
+			continue;
+		}
+		p.path = paths[pi];
+		struct effc_rt_q8_op op;
+		int st = effc_rt_q8_gemm_create(&rts[0], &op, &p, packed, a, NULL, got);
+		if (st == EFFC_RT_OK)
+			effc_rt_q8_run(&rts[0], &op);
+		check(st == EFFC_RT_OK && memcmp(got, want, sizeof want) == 0, name, "status %d or different bytes", st);
+		effc_rt_q8_op_destroy(&op);
+	}
+	free(packed);
+}
+
+/* ---- Depthwise ----------------------------------------------------------------------------- */
+
+struct dw_case {
+	int batch, h, w, c, k, s, pt, pl, pb, pr;
+	int32_t zi, zo, lo, hi;
+	int lut;
+};
+
+static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
+{
+	struct effc_rt_q8_dw p = {.batch = dc->batch, .in_h = dc->h, .in_w = dc->w, .c = dc->c, .kh = dc->k, .kw = dc->k,
+				  .sh = dc->s, .sw = dc->s, .pad_top = dc->pt, .pad_left = dc->pl, .out_min = dc->lo,
+				  .out_max = dc->hi};
+	p.out_h = (dc->h + dc->pt + dc->pb - dc->k) / dc->s + 1;
+	p.out_w = (dc->w + dc->pl + dc->pr - dc->k) / dc->s + 1;
+	const size_t C = (size_t)dc->c, taps = (size_t)dc->k * dc->k;
+	const size_t nx = (size_t)dc->batch * dc->h * dc->w * C, ny = (size_t)dc->batch * p.out_h * p.out_w * C;
+	int8_t *x = xmalloc(nx), *w = xmalloc(C * taps), *want = xmalloc(ny), *got = xmalloc(ny);
+	int32_t *bias = xmalloc(C * sizeof *bias);
+	float *ws = xmalloc(C * sizeof *ws);
+	fill_i8(x, nx), fill_i8(w, C * taps);
+	const double spread = 74.0 * 74.0 * sqrt((double)taps) / 40.0;
+	for (size_t j = 0; j < C; j++) {
+		ws[j] = 0.01f * (0.4f + 1.6f * rand_unit());
+		bias[j] = rand_range(-3000, 3000);
+	}
+	p.in = (struct effc_rt_q8_quant){0.03f, dc->zi};
+	p.out = (struct effc_rt_q8_quant){(float)(0.03 * 0.01 * spread), dc->zo};
+	p.w_scale = ws;
+	int8_t lut[256];
+	if (dc->lut) {
+		effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_HARDSWISH, 0, 0, p.out, p.out);
+		p.lut = lut;
+	}
+	char name[160];
+	snprintf(name, sizeof name, "dw %dx%dx%dx%d k%d s%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s", dc->batch, dc->h, dc->w,
+		 dc->c, dc->k, dc->s, dc->pt, dc->pl, dc->pb, dc->pr, dc->zi, dc->zo, dc->lo, dc->hi, dc->lut ? " lut" : "");
+	effc_rt_q8_dw_ref(&p, w, bias, x, want);
+	int ok = 1;
+	for (int b = 0; b < dc->batch && ok; b++)
+		for (int oy = 0; oy < p.out_h && ok; oy++)
+			for (int ox = 0; ox < p.out_w && ok; ox++)
+				for (size_t ch = 0; ch < C && ok; ch++) {
+					int64_t acc = bias[ch];
+					for (int ky = 0; ky < dc->k; ky++)
+						for (int kx = 0; kx < dc->k; kx++) {
+							const int iy = oy * dc->s - dc->pt + ky, ix = ox * dc->s - dc->pl + kx;
+							/* ONNX pads with the zero point: x - zi = 0 there. */
+							const int v = iy < 0 || iy >= dc->h || ix < 0 || ix >= dc->w
+									      ? dc->zi
+									      : x[(((size_t)b * dc->h + iy) * dc->w + ix) * C + ch];
+							acc += (int64_t)(v - dc->zi) * w[ch * taps + (size_t)(ky * dc->k + kx)];
+						}
+					const double v = (double)acc * ((double)p.in.scale * ws[ch] / p.out.scale);
+					const size_t at = (((size_t)b * p.out_h + oy) * p.out_w + ox) * C + ch;
+					if (dc->lut) {
+						if (!near_tie(v))
+							ok = want[at] == lut[(uint8_t)(int8_t)sat(round_half_even(v) + dc->zo, dc->lo, dc->hi)];
+					} else {
+						ok = onnx_agrees(want[at], v, dc->zo, dc->lo, dc->hi, ts);
+					}
+				}
+	expect(ok, name, "reference = ONNX double formula", "mismatch");
+
+	void *packed = xmalloc(effc_rt_q8_dw_packed_bytes(C, dc->k, dc->k));
+	effc_rt_q8_dw_pack(C, dc->k, dc->k, w, bias, packed);
+	for (size_t pi = 0; pi < 3; pi++)
+		for (int th = 0; th < 2; th++) {
+			char what[64];
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
+			if (!path_available(paths[pi])) {
+				if (th == 0)
+					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
+				continue;
+			}
+			p.path = paths[pi];
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, ny);
+			int st = effc_rt_q8_dw_create(&rts[th], &op, &p, packed, x, got);
+			if (st != EFFC_RT_OK) {
+				expect(0, name, what, "create status %d", st);
+				continue;
+			}
+			effc_rt_q8_run(&rts[th], &op);
+			size_t first = ny;
+			for (size_t i = 0; i < ny && first == ny; i++)
+				if (got[i] != want[i])
+					first = i;
+			expect(first == ny, name, what, "first difference at element %zu (channel %zu): %d vs %d", first,
+			       first % C, first < ny ? got[first] : 0, first < ny ? want[first] : 0);
+			effc_rt_q8_op_destroy(&op);
+		}
+	free(packed), free(x), free(w), free(want), free(got), free(bias), free(ws);
+}
+
+static void test_dw(void)
+{
+	struct tie_stats ts = {0};
+	const int cs[] = {1, 3, 17, 40, 72, 200};
+	const int32_t zps[] = {-128, 0, 127, -5};
+	int idx = 0;
+	for (int ci = 0; ci < 6; ci++)
+		for (int k = 3; k <= 5; k += 2)
+			for (int s = 1; s <= 2; s++, idx++) {
+				struct dw_case dc = {.batch = 1 + (idx % 5 == 0), .h = 7 + idx % 4, .w = 9 - idx % 3, .c = cs[ci],
+						     .k = k, .s = s, .zi = zps[idx % 4], .zo = zps[(idx / 4) % 4], .lo = -128,
+						     .hi = 127, .lut = idx % 3 == 2};
+				/* "Same" padding, or asymmetric (TF style: the extra pad at the bottom/right). */
+				dc.pt = dc.pl = k / 2, dc.pb = dc.pr = k / 2;
+				if (idx % 2)
+					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
+				if (idx % 5 == 3)
+					dc.lo = dc.zo; /* fused Relu */
+				dw_case_run(&dc, &ts);
+			}
+	/* A map smaller than the kernel: every tap is near a border. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 2, .w = 1, .c = 24, .k = 5, .s = 1, .pt = 2, .pl = 2, .pb = 2, .pr = 2,
+				      .zi = 127, .zo = -128, .lo = -128, .hi = 127},
+		    &ts);
+	/* 9x9: more taps than the kernels' table, the plain loop on every path. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 10, .w = 11, .c = 17, .k = 9, .s = 1, .pt = 4, .pl = 4, .pb = 4, .pr = 4,
+				      .zi = -3, .zo = 4, .lo = -128, .hi = 127},
+		    &ts);
+	/* B0-like: 14x14x72 (a tail of 8 for the 16-wide block), 5x5 stride 2. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 14, .w = 14, .c = 72, .k = 5, .s = 2, .pt = 1, .pl = 1, .pb = 2,
+				      .pr = 2, .zi = 9, .zo = -20, .lo = -128, .hi = 127, .lut = 1},
+		    &ts);
+	printf("dw: reference vs double formula: %zu equal, %zu within one step at a near-tie (of %zu differing)\n",
+	       ts.exact, ts.near, ts.diff);
+}
+
+/* ---- GAP, add, table ----------------------------------------------------------------------- */
+
+static void test_gap(void)
+{
+	const size_t batch = 2, hw = 49, c = 40;
+	int8_t x[2 * 49 * 40], want[80], got[80];
+	fill_i8(x, sizeof x);
+	const int32_t zps[] = {-128, 0, 127};
+	for (int zi = 0; zi < 3; zi++) {
+		struct tie_stats ts = {0};
+		struct effc_rt_q8_gap p = {batch, hw, c, {0.05f, zps[zi]}, {0.004f, zps[2 - zi] / 2}, -128, 127};
+		effc_rt_q8_gap_ref(&p, x, want);
+		int ok = 1;
+		for (size_t b = 0; b < batch; b++)
+			for (size_t ch = 0; ch < c; ch++) {
+				double sum = 0;
+				for (size_t i = 0; i < hw; i++)
+					sum += (x[(b * hw + i) * c + ch] - p.in.zero_point) * (double)p.in.scale;
+				ok &= onnx_agrees(want[b * c + ch], sum / hw / p.out.scale, p.out.zero_point, -128, 127, &ts);
+			}
+		char name[64];
+		snprintf(name, sizeof name, "gap zi=%d: reference = ONNX double formula", zps[zi]);
+		check(ok, name, "mismatch");
+		struct effc_rt_q8_op op;
+		int st = effc_rt_q8_gap_create(&rts[1], &op, &p, x, got);
+		if (st == EFFC_RT_OK)
+			effc_rt_q8_run(&rts[1], &op);
+		snprintf(name, sizeof name, "gap zi=%d: op = reference", zps[zi]);
+		check(st == EFFC_RT_OK && memcmp(got, want, sizeof want) == 0, name, "status %d or different", st);
+	}
+}
+
+static void test_add(void)
+{
+	enum { N = 10000 };
+	static int8_t a[N], b[N], want[N], got[N];
+	fill_i8(a, N), fill_i8(b, N);
+	const int32_t zps[] = {-128, 0, 127};
+	for (int i = 0; i < 3; i++) {
+		struct tie_stats ts = {0};
+		struct effc_rt_q8_add p = {{0.03f, zps[i]}, {0.011f, zps[(i + 1) % 3]}, {0.05f, zps[(i + 2) % 3]}, -128, 127};
+		if (i == 2)
+			p = (struct effc_rt_q8_add){{0.5f, 0}, {0.25f, 0}, {1.0f, 0}, -128, 127}; /* exact ties */
+		effc_rt_q8_add_ref(&p, N, a, b, want);
+		int ok = 1;
+		for (size_t j = 0; j < N; j++) {
+			const double v = ((a[j] - p.a.zero_point) * (double)p.a.scale + (b[j] - p.b.zero_point) * (double)p.b.scale) /
+					 p.out.scale;
+			ok &= onnx_agrees(want[j], v, p.out.zero_point, -128, 127, &ts);
+		}
+		char name[80];
+		snprintf(name, sizeof name, "add %d: reference = ONNX double formula (%zu near-tie)", i, ts.near);
+		check(ok && (i != 2 || ts.near == 0), name, "mismatch");
+		struct effc_rt_q8_op op;
+		int st = effc_rt_q8_add_create(&rts[1], &op, &p, N, a, b, got);
+		if (st == EFFC_RT_OK)
+			effc_rt_q8_run(&rts[1], &op);
+		snprintf(name, sizeof name, "add %d: op (2 threads) = reference", i);
+		check(st == EFFC_RT_OK && memcmp(got, want, N) == 0, name, "status %d or different", st);
+	}
+}
+
+static void test_lut(void)
+{
+	int8_t lut[256];
+	const struct effc_rt_q8_quant in = {0.1f, -10};
+	int st = effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SIGMOID, 0, 0, in, (struct effc_rt_q8_quant){1.0f / 256, -128});
+	int ok = st == EFFC_RT_OK, mono = 1;
+	for (int q = -128; q < 128; q++) {
+		const double x = (q - in.zero_point) * (double)in.scale, f = 1 / (1 + exp(-x));
+		const int32_t want = sat(round_half_even(f * 256) - 128, -128, 127);
+		ok &= lut[(uint8_t)(int8_t)q] == want;
+		if (q > -128)
+			mono &= lut[(uint8_t)(int8_t)q] >= lut[(uint8_t)(int8_t)(q - 1)];
+	}
+	check(ok && mono && lut[(uint8_t)(int8_t)-10] == 0, "lut sigmoid: entries = double formula, monotone, sigmoid(0) = 0.5",
+	      "wrong");
+	const struct effc_rt_q8_quant o6 = {6.0f / 255, -128};
+	st = effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_CLIP, 0.0f, 6.0f, in, o6);
+	ok = st == EFFC_RT_OK;
+	for (int q = -128; q < 128; q++) {
+		const double x = (q - in.zero_point) * (double)in.scale;
+		ok &= lut[(uint8_t)(int8_t)q] == sat(round_half_even(fmin(fmax(x, 0), 6) / o6.scale) - 128, -128, 127);
+	}
+	check(ok && lut[(uint8_t)(int8_t)-10] == -128 && lut[127] == 127, "lut relu6 = double formula, 0 -> -128, 13.7 -> 127",
+	      "wrong");
+	st = effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, in, (struct effc_rt_q8_quant){0.05f, -100});
+	ok = st == EFFC_RT_OK && lut[(uint8_t)(int8_t)-10] == -100; /* swish(0) = 0 */
+	int min_at = 0;
+	for (int q = -128; q < 128; q++)
+		if (lut[(uint8_t)(int8_t)q] < lut[(uint8_t)(int8_t)min_at])
+			min_at = q;
+	/* Swish has its minimum (-0.278) at x = -1.278: q = -10 - 12.78. */
+	check(ok && min_at >= -24 && min_at <= -21, "lut swish: zero at 0, minimum near x = -1.28", "min at %d", min_at);
+	enum { N = 9000 };
+	static int8_t x[N], got[N];
+	fill_i8(x, N);
+	struct effc_rt_q8_op op;
+	st = effc_rt_q8_lut_create(&rts[1], &op, lut, N, x, got);
+	if (st == EFFC_RT_OK)
+		effc_rt_q8_run(&rts[1], &op);
+	ok = st == EFFC_RT_OK;
+	for (size_t i = 0; i < N; i++)
+		ok &= got[i] == lut[(uint8_t)x[i]];
+	check(ok, "lut op (2 threads) = table", "wrong");
+	check(effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, (struct effc_rt_q8_quant){0.0f, 0}, o6) == EFFC_RT_ERR_ARGS &&
+		      effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, in, (struct effc_rt_q8_quant){0.1f, 128}) ==
+			      EFFC_RT_ERR_ARGS,
+	      "lut build: refuses scale 0 and zero point 128", "accepted");
+}
+
+/* ---- Create's refusals --------------------------------------------------------------------- */
+
+static void test_refusals(void)
+{
+	int8_t a[64] = {0}, w[64] = {0}, c[64];
+	int32_t bias[4] = {0};
+	float ws[4] = {1, 1, 1, 1};
+	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(4, 16));
+	effc_rt_q8_gemm_pack(4, 16, w, bias, packed);
+	const struct effc_rt_q8_gemm good = {.m = 4, .n = 4, .k = 16, .in = {0.1f, 0}, .out = {0.1f, 0}, .w_scale = ws,
+					     .out_min = -128, .out_max = 127};
+	struct effc_rt_q8_op op;
+	int st = effc_rt_q8_gemm_create(&rts[0], &op, &good, packed, a, NULL, c);
+	check(st == EFFC_RT_OK, "refusals: a good gemm is accepted", "status %d", st);
+	effc_rt_q8_op_destroy(&op);
+	struct {
+		const char *what;
+		struct effc_rt_q8_gemm p;
+	} bad[8];
+	for (int i = 0; i < 8; i++)
+		bad[i].p = good;
+	bad[0].what = "input scale 0", bad[0].p.in.scale = 0;
+	bad[1].what = "output scale NaN", bad[1].p.out.scale = NAN;
+	bad[2].what = "negative scale", bad[2].p.in.scale = -0.1f;
+	bad[3].what = "zero point 128", bad[3].p.out.zero_point = 128;
+	bad[4].what = "zero point -129", bad[4].p.in.zero_point = -129;
+	bad[5].what = "clamp min > max", bad[5].p.out_min = 10, bad[5].p.out_max = 5;
+	bad[6].what = "infinite scale", bad[6].p.out.scale = INFINITY;
+	bad[7].what = "k = 0", bad[7].p.k = 0;
+	for (int i = 0; i < 8; i++) {
+		char name[80];
+		snprintf(name, sizeof name, "refusals: gemm with %s", bad[i].what);
+		st = effc_rt_q8_gemm_create(&rts[0], &op, &bad[i].p, packed, a, NULL, c);
+		check(st == EFFC_RT_ERR_ARGS, name, "status %d", st);
+	}
+	ws[2] = 0;
+	st = effc_rt_q8_gemm_create(&rts[0], &op, &good, packed, a, NULL, c);
+	check(st == EFFC_RT_ERR_ARGS, "refusals: gemm with a weight scale 0", "status %d", st);
+	ws[2] = 1;
+	bias[1] = INT32_MAX - 100; /* the sums could overflow int32 */
+	effc_rt_q8_gemm_pack(4, 16, w, bias, packed);
+	st = effc_rt_q8_gemm_create(&rts[0], &op, &good, packed, a, NULL, c);
+	check(st == EFFC_RT_ERR_ARGS, "refusals: gemm with a bias near INT32_MAX", "status %d", st);
+	free(packed);
+}
+
+int main(void)
+{
+	if (effc_rt_init(&rts[0], 1) != EFFC_RT_OK || effc_rt_init(&rts[1], 2) != EFFC_RT_OK) {
+		printf("FAIL effc_rt_init\n");
+		return 1;
+	}
+	printf("paths: avx2 %s, avx512-vnni %s\n", effc_rt_q8_avx2_available() ? "yes" : "no (its cases are skipped, not counted)",
+	       effc_rt_q8_vnni_available() ? "yes" : "no (its cases are skipped, not counted)");
+	test_requant();
+	test_gemm_ties();
+	test_gemm();
+	test_dw();
+	test_gap();
+	test_add();
+	test_lut();
+	test_refusals();
+	effc_rt_fini(&rts[0]);
+	effc_rt_fini(&rts[1]);
+	return test_summary();
+}

@@ -71,7 +71,8 @@ static const char *init(struct w *w, const char *name, int type, int rank, const
 	if (w->oom || grow(w, (void ***)&w->inits, w->n_inits, &w->cap_inits))
 		return name;
 	onnx__tensor_proto__init(t);
-	memcpy(d, dims, sizeof(int64_t) * (size_t)rank);
+	if (rank)
+		memcpy(d, dims, sizeof(int64_t) * (size_t)rank);
 	memcpy(copy, data, n * elem);
 	t->name = (char *)name;
 	t->n_dims = (size_t)rank;

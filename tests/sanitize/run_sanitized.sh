@@ -24,7 +24,7 @@ check() {
     echo "FAIL $name"; tail -25 "$log"; fail=$((fail + 1))
   fi
 }
-tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api test_image)
+tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api test_image test_quantize)
 mkdir -p "$work"
 case $mode in
 build)
@@ -50,6 +50,14 @@ run)
   check compile_b0_O0 "$work/build/effc" compile "$model" -O0 -o "$work/b0_O0" --name b0
   check inspect_b0 "$work/build/effc" inspect "$model" --json
   check gen_b0 "$work/build/effc" gen --variant b0 -o "$work/gen_b0.onnx"
+  # effc quantize: calibration, every method, sensitivity, --target-sqnr and a refusal.
+  check gen_tiny "$work/build/effc" gen --phi 0 --width 0.25 --depth 0.5 --resolution 64 --classes 10 -o "$work/tiny.onnx"
+  for m in minmax percentile mse; do
+    check quantize_tiny_$m "$work/build/effc" quantize "$work/tiny.onnx" -o "$work/tiny_$m.onnx" --calib-random 2 \
+      --eval-random 1 --method $m --target-sqnr 20
+  done
+  check quantize_refuses_short_file bash -c "printf abc > '$work/short.f32'; ! '$work/build/effc' quantize '$work/tiny.onnx' \
+    -o '$work/bad.onnx' --calib '$work/short.f32' && test ! -e '$work/bad.onnx'"
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g"
   check build_generated cmake -S "$work/b0" -B "$work/b0/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$flags" \
     -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined \

@@ -24,7 +24,7 @@ check() {
     echo "FAIL $name"; tail -25 "$log"; fail=$((fail + 1))
   fi
 }
-tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api test_image test_quantize)
+tests=(test_runtime test_passes test_fusion test_gemm test_mbconv test_generated_api test_image test_quantize test_int8)
 mkdir -p "$work"
 case $mode in
 build)

@@ -56,7 +56,8 @@ static int help(const char *command)
 	snprintf(key, sizeof key, "  %s ", command);
 	const char *p = strstr(usage_text, key);
 	if (!p || strlen(command) > 32) {
-		fprintf(stderr, "effc: help: no command '%s' (commands: compile inspect difftest gen scale fit)\n", command);
+		fprintf(stderr, "effc: help: no command '%s' (commands: compile inspect difftest gen scale fit quantize)\n",
+			command);
 		return 2;
 	}
 	/* The entry runs until the next line that starts a command (two spaces and a letter). */
@@ -66,7 +67,11 @@ static int help(const char *command)
 	printf("usage: effc%.*s\n", end ? (int)(end - p - 1) : (int)strlen(p), p + 1);
 	if (!strcmp(command, "compile") || !strcmp(command, "gen"))
 		fputs(effc_emit_usage, stdout);
-	fputs(effc_common_usage, stdout);
+	/* quantize takes no pass switches: it folds BatchNorm and fuses nothing */
+	if (!strcmp(command, "quantize"))
+		fputs("common options: --max-weights-mb N (refuse models with more initializer data, default 4096)\n", stdout);
+	else
+		fputs(effc_common_usage, stdout);
 	return 0;
 }
 

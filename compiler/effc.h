@@ -54,7 +54,9 @@ enum effc_op {
 const char *effc_op_name(enum effc_op op);
 int effc_op_from_onnx(const char *op_type); /* -1 when unknown */
 
-enum effc_dtype { EFFC_F32 = 1, EFFC_I64 = 7 }; /* ONNX TensorProto.DataType values */
+/* ONNX TensorProto.DataType values. EFFC_I8: an int8 activation or packed int8 weights of the int8
+ * pass (real bytes, one per element), never a loaded tensor (those are held as float, see qtype). */
+enum effc_dtype { EFFC_F32 = 1, EFFC_I8 = 3, EFFC_I64 = 7 };
 enum effc_layout { EFFC_LAYOUT_ONNX = 0, EFFC_LAYOUT_NHWC };
 /* Activation fused into an op: CLAMP uses act_min/act_max (Relu, Clip). */
 enum effc_act { EFFC_ACT_NONE = 0, EFFC_ACT_CLAMP, EFFC_ACT_SWISH, EFFC_ACT_HARDSWISH };
@@ -74,11 +76,29 @@ struct effc_tensor {
 	/* A quantized model's 8-bit tensor: 2 (uint8) or 3 (int8), its ONNX type; an initializer of
 	 * that type is held as float values (lower-qdq dequantizes them); 0 for every other tensor */
 	int qtype;
+	/* An EFFC_I8 activation's quantization: real = (q - qzp) * qscale. */
+	float qscale;
+	int32_t qzp;
+	/* A constant lower-qdq dequantized: the integer values and quantization it came from, which
+	 * the int8 pass packs (it checks they still give `data`, so a pass that rewrote the float
+	 * values is noticed). NULL for every other tensor. */
+	const struct effc_qconst *qc;
 	/* memory plan */
 	size_t offset; /* arena offset for activations, blob offset for constants */
 	int live_first, live_last;
 	int emitted; /* constant referenced by emitted code */
 };
+
+struct effc_qconst {
+	const int32_t *v;        /* the integer values, in the tensor's ONNX order */
+	const float *scale, *zp; /* per tensor (n 1) or along axis (n = dims[axis]); zp NULL: zeros */
+	int64_t n;
+	int axis;
+	int qtype; /* 2 uint8, 3 int8, 6 int32 */
+};
+
+/* An int8 op's kind (attrs.q_kind), chosen by the int8 pass. */
+enum effc_q8_kind { EFFC_Q8_GEMM = 1, EFFC_Q8_DW, EFFC_Q8_CONV };
 
 struct effc_attrs {
 	int64_t kernel[2], strides[2], dilations[2], pads[4], group;
@@ -105,6 +125,13 @@ struct effc_attrs {
 		     * in[4] an optional input scale [N][C]. A depthwise Conv may have out[1]: per-row
 		     * channel sums of its output [N*H][C] */
 	int opset;
+	/* Int8 ops: the output clamp in its integer domain (q_lo, q_hi); Q8Conv's kind; a residual
+	 * add's first operand quantization (the conv's own output, before the add). */
+	int32_t q_lo, q_hi;
+	int32_t q_lo_res, q_hi_res; /* Q8Conv with a residual: the add's clamp */
+	enum effc_q8_kind q_kind;
+	float qa_scale;
+	int32_t qa_zp;
 	/* Shape-value ops (evaluated at compile time): Shape's start and end (has_end 0: to the
 	 * rank), Cast's target type (ONNX TensorProto.DataType), Slice's starts/ends attributes
 	 * (opset < 10; later they are inputs). */
@@ -215,6 +242,8 @@ enum effc_status effc_pass_fuse_se_scale(struct effc_graph *g, struct effc_diag 
 enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_conv_project(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d);
+/* Appends to report (may be NULL) what stayed float and why. */
+enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t report_cap, struct effc_diag *d);
 
 /* Pass helpers (ir.c). */
 int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */

@@ -65,6 +65,7 @@ struct emitter {
 	const struct effc_emit_options *o;
 	struct sb create, run, debug, classes;
 	int n_ops, n_debug;
+	int n_q8; /* int8 ops: each has a struct effc_rt_q8_op in the context, bound to its op */
 	int *bind; /* per graph input: the transpose op reading it alone (bound per run, not copied), or -1 */
 	int first_to_nhwc; /* the output of op 0 when op 0 is a ToNHWC, else -1 */
 	size_t run_split;  /* length of run's text for op 0 */
@@ -96,7 +97,7 @@ static const char *ptr(struct emitter *e, int t)
 	if (t < 0)
 		return "NULL";
 	const struct effc_tensor *x = &e->g->t[t];
-	return effc_arena_printf(e->g->arena, "%s(%zu)", x->data ? "W" : "A", x->offset);
+	return effc_arena_printf(e->g->arena, "%s%s(%zu)", x->data ? "W" : "A", x->dtype == EFFC_I8 ? "8" : "", x->offset);
 }
 
 static const char *fl(struct effc_graph *g, float v)
@@ -174,7 +175,17 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 	case EFFC_OP_MUL:
 		return "swish";
 	case EFFC_OP_FAKE_QUANT:
+	case EFFC_OP_Q8_QUANTIZE:
+	case EFFC_OP_Q8_DEQUANTIZE:
 		return "quant";
+	case EFFC_OP_Q8_CONV:
+		return n->a.q_kind == EFFC_Q8_GEMM ? "pointwise" : n->a.q_kind == EFFC_Q8_DW ? "depthwise"
+		       : g->t[n->in[0]].dims[1] <= 4 ? "stem" : "conv";
+	case EFFC_OP_Q8_LUT:
+		return "swish";
+	case EFFC_OP_Q8_MUL:
+	case EFFC_OP_Q8_GAP:
+		return "se";
 	default:
 		return "rest";
 	}
@@ -363,6 +374,111 @@ static void emit_conv_params(struct emitter *e, const struct effc_attrs *a, cons
 		  fl(g, a->act == EFFC_ACT_CLAMP ? a->act_max : INFINITY), nhwc,
 		  a->act == EFFC_ACT_SWISH ? ", .act = EFFC_RT_ACT_SWISH" : a->act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_ACT_HARDSWISH" : "",
 		  a->packed ? ", .packed = 1" : "");
+}
+
+/* An int8 tensor's quantization as a struct effc_rt_q8_quant initializer. */
+static const char *q8q(struct emitter *e, int t)
+{
+	const struct effc_tensor *x = &e->g->t[t];
+	return effc_arena_printf(e->g->arena, "{%s, %d}", fl(e->g, x->qscale), (int)x->qzp);
+}
+
+/* An int8 op: its parameters, then create into ctx->q8[j], bound to ctx->op[i] so run() runs it
+ * like any other op. */
+static void emit_q8(struct emitter *e, const struct effc_node *n)
+{
+	struct effc_graph *g = e->g;
+	const struct effc_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	const struct effc_attrs *a = &n->a;
+	const int j = e->n_q8++;
+	const char *op = effc_arena_printf(g->arena, "&ctx->q8[%d]", j);
+	begin_op(e, n);
+	sb_printf(&e->create, "\t\teffc_rt_q8_bind(&ctx->op[%d], %s);\n", e->n_ops, op);
+	switch (n->op) {
+	case EFFC_OP_Q8_QUANTIZE:
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_quant q = %s;\n", q8q(e, n->out[0]));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_quantize_create(&ctx->rt, %s, q, %" PRId64 ", %s, %s));\n", op,
+			  effc_tensor_numel(y), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		break;
+	case EFFC_OP_Q8_DEQUANTIZE:
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_quant q = %s;\n", q8q(e, n->in[0]));
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_dequantize_create(&ctx->rt, %s, q, %" PRId64 ", %s, %s));\n", op,
+			  effc_tensor_numel(y), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		break;
+	case EFFC_OP_Q8_LUT:
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_lut_create(&ctx->rt, %s, %s, %" PRId64 ", %s, %s));\n", op,
+			  ptr(e, n->in[1]), effc_tensor_numel(y), ptr(e, n->in[0]), ptr(e, n->out[0]));
+		break;
+	case EFFC_OP_Q8_ADD:
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_add p = {.a = %s, .b = %s, .out = %s, .out_min = %d, .out_max = %d};\n",
+			  q8q(e, n->in[0]), q8q(e, n->in[1]), q8q(e, n->out[0]), (int)a->q_lo, (int)a->q_hi);
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_add_create(&ctx->rt, %s, &p, %" PRId64 ", %s, %s, %s));\n", op,
+			  effc_tensor_numel(y), ptr(e, n->in[0]), ptr(e, n->in[1]), ptr(e, n->out[0]));
+		break;
+	case EFFC_OP_Q8_MUL: {
+		const int64_t c = x->rank == 4 ? x->dims[1] : x->dims[x->rank - 1], b = x->dims[0];
+		const int bc = effc_tensor_numel(&g->t[n->in[1]]) != effc_tensor_numel(x);
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_mul p = {.batch = %" PRId64 ", .rows = %" PRId64
+			  ", .c = %" PRId64 ", .broadcast = %d,\n\t\t\t.a = %s, .b = %s, .out = %s, .out_min = %d, .out_max = %d};\n",
+			  b, effc_tensor_numel(x) / (b * c), c, bc, q8q(e, n->in[0]), q8q(e, n->in[1]), q8q(e, n->out[0]),
+			  (int)a->q_lo, (int)a->q_hi);
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_mul_create(&ctx->rt, %s, &p, %s, %s, %s));\n", op, ptr(e, n->in[0]),
+			  ptr(e, n->in[1]), ptr(e, n->out[0]));
+		break;
+	}
+	case EFFC_OP_Q8_GAP:
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_gap p = {.batch = %" PRId64 ", .hw = %" PRId64
+			  ", .c = %" PRId64 ", .in = %s, .out = %s, .out_min = %d, .out_max = %d};\n",
+			  x->dims[0], x->dims[2] * x->dims[3], x->dims[1], q8q(e, n->in[0]), q8q(e, n->out[0]), (int)a->q_lo,
+			  (int)a->q_hi);
+		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gap_create(&ctx->rt, %s, &p, %s, %s));\n", op, ptr(e, n->in[0]),
+			  ptr(e, n->out[0]));
+		break;
+	case EFFC_OP_Q8_CONV: {
+		const int64_t oc = effc_tensor_numel(&g->t[n->in[2]]);
+		if (n->in[3] >= 0)
+			sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_add r = {.a = {%s, %d}, .b = %s, .out = %s, "
+				  ".out_min = %d, .out_max = %d};\n",
+				  fl(g, a->qa_scale), (int)a->qa_zp, q8q(e, n->in[3]), q8q(e, n->out[0]), (int)a->q_lo_res,
+				  (int)a->q_hi_res);
+		const char *res = n->in[3] >= 0 ? ", .residual = &r" : "";
+		if (a->q_kind == EFFC_Q8_GEMM) {
+			const int64_t k = x->rank == 4 ? x->dims[1] : x->dims[x->rank - 1];
+			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_gemm p = {.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64
+				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s%s};\n",
+				  effc_tensor_numel(x) / k, oc, k, q8q(e, n->in[0]), q8q(e, n->out[0]), ptr(e, n->in[2]), (int)a->q_lo,
+				  (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL", res);
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gemm_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
+				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));
+		} else if (a->q_kind == EFFC_Q8_DW) {
+			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_dw p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
+				  ", .c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ",\n\t\t\t.kh = %" PRId64 ", .kw = %" PRId64
+				  ", .sh = %" PRId64 ", .sw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64
+				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s};\n",
+				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], a->kernel[0], a->kernel[1],
+				  a->strides[0], a->strides[1], a->pads[0], a->pads[1], q8q(e, n->in[0]), q8q(e, n->out[0]),
+				  ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL");
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_dw_create(&ctx->rt, %s, &p, %s, %s, %s));\n", op, ptr(e, n->in[1]),
+				  ptr(e, n->in[0]), ptr(e, n->out[0]));
+		} else {
+			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_conv p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
+				  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ",\n\t\t\t.kh = %" PRId64
+				  ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64 ", .dw = %" PRId64
+				  ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, "
+				  ".out_max = %d, .lut = %s%s};\n",
+				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], y->dims[1], a->kernel[0], a->kernel[1],
+				  a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1], q8q(e, n->in[0]),
+				  q8q(e, n->out[0]), ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL",
+				  res);
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_conv_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
+				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	end_op(e, n);
 }
 
 static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, struct effc_diag *d)
@@ -605,6 +721,15 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		end_op(e, n);
 		return EFFC_OK;
 	}
+	case EFFC_OP_Q8_QUANTIZE:
+	case EFFC_OP_Q8_DEQUANTIZE:
+	case EFFC_OP_Q8_CONV:
+	case EFFC_OP_Q8_LUT:
+	case EFFC_OP_Q8_ADD:
+	case EFFC_OP_Q8_MUL:
+	case EFFC_OP_Q8_GAP:
+		emit_q8(e, n);
+		return EFFC_OK;
 	case EFFC_OP_TRANSPOSE:
 		emit_transpose(e, n, x->dims, x->rank, a->perm);
 		return EFFC_OK;
@@ -874,6 +999,8 @@ static void make_source(struct emitter *e, struct sb *s)
 		  U, g->weights_bytes, U, e->weights_hash, U, U, e->n_ops);
 	sb_printf(s, "struct %s {\n\tstruct effc_rt rt;\n\tconst unsigned char *weights; /* the constants: the blob past its header */\n"
 		     "\tunsigned char *arena;\n\tstruct effc_rt_op op[%s_NUM_OPS + 1];\n", N, U);
+	if (e->n_q8)
+		sb_printf(s, "\tstruct effc_rt_q8_op q8[%d]; /* the int8 ops, each bound to its op[] */\n", e->n_q8);
 	if (o->image)
 		sb_printf(s, "\tstruct effc_rt_image image; /* run_image's conversion */\n");
 	if (o->image && !fast)
@@ -894,6 +1021,8 @@ static void make_source(struct emitter *e, struct sb *s)
 		     "#else\n#define RUN(i) CHECK(effc_rt_run(&ctx->rt, &ctx->op[i]))\n#endif\n\n",
 		  U, N, U, e->classes.buf ? e->classes.buf : "", N, N);
 	sb_printf(s, "#define W(off) ((const float *)(ctx->weights + (off)))\n#define A(off) ((float *)(ctx->arena + (off)))\n");
+	if (e->n_q8)
+		sb_printf(s, "#define W8(off) ((const int8_t *)(ctx->weights + (off)))\n#define A8(off) ((int8_t *)(ctx->arena + (off)))\n");
 	sb_printf(s, "#define CHECK(x) do { if ((st = (x)) != 0) goto fail; } while (0)\n\n");
 
 	/* The blob's header, then create. */

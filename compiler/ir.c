@@ -129,7 +129,7 @@ int64_t effc_tensor_numel(const struct effc_tensor *t)
 
 size_t effc_tensor_bytes(const struct effc_tensor *t)
 {
-	return (size_t)effc_tensor_numel(t) * (t->dtype == EFFC_I64 ? 8 : 4);
+	return (size_t)effc_tensor_numel(t) * (t->dtype == EFFC_I64 ? 8 : t->dtype == EFFC_I8 ? 1 : 4);
 }
 
 int effc_tensor_is_const(const struct effc_tensor *t) { return t->data != NULL; }

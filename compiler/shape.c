@@ -474,6 +474,13 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_SE_GATE:
 	case EFFC_OP_EXPAND_DW:
 	case EFFC_OP_CONV_PROJECT:
+	case EFFC_OP_Q8_QUANTIZE:
+	case EFFC_OP_Q8_DEQUANTIZE:
+	case EFFC_OP_Q8_CONV:
+	case EFFC_OP_Q8_LUT:
+	case EFFC_OP_Q8_ADD:
+	case EFFC_OP_Q8_MUL:
+	case EFFC_OP_Q8_GAP:
 	case EFFC_OP_TO_NHWC:
 	case EFFC_OP_TO_NCHW:
 	case EFFC_OP_COUNT:

@@ -159,6 +159,7 @@ static enum effc_status place_node(struct layout_state *s, int *pos)
 	case EFFC_OP_CLIP:
 	case EFFC_OP_HARDSIGMOID:
 	case EFFC_OP_HARDSWISH:
+	case EFFC_OP_FAKE_QUANT: /* a quantized model's every activation: must not pin NCHW */
 		in_want = out = x->layout;
 		follow = 1;
 		break;

@@ -137,7 +137,9 @@ static enum effc_status fold_dq(struct effc_graph *g, int dq, const float *vals_
 	struct effc_tensor *y = &g->t[n->out[0]];
 	const int64_t numel = effc_tensor_numel(x);
 	float *out = effc_arena_alloc(g->arena, (size_t)numel * sizeof(float));
-	if (!out)
+	int32_t *ints = effc_arena_alloc(g->arena, (size_t)numel * sizeof(int32_t));
+	struct effc_qconst *qc = effc_arena_alloc(g->arena, sizeof *qc);
+	if (!out || !ints || !qc)
 		return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory dequantizing '%s'", g->path, x->name);
 	for (int64_t i = 0; i < numel; i++) {
 		const int64_t c = chan(x, &q, i);
@@ -155,7 +157,12 @@ static enum effc_status fold_dq(struct effc_graph *g, int dq, const float *vals_
 			v = ((const float *)x->data)[i];
 		}
 		out[i] = (float)(v - zp) * q.scale[c];
+		ints[i] = (int32_t)v;
 	}
+	/* What the int8 pass packs: the integers and their quantization. */
+	*qc = (struct effc_qconst){.v = ints, .scale = q.scale, .zp = q.zp, .n = q.n, .axis = q.axis,
+				   .qtype = vals_or_null ? q.qtype : qtype};
+	y->qc = qc;
 	y->data = out;
 	y->dtype = EFFC_F32;
 	y->qtype = 0;

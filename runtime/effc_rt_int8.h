@@ -159,18 +159,23 @@ struct effc_rt_q8_op {
 	const int8_t *in, *in2;    /* in2: the residual or the add's second input */
 	int8_t *out;
 	const void *packed;
-	float *mult;    /* [n or c] requantization multipliers (GEMM, DW) */
+	float *mult;    /* [n or c] requantization multipliers (GEMM, DW, CONV); MUL: the gates b - zb as floats */
 	int32_t *bias;  /* [np or cp] bias with the zero-point corrections folded in, per path */
 	int8_t *zrow;   /* DW: c bytes of the input zero point, read for padded taps */
 	int8_t lut[256];
 	int has_lut;
-	size_t n;       /* ADD, LUT: elements */
+	size_t n;       /* ADD, LUT, QUANTIZE, DEQUANTIZE: elements */
+	const float *fin; /* QUANTIZE: the float input */
+	float *fout;      /* DEQUANTIZE: the float output */
+	struct effc_rt_q8_quant q; /* QUANTIZE, DEQUANTIZE: the int8 side's parameters */
 	struct effc_rt_q8_add add; /* ADD, or the GEMM's residual */
 	int has_residual;
 	union {
 		struct effc_rt_q8_gemm gemm;
 		struct effc_rt_q8_dw dw;
 		struct effc_rt_q8_gap gap;
+		struct effc_rt_q8_mul mul;
+		struct effc_rt_q8_conv conv;
 	} p;
 };
 

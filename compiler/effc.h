@@ -132,6 +132,8 @@ struct effc_attrs {
 	enum effc_q8_kind q_kind;
 	float qa_scale;
 	int32_t qa_zp;
+	float qo_scale; /* Q8Conv: its own output quantization (requantization target, before a table) */
+	int32_t qo_zp;
 	/* Shape-value ops (evaluated at compile time): Shape's start and end (has_end 0: to the
 	 * rank), Cast's target type (ONNX TensorProto.DataType), Slice's starts/ends attributes
 	 * (opset < 10; later they are inputs). */

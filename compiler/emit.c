@@ -435,6 +435,8 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 			  ptr(e, n->out[0]));
 		break;
 	case EFFC_OP_Q8_CONV: {
+		/* requantized onto its own output's grid, then the table and the residual */
+		const char *qo = effc_arena_printf(g->arena, "{%s, %d}", fl(g, a->qo_scale), (int)a->qo_zp);
 		const int64_t oc = effc_tensor_numel(&g->t[n->in[2]]);
 		if (n->in[3] >= 0)
 			sb_printf(&e->create, "\t\tstatic const struct effc_rt_q8_add r = {.a = {%s, %d}, .b = %s, .out = %s, "
@@ -446,7 +448,7 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 			const int64_t k = x->rank == 4 ? x->dims[1] : x->dims[x->rank - 1];
 			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_gemm p = {.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64
 				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s%s};\n",
-				  effc_tensor_numel(x) / k, oc, k, q8q(e, n->in[0]), q8q(e, n->out[0]), ptr(e, n->in[2]), (int)a->q_lo,
+				  effc_tensor_numel(x) / k, oc, k, q8q(e, n->in[0]), qo, ptr(e, n->in[2]), (int)a->q_lo,
 				  (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL", res);
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gemm_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
 				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));
@@ -456,7 +458,7 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 				  ", .sh = %" PRId64 ", .sw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64
 				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s};\n",
 				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], a->kernel[0], a->kernel[1],
-				  a->strides[0], a->strides[1], a->pads[0], a->pads[1], q8q(e, n->in[0]), q8q(e, n->out[0]),
+				  a->strides[0], a->strides[1], a->pads[0], a->pads[1], q8q(e, n->in[0]), qo,
 				  ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL");
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_dw_create(&ctx->rt, %s, &p, %s, %s, %s));\n", op, ptr(e, n->in[1]),
 				  ptr(e, n->in[0]), ptr(e, n->out[0]));
@@ -468,7 +470,7 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 				  ".out_max = %d, .lut = %s%s};\n",
 				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], y->dims[1], a->kernel[0], a->kernel[1],
 				  a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1], q8q(e, n->in[0]),
-				  q8q(e, n->out[0]), ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL",
+				  qo, ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL",
 				  res);
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_conv_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
 				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));

@@ -165,7 +165,7 @@ enum effc_status effc_plan_memory(struct effc_graph *g, struct effc_diag *d)
 				continue;
 			struct effc_tensor *in = &g->t[n->in[k]];
 			if (in->data) {
-				in->emitted |= in->dtype == EFFC_F32 && !effc_node_is_alias(g, n);
+				in->emitted |= (in->dtype == EFFC_F32 || in->dtype == EFFC_I8) && !effc_node_is_alias(g, n);
 				continue;
 			}
 			struct effc_tensor *r = &g->t[root_of(g, n->in[k])];

@@ -36,6 +36,7 @@ struct q8_state {
 	struct effc_graph *g;
 	struct effc_diag *d;
 	int *twin; /* per tensor: the int8 tensor holding a QuantizeDequantize output, or -1 */
+	int *flt;  /* per tensor: the float tensor whose twin it is, or -1 */
 	int cap;
 	char *report;
 	size_t report_cap, k;
@@ -58,17 +59,29 @@ static int grow(struct q8_state *s)
 		return 0;
 	int nc = s->g->n_t * 2 + 64;
 	int *t = realloc(s->twin, (size_t)nc * sizeof *t);
-	if (!t) {
+	if (t)
+		s->twin = t;
+	int *f = t ? realloc(s->flt, (size_t)nc * sizeof *f) : NULL;
+	if (!f) {
 		s->oom = 1;
 		return -1;
 	}
+	s->flt = f;
 	for (int i = s->cap; i < nc; i++)
-		t[i] = -1;
-	s->twin = t, s->cap = nc;
+		t[i] = f[i] = -1;
+	s->cap = nc;
 	return 0;
 }
 
 static int twin(const struct q8_state *s, int t) { return t >= 0 && t < s->cap ? s->twin[t] : -1; }
+
+/* Readers of int8 tensor t8, counting those of its float twin (each will read a Dequantize). */
+static int readers8(const struct q8_state *s, int t8)
+{
+	const struct effc_graph *g = s->g;
+	const int f = t8 >= 0 && t8 < s->cap ? s->flt[t8] : -1;
+	return g->t[t8].n_consumers + g->t[t8].is_output + (f >= 0 ? g->t[f].n_consumers + g->t[f].is_output : 0);
+}
 
 /* A new int8 tensor shaped like t. */
 static int new_i8(struct q8_state *s, int t, const char *suffix, float scale, int32_t zp)
@@ -327,6 +340,7 @@ static int conv_q8(struct q8_state *s, struct effc_node *n, int x8, int y8, cons
 	n->out[0] = y8;
 	n->a.q_kind = kind;
 	n->a.q_lo = lo, n->a.q_hi = hi;
+	n->a.qo_scale = g->t[y8].qscale, n->a.qo_zp = g->t[y8].qzp;
 	n->a.act = EFFC_ACT_NONE;
 	ok = 1;
 out:
@@ -378,6 +392,7 @@ static int fc_q8(struct q8_state *s, struct effc_node *n, int x8, int y8, const 
 	n->out[0] = y8;
 	n->a.q_kind = EFFC_Q8_GEMM;
 	n->a.q_lo = lo, n->a.q_hi = hi;
+	n->a.qo_scale = g->t[y8].qscale, n->a.qo_zp = g->t[y8].qzp;
 	memset(n->a.kernel, 0, sizeof n->a.kernel);
 	ok = 1;
 out:
@@ -501,6 +516,7 @@ static int convert(struct q8_state *s, int i)
 		return 0;
 	}
 	g->n[fi].dead = 1;
+	g->t[y8].producer = i;
 	s->n_int8++;
 	return 1;
 }
@@ -521,15 +537,16 @@ static void unread(struct effc_graph *g, int t)
 }
 
 /* Marks int8 op m dead if nothing reads its output, and so on up its inputs. */
-static void drop_if_unread(struct effc_graph *g, struct effc_node *m)
+static void drop_if_unread(const struct q8_state *s, struct effc_node *m)
 {
-	if (!m || m->dead || m->op < EFFC_OP_Q8_QUANTIZE || g->t[m->out[0]].n_consumers || g->t[m->out[0]].is_output)
+	struct effc_graph *g = s->g;
+	if (!m || m->dead || m->op < EFFC_OP_Q8_QUANTIZE || readers8(s, m->out[0]))
 		return;
 	m->dead = 1;
 	for (int k = 0; k < m->n_in; k++) {
 		unread(g, m->in[k]);
 		if (m->in[k] >= 0 && !g->t[m->in[k]].data)
-			drop_if_unread(g, producer(g, m->in[k], -1));
+			drop_if_unread(s, producer(g, m->in[k], -1));
 	}
 }
 
@@ -566,8 +583,8 @@ static int merge_mul_table(struct q8_state *s, struct effc_node *m)
 	m->n_in = 2;
 	unread(g, a), unread(g, b);
 	g->t[r].n_consumers++;
-	drop_if_unread(g, la);
-	drop_if_unread(g, lb);
+	drop_if_unread(s, la);
+	drop_if_unread(s, lb);
 	s->n_fused++;
 	return 1;
 }
@@ -577,8 +594,8 @@ static int fuse_table(struct q8_state *s, struct effc_node *l)
 {
 	struct effc_graph *g = s->g;
 	struct effc_node *p = producer(g, l->in[0], -1);
-	if (!p || (p->op != EFFC_OP_Q8_CONV && p->op != EFFC_OP_Q8_LUT) || g->t[l->in[0]].n_consumers != 1 ||
-	    g->t[l->in[0]].is_output || (p->op == EFFC_OP_Q8_CONV && p->in[3] >= 0))
+	if (!p || (p->op != EFFC_OP_Q8_CONV && p->op != EFFC_OP_Q8_LUT) || readers8(s, l->in[0]) != 1 ||
+	    (p->op == EFFC_OP_Q8_CONV && p->in[3] >= 0))
 		return 0;
 	const int slot = p->op == EFFC_OP_Q8_CONV ? 4 : 1;
 	const int8_t *t2 = g->t[l->in[1]].data;
@@ -605,8 +622,8 @@ static int fuse_residual(struct q8_state *s, struct effc_node *add)
 	struct effc_graph *g = s->g;
 	for (int k = 0; k < 2; k++) {
 		struct effc_node *p = producer(g, add->in[k], EFFC_OP_Q8_CONV);
-		if (!p || p->a.q_kind == EFFC_Q8_DW || p->in[3] >= 0 || g->t[add->in[k]].n_consumers != 1 ||
-		    add->in[k] == add->in[1 - k] || g->t[add->in[k]].is_output)
+		if (!p || p->a.q_kind == EFFC_Q8_DW || p->in[3] >= 0 || readers8(s, add->in[k]) != 1 ||
+		    add->in[k] == add->in[1 - k])
 			continue;
 		const struct effc_tensor *a = &g->t[add->in[k]];
 		p->a.qa_scale = a->qscale;
@@ -640,6 +657,40 @@ static int insert(struct q8_state *s, int pos, enum effc_op op, const char *name
 }
 
 static int is_fq(const struct effc_node *n) { return !n->dead && n->op == EFFC_OP_FAKE_QUANT; }
+
+/* Float nodes nobody reads any more (a Flatten whose int8 twin took its readers) and int8 ops
+ * nobody reads; a QuantizeDequantize is settled by the switches. -1 on OOM. */
+static int dce(struct q8_state *s)
+{
+	struct effc_graph *g = s->g;
+	char *needed = calloc((size_t)g->n_t + 1, 1); /* read, or its float twin read (a Dequantize to come) */
+	if (!needed)
+		return -1;
+	for (int changed = 1; changed;) {
+		changed = 0;
+		effc_graph_count_uses(g);
+		memset(needed, 0, (size_t)g->n_t);
+		for (int t = 0; t < g->n_t; t++)
+			if (g->t[t].n_consumers || g->t[t].is_output) {
+				needed[t] = 1;
+				if (twin(s, t) >= 0)
+					needed[twin(s, t)] = 1;
+			}
+		for (int i = g->n_n - 1; i >= 0; i--) {
+			struct effc_node *n = &g->n[i];
+			int used = 0;
+			for (int k = 0; k < n->n_out; k++)
+				used |= n->out[k] >= 0 && needed[n->out[k]];
+			if (!n->dead && !used && !is_fq(n)) {
+				n->dead = 1;
+				changed = 1;
+			}
+		}
+	}
+	free(needed);
+	return 0;
+}
+
 
 enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t report_cap, struct effc_diag *d)
 {
@@ -686,12 +737,14 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 			if (t8 < 0)
 				goto oom;
 			s.twin[g->n[i].out[0]] = t8;
+			s.flt[t8] = g->n[i].out[0];
 		} else if (!n->dead && effc_node_is_alias(g, n) && twin(&s, n->in[0]) >= 0) {
 			const int x8 = twin(&s, n->in[0]);
 			const int y8 = new_i8(&s, n->out[0], "i8", g->t[x8].qscale, g->t[x8].qzp);
 			if (y8 < 0)
 				goto oom;
 			s.twin[g->n[i].out[0]] = y8;
+			s.flt[y8] = g->n[i].out[0];
 			struct effc_node copy = g->n[i];
 			const int id = insert(&s, i + 1, copy.op, effc_arena_printf(g->arena, "%s.i8", copy.name), x8, y8);
 			if (id < 0)
@@ -711,7 +764,8 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 			goto oom;
 	}
 	/* Fusions on the int8 ops, to a fixed point (reader counts kept up to date by each). */
-	effc_graph_count_uses(g);
+	if (dce(&s))
+		goto oom;
 	for (int again = 1; again;) {
 		again = 0;
 		for (int i = 0; i < g->n_n; i++) {
@@ -728,22 +782,8 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 				goto oom;
 		}
 	}
-	/* Float nodes nobody reads any more (a Flatten whose int8 twin took its readers); a
-	 * QuantizeDequantize is settled below. */
-	for (int changed = 1; changed;) {
-		changed = 0;
-		effc_graph_count_uses(g);
-		for (int i = g->n_n - 1; i >= 0; i--) {
-			struct effc_node *n = &g->n[i];
-			int used = 0;
-			for (int k = 0; k < n->n_out; k++)
-				used |= n->out[k] >= 0 && (g->t[n->out[k]].n_consumers || g->t[n->out[k]].is_output);
-			if (!n->dead && !used && !is_fq(n)) {
-				n->dead = 1;
-				changed = 1;
-			}
-		}
-	}
+	if (dce(&s))
+		goto oom;
 	/* The switches between int8 and float. */
 	effc_graph_count_uses(g);
 	for (int i = 0; i < g->n_n; i++) {
@@ -792,9 +832,9 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 	if (report && s.k < report_cap)
 		snprintf(report + s.k, report_cap - s.k, "    %d ops int8, %d fused into others, %d float between int8 tensors\n",
 			 s.n_int8, s.n_fused, s.n_float);
-	free(s.twin);
+	free(s.twin), free(s.flt);
 	return EFFC_OK;
 oom:
-	free(s.twin);
+	free(s.twin), free(s.flt);
 	return effc_fail(d, EFFC_ERR_NOMEM, "%s: out of memory in the int8 pass", g->path);
 }

@@ -472,6 +472,10 @@ static int convert(struct q8_state *s, int i)
 			why = "a constant operand";
 			break;
 		}
+		if (effc_tensor_numel(&g->t[x8[0]]) < effc_tensor_numel(&g->t[x8[1]])) { /* Mul(gate, x) */
+			const int t = x8[0];
+			x8[0] = x8[1], x8[1] = t;
+		}
 		const struct effc_tensor *a = &g->t[x8[0]], *b = &g->t[x8[1]], *y = &g->t[y8];
 		const int64_t na = effc_tensor_numel(a), nb = effc_tensor_numel(b);
 		int same = na == nb && na == effc_tensor_numel(y);
@@ -724,6 +728,11 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 		*f = tn;
 		g->t[y].producer = i;
 		g->t[z].producer = c;
+		/* z now holds the quantized values: it takes the ONNX name (difftest --layers). */
+		const char *nm = g->t[y].name;
+		const int fo = g->t[y].from_onnx;
+		g->t[y].name = g->t[z].name, g->t[y].from_onnx = g->t[z].from_onnx;
+		g->t[z].name = nm, g->t[z].from_onnx = fo;
 	}
 	/* Every QuantizeDequantize output gets its int8 twin; byte-moving ops pass twins on. */
 	if (grow(&s))

@@ -993,7 +993,9 @@ static void mul_task(const struct effc_rt_q8_op *op, size_t t)
 static void quant_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
 	const struct q8_out o = out_consts(op->q.zero_point, -128, 127);
+#endif
 	switch (op->path) {
 #ifdef Q8_X86
 	case EFFC_RT_Q8_VNNI:

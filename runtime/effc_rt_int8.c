@@ -717,10 +717,16 @@ static void conv_im2col(const struct q8_conv_k *cv, size_t i0, size_t i1, int8_t
 	const struct effc_rt_q8_conv *p = &cv->p;
 	const size_t C = (size_t)p->in_c, hw = (size_t)p->out_h * (size_t)p->out_w, seg = (size_t)p->kw * C;
 	const int zp = (int)(int8_t)p->in.zero_point;
-	for (size_t i = i0; i < i1; i++) {
+	/* The pixel's coordinates by increments: two divisions per pixel cost as much as its copies. */
+	size_t b = i0 / hw;
+	int oy = (int)(i0 % hw / (size_t)p->out_w), ox = (int)(i0 % hw % (size_t)p->out_w);
+	for (size_t i = i0; i < i1; i++, ox++) {
+		if (ox == p->out_w) {
+			ox = 0;
+			if (++oy == p->out_h)
+				oy = 0, b++;
+		}
 		int8_t *row = buf + (i - i0) * cv->kp;
-		const size_t b = i / hw, r = i % hw;
-		const int oy = (int)(r / (size_t)p->out_w), ox = (int)(r % (size_t)p->out_w);
 		const int iy0 = oy * p->sh - p->pad_top, ix0 = ox * p->sw - p->pad_left;
 		for (int ky = 0; ky < p->kh; ky++) {
 			int8_t *dst = row + (size_t)ky * seg;

@@ -87,6 +87,10 @@ static int choose_path(enum effc_rt_q8_path want)
 
 /* ---- Requantization ------------------------------------------------------------------------ */
 
+/* effc_rt_q8_multiplier's formula, here too, so this file links without effc_rt_int8_pack.c: a
+ * generated model's runtime needs none of the compile-time functions. */
+static float multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+
 /* The output step's constants: the clamp bounds on the float before rounding (integers, so
  * clamping before or after rounding agrees) and the zero point. */
 struct q8_out {
@@ -116,8 +120,8 @@ struct q8_addk {
 static struct q8_addk add_consts(const struct effc_rt_q8_add *p)
 {
 	struct q8_addk k;
-	k.ra = effc_rt_q8_multiplier(p->a.scale, 1.0, p->out.scale);
-	k.rb = effc_rt_q8_multiplier(p->b.scale, 1.0, p->out.scale);
+	k.ra = multiplier(p->a.scale, 1.0, p->out.scale);
+	k.rb = multiplier(p->b.scale, 1.0, p->out.scale);
 	k.za = p->a.zero_point;
 	k.zb = p->b.zero_point;
 	k.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
@@ -163,7 +167,7 @@ void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const
 	if (p->residual)
 		s.add = add_consts(p->residual);
 	for (size_t j = 0; j < p->n; j++) {
-		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[j], p->out.scale);
+		const float mult = multiplier(p->in.scale, p->w_scale[j], p->out.scale);
 		for (size_t i = 0; i < p->m; i++) {
 			int64_t acc = bias ? bias[j] : 0;
 			for (size_t q = 0; q < p->k; q++)
@@ -180,7 +184,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 	const struct q8_store s = {.lut = p->lut};
 	const size_t C = (size_t)p->c;
 	for (int ch = 0; ch < p->c; ch++) {
-		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[ch], p->out.scale);
+		const float mult = multiplier(p->in.scale, p->w_scale[ch], p->out.scale);
 		for (int b = 0; b < p->batch; b++)
 			for (int oy = 0; oy < p->out_h; oy++)
 				for (int ox = 0; ox < p->out_w; ox++) {
@@ -201,7 +205,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 
 static float gap_multiplier(const struct effc_rt_q8_gap *p)
 {
-	return effc_rt_q8_multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
+	return multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
 }
 
 void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y)
@@ -234,7 +238,7 @@ struct q8_mulk {
 static struct q8_mulk mul_consts(const struct effc_rt_q8_mul *p)
 {
 	struct q8_mulk k;
-	k.m = effc_rt_q8_multiplier(p->a.scale, p->b.scale, p->out.scale);
+	k.m = multiplier(p->a.scale, p->b.scale, p->out.scale);
 	k.za = p->a.zero_point;
 	k.zb = p->b.zero_point;
 	k.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
@@ -272,7 +276,7 @@ void effc_rt_q8_conv_ref(const struct effc_rt_q8_conv *p, const int8_t *w, const
 		s.add = add_consts(p->residual);
 	const size_t C = (size_t)p->in_c, OC = (size_t)p->out_c;
 	for (int oc = 0; oc < p->out_c; oc++) {
-		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[oc], p->out.scale);
+		const float mult = multiplier(p->in.scale, p->w_scale[oc], p->out.scale);
 		const int8_t *wo = w + (size_t)oc * p->kh * p->kw * C;
 		for (int b = 0; b < p->batch; b++)
 			for (int oy = 0; oy < p->out_h; oy++)
@@ -717,10 +721,16 @@ static void conv_im2col(const struct q8_conv_k *cv, size_t i0, size_t i1, int8_t
 	const struct effc_rt_q8_conv *p = &cv->p;
 	const size_t C = (size_t)p->in_c, hw = (size_t)p->out_h * (size_t)p->out_w, seg = (size_t)p->kw * C;
 	const int zp = (int)(int8_t)p->in.zero_point;
-	for (size_t i = i0; i < i1; i++) {
+	/* The pixel's coordinates by increments: two divisions per pixel cost as much as its copies. */
+	size_t b = i0 / hw;
+	int oy = (int)(i0 % hw / (size_t)p->out_w), ox = (int)(i0 % hw % (size_t)p->out_w);
+	for (size_t i = i0; i < i1; i++, ox++) {
+		if (ox == p->out_w) {
+			ox = 0;
+			if (++oy == p->out_h)
+				oy = 0, b++;
+		}
 		int8_t *row = buf + (i - i0) * cv->kp;
-		const size_t b = i / hw, r = i % hw;
-		const int oy = (int)(r / (size_t)p->out_w), ox = (int)(r % (size_t)p->out_w);
 		const int iy0 = oy * p->sh - p->pad_top, ix0 = ox * p->sw - p->pad_left;
 		for (int ky = 0; ky < p->kh; ky++) {
 			int8_t *dst = row + (size_t)ky * seg;
@@ -993,7 +1003,9 @@ static void mul_task(const struct effc_rt_q8_op *op, size_t t)
 static void quant_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
 	const struct q8_out o = out_consts(op->q.zero_point, -128, 127);
+#endif
 	switch (op->path) {
 #ifdef Q8_X86
 	case EFFC_RT_Q8_VNNI:
@@ -1083,7 +1095,7 @@ static int make_channel_consts(struct effc_rt_q8_op *op, size_t n, size_t np, fl
 	for (size_t j = 0; j < n; j++) {
 		if (!(isfinite(w_scale[j]) && w_scale[j] > 0))
 			return EFFC_RT_ERR_ARGS;
-		op->mult[j] = effc_rt_q8_multiplier(s_in, w_scale[j], s_out);
+		op->mult[j] = multiplier(s_in, w_scale[j], s_out);
 		if (!mult_ok(op->mult[j]))
 			return EFFC_RT_ERR_ARGS;
 		const int64_t b_plain = (int64_t)pbias[j] - (int64_t)za * wsum[j];

@@ -1,10 +1,12 @@
-/* effc_rt_int8.h: the int8 runtime (effc_rt_int8.c): integer 1x1 convolution / GEMM, depthwise
- * convolution, global average pooling, add and a 256-entry lookup-table activation, with ONNX's
- * integer semantics (int32 accumulation, requantization rounding half to even, saturation).
+/* effc_rt_int8.h: the int8 runtime (effc_rt_int8.c; the compile-time functions, packing, tables
+ * and the requantization step, in effc_rt_int8_pack.c): integer 1x1 convolution / GEMM, dense and
+ * depthwise convolution, global average pooling, add, multiply, a 256-entry lookup-table
+ * activation, QuantizeLinear and DequantizeLinear, with ONNX's integer semantics (int32
+ * accumulation, requantization rounding half to even, saturation).
  *
  * Every op has a plain C reference (the *_ref functions, on ONNX-layout weights) and, for the
- * 1x1 GEMM and the depthwise convolution, AVX-512 VNNI and AVX2 kernels on weights the compiler
- * packed with the *_pack functions. All paths give the same bits: the integer sums are exact and
+ * GEMM, the dense and depthwise convolutions, the multiply and the (de)quantization, AVX-512 and
+ * AVX2 kernels (on weights the compiler packed with the *_pack functions). All paths give the same bits: the integer sums are exact and
  * the requantization is the same float arithmetic everywhere (see docs/int8.md).
  *
  * Requantization of an int32 accumulator acc with multiplier m = s_in*s_w[c]/s_out (the float
@@ -155,7 +157,9 @@ enum effc_rt_q8_kind { EFFC_RT_Q8_NONE = 0, EFFC_RT_Q8_GEMM, EFFC_RT_Q8_DW, EFFC
 /* An int8 op, filled by a create and run by effc_rt_q8_run. */
 struct effc_rt_q8_op {
 	enum effc_rt_q8_kind kind;
-	enum effc_rt_q8_path path; /* what create chose */
+	/* What create chose, and what run dispatches on. MUL, QUANTIZE and DEQUANTIZE take no path at
+	 * create (they get the fastest); a test may set another available one after create. */
+	enum effc_rt_q8_path path;
 	const int8_t *in, *in2;    /* in2: the residual or the add's second input */
 	int8_t *out;
 	const void *packed;

@@ -1,5 +1,6 @@
 /* int8_gemm.c: GOP/s of the int8 1x1 GEMM (runtime/effc_rt_int8.c) on EfficientNet-B0-like
- * shapes, per path, one thread; and the depthwise kernel. Not part of ctest. Build against the
+ * shapes, per path, one thread; the depthwise kernel, the dense convolution (stem, fused
+ * convs) and the elementwise multiply, quantize and dequantize. Not part of ctest. Build against the
  * runtime of a build tree, e.g.:
  *   cc -O2 -std=c11 -Iruntime tests/bench/int8_gemm.c build/libeffc_rt.a -lXNNPACK -lpthreadpool -lm
  * Prints the median of 15 timed runs after 3 warm-ups (one op = 2 * m * n * k). */
@@ -107,6 +108,66 @@ int main(void)
 		}
 		printf("\n");
 		free(x), free(w), free(y), free(ws), free(packed);
+	}
+	/* Dense convolutions: the B0 stem and EfficientNetV2-like fused convs (h, in_c, out_c, k, stride). */
+	const int convs[][5] = {{224, 3, 32, 3, 2}, {112, 24, 24, 3, 1}, {112, 24, 96, 3, 2}, {56, 48, 192, 3, 2}, {56, 64, 256, 3, 1}};
+	for (size_t s = 0; s < sizeof convs / sizeof convs[0]; s++) {
+		const int h = convs[s][0], ci = convs[s][1], co = convs[s][2], k = convs[s][3], st = convs[s][4];
+		const int pad = k / 2, oh = (h + 2 * pad - k) / st + 1;
+		int8_t *x = malloc((size_t)h * h * ci), *w = malloc((size_t)co * k * k * ci), *y = malloc((size_t)oh * oh * co);
+		float *ws = malloc((size_t)co * sizeof *ws);
+		void *packed = malloc(effc_rt_q8_conv_packed_bytes(co, k, k, ci));
+		for (size_t i = 0; i < (size_t)h * h * ci; i++)
+			x[i] = (int8_t)(i * 37 + 11);
+		for (size_t i = 0; i < (size_t)co * k * k * ci; i++)
+			w[i] = (int8_t)(i * 53 + 7);
+		for (int j = 0; j < co; j++)
+			ws[j] = 0.001f;
+		effc_rt_q8_conv_pack(co, k, k, ci, w, NULL, packed);
+		printf("conv %3dx%3dx%2d->%3d k%d s%d", h, h, ci, co, k, st);
+		const double ops = 2.0 * oh * oh * co * k * k * ci;
+		for (int p = 0; p < 3; p++) {
+			struct effc_rt_q8_conv c = {.batch = 1, .in_h = h, .in_w = h, .in_c = ci, .out_h = oh, .out_w = oh, .out_c = co,
+						    .kh = k, .kw = k, .sh = st, .sw = st, .dh = 1, .dw = 1, .pad_top = pad,
+						    .pad_left = pad, .in = {0.02f, 3}, .out = {0.05f, -2}, .w_scale = ws,
+						    .out_min = -128, .out_max = 127, .path = paths[p]};
+			struct effc_rt_q8_op op;
+			if ((p == 0 && ops > 1e9) || effc_rt_q8_conv_create(&rt, &op, &c, packed, x, NULL, y) != EFFC_RT_OK) {
+				printf(" %10s", p == 0 ? "-" : "n/a");
+				continue;
+			}
+			printf(" %10.1f", 1e-9 * ops / median_run(&rt, &op));
+			effc_rt_q8_op_destroy(&op);
+		}
+		printf("\n");
+		free(x), free(w), free(y), free(ws), free(packed);
+	}
+	/* Elementwise ops on AUTO, G elements/s: the SE scale (broadcast multiply) on 112x112x96, and
+	 * quantize / dequantize of 224x224x3 and 112x112x96. */
+	{
+		const size_t hw = 112 * 112, c = 96, n = hw * c;
+		int8_t *a = malloc(n), *g = malloc(c), *y = malloc(n);
+		float *f = malloc(n * sizeof *f);
+		for (size_t i = 0; i < n; i++)
+			a[i] = (int8_t)(i * 37 + 11), f[i] = (float)(i % 1000) * 0.01f - 5;
+		memset(g, 7, c);
+		struct effc_rt_q8_mul m = {.batch = 1, .rows = hw, .c = c, .broadcast = 1, .a = {0.03f, 1}, .b = {1.0f / 256, -128},
+					   .out = {0.02f, 0}, .out_min = -128, .out_max = 127};
+		struct effc_rt_q8_op op;
+		if (effc_rt_q8_mul_create(&rt, &op, &m, a, g, y) == EFFC_RT_OK)
+			printf("mul 112x112x96 * [96] (%s): %.2f G elements/s\n", names[op.path - 1], 1e-9 * n / median_run(&rt, &op));
+		effc_rt_q8_op_destroy(&op);
+		const struct effc_rt_q8_quant q = {0.02f, 3};
+		const size_t ns[] = {224 * 224 * 3, n};
+		for (int i = 0; i < 2; i++) {
+			if (effc_rt_q8_quantize_create(&rt, &op, q, ns[i], f, y) == EFFC_RT_OK)
+				printf("quantize %zu (%s): %.2f G elements/s\n", ns[i], names[op.path - 1], 1e-9 * ns[i] / median_run(&rt, &op));
+			effc_rt_q8_op_destroy(&op);
+			if (effc_rt_q8_dequantize_create(&rt, &op, q, ns[i], a, f) == EFFC_RT_OK)
+				printf("dequantize %zu (%s): %.2f G elements/s\n", ns[i], names[op.path - 1], 1e-9 * ns[i] / median_run(&rt, &op));
+			effc_rt_q8_op_destroy(&op);
+		}
+		free(a), free(g), free(y), free(f);
 	}
 	effc_rt_fini(&rt);
 	return 0;

@@ -11,6 +11,8 @@
 #include "effc_rt.h"
 #include "testing.h"
 
+#include <float.h>
+
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t next_u32(void)
 {
@@ -554,6 +556,348 @@ static void test_lut(void)
 	      "lut build: refuses scale 0 and zero point 128", "accepted");
 }
 
+/* ---- Quantize, dequantize ------------------------------------------------------------------ */
+
+/* Runs an element op created on AUTO with each available path forced (their creates take no
+ * path: the op's path field is what run dispatches on) and 1 and 2 threads; the caller compares
+ * each result. */
+static void test_quantize(void)
+{
+	enum { N = 10007 };
+	static float x[N];
+	static int8_t want[N], got[N + 1];
+	const float scales[] = {0.05f, 0.5f, 0.0137f, 3.0f};
+	const int32_t zps[] = {-128, 0, 127};
+	for (size_t si = 0; si < 4; si++)
+		for (size_t zi = 0; zi < 3; zi++) {
+			const struct effc_rt_q8_quant q = {scales[si], zps[zi]};
+			for (size_t i = 0; i < N; i++) {
+				const int32_t k = rand_range(-400, 400);
+				/* Exact ties (k + 0.5) * scale, values just off them, and random reals. */
+				x[i] = i % 3 == 0 ? ((float)k + 0.5f) * q.scale : i % 3 == 1 ? (float)k * q.scale * 0.37f
+											    : (rand_unit() - 0.5f) * 300 * q.scale;
+			}
+			x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 1e30f, x[4] = -1e30f, x[5] = -0.0f;
+			x[6] = 127.5f * q.scale, x[7] = -128.5f * q.scale, x[8] = -NAN, x[9] = FLT_MAX;
+			effc_rt_q8_quantize_ref(q, N, x, want);
+			struct tie_stats ts = {0};
+			int ok = want[0] == zps[zi] && want[8] == zps[zi] && want[1] == 127 && want[2] == -128 &&
+				 want[3] == 127 && want[4] == -128 && want[5] == zps[zi] && want[9] == 127;
+			for (size_t i = 10; i < N && ok; i++) {
+				/* The definition on the float quotient (a true division rounded to float). */
+				const double v = (double)(x[i] / q.scale);
+				ok = want[i] == sat(round_half_even(v) + q.zero_point, -128, 127);
+				ts.exact++;
+				if (!ok)
+					printf("  x %.9g: got %d\n", x[i], want[i]);
+			}
+			char name[120];
+			snprintf(name, sizeof name, "quantize scale %g zp %d", q.scale, q.zero_point);
+			expect(ok, name, "reference = definition (ties to even, NaN -> zp, saturation)", "mismatch");
+			for (size_t pi = 0; pi < 3; pi++)
+				for (int th = 0; th < 2; th++) {
+					if (!path_available(paths[pi]))
+						continue;
+					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
+					int same = 1;
+					for (size_t ni = 0; ni < 5; ni++) {
+						struct effc_rt_q8_op op;
+						memset(got, 0x55, N);
+						int st = effc_rt_q8_quantize_create(&rts[th], &op, q, ns[ni], x + ni, got);
+						op.path = paths[pi];
+						same &= st == EFFC_RT_OK && effc_rt_q8_run(&rts[th], &op) == EFFC_RT_OK;
+						effc_rt_q8_quantize_ref(q, ns[ni], x + ni, want);
+						same &= memcmp(got, want, ns[ni]) == 0 && got[ns[ni]] == 0x55;
+						effc_rt_q8_op_destroy(&op);
+					}
+					char what[64];
+					snprintf(what, sizeof what, "%s %d thread%s = reference (n 1, 3, 17, 40, %d)",
+						 path_name(paths[pi]), th + 1, th ? "s" : "", N - 8);
+					expect(same, name, what, "different");
+				}
+		}
+}
+
+static void test_dequantize(void)
+{
+	enum { N = 4099 };
+	static int8_t x[N];
+	static float want[N], got[N + 1];
+	fill_i8(x, N);
+	const float scales[] = {0.05f, 0.0137f, 3.0f};
+	const int32_t zps[] = {-128, 0, 127};
+	for (size_t si = 0; si < 3; si++)
+		for (size_t zi = 0; zi < 3; zi++) {
+			const struct effc_rt_q8_quant q = {scales[si], zps[zi]};
+			effc_rt_q8_dequantize_ref(q, N, x, want);
+			int ok = 1;
+			for (size_t i = 0; i < N; i++) /* the double product is exact; one rounding to float */
+				ok &= want[i] == (float)((double)(x[i] - q.zero_point) * q.scale);
+			char name[120];
+			snprintf(name, sizeof name, "dequantize scale %g zp %d", q.scale, q.zero_point);
+			expect(ok, name, "reference = definition", "mismatch");
+			for (size_t pi = 0; pi < 3; pi++)
+				for (int th = 0; th < 2; th++) {
+					if (!path_available(paths[pi]))
+						continue;
+					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
+					int same = 1;
+					for (size_t ni = 0; ni < 5; ni++) {
+						struct effc_rt_q8_op op;
+						for (size_t i = 0; i < N; i++)
+							got[i] = -7.0f;
+						int st = effc_rt_q8_dequantize_create(&rts[th], &op, q, ns[ni], x + ni, got);
+						op.path = paths[pi];
+						same &= st == EFFC_RT_OK && effc_rt_q8_run(&rts[th], &op) == EFFC_RT_OK;
+						effc_rt_q8_dequantize_ref(q, ns[ni], x + ni, want);
+						same &= memcmp(got, want, ns[ni] * sizeof(float)) == 0 && got[ns[ni]] == -7.0f;
+						effc_rt_q8_op_destroy(&op);
+					}
+					char what[64];
+					snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1,
+						 th ? "s" : "");
+					expect(same, name, what, "different");
+				}
+		}
+}
+
+/* ---- Multiply ------------------------------------------------------------------------------ */
+
+static void mul_case_run(size_t batch, size_t rows, size_t c, int broadcast, int32_t za, int32_t zb, int32_t zo,
+			 int32_t lo, int32_t hi, int pow2)
+{
+	const size_t n = batch * rows * c, nb = broadcast ? batch * c : n;
+	int8_t *a = xmalloc(n), *b = xmalloc(nb), *want = xmalloc(n), *got = xmalloc(n + 1);
+	fill_i8(a, n), fill_i8(b, nb);
+	struct effc_rt_q8_mul p = {.batch = batch, .rows = rows, .c = c, .broadcast = broadcast,
+				   .a = {0.031f, za}, .b = {1.0f / 255, zb}, .out = {0.017f, zo}, .out_min = lo, .out_max = hi};
+	if (pow2)
+		p.a.scale = 0.5f, p.b.scale = 0.25f, p.out.scale = 4.0f; /* m = 1/32: exact ties */
+	char name[160];
+	snprintf(name, sizeof name, "mul %zux%zux%zu%s za=%d zb=%d zo=%d [%d,%d]%s", batch, rows, c,
+		 broadcast ? " broadcast" : "", za, zb, zo, lo, hi, pow2 ? " pow2" : "");
+	effc_rt_q8_mul_ref(&p, a, b, want);
+	struct tie_stats ts = {0};
+	int ok = 1;
+	for (size_t bt = 0; bt < batch; bt++)
+		for (size_t r = 0; r < rows; r++)
+			for (size_t ch = 0; ch < c && ok; ch++) {
+				const size_t i = (bt * rows + r) * c + ch;
+				const double v = (a[i] - za) * (double)p.a.scale * (b[broadcast ? bt * c + ch : i] - zb) *
+						 p.b.scale / p.out.scale;
+				ok = onnx_agrees(want[i], v, zo, lo, hi, &ts);
+			}
+	expect(ok && (!pow2 || ts.near == 0), name, "reference = ONNX double formula", "mismatch (%zu near ties)", ts.near);
+	for (size_t pi = 0; pi < 3; pi++)
+		for (int th = 0; th < 2; th++) {
+			char what[64];
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
+			if (!path_available(paths[pi]))
+				continue;
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, n + 1);
+			int st = effc_rt_q8_mul_create(&rts[th], &op, &p, a, b, got);
+			op.path = paths[pi];
+			if (st == EFFC_RT_OK)
+				st = effc_rt_q8_run(&rts[th], &op);
+			size_t first = n;
+			for (size_t i = 0; i < n && first == n; i++)
+				if (got[i] != want[i])
+					first = i;
+			expect(st == EFFC_RT_OK && first == n && got[n] == 0x55, name, what, "status %d, first difference at %zu",
+			       st, first);
+			effc_rt_q8_op_destroy(&op);
+		}
+	free(a), free(b), free(want), free(got);
+}
+
+static void test_mul(void)
+{
+	const size_t cs[] = {1, 3, 17, 40, 96};
+	const int32_t zps[] = {-128, 0, 127};
+	for (size_t ci = 0; ci < 5; ci++)
+		for (size_t zi = 0; zi < 3; zi++) {
+			mul_case_run(2, 37, cs[ci], 1, zps[zi], zps[(zi + 1) % 3], zps[(zi + 2) % 3], -128, 127, 0);
+			mul_case_run(1, 29, cs[ci], 0, zps[zi], zps[(zi + 2) % 3], zps[(zi + 1) % 3], -128, 127, 0);
+		}
+	mul_case_run(1, 12544 / 4, 96, 1, 3, -128, -5, -128, 127, 0); /* an SE scale: many tasks */
+	mul_case_run(2, 50, 5000, 1, 0, 0, 0, -128, 127, 0);          /* rows longer than a task */
+	mul_case_run(1, 100, 40, 1, 0, 0, 0, -128, 127, 1);
+	mul_case_run(1, 100, 40, 0, 0, 0, 0, -128, 127, 1);
+	mul_case_run(1, 100, 17, 1, -10, 20, -128, -128, 0, 0); /* fused clamp */
+	struct effc_rt_q8_mul bad = {.batch = 1, .rows = 1, .c = 1, .a = {0.1f, 0}, .b = {0, 0}, .out = {0.1f, 0},
+				     .out_min = -128, .out_max = 127};
+	int8_t v = 0, y;
+	struct effc_rt_q8_op op;
+	check(effc_rt_q8_mul_create(&rts[0], &op, &bad, &v, &v, &y) == EFFC_RT_ERR_ARGS,
+	      "refusals: mul with a scale 0", "accepted");
+	bad.b.scale = 0.1f, bad.c = 0;
+	check(effc_rt_q8_mul_create(&rts[0], &op, &bad, &v, &v, &y) == EFFC_RT_ERR_ARGS, "refusals: mul with c = 0",
+	      "accepted");
+}
+
+/* ---- Dense convolution --------------------------------------------------------------------- */
+
+struct conv_case {
+	int batch, in_h, in_w, in_c, out_c, kh, kw, s, d, pt, pl, pb, pr;
+	int32_t zi, zo, zr, lo, hi;
+	int lut, residual, check_double;
+};
+
+static void conv_case_run(const struct conv_case *cc)
+{
+	struct effc_rt_q8_conv p = {.batch = cc->batch, .in_h = cc->in_h, .in_w = cc->in_w, .in_c = cc->in_c,
+				    .out_c = cc->out_c, .kh = cc->kh, .kw = cc->kw, .sh = cc->s, .sw = cc->s, .dh = cc->d,
+				    .dw = cc->d, .pad_top = cc->pt, .pad_left = cc->pl, .out_min = cc->lo, .out_max = cc->hi};
+	p.out_h = (cc->in_h + cc->pt + cc->pb - cc->d * (cc->kh - 1) - 1) / cc->s + 1;
+	p.out_w = (cc->in_w + cc->pl + cc->pr - cc->d * (cc->kw - 1) - 1) / cc->s + 1;
+	const size_t K = (size_t)cc->kh * cc->kw * cc->in_c, nx = (size_t)cc->batch * cc->in_h * cc->in_w * cc->in_c;
+	const size_t ny = (size_t)cc->batch * p.out_h * p.out_w * cc->out_c;
+	int8_t *x = xmalloc(nx), *w = xmalloc(cc->out_c * K), *res = xmalloc(ny), *want = xmalloc(ny), *got = xmalloc(ny);
+	int32_t *bias = xmalloc(cc->out_c * sizeof *bias);
+	float *ws = xmalloc(cc->out_c * sizeof *ws);
+	fill_i8(x, nx), fill_i8(w, cc->out_c * K), fill_i8(res, ny);
+	p.in = (struct effc_rt_q8_quant){0.02f, cc->zi};
+	const double spread = 74.0 * 74.0 * sqrt((double)K) / 40.0;
+	for (int j = 0; j < cc->out_c; j++) {
+		ws[j] = 0.005f * (0.4f + 1.6f * rand_unit());
+		bias[j] = rand_range(-20000, 20000);
+	}
+	p.w_scale = ws;
+	p.out = (struct effc_rt_q8_quant){(float)(0.02 * 0.005 * spread), cc->zo};
+	int8_t lut[256];
+	if (cc->lut) {
+		effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, p.out, p.out);
+		p.lut = lut;
+	}
+	struct effc_rt_q8_add radd = {.a = p.out, .b = {0.7f * p.out.scale, cc->zr}, .out = {1.3f * p.out.scale, -cc->zo / 2},
+				      .out_min = -128, .out_max = 127};
+	if (cc->residual)
+		p.residual = &radd;
+	char name[200];
+	snprintf(name, sizeof name, "conv %dx%dx%dx%d -> %dx%dx%d k%dx%d s%d d%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s%s",
+		 cc->batch, cc->in_h, cc->in_w, cc->in_c, p.out_h, p.out_w, cc->out_c, cc->kh, cc->kw, cc->s, cc->d, cc->pt,
+		 cc->pl, cc->pb, cc->pr, cc->zi, cc->zo, cc->lo, cc->hi, cc->lut ? " lut" : "", cc->residual ? " residual" : "");
+	effc_rt_q8_conv_ref(&p, w, bias, x, res, want);
+	if (cc->check_double) {
+		/* The definition: taps outside the input read the zero point (real 0). */
+		struct tie_stats ts = {0};
+		int ok = 1;
+		for (int b = 0; b < cc->batch && ok; b++)
+			for (int oy = 0; oy < p.out_h && ok; oy++)
+				for (int ox = 0; ox < p.out_w && ok; ox++)
+					for (int oc = 0; oc < cc->out_c && ok; oc++) {
+						double acc = bias[oc];
+						for (int ky = 0; ky < cc->kh; ky++)
+							for (int kx = 0; kx < cc->kw; kx++)
+								for (int ci = 0; ci < cc->in_c; ci++) {
+									const int iy = oy * cc->s - cc->pt + ky * cc->d;
+									const int ix = ox * cc->s - cc->pl + kx * cc->d;
+									const int xv = iy < 0 || iy >= cc->in_h || ix < 0 || ix >= cc->in_w
+											       ? cc->zi
+											       : x[(((size_t)b * cc->in_h + iy) * cc->in_w + ix) *
+													   cc->in_c +
+												   ci];
+									acc += (double)(xv - cc->zi) *
+									       w[(((size_t)oc * cc->kh + ky) * cc->kw + kx) * cc->in_c + ci];
+								}
+						const double v = acc * ((double)p.in.scale * ws[oc] / p.out.scale);
+						const size_t i = (((size_t)b * p.out_h + oy) * p.out_w + ox) * cc->out_c + oc;
+						if (cc->lut || cc->residual) {
+							if (near_tie(v))
+								continue;
+							int32_t y = sat(round_half_even(v) + cc->zo, cc->lo, cc->hi);
+							if (cc->lut)
+								y = lut[(uint8_t)(int8_t)y];
+							if (cc->residual) {
+								const double s = ((double)(y - radd.a.zero_point) * radd.a.scale +
+										  (double)(res[i] - radd.b.zero_point) * radd.b.scale) /
+										 radd.out.scale;
+								ok = onnx_agrees(want[i], s, radd.out.zero_point, -128, 127, &ts);
+							} else {
+								ok = want[i] == y;
+							}
+						} else {
+							ok = onnx_agrees(want[i], v, cc->zo, cc->lo, cc->hi, &ts);
+						}
+						if (!ok)
+							printf("  at %zu: got %d, double %.9g\n", i, want[i], v);
+					}
+		expect(ok, name, "reference = ONNX double formula", "mismatch");
+	}
+	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(cc->out_c, cc->kh, cc->kw, cc->in_c));
+	effc_rt_q8_conv_pack(cc->out_c, cc->kh, cc->kw, cc->in_c, w, bias, packed);
+	for (size_t pi = 0; pi < 3; pi++)
+		for (int th = 0; th < 2; th++) {
+			char what[64];
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
+			if (!path_available(paths[pi])) {
+				if (th == 0)
+					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
+				continue;
+			}
+			p.path = paths[pi];
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, ny);
+			int st = effc_rt_q8_conv_create(&rts[th], &op, &p, packed, x, res, got);
+			if (st == EFFC_RT_OK)
+				st = effc_rt_q8_run(&rts[th], &op);
+			size_t first = ny;
+			for (size_t i = 0; i < ny && first == ny; i++)
+				if (got[i] != want[i])
+					first = i;
+			expect(st == EFFC_RT_OK && first == ny && op.path == paths[pi], name, what,
+			       "status %d, first difference at %zu: %d vs %d", st, first, first < ny ? got[first] : 0,
+			       first < ny ? want[first] : 0);
+			effc_rt_q8_op_destroy(&op);
+		}
+	free(packed), free(x), free(w), free(res), free(want), free(got), free(bias), free(ws);
+}
+
+static void test_conv(void)
+{
+	const struct conv_case cases[] = {
+		/* b  h   w   ci oc kh kw s d pt pl pb pr  zi    zo   zr   lo    hi  lut res dbl */
+		{1, 9, 11, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, 3, -5, 0, -128, 127, 0, 0, 1},      /* the stem, TF padding */
+		{1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, -128, 0, 0, -128, 127, 0, 0, 1},
+		{2, 7, 6, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 127, -128, 5, -128, 127, 0, 1, 1},
+		{1, 10, 9, 40, 17, 3, 3, 2, 1, 1, 1, 1, 1, 0, 127, -128, -128, 127, 1, 0, 1},
+		{1, 12, 12, 24, 40, 3, 3, 1, 2, 2, 2, 2, 2, -7, 9, 3, -128, 127, 1, 1, 1},   /* dilation 2 */
+		{1, 9, 13, 5, 24, 5, 3, 2, 2, 3, 0, 1, 2, 10, -20, 0, -20, 60, 0, 0, 1},     /* asymmetric, clamp */
+		{1, 6, 7, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, -128, 127, 0, 0, 1},       /* 1x1 */
+		{1, 5, 5, 2, 8, 5, 5, 1, 1, 0, 0, 0, 0, 4, 4, 0, -128, 127, 0, 0, 1},        /* one output pixel */
+		{1, 4, 4, 3, 5, 3, 3, 1, 1, 3, 3, 3, 3, 50, 0, 0, -128, 127, 0, 0, 1},       /* mostly padding */
+		{1, 14, 14, 64, 48, 3, 3, 1, 1, 1, 1, 1, 1, -3, 6, 1, -128, 127, 1, 1, 0},   /* V2 fused-MBConv-like */
+		{1, 9, 9, 300, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2, 0, -128, 127, 0, 0, 0},     /* bands of 8 rows */
+		{1, 224, 224, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, -128, 0, 0, -128, 127, 1, 0, 0}, /* the B0 stem */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		conv_case_run(&cases[i]);
+	/* The stem on AUTO takes VNNI where the CPU has it. */
+	int8_t x[27] = {0}, w[27] = {0}, y[1];
+	float ws[1] = {1};
+	const struct effc_rt_q8_conv p = {.batch = 1, .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 1,
+					  .kh = 3, .kw = 3, .sh = 2, .sw = 2, .dh = 1, .dw = 1, .in = {0.1f, 0},
+					  .out = {0.1f, 0}, .w_scale = ws, .out_min = -128, .out_max = 127};
+	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(1, 3, 3, 3));
+	effc_rt_q8_conv_pack(1, 3, 3, 3, w, NULL, packed);
+	struct effc_rt_q8_op op;
+	int st = effc_rt_q8_conv_create(&rts[0], &op, &p, packed, x, NULL, y);
+	check(st == EFFC_RT_OK && op.path == (effc_rt_q8_vnni_available() ? EFFC_RT_Q8_VNNI
+					      : effc_rt_q8_avx2_available() ? EFFC_RT_Q8_AVX2
+									    : EFFC_RT_Q8_REF),
+	      "conv: AUTO takes the fastest path the CPU has", "status %d, path %d", st, op.path);
+	effc_rt_q8_op_destroy(&op);
+	struct effc_rt_q8_conv bad = p;
+	bad.dh = 0;
+	check(effc_rt_q8_conv_create(&rts[0], &op, &bad, packed, x, NULL, y) == EFFC_RT_ERR_ARGS,
+	      "refusals: conv with dilation 0", "accepted");
+	bad = p, bad.in_c = 4000;
+	check(effc_rt_q8_conv_create(&rts[0], &op, &bad, packed, x, NULL, y) == EFFC_RT_ERR_ARGS,
+	      "refusals: conv with k = 36000 (beyond the im2col buffer)", "accepted");
+	free(packed);
+}
+
 /* ---- Create's refusals --------------------------------------------------------------------- */
 
 static void test_refusals(void)
@@ -615,6 +959,10 @@ int main(void)
 	test_gap();
 	test_add();
 	test_lut();
+	test_quantize();
+	test_dequantize();
+	test_mul();
+	test_conv();
 	test_refusals();
 	effc_rt_fini(&rts[0]);
 	effc_rt_fini(&rts[1]);

@@ -87,7 +87,9 @@ static int choose_path(enum effc_rt_q8_path want)
 
 /* ---- Requantization ------------------------------------------------------------------------ */
 
-float effc_rt_q8_multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+/* effc_rt_q8_multiplier's formula, here too, so this file links without effc_rt_int8_pack.c: a
+ * generated model's runtime needs none of the compile-time functions. */
+static float multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
 
 /* The output step's constants: the clamp bounds on the float before rounding (integers, so
  * clamping before or after rounding agrees) and the zero point. */
@@ -108,12 +110,6 @@ static inline int32_t requant(int32_t acc, float mult, const struct q8_out *o)
 	return (int32_t)lrintf(v) + o->zp;
 }
 
-int8_t effc_rt_q8_requant(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi)
-{
-	const struct q8_out o = out_consts(zp, lo, hi);
-	return (int8_t)requant(acc, mult, &o);
-}
-
 /* The add's constants: ratios sa/so and sb/so rounded to float, zero points, output clamp. */
 struct q8_addk {
 	float ra, rb;
@@ -124,8 +120,8 @@ struct q8_addk {
 static struct q8_addk add_consts(const struct effc_rt_q8_add *p)
 {
 	struct q8_addk k;
-	k.ra = effc_rt_q8_multiplier(p->a.scale, 1.0, p->out.scale);
-	k.rb = effc_rt_q8_multiplier(p->b.scale, 1.0, p->out.scale);
+	k.ra = multiplier(p->a.scale, 1.0, p->out.scale);
+	k.rb = multiplier(p->b.scale, 1.0, p->out.scale);
 	k.za = p->a.zero_point;
 	k.zb = p->b.zero_point;
 	k.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
@@ -159,89 +155,6 @@ static inline int8_t finish1(int32_t y, const struct q8_store *s, const int8_t *
 	return (int8_t)y;
 }
 
-/* ---- Table activations --------------------------------------------------------------------- */
-
-int effc_rt_q8_lut_build(int8_t lut[256], enum effc_rt_q8_fn fn, float alpha, float beta,
-			 struct effc_rt_q8_quant in, struct effc_rt_q8_quant out)
-{
-	if (!lut || !(in.scale > 0) || !isfinite(in.scale) || !(out.scale > 0) || !isfinite(out.scale) ||
-	    in.zero_point < -128 || in.zero_point > 127 || out.zero_point < -128 || out.zero_point > 127)
-		return EFFC_RT_ERR_ARGS;
-	for (int q = -128; q < 128; q++) {
-		const double x = (double)(q - in.zero_point) * in.scale;
-		double f;
-		switch (fn) {
-		case EFFC_RT_Q8_FN_SIGMOID:
-			f = 1.0 / (1.0 + exp(-x));
-			break;
-		case EFFC_RT_Q8_FN_SWISH:
-			f = x / (1.0 + exp(-x));
-			break;
-		case EFFC_RT_Q8_FN_HARDSWISH:
-			f = x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
-			break;
-		case EFFC_RT_Q8_FN_HARDSIGMOID:
-			f = fmax(0.0, fmin(1.0, (double)alpha * x + beta));
-			break;
-		case EFFC_RT_Q8_FN_CLIP:
-			f = fmin(fmax(x, alpha), beta);
-			break;
-		default:
-			return EFFC_RT_ERR_ARGS;
-		}
-		double v = nearbyint(fmin(fmax(f / out.scale, -1024.0), 1024.0)) + out.zero_point;
-		lut[(uint8_t)(int8_t)q] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
-	}
-	return EFFC_RT_OK;
-}
-
-/* ---- Packing ------------------------------------------------------------------------------- */
-
-size_t effc_rt_q8_gemm_packed_bytes(size_t n, size_t k)
-{
-	const size_t np = round_up(n, 16);
-	return 2 * np * sizeof(int32_t) + np * round_up(k, 4);
-}
-
-void effc_rt_q8_gemm_pack(size_t n, size_t k, const int8_t *w, const int32_t *bias, void *packed)
-{
-	const size_t np = round_up(n, 16), kg = round_up(k, 4) / 4;
-	int32_t *b = packed, *wsum = b + np;
-	int8_t *panels = (int8_t *)(wsum + np);
-	memset(packed, 0, effc_rt_q8_gemm_packed_bytes(n, k));
-	for (size_t c = 0; c < n; c++) {
-		int32_t s = 0;
-		for (size_t q = 0; q < k; q++) {
-			s += w[c * k + q];
-			panels[((c / 16) * kg + q / 4) * 64 + (c % 16) * 4 + q % 4] = w[c * k + q];
-		}
-		b[c] = bias ? bias[c] : 0;
-		wsum[c] = s;
-	}
-}
-
-size_t effc_rt_q8_dw_packed_bytes(size_t c, int kh, int kw)
-{
-	const size_t cp = round_up(c, 16);
-	return (2 + (size_t)kh * (size_t)kw) * cp * sizeof(int32_t);
-}
-
-void effc_rt_q8_dw_pack(size_t c, int kh, int kw, const int8_t *w, const int32_t *bias, void *packed)
-{
-	const size_t cp = round_up(c, 16), taps = (size_t)kh * (size_t)kw;
-	int32_t *b = packed, *wsum = b + cp, *pw = wsum + cp;
-	memset(packed, 0, effc_rt_q8_dw_packed_bytes(c, kh, kw));
-	for (size_t ch = 0; ch < c; ch++) {
-		int32_t s = 0;
-		for (size_t t = 0; t < taps; t++) {
-			s += w[ch * taps + t];
-			pw[t * cp + ch] = (int32_t)(uint16_t)(int16_t)w[ch * taps + t];
-		}
-		b[ch] = bias ? bias[ch] : 0;
-		wsum[ch] = s;
-	}
-}
-
 /* ---- References ---------------------------------------------------------------------------- */
 
 void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
@@ -254,7 +167,7 @@ void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const
 	if (p->residual)
 		s.add = add_consts(p->residual);
 	for (size_t j = 0; j < p->n; j++) {
-		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[j], p->out.scale);
+		const float mult = multiplier(p->in.scale, p->w_scale[j], p->out.scale);
 		for (size_t i = 0; i < p->m; i++) {
 			int64_t acc = bias ? bias[j] : 0;
 			for (size_t q = 0; q < p->k; q++)
@@ -271,7 +184,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 	const struct q8_store s = {.lut = p->lut};
 	const size_t C = (size_t)p->c;
 	for (int ch = 0; ch < p->c; ch++) {
-		const float mult = effc_rt_q8_multiplier(p->in.scale, p->w_scale[ch], p->out.scale);
+		const float mult = multiplier(p->in.scale, p->w_scale[ch], p->out.scale);
 		for (int b = 0; b < p->batch; b++)
 			for (int oy = 0; oy < p->out_h; oy++)
 				for (int ox = 0; ox < p->out_w; ox++) {
@@ -292,7 +205,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 
 static float gap_multiplier(const struct effc_rt_q8_gap *p)
 {
-	return effc_rt_q8_multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
+	return multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
 }
 
 void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y)
@@ -313,6 +226,101 @@ void effc_rt_q8_add_ref(const struct effc_rt_q8_add *p, size_t n, const int8_t *
 	const struct q8_addk k = add_consts(p);
 	for (size_t i = 0; i < n; i++)
 		y[i] = (int8_t)add1(a[i], b[i], &k);
+}
+
+/* The multiply's constants: m = (float)(sa * sb / so), zero points, output clamp. */
+struct q8_mulk {
+	float m;
+	int32_t za, zb;
+	struct q8_out o;
+};
+
+static struct q8_mulk mul_consts(const struct effc_rt_q8_mul *p)
+{
+	struct q8_mulk k;
+	k.m = multiplier(p->a.scale, p->b.scale, p->out.scale);
+	k.za = p->a.zero_point;
+	k.zb = p->b.zero_point;
+	k.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	return k;
+}
+
+/* |(a - za)(b - zb)| <= 255 * 255 < 2^24, so the product converts to float exactly and the
+ * kernels may form it as the float product of the two converted differences. */
+static inline int32_t mul1(int32_t a, int32_t b, const struct q8_mulk *k)
+{
+	float v = (float)((a - k->za) * (b - k->zb)) * k->m;
+	v = fminf(fmaxf(v, k->o.lo_f), k->o.hi_f);
+	return (int32_t)lrintf(v) + k->o.zp;
+}
+
+void effc_rt_q8_mul_ref(const struct effc_rt_q8_mul *p, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const struct q8_mulk k = mul_consts(p);
+	for (size_t bt = 0; bt < p->batch; bt++)
+		for (size_t r = 0; r < p->rows; r++)
+			for (size_t ch = 0; ch < p->c; ch++) {
+				const size_t i = (bt * p->rows + r) * p->c + ch;
+				y[i] = (int8_t)mul1(a[i], b[p->broadcast ? bt * p->c + ch : i], &k);
+			}
+}
+
+void effc_rt_q8_conv_ref(const struct effc_rt_q8_conv *p, const int8_t *w, const int32_t *bias, const int8_t *x,
+			 const int8_t *residual, int8_t *y)
+{
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	struct q8_store s = {0};
+	s.lut = p->lut;
+	s.res = p->residual ? residual : NULL;
+	if (p->residual)
+		s.add = add_consts(p->residual);
+	const size_t C = (size_t)p->in_c, OC = (size_t)p->out_c;
+	for (int oc = 0; oc < p->out_c; oc++) {
+		const float mult = multiplier(p->in.scale, p->w_scale[oc], p->out.scale);
+		const int8_t *wo = w + (size_t)oc * p->kh * p->kw * C;
+		for (int b = 0; b < p->batch; b++)
+			for (int oy = 0; oy < p->out_h; oy++)
+				for (int ox = 0; ox < p->out_w; ox++) {
+					int64_t acc = bias ? bias[oc] : 0;
+					for (int ky = 0; ky < p->kh; ky++)
+						for (int kx = 0; kx < p->kw; kx++) {
+							const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+							const int ix = ox * p->sw - p->pad_left + kx * p->dw;
+							if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
+								continue; /* padding: the zero point, i.e. 0 after the subtraction */
+							const int8_t *xv = x + (((size_t)b * p->in_h + iy) * p->in_w + ix) * C;
+							const int8_t *wv = wo + ((size_t)ky * p->kw + kx) * C;
+							for (size_t ci = 0; ci < C; ci++)
+								acc += (int64_t)(xv[ci] - p->in.zero_point) * wv[ci];
+						}
+					const size_t i = (((size_t)b * p->out_h + oy) * p->out_w + ox) * OC + (size_t)oc;
+					y[i] = finish1(requant((int32_t)acc, mult, &o), &s, s.res ? s.res + i : NULL);
+				}
+	}
+}
+
+/* QuantizeLinear of one value. The clamp before rounding equals saturation after it (the bounds
+ * are integers) and keeps infinities and huge quotients in int32 range. */
+static inline int32_t quant1(float x, float scale, const struct q8_out *o)
+{
+	float v = x / scale;
+	if (isnan(v))
+		v = 0; /* NaN quantizes to the zero point */
+	v = fminf(fmaxf(v, o->lo_f), o->hi_f);
+	return (int32_t)lrintf(v) + o->zp;
+}
+
+void effc_rt_q8_quantize_ref(struct effc_rt_q8_quant q, size_t n, const float *x, int8_t *y)
+{
+	const struct q8_out o = out_consts(q.zero_point, -128, 127);
+	for (size_t i = 0; i < n; i++)
+		y[i] = (int8_t)quant1(x[i], q.scale, &o);
+}
+
+void effc_rt_q8_dequantize_ref(struct effc_rt_q8_quant q, size_t n, const int8_t *x, float *y)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = (float)(x[i] - q.zero_point) * q.scale;
 }
 
 /* ---- GEMM paths ---------------------------------------------------------------------------- */
@@ -678,6 +686,358 @@ static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 	}
 }
 
+/* ---- Dense convolution paths --------------------------------------------------------------- */
+
+/* A band of output pixels is unrolled (im2col) into a buffer on the task's stack, rows of kp
+ * bytes in the packed weights' k order (ky, kx, ci), padded taps holding the input zero point and
+ * the k tail zero (against zero weights); then the GEMM tiles run on the band. The buffer is
+ * small enough for any thread's stack and for L1 at the stem's k. */
+#define CONV_BAND_BYTES 32768 /* im2col bytes per task; create refuses kp beyond it */
+#define CONV_BAND_ROWS 64     /* output pixels per task at most */
+#define CONV_SLACK 16         /* bytes past the band that the 16-byte copies may write */
+
+struct q8_conv_k {
+	struct effc_rt_q8_conv p;
+	size_t K, kp, band, M; /* real and padded k, pixels per task, pixels in all */
+	const int8_t *x, *x_end;
+	struct q8_gemm_k g; /* the GEMM over a band: m, a, c and s.res set per task */
+};
+
+/* Copies len input bytes; a short run goes as whole 16-byte moves when the source has them
+ * (the extra bytes land in the rest of the row or the slack, and are overwritten in order). */
+static inline void conv_copy(const struct q8_conv_k *cv, int8_t *dst, const int8_t *src, size_t len)
+{
+	if (len <= 32 && (size_t)(cv->x_end - src) >= 32) {
+		memcpy(dst, src, 16);
+		if (len > 16)
+			memcpy(dst + 16, src + 16, 16);
+	} else {
+		memcpy(dst, src, len);
+	}
+}
+
+static void conv_im2col(const struct q8_conv_k *cv, size_t i0, size_t i1, int8_t *buf)
+{
+	const struct effc_rt_q8_conv *p = &cv->p;
+	const size_t C = (size_t)p->in_c, hw = (size_t)p->out_h * (size_t)p->out_w, seg = (size_t)p->kw * C;
+	const int zp = (int)(int8_t)p->in.zero_point;
+	/* The pixel's coordinates by increments: two divisions per pixel cost as much as its copies. */
+	size_t b = i0 / hw;
+	int oy = (int)(i0 % hw / (size_t)p->out_w), ox = (int)(i0 % hw % (size_t)p->out_w);
+	for (size_t i = i0; i < i1; i++, ox++) {
+		if (ox == p->out_w) {
+			ox = 0;
+			if (++oy == p->out_h)
+				oy = 0, b++;
+		}
+		int8_t *row = buf + (i - i0) * cv->kp;
+		const int iy0 = oy * p->sh - p->pad_top, ix0 = ox * p->sw - p->pad_left;
+		for (int ky = 0; ky < p->kh; ky++) {
+			int8_t *dst = row + (size_t)ky * seg;
+			const int iy = iy0 + ky * p->dh;
+			if (iy < 0 || iy >= p->in_h) {
+				memset(dst, zp, seg);
+				continue;
+			}
+			const int8_t *src = cv->x + (b * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w * C;
+			if (p->dw == 1 && ix0 >= 0 && ix0 + p->kw <= p->in_w) {
+				conv_copy(cv, dst, src + (size_t)ix0 * C, seg); /* the kernel row is contiguous */
+				continue;
+			}
+			for (int kx = 0; kx < p->kw; kx++) {
+				const int ix = ix0 + kx * p->dw;
+				if (ix < 0 || ix >= p->in_w)
+					memset(dst + (size_t)kx * C, zp, C);
+				else
+					conv_copy(cv, dst + (size_t)kx * C, src + (size_t)ix * C, C);
+			}
+		}
+		for (size_t q = cv->K; q < cv->kp; q++) /* at most 3 bytes: no call */
+			row[q] = 0;
+	}
+}
+
+static void conv_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct q8_conv_k *cv = op->packed;
+	_Alignas(64) int8_t buf[CONV_BAND_BYTES + CONV_SLACK];
+	const size_t i0 = t * cv->band, i1 = i0 + cv->band < cv->M ? i0 + cv->band : cv->M;
+	conv_im2col(cv, i0, i1, buf);
+	struct q8_gemm_k g = cv->g;
+	g.m = i1 - i0;
+	g.a = buf;
+	g.c += i0 * g.n;
+	if (g.s.res)
+		g.s.res += i0 * g.n;
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		gemm_vnni_rows(&g, 0, g.m, 0, g.np / 16);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		gemm_avx2_rows(&g, 0, g.m, 0, g.np / 16);
+		return;
+#endif
+	default:
+		gemm_ref_rows(&g, 0, g.m, 0, g.n);
+	}
+}
+
+/* ---- Elementwise paths: multiply, quantize, dequantize ------------------------------------- */
+
+#ifdef Q8_X86
+/* y[i] = mul1(a[i], b) for 16 lanes with gate (float)(b - zb) in g: the product of the two exact
+ * float differences is the exact integer product, then the reference's multiply, clamp, round. */
+Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *k, __mmask16 mask, int8_t *y)
+{
+	const __m512i av = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a));
+	const __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(av, _mm512_set1_epi32(k->za)));
+	__m512 v = _mm512_mul_ps(_mm512_mul_ps(d, g), _mm512_set1_ps(k->m));
+	v = _mm512_min_ps(_mm512_set1_ps(k->o.hi_f), _mm512_max_ps(_mm512_set1_ps(k->o.lo_f), v));
+	const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(k->o.zp));
+	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
+}
+
+/* Broadcast: rows of c channels against one row of float gates. */
+Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
+				     int8_t *y)
+{
+	for (size_t r = 0; r < rows; r++, a += c, y += c) {
+		size_t ch = 0;
+		for (; ch + 16 <= c; ch += 16)
+			mul_vnni16(a + ch, _mm512_loadu_ps(g + ch), k, (__mmask16)0xFFFF, y + ch);
+		if (ch < c) {
+			const __mmask16 mask = (__mmask16)((1u << (c - ch)) - 1);
+			mul_vnni16(a + ch, _mm512_maskz_loadu_ps(mask, g + ch), k, mask, y + ch);
+		}
+	}
+}
+
+/* Same shape: the gates converted from b on the fly. */
+Q8_VNNI_FN static void mul_vnni_pairs(const int8_t *a, const int8_t *b, size_t n, const struct q8_mulk *k, int8_t *y)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512i bv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i));
+		mul_vnni16(a + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(bv, _mm512_set1_epi32(k->zb))), k, mask, y + i);
+	}
+}
+
+/* Eight int32 lanes in [-128, 127] to eight bytes (the packs only narrow). */
+Q8_AVX2_INLINE int64_t avx2_narrow8(__m256i q)
+{
+	const __m256i w16 = _mm256_packs_epi32(q, q);
+	const __m256i b8 = _mm256_packs_epi16(w16, w16);
+	return _mm_cvtsi128_si64(_mm_unpacklo_epi32(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1)));
+}
+
+Q8_AVX2_INLINE __m256 avx2_load8_i8_ps(const int8_t *p, size_t nc, int32_t z)
+{
+	int64_t bytes = 0;
+	if (nc >= 8)
+		memcpy(&bytes, p, 8);
+	else
+		memcpy(&bytes, p, nc);
+	const __m256i v = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes));
+	return _mm256_cvtepi32_ps(_mm256_sub_epi32(v, _mm256_set1_epi32(z)));
+}
+
+Q8_AVX2_INLINE void mul_avx2_8(const int8_t *a, __m256 g, const struct q8_mulk *k, size_t nc, int8_t *y)
+{
+	const __m256 d = avx2_load8_i8_ps(a, nc, k->za);
+	__m256 v = _mm256_mul_ps(_mm256_mul_ps(d, g), _mm256_set1_ps(k->m));
+	v = _mm256_min_ps(_mm256_set1_ps(k->o.hi_f), _mm256_max_ps(_mm256_set1_ps(k->o.lo_f), v));
+	const int64_t out = avx2_narrow8(_mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(k->o.zp)));
+	memcpy(y, &out, nc);
+}
+
+Q8_AVX2_FN static void mul_avx2_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
+				     int8_t *y)
+{
+	for (size_t r = 0; r < rows; r++, a += c, y += c) {
+		size_t ch = 0;
+		for (; ch + 8 <= c; ch += 8)
+			mul_avx2_8(a + ch, _mm256_loadu_ps(g + ch), k, 8, y + ch);
+		if (ch < c) {
+			float t[8] = {0};
+			memcpy(t, g + ch, (c - ch) * sizeof(float));
+			mul_avx2_8(a + ch, _mm256_loadu_ps(t), k, c - ch, y + ch);
+		}
+	}
+}
+
+Q8_AVX2_FN static void mul_avx2_pairs(const int8_t *a, const int8_t *b, size_t n, const struct q8_mulk *k, int8_t *y)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		const size_t nc = n - i < 8 ? n - i : 8;
+		mul_avx2_8(a + i, avx2_load8_i8_ps(b + i, nc, k->zb), k, nc, y + i);
+	}
+}
+
+/* Quantize: the true division, NaN lanes zeroed (cvtps2dq would give INT32_MIN), then the
+ * reference's clamp, round half to even (the default MXCSR mode) and zero point. */
+Q8_VNNI_FN static void quant_vnni(const float *x, size_t n, float scale, const struct q8_out *o, int8_t *y)
+{
+	const __m512 s = _mm512_set1_ps(scale), lo = _mm512_set1_ps(o->lo_f), hi = _mm512_set1_ps(o->hi_f);
+	const __m512i zp = _mm512_set1_epi32(o->zp);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		__m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, x + i), s);
+		v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+		v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+		const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+		_mm_mask_storeu_epi8(y + i, mask, _mm512_cvtepi32_epi8(q));
+	}
+}
+
+Q8_AVX2_FN static void quant_avx2(const float *x, size_t n, float scale, const struct q8_out *o, int8_t *y)
+{
+	const __m256 s = _mm256_set1_ps(scale), lo = _mm256_set1_ps(o->lo_f), hi = _mm256_set1_ps(o->hi_f);
+	const __m256i zp = _mm256_set1_epi32(o->zp);
+	for (size_t i = 0; i < n; i += 8) {
+		const size_t nc = n - i < 8 ? n - i : 8;
+		__m256 xv;
+		if (nc == 8) {
+			xv = _mm256_loadu_ps(x + i);
+		} else {
+			float t[8] = {0};
+			memcpy(t, x + i, nc * sizeof(float));
+			xv = _mm256_loadu_ps(t);
+		}
+		__m256 v = _mm256_div_ps(xv, s);
+		v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+		v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+		const int64_t out = avx2_narrow8(_mm256_add_epi32(_mm256_cvtps_epi32(v), zp));
+		memcpy(y + i, &out, nc);
+	}
+}
+
+Q8_VNNI_FN static void dequant_vnni(const int8_t *x, size_t n, struct effc_rt_q8_quant q, float *y)
+{
+	const __m512i zp = _mm512_set1_epi32(q.zero_point);
+	const __m512 s = _mm512_set1_ps(q.scale);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, x + i));
+		_mm512_mask_storeu_ps(y + i, mask, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(xv, zp)), s));
+	}
+}
+
+Q8_AVX2_FN static void dequant_avx2(const int8_t *x, size_t n, struct effc_rt_q8_quant q, float *y)
+{
+	const __m256 s = _mm256_set1_ps(q.scale);
+	for (size_t i = 0; i < n; i += 8) {
+		const size_t nc = n - i < 8 ? n - i : 8;
+		const __m256 v = _mm256_mul_ps(avx2_load8_i8_ps(x + i, nc, q.zero_point), s);
+		if (nc == 8) {
+			_mm256_storeu_ps(y + i, v);
+		} else {
+			float t[8];
+			_mm256_storeu_ps(t, v);
+			memcpy(y + i, t, nc * sizeof(float));
+		}
+	}
+}
+#endif
+
+/* Tasks of the multiply: ELEM_TILE elements, or for the broadcast whole rows of one batch entry. */
+#define ELEM_TILE 4096 /* elements per task of the elementwise ops */
+
+static size_t mul_rows_per_task(const struct effc_rt_q8_mul *p)
+{
+	return p->c >= ELEM_TILE ? 1 : ELEM_TILE / p->c;
+}
+
+static size_t mul_tasks(const struct effc_rt_q8_mul *p)
+{
+	if (!p->broadcast)
+		return (p->batch * p->rows * p->c + ELEM_TILE - 1) / ELEM_TILE;
+	const size_t rpt = mul_rows_per_task(p);
+	return p->batch * ((p->rows + rpt - 1) / rpt);
+}
+
+static void mul_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct effc_rt_q8_mul *p = &op->p.mul;
+	const struct q8_mulk k = mul_consts(p);
+	if (!p->broadcast) {
+		const size_t total = p->batch * p->rows * p->c, i0 = t * ELEM_TILE;
+		const size_t n = total - i0 < ELEM_TILE ? total - i0 : ELEM_TILE;
+		const int8_t *a = op->in + i0, *b = op->in2 + i0;
+		int8_t *y = op->out + i0;
+		switch (op->path) {
+#ifdef Q8_X86
+		case EFFC_RT_Q8_VNNI:
+			mul_vnni_pairs(a, b, n, &k, y);
+			return;
+		case EFFC_RT_Q8_AVX2:
+			mul_avx2_pairs(a, b, n, &k, y);
+			return;
+#endif
+		default:
+			for (size_t i = 0; i < n; i++)
+				y[i] = (int8_t)mul1(a[i], b[i], &k);
+		}
+		return;
+	}
+	const size_t rpt = mul_rows_per_task(p), tiles = (p->rows + rpt - 1) / rpt;
+	const size_t bt = t / tiles, r0 = t % tiles * rpt, rows = p->rows - r0 < rpt ? p->rows - r0 : rpt;
+	const size_t off = (bt * p->rows + r0) * p->c;
+	const int8_t *a = op->in + off, *b = op->in2 + bt * p->c;
+	int8_t *y = op->out + off;
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		mul_vnni_rows(a, op->mult + bt * p->c, rows, p->c, &k, y);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		mul_avx2_rows(a, op->mult + bt * p->c, rows, p->c, &k, y);
+		return;
+#endif
+	default:
+		for (size_t r = 0; r < rows; r++)
+			for (size_t ch = 0; ch < p->c; ch++)
+				y[r * p->c + ch] = (int8_t)mul1(a[r * p->c + ch], b[ch], &k);
+	}
+}
+
+static void quant_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
+	const struct q8_out o = out_consts(op->q.zero_point, -128, 127);
+#endif
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		quant_vnni(op->fin + i0, n, op->q.scale, &o, op->out + i0);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		quant_avx2(op->fin + i0, n, op->q.scale, &o, op->out + i0);
+		return;
+#endif
+	default:
+		effc_rt_q8_quantize_ref(op->q, n, op->fin + i0, op->out + i0);
+	}
+}
+
+static void dequant_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		dequant_vnni(op->in + i0, n, op->q, op->fout + i0);
+		return;
+	case EFFC_RT_Q8_AVX2:
+		dequant_avx2(op->in + i0, n, op->q, op->fout + i0);
+		return;
+#endif
+	default:
+		effc_rt_q8_dequantize_ref(op->q, n, op->in + i0, op->fout + i0);
+	}
+}
+
 /* ---- Creates ------------------------------------------------------------------------------- */
 
 static int quant_ok(struct effc_rt_q8_quant q)
@@ -706,7 +1066,7 @@ void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op)
 {
 	if (!op)
 		return;
-	if (op->kind == EFFC_RT_Q8_GEMM || op->kind == EFFC_RT_Q8_DW)
+	if (op->kind == EFFC_RT_Q8_GEMM || op->kind == EFFC_RT_Q8_DW || op->kind == EFFC_RT_Q8_CONV)
 		effc_rt_free((void *)op->packed); /* the kernel struct; the weights are the caller's */
 	if (op->mult)
 		effc_rt_free(op->mult);
@@ -736,7 +1096,7 @@ static int make_channel_consts(struct effc_rt_q8_op *op, size_t n, size_t np, fl
 	for (size_t j = 0; j < n; j++) {
 		if (!(isfinite(w_scale[j]) && w_scale[j] > 0))
 			return EFFC_RT_ERR_ARGS;
-		op->mult[j] = effc_rt_q8_multiplier(s_in, w_scale[j], s_out);
+		op->mult[j] = multiplier(s_in, w_scale[j], s_out);
 		if (!mult_ok(op->mult[j]))
 			return EFFC_RT_ERR_ARGS;
 		const int64_t b_plain = (int64_t)pbias[j] - (int64_t)za * wsum[j];
@@ -903,9 +1263,132 @@ int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const in
 	return EFFC_RT_OK;
 }
 
-/* ---- Run ----------------------------------------------------------------------------------- */
+int effc_rt_q8_mul_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_mul *p,
+			  const int8_t *a, const int8_t *b, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !a || !b || !y || p->batch == 0 || p->rows == 0 || p->c == 0 || !quant_ok(p->a) || !quant_ok(p->b) ||
+	    !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) || !mult_ok(mul_consts(p).m))
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_MUL;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
+	op->p.mul = *p;
+	op->p.mul.broadcast = p->broadcast != 0;
+	op->in = a, op->in2 = b, op->out = y;
+	op->n = p->batch * p->rows * p->c;
+	if (p->broadcast) {
+		/* The gates (b - zb) as floats, converted once per run before the tasks. */
+		op->mult = effc_rt_alloc(64, p->batch * p->c * sizeof(float));
+		if (!op->mult) {
+			effc_rt_q8_op_destroy(op);
+			return EFFC_RT_ERR_NOMEM;
+		}
+	}
+	return EFFC_RT_OK;
+}
 
-#define ELEM_TILE 4096 /* elements per task of the add and the table */
+int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_conv *p,
+			   const void *packed, const int8_t *x, const int8_t *residual, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!p || !packed || !x || !y || !p->w_scale || p->batch <= 0 || p->in_h <= 0 || p->in_w <= 0 || p->in_c <= 0 ||
+	    p->out_h <= 0 || p->out_w <= 0 || p->out_c <= 0 || p->kh <= 0 || p->kw <= 0 || p->sh <= 0 || p->sw <= 0 ||
+	    p->dh <= 0 || p->dw <= 0 || p->pad_top < 0 || p->pad_left < 0 || p->kh > 1024 || p->kw > 1024 ||
+	    p->in_c > CONV_BAND_BYTES || !quant_ok(p->in) || !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) ||
+	    (p->residual && (!residual || !add_ok(p->residual))))
+		return EFFC_RT_ERR_ARGS;
+	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c;
+	if (round_up(K, 4) > CONV_BAND_BYTES)
+		return EFFC_RT_ERR_ARGS; /* one im2col row must fit the task's buffer */
+	const int path = choose_path(p->path);
+	if (path < 0)
+		return EFFC_RT_ERR_BACKEND;
+	op->kind = EFFC_RT_Q8_CONV;
+	op->path = (enum effc_rt_q8_path)path;
+	op->p.conv = *p;
+	op->in = x, op->in2 = residual, op->out = y;
+	struct q8_conv_k *cv = alloc_zero(sizeof *cv);
+	op->packed = cv;
+	if (!cv)
+		return EFFC_RT_ERR_NOMEM;
+	cv->p = *p;
+	cv->K = K, cv->kp = round_up(K, 4);
+	cv->M = (size_t)p->batch * (size_t)p->out_h * (size_t)p->out_w;
+	cv->band = CONV_BAND_BYTES / cv->kp < CONV_BAND_ROWS ? CONV_BAND_BYTES / cv->kp : CONV_BAND_ROWS;
+	if (cv->band > 8)
+		cv->band -= cv->band % 8; /* whole 8-row VNNI tiles */
+	cv->x = x;
+	cv->x_end = x + (size_t)p->batch * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+	struct q8_gemm_k *g = &cv->g;
+	g->n = (size_t)p->out_c, g->k = cv->kp, g->np = round_up(g->n, 16), g->kg = cv->kp / 4;
+	const int32_t *pb = packed, *wsum = pb + g->np;
+	g->panels = (const int8_t *)(wsum + g->np);
+	g->c = y;
+	int st = make_channel_consts(op, g->n, g->np, p->in.scale, p->w_scale, p->out.scale, pb, wsum, p->in.zero_point,
+				     path == EFFC_RT_Q8_VNNI, (int64_t)K * 255 * 128);
+	if (st != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
+	}
+	g->s.mult = op->mult, g->s.bias = op->bias;
+	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	if (p->lut) {
+		memcpy(op->lut, p->lut, 256);
+		op->has_lut = 1;
+		g->s.lut = op->lut;
+	}
+	if (p->residual) {
+		op->add = *p->residual;
+		op->has_residual = 1;
+		g->s.res = residual;
+		g->s.add = add_consts(p->residual);
+	}
+	cv->p.lut = NULL, cv->p.residual = NULL, cv->p.w_scale = NULL;
+	op->p.conv.lut = NULL, op->p.conv.residual = NULL, op->p.conv.w_scale = NULL; /* not kept */
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_quantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, struct effc_rt_q8_quant q, size_t n,
+			       const float *x, int8_t *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!x || !y || !quant_ok(q))
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_QUANTIZE;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
+	op->q = q;
+	op->n = n;
+	op->fin = x, op->out = y;
+	return EFFC_RT_OK;
+}
+
+int effc_rt_q8_dequantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, struct effc_rt_q8_quant q,
+				 size_t n, const int8_t *x, float *y)
+{
+	(void)rt;
+	if (!op)
+		return EFFC_RT_ERR_ARGS;
+	memset(op, 0, sizeof *op);
+	if (!x || !y || !quant_ok(q))
+		return EFFC_RT_ERR_ARGS;
+	op->kind = EFFC_RT_Q8_DEQUANTIZE;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
+	op->q = q;
+	op->n = n;
+	op->in = x, op->fout = y;
+	return EFFC_RT_OK;
+}
+
+/* ---- Run ----------------------------------------------------------------------------------- */
 
 static void op_task(void *arg, size_t t)
 {
@@ -928,6 +1411,18 @@ static void op_task(void *arg, size_t t)
 			op->out[i] = op->lut[(uint8_t)op->in[i]];
 		break;
 	}
+	case EFFC_RT_Q8_CONV:
+		conv_task(op, t);
+		break;
+	case EFFC_RT_Q8_MUL:
+		mul_task(op, t);
+		break;
+	case EFFC_RT_Q8_QUANTIZE:
+		quant_task(op, t);
+		break;
+	case EFFC_RT_Q8_DEQUANTIZE:
+		dequant_task(op, t);
+		break;
 	case EFFC_RT_Q8_GAP: {
 		struct effc_rt_q8_gap g = op->p.gap;
 		g.batch = 1;
@@ -957,6 +1452,21 @@ int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 		break;
 	case EFFC_RT_Q8_GAP:
 		tasks = op->p.gap.batch;
+		break;
+	case EFFC_RT_Q8_CONV: {
+		const struct q8_conv_k *cv = op->packed;
+		tasks = (cv->M + cv->band - 1) / cv->band;
+		break;
+	}
+	case EFFC_RT_Q8_MUL:
+		tasks = mul_tasks(&op->p.mul);
+		if (op->p.mul.broadcast) /* the gates for every task, once */
+			for (size_t i = 0; i < op->p.mul.batch * op->p.mul.c; i++)
+				op->mult[i] = (float)(op->in2[i] - op->p.mul.b.zero_point);
+		break;
+	case EFFC_RT_Q8_QUANTIZE:
+	case EFFC_RT_Q8_DEQUANTIZE:
+		tasks = (op->n + ELEM_TILE - 1) / ELEM_TILE;
 		break;
 	default:
 		return EFFC_RT_ERR_ARGS;

@@ -1,10 +1,12 @@
-/* effc_rt_int8.h: the int8 runtime (effc_rt_int8.c): integer 1x1 convolution / GEMM, depthwise
- * convolution, global average pooling, add and a 256-entry lookup-table activation, with ONNX's
- * integer semantics (int32 accumulation, requantization rounding half to even, saturation).
+/* effc_rt_int8.h: the int8 runtime (effc_rt_int8.c; the compile-time functions, packing, tables
+ * and the requantization step, in effc_rt_int8_pack.c): integer 1x1 convolution / GEMM, dense and
+ * depthwise convolution, global average pooling, add, multiply, a 256-entry lookup-table
+ * activation, QuantizeLinear and DequantizeLinear, with ONNX's integer semantics (int32
+ * accumulation, requantization rounding half to even, saturation).
  *
  * Every op has a plain C reference (the *_ref functions, on ONNX-layout weights) and, for the
- * 1x1 GEMM and the depthwise convolution, AVX-512 VNNI and AVX2 kernels on weights the compiler
- * packed with the *_pack functions. All paths give the same bits: the integer sums are exact and
+ * GEMM, the dense and depthwise convolutions, the multiply and the (de)quantization, AVX-512 and
+ * AVX2 kernels (on weights the compiler packed with the *_pack functions). All paths give the same bits: the integer sums are exact and
  * the requantization is the same float arithmetic everywhere (see docs/int8.md).
  *
  * Requantization of an int32 accumulator acc with multiplier m = s_in*s_w[c]/s_out (the float
@@ -75,6 +77,29 @@ struct effc_rt_q8_gap {
 	int32_t out_min, out_max;
 };
 
+/* Elementwise multiply: y = clamp(rint((float)((a - za) * (b - zb)) * m), lo - zo, hi - zo) + zo with
+ * m = (float)(sa * sb / so) (ONNX Runtime's QLinearMul). a is [batch][rows][c]; b is the same shape,
+ * or [batch][c] with broadcast = 1 (a squeeze-excitation's scale: one gate per channel). */
+struct effc_rt_q8_mul {
+	size_t batch, rows, c;
+	int broadcast;
+	struct effc_rt_q8_quant a, b, out;
+	int32_t out_min, out_max;
+};
+
+/* Dense kxk convolution (groups 1), NHWC, any stride, dilation and padding (padding value: the
+ * input zero point). Weights OHWI [out_c][kh][kw][in_c], packed as a GEMM with n = out_c,
+ * k = kh*kw*in_c (effc_rt_q8_conv_pack); store step as the GEMM's (clamp, table, residual). */
+struct effc_rt_q8_conv {
+	int batch, in_h, in_w, in_c, out_h, out_w, out_c, kh, kw, sh, sw, dh, dw, pad_top, pad_left;
+	struct effc_rt_q8_quant in, out;
+	const float *w_scale; /* [out_c] */
+	int32_t out_min, out_max;
+	const int8_t *lut;
+	const struct effc_rt_q8_add *residual; /* as the GEMM's; residual tensor [batch][out_h][out_w][out_c] */
+	enum effc_rt_q8_path path;
+};
+
 /* Table activations: lut[(uint8_t)q] = sat(rint(f((q - zi) * si) / so) + zo), computed in double. */
 enum effc_rt_q8_fn {
 	EFFC_RT_Q8_FN_SIGMOID,
@@ -99,6 +124,10 @@ void effc_rt_q8_gemm_pack(size_t n, size_t k, const int8_t *w, const int32_t *bi
 size_t effc_rt_q8_dw_packed_bytes(size_t c, int kh, int kw);
 void effc_rt_q8_dw_pack(size_t c, int kh, int kw, const int8_t *w, const int32_t *bias, void *packed);
 
+/* Dense convolution: w OHWI, bias [out_c]; the GEMM layout with k = kh*kw*in_c. */
+size_t effc_rt_q8_conv_packed_bytes(int out_c, int kh, int kw, int in_c);
+void effc_rt_q8_conv_pack(int out_c, int kh, int kw, int in_c, const int8_t *w, const int32_t *bias, void *packed);
+
 /* The references, on ONNX-layout weights (what every kernel is tested against). */
 void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
 			 const int8_t *residual, int8_t *c);
@@ -106,6 +135,14 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 		       int8_t *y);
 void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y);
 void effc_rt_q8_add_ref(const struct effc_rt_q8_add *p, size_t n, const int8_t *a, const int8_t *b, int8_t *y);
+void effc_rt_q8_mul_ref(const struct effc_rt_q8_mul *p, const int8_t *a, const int8_t *b, int8_t *y);
+/* Dense convolution on OHWI weights. */
+void effc_rt_q8_conv_ref(const struct effc_rt_q8_conv *p, const int8_t *w, const int32_t *bias, const int8_t *x,
+			 const int8_t *residual, int8_t *y);
+/* QuantizeLinear (y = sat(rint(x / scale) + zp), a true division, half to even; NaN gives zp)
+ * and DequantizeLinear (y = (x - zp) * scale). */
+void effc_rt_q8_quantize_ref(struct effc_rt_q8_quant q, size_t n, const float *x, int8_t *y);
+void effc_rt_q8_dequantize_ref(struct effc_rt_q8_quant q, size_t n, const int8_t *x, float *y);
 /* The requantization step itself, exposed for tests and for the compiler's constant folding. */
 float effc_rt_q8_multiplier(double s_in, double s_w, double s_out);
 int8_t effc_rt_q8_requant(int32_t acc, float mult, int32_t zp, int32_t lo, int32_t hi);
@@ -115,27 +152,34 @@ int effc_rt_q8_vnni_available(void); /* AVX-512 F/BW/VL/VNNI, not disabled by EF
 int effc_rt_q8_avx2_available(void);
 
 enum effc_rt_q8_kind { EFFC_RT_Q8_NONE = 0, EFFC_RT_Q8_GEMM, EFFC_RT_Q8_DW, EFFC_RT_Q8_GAP, EFFC_RT_Q8_ADD,
-		       EFFC_RT_Q8_LUT };
+		       EFFC_RT_Q8_LUT, EFFC_RT_Q8_MUL, EFFC_RT_Q8_CONV, EFFC_RT_Q8_QUANTIZE, EFFC_RT_Q8_DEQUANTIZE };
 
 /* An int8 op, filled by a create and run by effc_rt_q8_run. */
 struct effc_rt_q8_op {
 	enum effc_rt_q8_kind kind;
-	enum effc_rt_q8_path path; /* what create chose */
+	/* What create chose, and what run dispatches on. MUL, QUANTIZE and DEQUANTIZE take no path at
+	 * create (they get the fastest); a test may set another available one after create. */
+	enum effc_rt_q8_path path;
 	const int8_t *in, *in2;    /* in2: the residual or the add's second input */
 	int8_t *out;
 	const void *packed;
-	float *mult;    /* [n or c] requantization multipliers (GEMM, DW) */
+	float *mult;    /* [n or c] requantization multipliers (GEMM, DW, CONV); MUL: the gates b - zb as floats */
 	int32_t *bias;  /* [np or cp] bias with the zero-point corrections folded in, per path */
 	int8_t *zrow;   /* DW: c bytes of the input zero point, read for padded taps */
 	int8_t lut[256];
 	int has_lut;
-	size_t n;       /* ADD, LUT: elements */
+	size_t n;       /* ADD, LUT, QUANTIZE, DEQUANTIZE: elements */
+	const float *fin; /* QUANTIZE: the float input */
+	float *fout;      /* DEQUANTIZE: the float output */
+	struct effc_rt_q8_quant q; /* QUANTIZE, DEQUANTIZE: the int8 side's parameters */
 	struct effc_rt_q8_add add; /* ADD, or the GEMM's residual */
 	int has_residual;
 	union {
 		struct effc_rt_q8_gemm gemm;
 		struct effc_rt_q8_dw dw;
 		struct effc_rt_q8_gap gap;
+		struct effc_rt_q8_mul mul;
+		struct effc_rt_q8_conv conv;
 	} p;
 };
 
@@ -149,6 +193,14 @@ int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 			  const int8_t *a, const int8_t *b, int8_t *y);
 int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const int8_t lut[256], size_t n,
 			  const int8_t *x, int8_t *y);
+int effc_rt_q8_mul_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_mul *p,
+			  const int8_t *a, const int8_t *b, int8_t *y);
+int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_conv *p,
+			   const void *packed, const int8_t *x, const int8_t *residual, int8_t *y);
+int effc_rt_q8_quantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, struct effc_rt_q8_quant q, size_t n,
+			       const float *x, int8_t *y);
+int effc_rt_q8_dequantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, struct effc_rt_q8_quant q,
+				 size_t n, const int8_t *x, float *y);
 /* Runs the op on rt's thread pool (row tiles; the result does not depend on the thread count). */
 int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op);
 void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op);

@@ -1202,7 +1202,7 @@ static void make_cmake(struct emitter *e, struct sb *s)
 		  "  option(EFFC_RT_FORCE_XNNPACK \"Pointwise convolutions on XNNPACK even where our AVX2 kernel runs\" OFF)\n"
 		  "  option(EFFC_RT_NO_AVX512 \"Our kernels on their AVX2 paths on CPUs with AVX-512 too\" OFF)\n"
 		  "  add_library(effc_rt STATIC runtime/effc_rt.c runtime/effc_rt_kernels.c runtime/effc_rt_gemm.c\n"
-		  "    runtime/effc_rt_mbconv.c runtime/effc_rt_image.c runtime/effc_rt_int8.c)\n"
+		  "    runtime/effc_rt_mbconv.c runtime/effc_rt_image.c runtime/effc_rt_int8.c runtime/effc_rt_int8_pack.c)\n"
 		  "  set_target_properties(effc_rt PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON POSITION_INDEPENDENT_CODE ON)\n"
 		  "  target_include_directories(effc_rt PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n"
 		  "  if(EFFC_RT_PORTABLE)\n"

@@ -1240,6 +1240,8 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 	case EFFC_RT_GEMM:
 		run_gemm(rt, op);
 		return EFFC_RT_OK;
+	case EFFC_RT_Q8:
+		return effc_rt_q8_run(rt, op->q8);
 	case EFFC_RT_CONV_REF:
 		effc_rt_ref_conv2d(&op->p.conv, op->in[1], op->in[2], op->in[0], op->out);
 		conv_post(rt, op);
@@ -1317,8 +1319,19 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 	return EFFC_RT_ERR_ARGS;
 }
 
+void effc_rt_q8_bind(struct effc_rt_op *op, struct effc_rt_q8_op *q)
+{
+	memset(op, 0, sizeof *op);
+	op->kind = EFFC_RT_Q8;
+	op->q8 = q;
+}
+
 void effc_rt_op_destroy(struct effc_rt_op *op)
 {
+	if (op && op->kind == EFFC_RT_Q8 && op->q8) {
+		effc_rt_q8_op_destroy(op->q8);
+		op->q8 = NULL;
+	}
 #if USE_XNN
 	if (op && (op->kind == EFFC_RT_XNN || op->kind == EFFC_RT_SE) && op->xnn)
 		xnn_delete_operator(op->xnn);

@@ -74,6 +74,7 @@ enum effc_rt_kind {
 	EFFC_RT_DW,   /* depthwise convolution on our kernel (effc_rt_mbconv.c) */
 	EFFC_RT_IM2COL, /* small-K convolution as our GEMM over im2col rows (effc_rt_gemm.c) */
 	EFFC_RT_UNARY,  /* HardSigmoid or HardSwish on our vector kernels, threads over elements */
+	EFFC_RT_Q8,     /* an int8 op (effc_rt_int8.h), run by effc_rt_q8_run */
 };
 
 /* Activations applied after an op (beyond the clamp that out_min/out_max express). */
@@ -225,6 +226,7 @@ struct effc_rt_shape {
 	size_t dims[EFFC_RT_MAX_RANK];
 };
 
+struct effc_rt_q8_op; /* effc_rt_int8.h */
 struct effc_rt_op {
 	enum effc_rt_kind kind;
 	void *xnn; /* xnn_operator_t */
@@ -276,6 +278,7 @@ struct effc_rt_op {
 	float *pair_buf;
 	const float *w[4]; /* SE: w1, b1, w2, b2 */
 	float *row_sums;   /* depthwise: per-row channel sums of the output, computed with the activation */
+	struct effc_rt_q8_op *q8; /* EFFC_RT_Q8: the int8 op, owned by the caller (see effc_rt_q8_bind) */
 };
 
 /* Creates. in/out are the final buffers; weights are constant for the context's life.
@@ -360,6 +363,9 @@ int effc_rt_copy_create(struct effc_rt *rt, struct effc_rt_op *op, size_t bytes,
 
 int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op);
 void effc_rt_op_destroy(struct effc_rt_op *op);
+/* Makes op run the created int8 op q (whose storage the caller keeps for op's life), so a
+ * model's float and int8 ops share one list and one effc_rt_run; destroying op destroys q. */
+void effc_rt_q8_bind(struct effc_rt_op *op, struct effc_rt_q8_op *q);
 
 int effc_rt_gemm_fast_available(void);
 /* AVX-512F kernels (GEMM tiles, Swish, sigmoid) run where the CPU has it, unless a test turns

@@ -314,7 +314,13 @@ const char *effc_node_ref_kernel(const struct effc_graph *g, const struct effc_n
 struct effc_stats {
 	int64_t params, macs;
 	int op_count[EFFC_OP_COUNT];
+	int int8_ops, float_ops; /* computing ops by precision (switches between the two not counted) */
+	size_t weight_bytes_i8, weight_bytes_f32; /* emitted constants by type */
 };
+/* "int8", "float", "float->int8", "int8->float" (the switches) or "float (quantize-dequantize)". */
+const char *effc_node_precision(const struct effc_node *n);
+/* Bytes of the emitted constants node n reads. */
+size_t effc_node_weight_bytes(const struct effc_graph *g, const struct effc_node *n);
 void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s);
 /* Bytes of the emitted NAME.weights (header and constants): the read-only data of a build,
  * embedded or loaded at run time. */

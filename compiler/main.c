@@ -465,9 +465,10 @@ static int cmd_inspect(int argc, char **argv)
 		printf(", \"producer\": ");
 		json_str(g->producer ? g->producer : "");
 		printf(", \"opset\": %d, \"params\": %" PRId64 ", \"macs\": %" PRId64 ", \"arena_bytes\": %zu, "
-		       "\"peak_live_bytes\": %zu, \"weights_bytes\": %zu, \"weights_file_bytes\": %zu, \"ops\": {",
+		       "\"peak_live_bytes\": %zu, \"weights_bytes\": %zu, \"weights_file_bytes\": %zu, "
+		       "\"int8_ops\": %d, \"float_ops\": %d, \"weights_int8_bytes\": %zu, \"weights_float_bytes\": %zu, \"ops\": {",
 		       g->opset, s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes,
-		       effc_weights_file_bytes(g));
+		       effc_weights_file_bytes(g), s.int8_ops, s.float_ops, s.weight_bytes_i8, s.weight_bytes_f32);
 		for (int i = 0, first = 1; i < EFFC_OP_COUNT; i++) {
 			if (!s.op_count[i])
 				continue;
@@ -497,7 +498,9 @@ static int cmd_inspect(int argc, char **argv)
 			json_str(n->name);
 			printf(", \"op\": ");
 			json_str(effc_op_name(n->op));
-			printf(", \"shape\": [");
+			printf(", \"precision\": ");
+			json_str(effc_node_precision(n));
+			printf(", \"weight_bytes\": %zu, \"shape\": [", effc_node_weight_bytes(g, n));
 			const struct effc_tensor *t = &g->t[n->out[0]];
 			for (int k = 0; k < t->rank; k++)
 				printf("%s%" PRId64, k ? ", " : "", t->dims[k]);
@@ -513,6 +516,9 @@ static int cmd_inspect(int argc, char **argv)
 		       "measured   code size: effc difftest; context bytes: NAME_context_bytes, runner --memory\n",
 		       s.params, s.macs, g->arena_bytes, g->peak_live_bytes, g->weights_bytes,
 		       effc_weights_file_bytes(g));
+		if (s.int8_ops)
+			printf("precision  %d int8 ops, %d float ops; weights %zu bytes int8 (packed, with int32 biases), %zu bytes float\n",
+			       s.int8_ops, s.float_ops, s.weight_bytes_i8, s.weight_bytes_f32);
 		for (int k = 0; k < g->n_inputs; k++)
 			printf("input      %s %s\n", g->t[g->inputs[k]].name, effc_shape_str(arena, &g->t[g->inputs[k]]));
 		for (int k = 0; k < g->n_outputs; k++)
@@ -527,8 +533,13 @@ static int cmd_inspect(int argc, char **argv)
 			if (n->dead)
 				continue;
 			const struct effc_tensor *t = &g->t[n->out[0]];
-			printf("  %-40s %-18s %s%s%s\n", n->name, effc_op_name(n->op), effc_shape_str(arena, t),
-			       t->layout == EFFC_LAYOUT_NHWC ? " (NHWC)" : "", effc_node_is_alias(g, n) ? " alias" : "");
+			const size_t wb = effc_node_weight_bytes(g, n);
+			printf("  %-40s %-18s %s%s%s%s%s", n->name, effc_op_name(n->op), effc_shape_str(arena, t),
+			       t->layout == EFFC_LAYOUT_NHWC ? " (NHWC)" : "", effc_node_is_alias(g, n) ? " alias" : "",
+			       s.int8_ops ? "  " : "", s.int8_ops ? effc_node_precision(n) : "");
+			if (wb)
+				printf("  %zu weight bytes", wb);
+			printf("\n");
 		}
 	}
 	effc_arena_free(arena);

@@ -12,10 +12,31 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 		if (n->dead || effc_node_is_alias(g, n))
 			continue;
 		s->op_count[n->op]++;
+		if (n->op == EFFC_OP_Q8_CONV || n->op == EFFC_OP_Q8_LUT || n->op == EFFC_OP_Q8_ADD || n->op == EFFC_OP_Q8_MUL ||
+		    n->op == EFFC_OP_Q8_GAP)
+			s->int8_ops++;
+		else if (n->op != EFFC_OP_Q8_QUANTIZE && n->op != EFFC_OP_Q8_DEQUANTIZE)
+			s->float_ops++;
+		for (int k = 0; k < n->n_in && seen; k++) {
+			const struct effc_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
+			if (t && t->data && t->emitted && !(seen[n->in[k]] & 2)) {
+				seen[n->in[k]] |= 2;
+				*(t->dtype == EFFC_I8 ? &s->weight_bytes_i8 : &s->weight_bytes_f32) += effc_tensor_bytes(t);
+			}
+		}
+		if (n->op == EFFC_OP_Q8_CONV) { /* weights packed with padding; one bias per channel */
+			const struct effc_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+			const int64_t O = effc_tensor_numel(&g->t[n->in[2]]);
+			const int64_t kin = n->a.q_kind == EFFC_Q8_DW ? 1 : x->rank == 4 ? x->dims[1] : x->dims[x->rank - 1];
+			const int64_t taps = n->a.q_kind == EFFC_Q8_GEMM ? 1 : n->a.kernel[0] * n->a.kernel[1];
+			s->params += O * kin * taps + O;
+			s->macs += effc_tensor_numel(y) * kin * taps;
+			continue;
+		}
 		for (int k = 0; k < n->n_in; k++) {
 			const struct effc_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
-			if (t && t->data && t->dtype == EFFC_F32 && seen && !seen[n->in[k]]) {
-				seen[n->in[k]] = 1;
+			if (t && t->data && t->dtype == EFFC_F32 && seen && !(seen[n->in[k]] & 1)) {
+				seen[n->in[k]] |= 1;
 				/* Packed pointwise and fully connected weights carry zero padding up to 16
 				 * columns. */
 				const struct effc_tensor *x0 = &g->t[n->in[0]], *y0 = &g->t[n->out[0]];
@@ -58,3 +79,32 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 }
 
 size_t effc_weights_file_bytes(const struct effc_graph *g) { return (size_t)EFFC_WEIGHTS_HEADER + g->weights_bytes; }
+
+const char *effc_node_precision(const struct effc_node *n)
+{
+	switch (n->op) {
+	case EFFC_OP_Q8_QUANTIZE:
+		return "float->int8";
+	case EFFC_OP_Q8_DEQUANTIZE:
+		return "int8->float";
+	case EFFC_OP_Q8_CONV:
+	case EFFC_OP_Q8_LUT:
+	case EFFC_OP_Q8_ADD:
+	case EFFC_OP_Q8_MUL:
+	case EFFC_OP_Q8_GAP:
+		return "int8";
+	case EFFC_OP_FAKE_QUANT:
+		return "float (quantize-dequantize)";
+	default:
+		return "float";
+	}
+}
+
+size_t effc_node_weight_bytes(const struct effc_graph *g, const struct effc_node *n)
+{
+	size_t b = 0;
+	for (int k = 0; k < n->n_in; k++)
+		if (n->in[k] >= 0 && g->t[n->in[k]].data && g->t[n->in[k]].emitted)
+			b += effc_tensor_bytes(&g->t[n->in[k]]);
+	return b;
+}

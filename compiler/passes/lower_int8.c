@@ -706,15 +706,16 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 	struct q8_state s = {.g = g, .d = d, .report = report, .report_cap = report_cap,
 			     .k = report ? strlen(report) : 0};
 	effc_graph_count_uses(g);
-	/* A layout conversion of a quantized input converts the float before it is quantized:
-	 * Quantize(x) -> ToNHWC becomes ToNHWC(x) -> Quantize, so the int8 graph stays NHWC. */
+	/* A conversion into NHWC of a quantized float (a graph input, a float op's output) converts
+	 * the float before it is quantized: Quantize(x) -> ToNHWC becomes ToNHWC(x) -> Quantize, so
+	 * the int8 ops read NHWC int8. (A conversion out of NHWC reads a Dequantize instead.) */
 	for (int i = 0; i + 1 < g->n_n; i++) {
 		struct effc_node *f = &g->n[i];
 		if (!is_fq(f) || g->t[f->out[0]].is_output || g->t[f->out[0]].n_consumers != 1)
 			continue;
 		const int c = effc_graph_sole_consumer(g, f->out[0]);
 		struct effc_node *t = c >= 0 ? &g->n[c] : NULL;
-		if (!t || (t->op != EFFC_OP_TO_NHWC && t->op != EFFC_OP_TO_NCHW) || effc_node_is_alias(g, t))
+		if (!t || t->op != EFFC_OP_TO_NHWC || effc_node_is_alias(g, t))
 			continue;
 		const int x = f->in[0], y = f->out[0], z = t->out[0];
 		/* t: x -> y' (converted float); f, moved after t: y' -> z. y is reused as y'. */

@@ -908,9 +908,11 @@ static void test_lower_qdq(void)
 		      count_op(g, EFFC_OP_DEQUANTIZELINEAR));
 		if (fq >= 0) {
 			const struct effc_attrs *a = &g->n[fq].a;
-			snprintf(full, sizeof full, "%s: scale 0.05, zero point 3, range [0, 255], reads X", name);
+			snprintf(full, sizeof full, "%s: scale 0.05, zero point 3, range [0, 255], reads X (or X in NHWC)", name);
+			/* X itself, or (lower-int8 quantizes after the layout conversion) X in NHWC */
+			const int src = g->n[fq].in[0], p = g->t[src].producer;
 			check(a->alpha == 0.05f && a->beta == 3.0f && a->clip_min == 0.0f && a->clip_max == 255.0f &&
-				      g->n[fq].in[0] == x,
+				      (src == x || (p >= 0 && g->n[p].op == EFFC_OP_TO_NHWC && g->n[p].in[0] == x)),
 			      full, "scale %g zp %g [%g, %g]", (double)a->alpha, (double)a->beta, (double)a->clip_min,
 			      (double)a->clip_max);
 		}
@@ -927,6 +929,156 @@ static void test_lower_qdq(void)
 		snprintf(full, sizeof full, "%s: bias Bq * bs[o], 2e9 within int32", name);
 		check(bf && bf[0] == -7.0f * 0.025f && bf[1] == 0.0f && bf[2] == (float)2000000000.0 * 0.05f, full,
 		      "got %g %g %g", bf ? (double)bf[0] : 0.0, bf ? (double)bf[1] : 0.0, bf ? (double)bf[2] : 0.0);
+	}
+	fixture_free(&f);
+}
+
+/* ---- lower-int8 --------------------------------------------------------------------------- */
+
+/* Quantize -> Dequantize of activation a (int8 at scale s, zero point zp) into a new tensor. */
+static int qdq(struct effc_graph *g, const char *name, int a, float s, float zp)
+{
+	char n1[64], n2[64];
+	snprintf(n1, sizeof n1, "%s.s", name);
+	const int st = constant(g, n1, 0, NULL, s, 0.0f);
+	snprintf(n1, sizeof n1, "%s.zp", name);
+	const int zt = constant(g, n1, 0, NULL, zp, 0.0f);
+	g->t[zt].qtype = 3;
+	snprintf(n1, sizeof n1, "%s.q", name);
+	snprintf(n2, sizeof n2, "%s.dq", name);
+	const int q = tensor(g, n1, 0, NULL), d = tensor(g, n2, 0, NULL);
+	node(g, EFFC_OP_QUANTIZELINEAR, n1, 3, INS(a, st, zt), q);
+	node(g, EFFC_OP_DEQUANTIZELINEAR, n2, 3, INS(q, st, zt), d);
+	return d;
+}
+
+/* A 1x1 conv with int8 weights (per output channel, through DequantizeLinear) and no bias. */
+static int qconv1x1(struct effc_graph *g, const char *name, int x, int64_t ci, int64_t co)
+{
+	char n[64];
+	snprintf(n, sizeof n, "%s.wq", name);
+	const int wq = constant(g, n, 4, DIMS(co, ci, 1, 1), -7.0f, 1.0f);
+	snprintf(n, sizeof n, "%s.ws", name);
+	const int ws = constant(g, n, 1, DIMS(co), 0.02f, 0.005f);
+	snprintf(n, sizeof n, "%s.wz", name);
+	const int wz = constant(g, n, 1, DIMS(co), 0.0f, 0.0f);
+	float *wv = g->t[wq].data;
+	for (int64_t i = 0; i < co * ci; i++)
+		wv[i] = (float)((i * 37 + 11) % 31 - 15); /* int8 values of both signs */
+	g->t[wq].qtype = 3, g->t[wz].qtype = 3;
+	snprintf(n, sizeof n, "%s.w", name);
+	const int w = tensor(g, n, 0, NULL);
+	const int dq = node(g, EFFC_OP_DEQUANTIZELINEAR, n, 3, INS(wq, ws, wz), w);
+	g->n[dq].a.axis = 0;
+	snprintf(n, sizeof n, "%s.y", name);
+	const int y = tensor(g, n, 0, NULL);
+	node(g, EFFC_OP_CONV, name, 2, INS(x, w), y);
+	return y;
+}
+
+/* X -> Q/DQ -> conv1x1 -> Q/DQ -> Swish as Sigmoid (Q/DQ at 1/256, -128) and Mul (Q/DQ) -> conv1x1
+ * -> Q/DQ -> Add with the block input -> Q/DQ -> Softmax (no int8 form) -> Y. Expected: one
+ * Quantize, the first conv with the Swish table in its store step, the second with the residual
+ * in it, a Dequantize before the float Softmax; the table equals Swish computed the unfused way. */
+static void test_lower_int8(void)
+{
+	const char *name = "lower-int8 QDQ block -> int8 convs with table and residual";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	const int x = input(g, "X", 4, DIMS(1, 8, 3, 3));
+	const int xd = qdq(g, "x", x, 0.03f, -5.0f);
+	const int c1 = qdq(g, "c1", qconv1x1(g, "conv1", xd, 8, 16), 0.05f, 10.0f);
+	const int sg = tensor(g, "sig", 0, NULL), m = tensor(g, "swish", 0, NULL);
+	node(g, EFFC_OP_SIGMOID, "sig", 1, INS(c1), sg);
+	const int sgd = qdq(g, "sigq", sg, 1.0f / 256, -128.0f);
+	node(g, EFFC_OP_MUL, "mul", 2, INS(c1, sgd), m);
+	const int md = qdq(g, "m", m, 0.03f, -100.0f);
+	const int c2 = qdq(g, "c2", qconv1x1(g, "conv2", md, 16, 8), 0.04f, 3.0f);
+	const int add = tensor(g, "add", 0, NULL);
+	node(g, EFFC_OP_ADD, "add", 2, INS(c2, xd), add);
+	const int addd = qdq(g, "addq", add, 0.06f, 0.0f);
+	const int y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_SOFTMAX, "softmax", 1, INS(addd), y);
+	output(g, y);
+	if (run_pipeline_conv_proj(&f, name, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int k1 = find_op(g, EFFC_OP_Q8_CONV, 0), k2 = find_op(g, EFFC_OP_Q8_CONV, 1);
+		snprintf(full, sizeof full, "%s: Quantize, 2 QConv, Dequantize, float Softmax; no Mul, Add, table op", name);
+		check(count_op(g, EFFC_OP_Q8_QUANTIZE) == 1 && count_op(g, EFFC_OP_Q8_CONV) == 2 &&
+			      count_op(g, EFFC_OP_Q8_DEQUANTIZE) == 1 && count_op(g, EFFC_OP_SOFTMAX) == 1 &&
+			      count_op(g, EFFC_OP_Q8_MUL) + count_op(g, EFFC_OP_Q8_ADD) + count_op(g, EFFC_OP_Q8_LUT) == 0 &&
+			      count_op(g, EFFC_OP_FAKE_QUANT) == 0,
+		      full, "%d Q, %d QConv, %d DQ, %d QMul, %d QAdd, %d QTable, %d fake-quant",
+		      count_op(g, EFFC_OP_Q8_QUANTIZE), count_op(g, EFFC_OP_Q8_CONV), count_op(g, EFFC_OP_Q8_DEQUANTIZE),
+		      count_op(g, EFFC_OP_Q8_MUL), count_op(g, EFFC_OP_Q8_ADD), count_op(g, EFFC_OP_Q8_LUT),
+		      count_op(g, EFFC_OP_FAKE_QUANT));
+		if (k1 >= 0 && k2 >= 0) {
+			const struct effc_node *n1 = &g->n[k1], *n2 = &g->n[k2];
+			snprintf(full, sizeof full, "%s: conv1 requantizes onto c1's grid (0.05, 10), its table writes Swish's", name);
+			check(n1->a.q_kind == EFFC_Q8_GEMM && n1->a.qo_scale == 0.05f && n1->a.qo_zp == 10 && n1->in[4] >= 0 &&
+				      g->t[n1->out[0]].qscale == 0.03f && g->t[n1->out[0]].qzp == -100,
+			      full, "kind %d, own (%g, %d), table %d, out (%g, %d)", (int)n1->a.q_kind, (double)n1->a.qo_scale,
+			      (int)n1->a.qo_zp, n1->in[4], (double)g->t[n1->out[0]].qscale, (int)g->t[n1->out[0]].qzp);
+			/* The table the unfused graph computes: dequantize, sigmoid, onto 1/256, times x, onto (0.03, -100). */
+			int bad = -1;
+			const int8_t *lut = n1->in[4] >= 0 ? g->t[n1->in[4]].data : NULL;
+			for (int q = -128; q < 128 && lut && bad < 0; q++) {
+				const float v = (float)(q - 10) * 0.05f;
+				double sq = nearbyint((double)(1.0f / (1.0f + expf(-v))) * 256.0) - 128;
+				sq = sq > 127 ? 127 : sq;
+				const float sv = (float)(sq + 128) * (1.0f / 256);
+				double mq = nearbyint((double)((v * sv) / 0.03f)) - 100;
+				mq = mq < -128 ? -128 : mq > 127 ? 127 : mq;
+				if (lut[(uint8_t)q] != (int8_t)mq)
+					bad = q;
+			}
+			check(lut && bad < 0,
+			      "lower-int8: the Swish table equals the unfused Q/DQ computation", "differs at q = %d", bad);
+			snprintf(full, sizeof full, "%s: conv2 takes the residual (X's int8 tensor) and writes the add's grid", name);
+			check(n2->in[3] >= 0 && n2->in[3] == n1->in[0] && n2->a.qo_scale == 0.04f && n2->a.qa_scale == 0.04f &&
+				      g->t[n2->out[0]].qscale == 0.06f,
+			      full, "residual %d (x %d), own %g, a %g, out %g", n2->in[3], n1->in[0], (double)n2->a.qo_scale,
+			      (double)n2->a.qa_scale, (double)g->t[n2->out[0]].qscale);
+		}
+	}
+	fixture_free(&f);
+}
+
+/* Left alone: a conv whose output float ops read (not only a Quantize) stays float, and the
+ * report names it. */
+static void test_lower_int8_kept(void)
+{
+	const char *name = "lower-int8 conv read by a float op stays float";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	const int x = input(g, "X", 4, DIMS(1, 4, 2, 2));
+	const int xd = qdq(g, "x", x, 0.02f, 0.0f);
+	const int c = qconv1x1(g, "conv", xd, 4, 4);
+	const int y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_RELU, "relu", 1, INS(c), y);
+	output(g, y);
+	struct effc_pipeline_options o;
+	memset(&o, 0, sizeof o);
+	effc_pipeline_set_level(&o, 1);
+	o.disabled[EFFC_PASS_FUSE_SWISH] = 1; /* keep Relu apart from the conv */
+	char report[2048] = "";
+	enum effc_status st = effc_infer_shapes(g, &f.d);
+	if (!st)
+		st = effc_pipeline_run(g, &o, report, sizeof report, &f.d);
+	char full[200];
+	snprintf(full, sizeof full, "%s: pipeline succeeds", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f.d.msg);
+	if (!st) {
+		snprintf(full, sizeof full, "%s: float Conv, no int8 conv", name);
+		check(count_op(g, EFFC_OP_CONV) == 1 && count_op(g, EFFC_OP_Q8_CONV) == 0, full, "%d Conv, %d QConv",
+		      count_op(g, EFFC_OP_CONV), count_op(g, EFFC_OP_Q8_CONV));
+		snprintf(full, sizeof full, "%s: the report names it", name);
+		check(strstr(report, "float: 'conv' (Conv): its output is not quantized") != NULL, full, "report:\n%s", report);
 	}
 	fixture_free(&f);
 }
@@ -1149,6 +1301,8 @@ int main(void)
 	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
 	test_fuse_conv_proj_match();
 	test_lower_qdq();
+	test_lower_int8();
+	test_lower_int8_kept();
 	test_fuse_conv_proj_kept("fuse-conv-proj expanded tensor also an output kept", 8, 1, 1, 0);
 	test_fuse_conv_proj_kept("fuse-conv-proj grouped conv kept", 8, 2, 0, 0);
 	test_fuse_conv_proj_kept("fuse-conv-proj K over the im2col limit kept", 300, 1, 0, 0);

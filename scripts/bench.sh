@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The performance benchmark: effc's generated code against ONNX Runtime 1.30 on this machine.
 # Not part of the test suite. Writes build/bench/bench.md and bench.csv.
-# Usage: scripts/bench.sh [--models b0,b1,b3,b7,lite_b0,mnv3_large,mnv3_small,v2_s,phi0.5] [--threads 1,2]
+# Usage: scripts/bench.sh [--models b0,b1,b3,b7,lite_b0,mnv3_large,mnv3_small,v2_s,phi0.5,b0_int8,lite_b0_int8] [--threads 1,2]
 #                         [--pairs 10] [--block 5] [--rounds 2] [--jobs 2] [--no-avx512]
 # --models picks a subset (default all, in that order); e.g. --models mnv3_small for a quick run.
 set -euo pipefail

@@ -9,6 +9,8 @@
  *   fma_peak_avx2_gflops=X
  *   fma_peak_avx512_gflops=Y        (or "n/a" without AVX-512F)
  *   fma_peak_gflops=Z fma_peak_isa=avx512|avx2
+ *   int8_peak_gops=W                (vpdpbusd, 512-bit, 4 multiply-adds per 32-bit lane; "n/a"
+ *                                    without AVX-512 VNNI): the int8 kernels' ceiling
  * The last is the peak of the widest FMA effc's runtime uses here: its AVX-512 kernels run when
  * the CPU has AVX2, FMA, AVX-512F and AVX-512VL (runtime/effc_rt_gemm.c), unless the runtime is
  * built with EFFC_RT_NO_AVX512; pass --no-avx512 to report the AVX2 peak as for such a build. */
@@ -69,6 +71,31 @@ __attribute__((target("avx512f"))) static double run512(long iters)
 	return tmp[0] == 12345.0f ? 0 : 2.0 * 16 * 10 * iters / seconds(&t0, &t1) / 1e9;
 }
 
+/* The int8 dot product of the VNNI kernels: ten vpdpbusd chains, 64 multiply-adds each. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double run_vnni(long iters)
+{
+	const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+	__m512i a0 = _mm512_set1_epi32(0), a1 = _mm512_set1_epi32(1), a2 = _mm512_set1_epi32(2), a3 = _mm512_set1_epi32(3),
+		a4 = _mm512_set1_epi32(4), a5 = _mm512_set1_epi32(5), a6 = _mm512_set1_epi32(6), a7 = _mm512_set1_epi32(7),
+		a8 = _mm512_set1_epi32(8), a9 = _mm512_set1_epi32(9);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long k = 0; k < iters; k++) {
+		a0 = _mm512_dpbusd_epi32(a0, x, y), a1 = _mm512_dpbusd_epi32(a1, x, y), a2 = _mm512_dpbusd_epi32(a2, x, y);
+		a3 = _mm512_dpbusd_epi32(a3, x, y), a4 = _mm512_dpbusd_epi32(a4, x, y), a5 = _mm512_dpbusd_epi32(a5, x, y);
+		a6 = _mm512_dpbusd_epi32(a6, x, y), a7 = _mm512_dpbusd_epi32(a7, x, y), a8 = _mm512_dpbusd_epi32(a8, x, y);
+		a9 = _mm512_dpbusd_epi32(a9, x, y);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	__m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+				     _mm512_add_epi32(_mm512_add_epi32(a4, a5),
+						      _mm512_add_epi32(_mm512_add_epi32(a6, a7), _mm512_add_epi32(a8, a9))));
+	int tmp[16];
+	_mm512_storeu_si512(tmp, s);
+	/* 64 int8 multiply-adds per instruction = 128 operations */
+	return tmp[0] == 12345 ? 0 : 2.0 * 64 * 10 * iters / seconds(&t0, &t1) / 1e9;
+}
+
 static double best_of(double (*run)(long), long iters)
 {
 	double best = 0;
@@ -96,5 +123,9 @@ int main(int argc, char **argv)
 	else
 		printf("fma_peak_avx512_gflops=n/a\n");
 	printf("fma_peak_gflops=%.1f fma_peak_isa=%s\n", rt512 ? p512 : p256, rt512 ? "avx512" : "avx2");
+	if (!no_avx512 && has512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
+		printf("int8_peak_gops=%.1f\n", best_of(run_vnni, 5000000));
+	else
+		printf("int8_peak_gops=n/a\n");
 	return 0;
 }

@@ -30,6 +30,10 @@ kernels were never measured on.
 
 The Markdown also gives effc/ORT for each round (which vCPU it ran on at 1 thread).
 
+Int8 rows (b0_int8, lite_b0_int8): the float model quantized by effc quantize --ort-default, its
+int8 code against effc's float code (a third side in the same turns) and ONNX Runtime on the
+quantized file, with GOP/s against the core's vpdpbusd peak (fma_peak.c's int8_peak_gops).
+
 Usage: scripts/bench.sh [--models b0,lite_b0,...] [--threads 1,2] [--pairs 10] [--block 5] [--rounds 2]
                         [--jobs 2] [--no-avx512]
 --models picks a subset (default: all of MODELS; phiX for any other phi), e.g. --models mnv3_small
@@ -62,6 +66,11 @@ MODELS = {
     "mnv3_small": ["--variant", "mnv3_small"],
     "v2_s": ["--variant", "v2_s"],  # 384x384
     "phi0.5": None,
+    # Int8: the float model above quantized the standard way (effc quantize --ort-default: what
+    # ONNX Runtime's quantize_static(QDQ, per_channel=True) writes), timed as int8 C against
+    # effc's float code for the float model and ONNX Runtime on the same quantized file.
+    "b0_int8": "b0",
+    "lite_b0_int8": "lite_b0",
 }
 
 # An op class above this share of a model's time, absent from B0, is flagged in the profile.
@@ -139,6 +148,13 @@ class Server:
 
 def model_path(effc, v):
     """The model's ONNX file under build/models, exported or generated on first use."""
+    if isinstance(MODELS.get(v), str):
+        base = model_path(effc, MODELS[v])
+        model = os.path.join(ROOT, "build", "models", f"{v}.onnx")
+        # Requantized when effc or the float model is newer (about 10 s).
+        if not os.path.exists(model) or os.path.getmtime(model) < max(os.path.getmtime(effc), os.path.getmtime(base)):
+            sh([effc, "quantize", base, "-o", model, "--ort-default", "--calib-random", "8", "--no-sensitivity"])
+        return model
     if v.startswith("phi"):
         try:
             phi = float(v[3:])
@@ -190,6 +206,8 @@ def main():
     peak_256 = field(fma_out, "fma_peak_avx2_gflops")
     m = re.search(r"fma_peak_avx512_gflops=([0-9.]+)", fma_out)
     peak_512 = float(m.group(1)) if m else None
+    m = re.search(r"int8_peak_gops=([0-9.]+)", fma_out)
+    peak_int8 = float(m.group(1)) if m else None
     # Always explicit: a build directory configured by an earlier --no-avx512 run keeps the
     # option in its CMake cache, and its models then ran on the AVX2 paths in a default run
     # (MobileNetV3-Small measured 1.64 ms instead of 1.15).
@@ -216,6 +234,14 @@ def main():
         sh(["cmake", "-S", gen, "-B", gen + "/build-prof", "-DCMAKE_BUILD_TYPE=Release", "-DEFFC_PROFILE=ON"] + rt_flags)
         sh(["cmake", "--build", gen + "/build-prof", "-j", a.jobs])
         runner = gen + "/build/model_runner"
+        flt_runner = None
+        if isinstance(MODELS.get(v), str):  # the float model's effc code, timed in the same turns
+            fgen = os.path.join(a.out, MODELS[v] + "_float_for_int8")
+            sh([effc, "compile", model_path(effc, MODELS[v]), "-o", fgen, "--name", "model"])
+            sh(["cmake", "-S", fgen, "-B", fgen + "/build", "-DCMAKE_BUILD_TYPE=Release"] + rt_flags)
+            sh(["cmake", "--build", fgen + "/build", "-j", a.jobs])
+            flt_runner = fgen + "/build/model_runner"
+            flt_weights = os.path.getsize(os.path.join(fgen, "model.weights"))
         x = np.random.default_rng(0).standard_normal(int(np.prod(shape)), dtype=np.float32)
         inp = os.path.join(a.out, f"{v}_input.f32")
         x.tofile(inp)
@@ -224,6 +250,7 @@ def main():
         oname = info["outputs"][0]["name"]
         for t in [int(s) for s in a.threads.split(",")]:
             e_ms, o_ms, ratios, e_create, o_sess, by_round = [], [], [], [], [], []
+            f_ms, f_ratios = [], []
             for rnd in range(a.rounds):
                 # At 1 thread both engines run on the same vCPU, the next one each round: the two
                 # vCPUs of this VM are often unequal (at times one runs B3 35% slower than the
@@ -233,20 +260,28 @@ def main():
                 eng = Server([runner, "--create-ms", "--threads", str(t), "--serve", inp, out], cpus)
                 ort = Server(["node", os.path.join(ROOT, "tools", "ort_run.js"), "--model", model, "--threads", str(t),
                               "--bench-only", "--serve", "--input", spec, "--output", oname], cpus)
+                flt = Server([flt_runner, "--threads", str(t), "--serve", inp, out + ".float"], cpus) if flt_runner else None
                 e_create.append(field(eng.head, "create_ms")), o_sess.append(field(ort.head, "session_ms"))
                 for i in range(a.pairs):
-                    # A B, then B A: neither side always runs right after the other.
+                    # A B, then B A: neither side always runs right after the other (A B C, C B A
+                    # with effc's float code as the third side of an int8 row).
                     turn = {}
-                    for side in (("e", "o") if i % 2 == 0 else ("o", "e")):
-                        srv = eng if side == "e" else ort
+                    order = ("e", "o", "f") if flt else ("e", "o")
+                    for side in (order if i % 2 == 0 else order[::-1]):
+                        srv = {"e": eng, "o": ort, "f": flt}[side]
                         turn[side] = [srv.run() for _ in range(a.block + 1)][1:]
                         srv.quiesce()
                     e_ms += turn["e"]
                     o_ms += turn["o"]
                     ratios.append(statistics.median(turn["e"]) / statistics.median(turn["o"]))
+                    if flt:
+                        f_ms += turn["f"]
+                        f_ratios.append(statistics.median(turn["e"]) / statistics.median(turn["f"]))
                 where = f"vCPU {min(cpus)}" if cpus else "any vCPU"
                 by_round.append(f"{where} {statistics.median(ratios[-a.pairs:]):.2f}")
                 eng.close(), ort.close()
+                if flt:
+                    flt.close()
             # Peak memory: the runner's max RSS, and ORT's growth over node with the module loaded.
             r = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", runner, "--threads", str(t), inp, out],
                                capture_output=True, text=True, check=True)
@@ -280,6 +315,12 @@ def main():
                 "ort_profile": " ".join(f"{k} {ms:.2f} ({100 * ms / sum(oclasses.values()):.0f}%)"
                                         for k, ms in sorted(oclasses.items(), key=lambda x: -x[1])),
             }
+            if flt_runner:
+                row["effc_float_median_ms"] = statistics.median(f_ms)
+                row["int8_vs_float"] = statistics.median(f_ratios)
+                row["float_weights_bytes"] = flt_weights
+                row["gops"] = gflops
+                row["int8_peak_share"] = gflops / (peak_int8 * t) if peak_int8 else None
             rows.append(row)
             print(f"{v} threads={t}: effc {em:.2f} ms, ORT {om:.2f} ms, ratio {ratio:.2f} (median of {len(ratios)} pairs of turns)",
                   flush=True)
@@ -298,6 +339,20 @@ def main():
                   f"{r['effc_create_ms']:.1f} / {r['ort_session_ms']:.1f} | {r['effc_peak_rss_mb']:.1f} / "
                   f"{r['ort_rss_increase_mb']:.1f} | {r['runner_bytes'] / 2**20:.1f} (weights {r['weights_bytes'] / 2**20:.1f}) | "
                   f"{r['gflops']:.1f} ({100 * r['peak_share']:.0f}%) |")
+    q8 = [r for r in rows if "int8_vs_float" in r]
+    if q8:
+        pk = f"{peak_int8:.0f} GOP/s per thread (vpdpbusd, 512-bit)" if peak_int8 else "n/a (no AVX-512 VNNI)"
+        md += ["", f"Int8 (the float model quantized by effc quantize --ort-default; int8 peak {pk}): effc's int8 code, "
+               "effc's float code for the float model and ONNX Runtime on the quantized file, in the same turns.", "",
+               "| model | threads | effc int8 ms | effc float ms | ORT (int8 file) ms | int8 / float | int8 / ORT | "
+               "create ms int8 / ORT | weights MB int8 / float | GOP/s (share of int8 peak) |",
+               "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in q8:
+            share = f"{100 * r['int8_peak_share']:.0f}%" if r["int8_peak_share"] else "n/a"
+            md.append(f"| {r['model']} | {r['threads']} | {r['effc_median_ms']:.2f} | {r['effc_float_median_ms']:.2f} | "
+                      f"{r['ort_median_ms']:.2f} | {r['int8_vs_float']:.2f} | {r['ratio']:.2f} | "
+                      f"{r['effc_create_ms']:.1f} / {r['ort_session_ms']:.1f} | {r['weights_bytes'] / 2**20:.2f} / "
+                      f"{r['float_weights_bytes'] / 2**20:.2f} | {r['gops']:.0f} ({share}) |")
     md += ["", "effc/ORT by round (new processes each round; at 1 thread both pinned to the round's vCPU):", ""]
     for r in rows:
         md.append(f"- {r['model']}, {r['threads']} thread(s): {r['ratio_by_round']}")
@@ -314,7 +369,8 @@ def main():
     text = "\n".join(md) + "\n"
     open(os.path.join(a.out, "bench.md"), "w").write(text)
     with open(os.path.join(a.out, "bench.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
     print()

@@ -175,6 +175,8 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 	case EFFC_OP_MUL:
 		return "swish";
 	case EFFC_OP_FAKE_QUANT:
+	case EFFC_OP_QUANT_VALUES:
+	case EFFC_OP_DEQUANT_VALUES:
 	case EFFC_OP_Q8_QUANTIZE:
 	case EFFC_OP_Q8_DEQUANTIZE:
 		return "quant";
@@ -598,6 +600,12 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		return EFFC_OK;
 	case EFFC_OP_FAKE_QUANT: /* scale, zero point, the integer range */
 		emit_unary(e, n, "EFFC_RT_FAKE_QUANT", a->alpha, a->beta, a->clip_min, a->clip_max, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_QUANT_VALUES:
+		emit_unary(e, n, "EFFC_RT_QUANT_VALUES", a->alpha, a->beta, a->clip_min, a->clip_max, -1, -1);
+		return EFFC_OK;
+	case EFFC_OP_DEQUANT_VALUES:
+		emit_unary(e, n, "EFFC_RT_DEQUANT_VALUES", a->alpha, a->beta, a->clip_min, a->clip_max, -1, -1);
 		return EFFC_OK;
 	case EFFC_OP_SIGMOID:
 		emit_unary(e, n, "EFFC_RT_SIGMOID", 0, 0, -INFINITY, INFINITY, -1, -1);

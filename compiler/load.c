@@ -373,9 +373,14 @@ static enum effc_status load_value_info(struct loader *L, int id, const Onnx__Va
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' is not a tensor", g->path, vi->name);
 	const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
 	int32_t et = tt->has_elem_type ? tt->elem_type : 0;
-	if (et != 1)
-		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' has type %s; effc supports float32 inputs only",
+	if (et != 1 && et != 2 && et != 3)
+		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+				 "%s: graph input '%s' has type %s; effc supports float32 inputs, and uint8/int8 ones of "
+				 "quantized models",
 				 g->path, vi->name, dtype_name(et));
+	/* An 8-bit input (a quantized model's) is read as floats holding its integer values, as
+	 * the loader holds 8-bit initializers; lower-qdq checks that only DequantizeLinear reads it. */
+	t->qtype = et == 1 ? 0 : et;
 	if (!tt->shape)
 		return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph input '%s' has no shape; effc needs static shapes",
 				 g->path, vi->name);
@@ -973,8 +978,11 @@ static enum effc_status load_model(struct loader *L, const Onnx__ModelProto *m)
 			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: more than %d graph outputs", g->path, EFFC_MAX_IO);
 		const Onnx__TypeProto *tp = gp->output[i]->type;
 		if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type &&
-		    tp->tensor_type->has_elem_type && tp->tensor_type->elem_type != 1)
-			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED, "%s: graph output '%s' has type %s; effc supports float32 only",
+		    tp->tensor_type->has_elem_type && tp->tensor_type->elem_type != 1 && tp->tensor_type->elem_type != 2 &&
+		    tp->tensor_type->elem_type != 3)
+			return effc_fail(L->d, EFFC_ERR_UNSUPPORTED,
+					 "%s: graph output '%s' has type %s; effc supports float32 outputs, and uint8/int8 ones "
+					 "of quantized models",
 					 g->path, name, dtype_name(tp->tensor_type->elem_type));
 		for (int k = 0; k < g->n_outputs; k++)
 			if (g->outputs[k] == id)

@@ -186,6 +186,8 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 		}
 		return EFFC_OK;
 	case EFFC_OP_FAKE_QUANT:
+	case EFFC_OP_QUANT_VALUES:
+	case EFFC_OP_DEQUANT_VALUES:
 		set_out(g, n, x->rank, x->dims);
 		return EFFC_OK;
 	case EFFC_OP_SIGMOID:

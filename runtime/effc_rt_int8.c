@@ -89,7 +89,11 @@ static int choose_path(enum effc_rt_q8_path want)
 
 /* effc_rt_q8_multiplier's formula, here too, so this file links without effc_rt_int8_pack.c: a
  * generated model's runtime needs none of the compile-time functions. */
-static float multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+static float multiplier(double s_in, double s_w, double s_out)
+{
+	const float m = (float)s_in * (float)s_w; /* float arithmetic, in ONNX Runtime's order: see docs/int8.md */
+	return m / (float)s_out;
+}
 
 /* The output step's constants: the clamp bounds on the float before rounding (integers, so
  * clamping before or after rounding agrees) and the zero point. */
@@ -205,7 +209,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 
 static float gap_multiplier(const struct effc_rt_q8_gap *p)
 {
-	return multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
+	return p->in.scale / (p->out.scale * (float)p->hw); /* float, as ONNX Runtime's QLinearGlobalAveragePool */
 }
 
 void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y)

@@ -279,9 +279,22 @@ enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d)
 			return st;
 		if (g->t[x].qtype || g->t[x].dtype != EFFC_F32)
 			return effc_node_fail(d, g, n, EFFC_ERR_INVALID, "input '%s' is not float", g->t[x].name);
-		if (g->t[yq].is_output)
-			return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED,
-					      "its 8-bit output '%s' is a graph output; effc models have float outputs", g->t[yq].name);
+		if (g->t[yq].is_output) {
+			/* An 8-bit graph output: floats holding the integers (QuantizeValues); its
+			 * DequantizeLinear readers, if any, read those (DequantizeValues). */
+			if (q.n > 1)
+				return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED,
+						      "quantizes the graph output '%s' per channel; only per-tensor 8-bit outputs are "
+						      "supported", g->t[yq].name);
+			n->op = EFFC_OP_QUANT_VALUES;
+			n->n_in = 1;
+			n->a.alpha = q.scale[0];
+			n->a.beta = q.zp ? q.zp[0] : 0.0f;
+			n->a.clip_min = qmin_of(q.qtype);
+			n->a.clip_max = qmax_of(q.qtype);
+			g->rewrites++;
+			continue; /* readers: the graph-input case below */
+		}
 		/* Every reader must be a DequantizeLinear with the same parameters. */
 		int first = -1, outs = 0;
 		for (int j = 0; j < g->n_n; j++) {
@@ -360,11 +373,44 @@ enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d)
 		g->t[yq].producer = -1;
 		g->rewrites++;
 	}
-	/* Left: a DequantizeLinear of an activation no QuantizeLinear wrote (an 8-bit graph input). */
-	for (int i = 0; any && i < g->n_n; i++)
-		if (!g->n[i].dead && g->n[i].op == EFFC_OP_DEQUANTIZELINEAR)
-			return effc_node_fail(d, g, &g->n[i], EFFC_ERR_UNSUPPORTED,
-					      "dequantizes '%s', which no QuantizeLinear of this model writes", g->t[g->n[i].in[0]].name);
+	/* Left: DequantizeLinear of an 8-bit graph input or output (floats holding the integers):
+	 * DequantizeValues. Any other is of an activation no QuantizeLinear wrote. */
+	for (int i = 0; any && i < g->n_n; i++) {
+		struct effc_node *n = &g->n[i];
+		if (n->dead || n->op != EFFC_OP_DEQUANTIZELINEAR)
+			continue;
+		const int x = n->in[0], p = g->t[x].producer;
+		const int io = g->t[x].is_input || (p >= 0 && g->n[p].op == EFFC_OP_QUANT_VALUES);
+		if (!io)
+			return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED,
+					      "dequantizes '%s', which no QuantizeLinear of this model writes", g->t[x].name);
+		struct qp q;
+		const int qtype = g->t[x].is_input ? g->t[x].qtype : (int)(g->n[p].a.clip_min == 0.0f ? 2 : 3);
+		if ((st = get_qp(g, n, &g->t[x], qtype, &q, d)))
+			return st;
+		if (q.n > 1)
+			return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED,
+					      "dequantizes the 8-bit graph input or output '%s' per channel; only per tensor is "
+					      "supported", g->t[x].name);
+		n->op = EFFC_OP_DEQUANT_VALUES;
+		n->n_in = 1;
+		n->a.alpha = q.scale[0];
+		n->a.beta = q.zp ? q.zp[0] : 0.0f;
+		n->a.clip_min = qmin_of(q.qtype);
+		n->a.clip_max = qmax_of(q.qtype);
+		g->t[n->out[0]].dtype = EFFC_F32;
+		g->t[n->out[0]].qtype = 0;
+		g->rewrites++;
+	}
+	/* An 8-bit graph input read by anything but a DequantizeLinear. */
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		for (int k = 0; !n->dead && n->op != EFFC_OP_DEQUANT_VALUES && k < n->n_in; k++)
+			if (n->in[k] >= 0 && g->t[n->in[k]].is_input && g->t[n->in[k]].qtype)
+				return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED,
+						      "reads the 8-bit graph input '%s' directly; only DequantizeLinear may",
+						      g->t[n->in[k]].name);
+	}
 	effc_graph_count_uses(g);
 	return EFFC_OK;
 }

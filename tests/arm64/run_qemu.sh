@@ -2,7 +2,8 @@
 # run_qemu.sh EFFC SOURCE_DIR WORK: cross-compiles a generated EfficientNet (B0 architecture
 # from phi=0, at 96 px to keep emulation quick) for aarch64 with Debian's gcc-aarch64-linux-gnu
 # against Debian's arm64 XNNPACK and pthreadpool, runs its runner under qemu-user at 1 and 2
-# threads, and compares the output with ONNX Runtime's on x86-64 for the same input.
+# threads, and compares the output with ONNX Runtime's on x86-64 for the same input; then the same
+# for the model quantized to int8 (effc quantize), at 1 thread.
 # Debian's arm64 XNNPACK cannot be installed beside the amd64 one (it is not Multi-Arch), so its
 # packages are downloaded and unpacked into a sysroot under WORK instead.
 set -uo pipefail
@@ -46,7 +47,31 @@ err, bound = float(np.abs(a - b).max()), 1e-4 * max(1.0, float(np.abs(b).max()))
 print(f'max_abs_err={err:.3g} bound={bound:.3g}')
 assert a.shape == b.shape and err <= bound"
 done
+# Int8: the same model quantized by effc quantize (QDQ, int8 activations, per-channel weights),
+# its int8 C (XNNPACK's qc8/qs8 operators and the portable C on Arm) under qemu at 1 thread,
+# against ONNX Runtime on the same QDQ file on x86-64: rms(effc - ONNX Runtime) must be at most
+# 0.25 x rms(ONNX Runtime - float model), the bound effc difftest --float applies.
+rm -rf "$work/q"
+check int8_quantize "$effc" quantize "$work/m.onnx" -o "$work/q.onnx" --calib-random 2 --no-sensitivity
+check int8_compile "$effc" compile "$work/q.onnx" -o "$work/q" --name q
+check int8_configure cmake -S "$work/q" -B "$work/q/build-arm" -DCMAKE_TOOLCHAIN_FILE="$work/aarch64.cmake" \
+  -DEFFC_XNNPACK_INCLUDE="$S/usr/include" -DEFFC_XNNPACK_LIB="$lib/libXNNPACK.so" \
+  -DEFFC_PTHREADPOOL_LIB="$lib/libpthreadpool.so" "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link=$lib"
+check int8_build cmake --build "$work/q/build-arm" -j2
+check int8_onnxruntime_x86 node "$src/tools/ort_run.js" --model "$work/q.onnx" --input "input=$work/in.f32:1,3,96,96" \
+  --output "logits=$work/qref.f32"
+check int8_qemu_run_1thread env LD_LIBRARY_PATH="$lib" qemu-aarch64 -L /usr/aarch64-linux-gnu \
+  "$work/q/build-arm/q_runner" --threads 1 "$work/in.f32" "$work/qout.f32"
+check int8_matches_onnxruntime "$py" -c "
+import numpy as np
+q = np.fromfile('$work/qout.f32', np.float32).astype(np.float64)
+r = np.fromfile('$work/qref.f32', np.float32).astype(np.float64)
+f = np.fromfile('$work/ref.f32', np.float32).astype(np.float64)
+rms = lambda v: float(np.sqrt(np.mean(v * v)))
+ratio = rms(q - r) / rms(r - f)
+print(f'rms(effc - ORT)={rms(q - r):.4g} rms(ORT - float)={rms(r - f):.4g} ratio={ratio:.3f} (at most 0.25)')
+assert q.shape == r.shape == f.shape and ratio <= 0.25"
 echo "$pass passed, $fail failed"
 # A pass keeps no build outputs: the suite has to fit a small CI disk.
-[[ $fail -eq 0 ]] && rm -rf "$work/m" "$work/m.onnx"
+[[ $fail -eq 0 ]] && rm -rf "$work/m" "$work/m.onnx" "$work/q" "$work/q.onnx"
 [[ $fail -eq 0 ]]

@@ -337,7 +337,8 @@ static int plan_weights(struct effc_qplan *p, int i, int per_tensor)
 	effc_quantize_weights(rows, C, per, !per_tensor, qrows, qw->scale);
 	int adjusted = 0;
 	const int has_bias = n->op != EFFC_OP_MATMUL && n->n_in > 2 && n->in[2] >= 0;
-	const int int_bias = has_bias && effc_tensor_numel(&g->t[n->in[2]]) == C &&
+	/* An int32 bias needs its input's scale: a layer reading float (see plan_tensors) keeps it float. */
+	const int int_bias = has_bias && p->act_on[n->in[0]] && effc_tensor_numel(&g->t[n->in[2]]) == C &&
 			     (n->op == EFFC_OP_CONV || (n->a.alpha == 1.0f && n->a.beta == 1.0f));
 	if (int_bias) {
 		const float s_in = p->act[n->in[0]].scale;
@@ -388,6 +389,27 @@ static void plan_tensors(struct effc_qplan *p)
 			if (n->in[k] >= 0 && !g->t[n->in[k]].data)
 				p->act_on[n->in[k]] = 1;
 		p->act_on[n->out[0]] = 1;
+	}
+	/* A float Conv or Gemm that reads a dequantized input and whose output reaches a
+	 * QuantizeLinear through nothing but single-reader Relu/Clip nodes is what ONNX Runtime's
+	 * WeightBiasQuantization (a basic-level optimisation) quantizes on its own, with per-tensor
+	 * weights: the layer kept in float would run int8 after all, and less accurately than
+	 * effc's own int8. Every tensor of that chain goes unquantized instead; its readers read
+	 * float, and ONNX Runtime runs them in float on dequantized weights, as the simulation does. */
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead || p->node_q[i] || (n->op != EFFC_OP_CONV && n->op != EFFC_OP_GEMM) || !p->act_on[n->in[0]])
+			continue;
+		for (int t = n->out[0]; t >= 0;) {
+			p->act_on[t] = 0;
+			int next = -1;
+			for (int j = 0; j < g->n_n && next < 0 && !g->t[t].is_output && effc_graph_count_readers(g, t) == 1; j++) {
+				const struct effc_node *m = &g->n[j];
+				if (!m->dead && m->n_in > 0 && m->in[0] == t && (m->op == EFFC_OP_RELU || m->op == EFFC_OP_CLIP))
+					next = m->out[0];
+			}
+			t = next;
+		}
 	}
 }
 

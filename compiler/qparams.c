@@ -211,3 +211,19 @@ double effc_sqnr_db(double signal, double noise)
 		return -200.0;
 	return 10.0 * log10(signal / noise);
 }
+
+void effc_channel_sums(const float *v, int64_t channels, int64_t per, double *sum)
+{
+	for (int64_t c = 0; c < channels; c++) {
+		double acc = 0;
+		for (int64_t e = 0; e < per; e++)
+			acc += v[c * per + e];
+		sum[c] += acc;
+	}
+}
+
+void effc_bias_correct(const double *sum_float, const double *sum_quant, int64_t channels, double n, float *corr)
+{
+	for (int64_t c = 0; n > 0 && c < channels; c++)
+		corr[c] += (float)((sum_float[c] - sum_quant[c]) / n);
+}

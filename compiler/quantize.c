@@ -36,7 +36,7 @@ struct qopts {
 	uint64_t seed;
 	enum method method;
 	double percentile;
-	int per_tensor, ort_default, sensitivity;
+	int per_tensor, ort_default, sensitivity, bias_correction;
 	enum effc_qtype type;
 	const char *float_nodes;
 	double target_sqnr; /* NAN: none */
@@ -337,7 +337,8 @@ static int plan_weights(struct effc_qplan *p, int i, int per_tensor)
 	effc_quantize_weights(rows, C, per, !per_tensor, qrows, qw->scale);
 	int adjusted = 0;
 	const int has_bias = n->op != EFFC_OP_MATMUL && n->n_in > 2 && n->in[2] >= 0;
-	const int int_bias = has_bias && effc_tensor_numel(&g->t[n->in[2]]) == C &&
+	/* An int32 bias needs its input's scale: a layer reading float (see plan_tensors) keeps it float. */
+	const int int_bias = has_bias && p->act_on[n->in[0]] && effc_tensor_numel(&g->t[n->in[2]]) == C &&
 			     (n->op == EFFC_OP_CONV || (n->a.alpha == 1.0f && n->a.beta == 1.0f));
 	if (int_bias) {
 		const float s_in = p->act[n->in[0]].scale;
@@ -348,8 +349,15 @@ static int plan_weights(struct effc_qplan *p, int i, int per_tensor)
 			free(rows), free(qrows);
 			return -1;
 		}
-		adjusted = effc_quantize_bias(g->t[n->in[2]].data, C, s_in, qw->scale, qw->n_scale, rows, per, qrows,
-					      qw->qbias);
+		const float *bias = g->t[n->in[2]].data;
+		float *corrected = NULL;
+		if (p->bias_corr && p->bias_corr[i] && (corrected = malloc(sizeof(float) * (size_t)C))) {
+			for (int64_t c = 0; c < C; c++)
+				corrected[c] = bias[c] + p->bias_corr[i][c];
+			bias = corrected;
+		}
+		adjusted = effc_quantize_bias(bias, C, s_in, qw->scale, qw->n_scale, rows, per, qrows, qw->qbias);
+		free(corrected);
 		for (int64_t c = 0; c < C; c++) {
 			qw->bias_scale[c] = s_in * qw->scale[per_tensor ? 0 : c];
 			bdeq[c] = (float)qw->qbias[c] * qw->bias_scale[c];
@@ -388,6 +396,27 @@ static void plan_tensors(struct effc_qplan *p)
 			if (n->in[k] >= 0 && !g->t[n->in[k]].data)
 				p->act_on[n->in[k]] = 1;
 		p->act_on[n->out[0]] = 1;
+	}
+	/* A float Conv or Gemm that reads a dequantized input and whose output reaches a
+	 * QuantizeLinear through nothing but single-reader Relu/Clip nodes is what ONNX Runtime's
+	 * WeightBiasQuantization (a basic-level optimisation) quantizes on its own, with per-tensor
+	 * weights: the layer kept in float would run int8 after all, and less accurately than
+	 * effc's own int8. Every tensor of that chain goes unquantized instead; its readers read
+	 * float, and ONNX Runtime runs them in float on dequantized weights, as the simulation does. */
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead || p->node_q[i] || (n->op != EFFC_OP_CONV && n->op != EFFC_OP_GEMM) || !p->act_on[n->in[0]])
+			continue;
+		for (int t = n->out[0]; t >= 0;) {
+			p->act_on[t] = 0;
+			int next = -1;
+			for (int j = 0; j < g->n_n && next < 0 && !g->t[t].is_output && effc_graph_count_readers(g, t) == 1; j++) {
+				const struct effc_node *m = &g->n[j];
+				if (!m->dead && m->n_in > 0 && m->in[0] == t && (m->op == EFFC_OP_RELU || m->op == EFFC_OP_CLIP))
+					next = m->out[0];
+			}
+			t = next;
+		}
 	}
 }
 
@@ -462,13 +491,91 @@ static int sens_cmp(const void *a, const void *b)
 	return x->db < y->db ? -1 : x->db > y->db ? 1 : x->node - y->node;
 }
 
+static enum effc_status replan(struct effc_qplan *p, const struct qopts *o, const struct ranges *r, int *bias_adj,
+			       struct effc_diag *d);
+
+/* ---- bias correction ------------------------------------------------------------------------ */
+
+struct chsums {
+	const struct effc_graph *g;
+	double **sum; /* per tensor: channel sums, or NULL (not observed) */
+	double *count; /* per tensor: values summed per channel */
+};
+
+static void observe_channels(void *arg, int t, const float *v, size_t n)
+{
+	struct chsums *c = arg;
+	if (!c->sum[t])
+		return;
+	const int64_t C = c->g->t[t].dims[1];
+	effc_channel_sums(v, C, (int64_t)n / C, c->sum[t]);
+	c->count[t] += (double)n / (double)C;
+}
+
+/* Empirical bias correction (--bias-correction): each quantized Conv's bias is corrected by the
+ * mean shift of its output channels (before their own quantization) between the float run and
+ * the simulation on the calibration inputs, all layers from one simulation. Layers with fewer
+ * than 32 output values per channel over all inputs (the squeeze-excite convs on 1x1 maps) are
+ * left alone: there the "shift" is mostly the inputs' own noise. Off by default: on the
+ * random-weight test networks it lowers the output SQNR (docs/quantize.md), and further rounds
+ * diverge; n_layers gets the layers corrected. */
+static enum effc_status bias_correct(struct effc_qplan *p, const struct qopts *o, const struct ranges *r,
+				     const struct inputs *cal, int *bias_adj, int *n_layers, struct effc_diag *d)
+{
+	struct effc_graph *g = p->g;
+	const int n_t = g->n_t, n_n = g->n_n;
+	struct chsums f = {g, calloc((size_t)n_t + 1, sizeof(double *)), calloc((size_t)n_t + 1, sizeof(double))};
+	struct chsums q = {g, calloc((size_t)n_t + 1, sizeof(double *)), calloc((size_t)n_t + 1, sizeof(double))};
+	enum effc_status st = EFFC_OK;
+	*n_layers = 0;
+	if (!f.sum || !f.count || !q.sum || !q.count)
+		st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory for bias correction");
+	for (int i = 0; !st && i < n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (n->dead || n->op != EFFC_OP_CONV || !p->w[i] || !p->w[i]->qbias)
+			continue;
+		const struct effc_tensor *y = &g->t[n->out[0]];
+		const int64_t C = y->dims[1];
+		if ((double)(effc_tensor_numel(y) / C) * (double)cal->n < 32 || f.sum[n->out[0]])
+			continue;
+		f.sum[n->out[0]] = calloc((size_t)C, sizeof(double));
+		q.sum[n->out[0]] = calloc((size_t)C, sizeof(double));
+		p->bias_corr[i] = effc_arena_alloc(g->arena, sizeof(float) * (size_t)C);
+		if (!f.sum[n->out[0]] || !q.sum[n->out[0]] || !p->bias_corr[i])
+			st = effc_fail(d, EFFC_ERR_NOMEM, "out of memory for bias correction");
+		else
+			memset(p->bias_corr[i], 0, sizeof(float) * (size_t)C), ++*n_layers;
+	}
+	for (size_t k = 0; !st && k < cal->n; k++)
+		st = effc_calib_run(g, cal->v + k * cal->per, NULL, observe_channels, &f, NULL, d);
+	struct effc_qsim sim = {p->type, p->act_on, p->act, p->data};
+	for (size_t k = 0; !st && k < cal->n; k++)
+		st = effc_calib_run(g, cal->v + k * cal->per, &sim, observe_channels, &q, NULL, d);
+	for (int i = 0; !st && i < n_n; i++)
+		if (p->bias_corr[i]) {
+			const int t = g->n[i].out[0];
+			effc_bias_correct(f.sum[t], q.sum[t], g->t[t].dims[1], q.count[t], p->bias_corr[i]);
+		}
+	if (!st)
+		st = replan(p, o, r, bias_adj, d);
+	for (int t = 0; t < n_t; t++) {
+		if (f.sum)
+			free(f.sum[t]);
+		if (q.sum)
+			free(q.sum[t]);
+	}
+	free(f.sum), free(f.count), free(q.sum), free(q.count);
+	return st;
+}
+
 /* ---- the command ----------------------------------------------------------------------------- */
 
 static const char usage_quantize[] =
 	"usage: effc quantize MODEL.onnx -o OUT.onnx (--calib IN.f32 ... | --calib-random N [--seed S])\n"
 	"                     [--method minmax|percentile|mse] [--percentile P] [--per-tensor]\n"
 	"                     [--activations int8|uint8] [--float-nodes NAME,...] [--target-sqnr DB]\n"
-	"                     [--eval IN.f32 ... | --eval-random N] [--no-sensitivity] [--ort-default]\n";
+	"                     [--eval IN.f32 ... | --eval-random N] [--no-sensitivity] [--bias-correction]\n"
+	"                     [--ort-default]\n";
 
 static int qusage(const char *msg)
 {
@@ -568,6 +675,8 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 			o->ort_default = 1;
 		else if (!strcmp(a, "--no-sensitivity"))
 			o->sensitivity = 0;
+		else if (!strcmp(a, "--bias-correction"))
+			o->bias_correction = 1;
 		else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "effc: quantize: unknown option or missing value: %s\n", a);
 			return qusage(NULL);
@@ -689,10 +798,11 @@ int effc_cmd_quantize(int argc, char **argv)
 	p.act = calloc((size_t)n_t + 1, sizeof *p.act);
 	p.w = calloc((size_t)n_n + 1, sizeof *p.w);
 	p.data = calloc((size_t)n_t + 1, sizeof *p.data);
+	p.bias_corr = calloc((size_t)n_n + 1, sizeof *p.bias_corr);
 	r.lo = malloc(sizeof(float) * ((size_t)n_t + 1));
 	r.hi = malloc(sizeof(float) * ((size_t)n_t + 1));
 	r.hist = calloc((size_t)n_t + 1, sizeof *r.hist);
-	if (!st && (!keep || !p.node_q || !p.act_on || !p.act || !p.w || !p.data || !r.lo || !r.hi || !r.hist))
+	if (!st && (!keep || !p.node_q || !p.act_on || !p.act || !p.w || !p.data || !p.bias_corr || !r.lo || !r.hi || !r.hist))
 		st = effc_fail(&d, EFFC_ERR_NOMEM, "out of memory");
 	if (!st && o.float_nodes)
 		st = mark_float_nodes(g, o.float_nodes, keep, &d);
@@ -803,6 +913,21 @@ int effc_cmd_quantize(int argc, char **argv)
 			free(base);
 		}
 	}
+	/* --bias-correction on the final plan; kept only where it helps on the calibration inputs. */
+	int n_corrected = 0;
+	if (!st && !o.ort_default && o.bias_correction) {
+		const struct score before = sc;
+		const int adj_before = bias_adj;
+		if (!(st = bias_correct(&p, &o, &r, &cal, &bias_adj, &n_corrected, &d)))
+			st = simulate(&p, &cal, cal.n, ref, &sc, &d);
+		if (!st && effc_sqnr_db(sc.signal, sc.noise) < effc_sqnr_db(before.signal, before.noise)) {
+			memset(p.bias_corr, 0, sizeof *p.bias_corr * (size_t)n_n);
+			n_corrected = -n_corrected;
+			sc = before;
+			st = replan(&p, &o, &r, &bias_adj, &d);
+			bias_adj = adj_before;
+		}
+	}
 	if (!st && ev.n)
 		st = simulate(&p, &ev, ev.n, ev_ref, &se, &d);
 	size_t bytes_after = 0;
@@ -838,6 +963,10 @@ int effc_cmd_quantize(int argc, char **argv)
 				       keep[i] == 2 ? " classifier" : keep[i] == 3 ? " sensitive" : "");
 		if (bias_adj)
 			printf("  bias overflow: %d channel weight scales raised so their int32 bias fits\n", bias_adj);
+		if (n_corrected > 0)
+			printf("  bias correction: %d conv layers\n", n_corrected);
+		else if (n_corrected < 0)
+			printf("  bias correction: not applied (it lowered the calibration SQNR)\n");
 		printf("  weights: %zu bytes float -> %zu bytes\n", before, bytes_after);
 		print_score("calibration inputs:", &sc);
 		if (ev.n)
@@ -853,7 +982,7 @@ int effc_cmd_quantize(int argc, char **argv)
 		free(r.hist[t]);
 	free(r.hist), free(r.lo), free(r.hi);
 	free(cal.v), free(ev.v), free(ref), free(ev_ref), free(sens);
-	free(keep), free(p.node_q), free(p.act_on), free(p.act), free(p.w), free(p.data);
+	free(keep), free(p.node_q), free(p.act_on), free(p.act), free(p.w), free(p.data), free(p.bias_corr);
 	effc_arena_free(arena);
 	return rc;
 }

@@ -51,6 +51,14 @@ void effc_hist_percentile(const struct effc_hist *h, double percentile, float *l
  * (rounding noise inside, clipping error outside), searched over ranges [lo·f, hi·f]. */
 void effc_hist_mse(const struct effc_hist *h, enum effc_qtype t, float *lo, float *hi);
 
+/* Bias correction. effc_channel_sums adds to sum[c] the sum of channel c of `channels` x `per`
+ * values (NCHW at batch 1, or [1][C] with per 1). effc_bias_correct adds to corr[c] the mean
+ * shift of a layer's output channel c that quantization causes, (sum_float[c] - sum_quant[c]) / n,
+ * from sums of n values each over the same inputs: added to the layer's bias, it makes the
+ * quantized layer's output mean equal the float one's on those inputs. */
+void effc_channel_sums(const float *v, int64_t channels, int64_t per, double *sum);
+void effc_bias_correct(const double *sum_float, const double *sum_quant, int64_t channels, double n, float *corr);
+
 /* Output SQNR in dB: 10 log10(sum ref^2 / sum (ref - x)^2); 200 when equal. */
 double effc_sqnr_db(double signal, double noise);
 
@@ -73,6 +81,7 @@ struct effc_qplan {
 	struct effc_qparams *act;  /* per tensor */
 	struct effc_qweights **w;  /* per node: its quantized weights, or NULL */
 	const float **data;        /* per tensor: dequantized constants (the simulation's weights) */
+	float **bias_corr;         /* per node: added to its float bias before quantization, or NULL */
 };
 /* Writes the QDQ model atomically (a temporary sibling renamed into place); *bytes gets the
  * initializer bytes written. */

@@ -10,17 +10,15 @@
  * opset: reshape-like ops as Reshape to their inferred shape, Clip's bounds as inputs. */
 #define _POSIX_C_SOURCE 200809L
 #include "quantize.h"
-#include "onnx.pb-c.h"
+#include "onnx_writer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct w {
 	const struct effc_qplan *p;
-	struct effc_arena *a;
-	int oom;
+	struct effc_pbw pb;
 	Onnx__NodeProto **nodes;
 	size_t n_nodes, cap_nodes;
 	Onnx__TensorProto **inits;
@@ -30,17 +28,14 @@ struct w {
 
 static void *alloc(struct w *w, size_t n)
 {
-	void *p = effc_arena_alloc(w->a, n ? n : 1);
-	if (!p)
-		w->oom = 1;
-	return p;
+	return effc_pbw_alloc(&w->pb, n);
 }
 
 static char *pf(struct w *w, const char *a, const char *b)
 {
-	char *s = effc_arena_printf(w->a, "%s%s", a, b);
+	char *s = effc_arena_printf(w->pb.a, "%s%s", a, b);
 	if (!s)
-		w->oom = 1;
+		w->pb.oom = 1;
 	return s;
 }
 
@@ -68,7 +63,7 @@ static const char *init(struct w *w, const char *name, int type, int rank, const
 	for (int i = 0; i < rank; i++)
 		n *= (size_t)dims[i];
 	void *copy = alloc(w, n * elem);
-	if (w->oom || grow(w, (void ***)&w->inits, w->n_inits, &w->cap_inits))
+	if (w->pb.oom || grow(w, (void ***)&w->inits, w->n_inits, &w->cap_inits))
 		return name;
 	onnx__tensor_proto__init(t);
 	if (rank)
@@ -87,41 +82,6 @@ static const char *init(struct w *w, const char *name, int type, int rank, const
 	return name;
 }
 
-static Onnx__AttributeProto *attr(struct w *w, const char *name, int type)
-{
-	Onnx__AttributeProto *a = alloc(w, sizeof *a);
-	if (!a)
-		return NULL;
-	onnx__attribute_proto__init(a);
-	a->name = (char *)name;
-	a->has_type = 1;
-	a->type = type;
-	return a;
-}
-static Onnx__AttributeProto *attr_int(struct w *w, const char *name, int64_t v)
-{
-	Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-	if (a)
-		a->has_i = 1, a->i = v;
-	return a;
-}
-static Onnx__AttributeProto *attr_float(struct w *w, const char *name, float v)
-{
-	Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
-	if (a)
-		a->has_f = 1, a->f = v;
-	return a;
-}
-static Onnx__AttributeProto *attr_ints(struct w *w, const char *name, const int64_t *v, size_t n)
-{
-	Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-	int64_t *c = alloc(w, n * sizeof *c);
-	if (a && c) {
-		memcpy(c, v, n * sizeof *c);
-		a->n_ints = n, a->ints = c;
-	}
-	return a;
-}
 
 static Onnx__NodeProto *node(struct w *w, const char *name, const char *op, int n_in, const char *const *in,
 			     const char *out)
@@ -130,7 +90,7 @@ static Onnx__NodeProto *node(struct w *w, const char *name, const char *op, int 
 	char **i = alloc(w, sizeof(char *) * (size_t)(n_in + 1));
 	char **o = alloc(w, sizeof(char *));
 	Onnx__AttributeProto **at = alloc(w, sizeof(*at) * 6);
-	if (w->oom || grow(w, (void ***)&w->nodes, w->n_nodes, &w->cap_nodes))
+	if (w->pb.oom || grow(w, (void ***)&w->nodes, w->n_nodes, &w->cap_nodes))
 		return NULL;
 	onnx__node_proto__init(np);
 	np->name = (char *)name;
@@ -207,7 +167,7 @@ static const char *weight_dq(struct w *w, const char *base, const struct effc_te
 	Onnx__NodeProto *np =
 		node(w, pf(w, base, "_DequantizeLinear"), "DequantizeLinear", 3, (const char *[]){qn, sn, zn}, out);
 	if (n_scale > 1)
-		add_attr(np, attr_int(w, "axis", axis));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "axis", axis));
 	return out;
 }
 
@@ -251,23 +211,23 @@ static enum effc_status write_node(struct w *w, int i, unsigned char *inited, st
 	switch (n->op) {
 	case EFFC_OP_CONV:
 		np = node(w, n->name, op, n_in, in, out);
-		add_attr(np, attr_ints(w, "kernel_shape", a->kernel, 2));
-		add_attr(np, attr_ints(w, "strides", a->strides, 2));
-		add_attr(np, attr_ints(w, "dilations", a->dilations, 2));
-		add_attr(np, attr_ints(w, "pads", a->pads, 4));
-		add_attr(np, attr_int(w, "group", a->group));
+		add_attr(np, effc_pbw_attr_ints(&w->pb, "kernel_shape", a->kernel, 2));
+		add_attr(np, effc_pbw_attr_ints(&w->pb, "strides", a->strides, 2));
+		add_attr(np, effc_pbw_attr_ints(&w->pb, "dilations", a->dilations, 2));
+		add_attr(np, effc_pbw_attr_ints(&w->pb, "pads", a->pads, 4));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "group", a->group));
 		break;
 	case EFFC_OP_GEMM:
 		np = node(w, n->name, op, n_in, in, out);
-		add_attr(np, attr_float(w, "alpha", a->alpha));
-		add_attr(np, attr_float(w, "beta", a->beta));
-		add_attr(np, attr_int(w, "transA", a->trans_a));
-		add_attr(np, attr_int(w, "transB", a->trans_b));
+		add_attr(np, effc_pbw_attr_float(&w->pb, "alpha", a->alpha));
+		add_attr(np, effc_pbw_attr_float(&w->pb, "beta", a->beta));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "transA", a->trans_a));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "transB", a->trans_b));
 		break;
 	case EFFC_OP_HARDSIGMOID:
 		np = node(w, n->name, op, 1, in, out);
-		add_attr(np, attr_float(w, "alpha", a->alpha));
-		add_attr(np, attr_float(w, "beta", a->beta));
+		add_attr(np, effc_pbw_attr_float(&w->pb, "alpha", a->alpha));
+		add_attr(np, effc_pbw_attr_float(&w->pb, "beta", a->beta));
 		break;
 	case EFFC_OP_CLIP: {
 		/* Opset 13: bounds are inputs. */
@@ -284,20 +244,20 @@ static enum effc_status write_node(struct w *w, int i, unsigned char *inited, st
 	case EFFC_OP_REDUCEMEAN:
 		np = node(w, n->name, op, 1, in, out);
 		if (a->n_axes)
-			add_attr(np, attr_ints(w, "axes", a->axes, (size_t)a->n_axes));
-		add_attr(np, attr_int(w, "keepdims", a->keepdims));
+			add_attr(np, effc_pbw_attr_ints(&w->pb, "axes", a->axes, (size_t)a->n_axes));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "keepdims", a->keepdims));
 		break;
 	case EFFC_OP_SOFTMAX:
 		if (a->opset < 13 && a->axis != g->t[n->in[0]].rank - 1)
 			return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED, "Softmax before opset 13 over axis %d of %d",
 					      (int)a->axis, g->t[n->in[0]].rank);
 		np = node(w, n->name, op, 1, in, out);
-		add_attr(np, attr_int(w, "axis", a->axis));
+		add_attr(np, effc_pbw_attr_int(&w->pb, "axis", a->axis));
 		break;
 	case EFFC_OP_TRANSPOSE:
 		np = node(w, n->name, op, 1, in, out);
 		if (a->n_perm)
-			add_attr(np, attr_ints(w, "perm", a->perm, (size_t)a->n_perm));
+			add_attr(np, effc_pbw_attr_ints(&w->pb, "perm", a->perm, (size_t)a->n_perm));
 		break;
 	case EFFC_OP_FLATTEN:
 	case EFFC_OP_RESHAPE:
@@ -324,45 +284,13 @@ static enum effc_status write_node(struct w *w, int i, unsigned char *inited, st
 	default:
 		return effc_node_fail(d, g, n, EFFC_ERR_UNSUPPORTED, "effc quantize cannot write this op");
 	}
-	return w->oom ? effc_fail(d, EFFC_ERR_NOMEM, "out of memory writing the QDQ model") : EFFC_OK;
-}
-
-static Onnx__ValueInfoProto *value_info(struct w *w, const struct effc_tensor *t)
-{
-	Onnx__ValueInfoProto *vi = alloc(w, sizeof *vi);
-	Onnx__TypeProto *tp = alloc(w, sizeof *tp);
-	Onnx__TypeProto__Tensor *tt = alloc(w, sizeof *tt);
-	Onnx__TensorShapeProto *sp = alloc(w, sizeof *sp);
-	Onnx__TensorShapeProto__Dimension **dims = alloc(w, sizeof(*dims) * (size_t)(t->rank + 1));
-	if (w->oom)
-		return NULL;
-	onnx__value_info_proto__init(vi);
-	onnx__type_proto__init(tp);
-	onnx__type_proto__tensor__init(tt);
-	onnx__tensor_shape_proto__init(sp);
-	for (int i = 0; i < t->rank; i++) {
-		if (!(dims[i] = alloc(w, sizeof **dims)))
-			return NULL;
-		onnx__tensor_shape_proto__dimension__init(dims[i]);
-		dims[i]->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-		dims[i]->dim_value = t->dims[i];
-	}
-	sp->n_dim = (size_t)t->rank;
-	sp->dim = dims;
-	tt->has_elem_type = 1;
-	tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-	tt->shape = sp;
-	tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-	tp->tensor_type = tt;
-	vi->name = (char *)t->name;
-	vi->type = tp;
-	return vi;
+	return w->pb.oom ? effc_fail(d, EFFC_ERR_NOMEM, "out of memory writing the QDQ model") : EFFC_OK;
 }
 
 enum effc_status effc_write_qdq(const struct effc_qplan *p, const char *path, size_t *bytes, struct effc_diag *d)
 {
 	const struct effc_graph *g = p->g;
-	struct w w = {.p = p, .a = g->arena};
+	struct w w = {.p = p, .pb = {g->arena, 0}};
 	enum effc_status st = EFFC_OK;
 	unsigned char *inited = calloc((size_t)g->n_t + 1, 1);
 	if (!inited)
@@ -382,58 +310,14 @@ enum effc_status effc_write_qdq(const struct effc_qplan *p, const char *path, si
 		return st;
 	Onnx__ModelProto m;
 	Onnx__GraphProto gp;
-	Onnx__OperatorSetIdProto os, *osp = &os;
-	onnx__model_proto__init(&m);
-	onnx__graph_proto__init(&gp);
-	onnx__operator_set_id_proto__init(&os);
-	os.domain = "";
-	os.has_version = 1;
-	os.version = 13;
-	m.has_ir_version = 1;
-	m.ir_version = 7;
-	m.producer_name = "effc quantize";
-	m.producer_version = EFFC_VERSION;
-	m.n_opset_import = 1;
-	m.opset_import = &osp;
-	m.graph = &gp;
-	gp.name = "quantized";
+	Onnx__OperatorSetIdProto os, *osp;
+	effc_pbw_model_init(&m, &gp, &os, &osp, 13, "effc quantize", "quantized");
 	gp.node = w.nodes;
 	gp.n_node = w.n_nodes;
 	gp.initializer = w.inits;
 	gp.n_initializer = w.n_inits;
-	Onnx__ValueInfoProto **ins = alloc(&w, sizeof(*ins) * (size_t)(g->n_inputs + 1));
-	Onnx__ValueInfoProto **outs = alloc(&w, sizeof(*outs) * (size_t)(g->n_outputs + 1));
-	for (int k = 0; !w.oom && k < g->n_inputs; k++)
-		ins[k] = value_info(&w, &g->t[g->inputs[k]]);
-	for (int k = 0; !w.oom && k < g->n_outputs; k++)
-		outs[k] = value_info(&w, &g->t[g->outputs[k]]);
-	if (w.oom)
-		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory writing %s", path);
-	gp.n_input = (size_t)g->n_inputs;
-	gp.input = ins;
-	gp.n_output = (size_t)g->n_outputs;
-	gp.output = outs;
-	size_t size = onnx__model_proto__get_packed_size(&m);
-	unsigned char *buf = malloc(size ? size : 1);
-	if (!buf)
-		return effc_fail(d, EFFC_ERR_NOMEM, "out of memory writing %s (%zu bytes)", path, size);
-	onnx__model_proto__pack(&m, buf);
-	/* Temporary sibling, then rename: the file is either complete or untouched. */
-	char tmp[4200];
-	if (effc_pathf(tmp, sizeof tmp, "%s.effc-tmp", path)) {
-		free(buf);
-		return effc_fail(d, EFFC_ERR_IO, "%s: path too long", path);
-	}
-	st = effc_write_file(tmp, buf, size, d);
-	free(buf);
-	if (st) {
-		unlink(tmp);
+	if ((st = effc_pbw_graph_io(&w.pb, g, &gp, path, d)) || (st = effc_pbw_save(&m, path, d)))
 		return st;
-	}
-	if (rename(tmp, path) != 0) {
-		unlink(tmp);
-		return effc_fail(d, EFFC_ERR_IO, "%s: cannot move the model into place", path);
-	}
 	*bytes = w.bytes;
 	return EFFC_OK;
 }

@@ -49,6 +49,8 @@ for m in minmax percentile mse; do
 	"$effc" quantize tiny.onnx -o m_$m.onnx --calib-random 2 --method $m --no-sensitivity >m_$m.log 2>&1 && checker m_$m.onnx &&
 		grep -q ", $m)" m_$m.log && ok "--method $m" || bad "--method $m (m_$m.log)"
 done
+"$effc" quantize tiny.onnx -o bc.onnx --calib-random 3 --bias-correction --no-sensitivity >bc.log 2>&1 && checker bc.onnx &&
+	grep -q "bias correction: " bc.log && ok "--bias-correction" || bad "--bias-correction (bc.log)"
 "$effc" quantize tiny.onnx -o s.onnx --calib-random 2 >s.log 2>&1 && grep -q "most sensitive layers" s.log &&
 	[ "$(grep -c ' dB$' s.log)" -ge 10 ] && ok "ten most sensitive layers listed" || bad "sensitivity list (s.log)"
 

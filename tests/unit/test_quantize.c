@@ -1,5 +1,5 @@
 /* test_quantize.c: the arithmetic of `effc quantize` (compiler/qparams.c): activation scales and
- * zero points, per-channel weight quantization, int32 biases and their overflow, and the
+ * zero points, per-channel weight quantization, int32 biases and their overflow, bias correction, and the
  * histogram calibration methods on synthetic distributions whose answers are known. */
 #include "quantize.h"
 #include "testing.h"
@@ -105,6 +105,62 @@ static void test_bias(void)
 	       "per-tensor", "adj %d scale %g q0 %d", adj, s1, q[0]);
 }
 
+/* Bias correction on a 1x1 conv (3 outputs, 4 inputs, 64 positions) whose inputs have nonzero
+ * means: the correction must equal the known shift sum_k (W - Wq)[c][k] * mean(x_k), and the
+ * corrected quantized layer's output means must equal the float layer's. */
+static void test_bias_correction(void)
+{
+	enum { CO = 3, CI = 4, HW = 64 };
+	const float w[CO][CI] = {{0.9f, -0.33f, 0.07f, 0.51f}, {0.013f, 0.5f, -0.29f, 0.011f}, {1.0f, 1.0f, 1.0f, 1.0f}};
+	const float b[CO] = {0.1f, -0.2f, 0.0f}, mean[CI] = {1.5f, -2.0f, 0.75f, 3.0f};
+	int8_t q[CO * CI];
+	float s[CO], wq[CO][CI], x[CI][HW], yf[CO][HW], yq[CO][HW];
+	effc_quantize_weights(&w[0][0], CO, CI, 1, q, s);
+	for (int c = 0; c < CO; c++)
+		for (int k = 0; k < CI; k++)
+			wq[c][k] = q[c * CI + k] * s[c];
+	for (int k = 0; k < CI; k++)
+		for (int e = 0; e < HW; e++)
+			x[k][e] = mean[k] + ((e * 37 + k * 11) % 17 - 8) / 8.0f; /* zero-mean pattern on top */
+	double mx[CI] = {0};
+	for (int k = 0; k < CI; k++)
+		for (int e = 0; e < HW; e++)
+			mx[k] += x[k][e] / (double)HW;
+	float corr[CO] = {0};
+	for (int pass = 0; pass < 2; pass++) {
+		for (int c = 0; c < CO; c++)
+			for (int e = 0; e < HW; e++) {
+				double f = b[c], qq = b[c] + corr[c];
+				for (int k = 0; k < CI; k++)
+					f += (double)w[c][k] * x[k][e], qq += (double)wq[c][k] * x[k][e];
+				yf[c][e] = (float)f, yq[c][e] = (float)qq;
+			}
+		double sf[CO] = {0}, sq[CO] = {0};
+		effc_channel_sums(&yf[0][0], CO, HW, sf);
+		effc_channel_sums(&yq[0][0], CO, HW, sq);
+		if (pass == 1) {
+			double worst = 0;
+			for (int c = 0; c < CO; c++)
+				worst = fmax(worst, fabs(sf[c] - sq[c]) / HW);
+			expect(worst < 1e-5, "bias-correction", "means equal after", "largest mean difference %g", worst);
+			break;
+		}
+		effc_bias_correct(sf, sq, CO, HW, corr);
+		for (int c = 0; c < CO; c++) {
+			double want = 0;
+			for (int k = 0; k < CI; k++)
+				want += ((double)w[c][k] - wq[c][k]) * mx[k];
+			expect(fabs(corr[c] - want) < 1e-5, "bias-correction", "known shift", "channel %d: %g, want %g", c,
+			       corr[c], want);
+		}
+	}
+	expect(corr[2] == 0.0f, "bias-correction", "exact weights need none", "corr %g", corr[2]);
+	double sum[2] = {1, 0};
+	const float v[2][3] = {{1, 2, 3}, {-1, 0.5f, 0}};
+	effc_channel_sums(&v[0][0], 2, 3, sum);
+	expect(sum[0] == 7 && sum[1] == -0.5, "bias-correction", "channel sums add", "%g %g", sum[0], sum[1]);
+}
+
 static uint64_t rng = 88172645463325252ull;
 static double uniform(void)
 {
@@ -175,6 +231,7 @@ int main(void)
 	test_affine();
 	test_weights();
 	test_bias();
+	test_bias_correction();
 	test_histograms();
 	return test_summary();
 }

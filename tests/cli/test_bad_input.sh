@@ -304,7 +304,10 @@ qdq("q_wzp_type.onnx", wzp=np.zeros(4, np.uint8))
 qdq("q_axis_range.onnx", axis=4)
 qdq("q_axis_length.onnx", ws=np.full(3, 0.01, np.float32), wzp=np.zeros(3, np.int8))
 qdq("q_scale_mismatch.onnx", dq_s=0.07)
-qdq("q_output_8bit.onnx", q_out=True)
+# An 8-bit graph input (carried as floats holding its integers) read by a float op, not by a
+# DequantizeLinear.
+save(model([h.make_node("Relu", ["X8"], ["Y"], name="relu8")], [vi("X8", [1, 3, 4, 4], TP.UINT8)], [vi("Y", None)], []),
+     "q_input_8bit_float_op.onnx")
 # QOperator: a QLinearConv without its output scale; a com.microsoft op effc does not know;
 # QLinearGlobalAveragePool over channels-last data.
 qc_inits = [nh.from_array(np.array(0.05, np.float32), "s"), nh.from_array(np.uint8(3), "zp"),
@@ -563,7 +566,7 @@ model_case q_weight_zero_point_type "$M/q_wzp_type.onnx" "node 'dq_w' (Dequantiz
 model_case q_axis_out_of_range "$M/q_axis_range.onnx" "node 'dq_w' (DequantizeLinear)" "axis 4 is out of range"
 model_case q_axis_length "$M/q_axis_length.onnx" "node 'dq_w' (DequantizeLinear)" "scale 'ws' has 3 elements" "has 4"
 model_case q_scale_mismatch "$M/q_scale_mismatch.onnx" "node 'dq_in' (DequantizeLinear)" "another scale"
-model_case q_8bit_output "$M/q_output_8bit.onnx" "graph output 'xq'" "uint8"
+model_case q_8bit_input_float_op "$M/q_input_8bit_float_op.onnx" "node 'relu8' (Relu)" "8-bit graph input 'X8'"
 model_case q_qlinearconv_no_scale "$M/q_qlinearconv_no_scale.onnx" "node 'qconv_noscale' (QLinearConv)" "output scale is missing"
 model_case q_ms_unknown_op "$M/q_ms_unknown.onnx" "node 'qleaky' (QLinearLeakyRelu)" "domain 'com.microsoft'"
 model_case q_gap_channels_last "$M/q_gap_channels_last.onnx" "node 'qgap_nhwc' (QLinearGlobalAveragePool)" "channels_last=1"

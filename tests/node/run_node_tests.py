@@ -50,9 +50,28 @@ SUPPORTED_OPS = frozenset([
     "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Gemm", "MatMul",
     "Identity", "Dropout", "Relu", "Clip", "HardSigmoid", "HardSwish",
     "Softmax", "Transpose", "Pad", "Constant",
-    # quantized models; their node tests stay excluded for their 8-bit inputs and outputs
+    # quantized models: see QPARAM_INPUTS for how their node tests run
     "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
 ])
+
+# Quantization parameters (scales, zero points, and QLinearConv's / QLinearMatMul's weights and
+# bias) that the node tests feed as run-time graph inputs. effc compiles a model for fixed
+# quantization parameters (a scale is folded into each op's requantization), so these inputs are
+# frozen: made initializers with the value every data set gives them (a case whose data sets
+# disagree is excluded). The 8-bit activation inputs and outputs stay graph inputs and outputs,
+# which the generated code carries as floats holding the integer values (docs/int8.md).
+QPARAM_INPUTS = {
+    ("QuantizeLinear", 1), ("QuantizeLinear", 2), ("DequantizeLinear", 1), ("DequantizeLinear", 2),
+    ("QLinearConv", 1), ("QLinearConv", 2), ("QLinearConv", 3), ("QLinearConv", 4), ("QLinearConv", 5),
+    ("QLinearConv", 6), ("QLinearConv", 7), ("QLinearConv", 8),
+    ("QLinearMatMul", 1), ("QLinearMatMul", 2), ("QLinearMatMul", 3), ("QLinearMatMul", 4),
+    ("QLinearMatMul", 5), ("QLinearMatMul", 6), ("QLinearMatMul", 7),
+}
+# 8-bit activations a graph input may feed (op, input index), and ops that may write an 8-bit
+# graph output.
+QACT_INPUTS = {("DequantizeLinear", 0), ("QLinearConv", 0), ("QLinearMatMul", 0)}
+QOUT_OPS = {"QuantizeLinear", "QLinearConv", "QLinearMatMul"}
+EIGHT_BIT = (onnx.TensorProto.UINT8, onnx.TensorProto.INT8)
 
 # Inputs (op, input index) that effc needs as constants (initializers or
 # Constant nodes); when a test feeds them as a runtime int64 graph input the
@@ -162,9 +181,21 @@ def exclusion_reasons(model):
         if kind != "tensor":
             add("%s-typed graph input '%s'" % (kind, vi.name))
             continue
+        uses = consumers.get(vi.name, [])
+        if uses and all(u in QPARAM_INPUTS for u in uses):
+            # frozen (see QPARAM_INPUTS); per-channel parameters of an 8-bit graph
+            # input's or output's Quantize/Dequantize are not supported
+            shape = vi.type.tensor_type.shape
+            n = 1
+            for dim in shape.dim:
+                n *= dim.dim_value if dim.HasField("dim_value") else 0
+            if n != 1 and any(u[0] in ("QuantizeLinear", "DequantizeLinear") for u in uses):
+                add("per-channel quantization of an 8-bit graph input or output (effc: per tensor)")
+            continue
         if et == onnx.TensorProto.FLOAT:
             continue
-        uses = consumers.get(vi.name, [])
+        if et in EIGHT_BIT and uses and all(u in QACT_INPUTS for u in uses):
+            continue
         if et == onnx.TensorProto.INT64 and uses and all(
                 u in CONST_INT64_INPUTS for u in uses):
             for u in uses:
@@ -177,6 +208,8 @@ def exclusion_reasons(model):
         kind, et = _value_kind(vi)
         if kind != "tensor":
             add("%s-typed graph output '%s'" % (kind, vi.name))
+        elif et in EIGHT_BIT and any(n.op_type in QOUT_OPS and vi.name in n.output for n in g.node):
+            pass  # a quantized op's 8-bit output: floats holding the integers
         elif et != onnx.TensorProto.FLOAT:
             add("graph output '%s' is %s, not FLOAT" % (vi.name, _dtype_name(et)))
 
@@ -274,12 +307,57 @@ def _runtime_inputs(model):
     return [vi.name for vi in g.input if vi.name not in inits]
 
 
-def compile_case(effc, name, case_dir, out_dir):
+def _qparam_inputs(model):
+    """Run-time graph inputs that are quantization parameters only (QPARAM_INPUTS)."""
+    uses = {}
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if name:
+                uses.setdefault(name, []).append((node.op_type, i))
+    return [n for n in _runtime_inputs(model) if uses.get(n) and all(u in QPARAM_INPUTS for u in uses[n])]
+
+
+def frozen_model(name, case_dir, model, out_dir):
+    """-> (path of the model effc compiles, None) or (None, reason): case_dir's model with its
+    quantization-parameter inputs made initializers of their data-set values."""
+    frozen = _qparam_inputs(model)
+    if not frozen:
+        return os.path.join(case_dir, "model.onnx"), None
+    values = {}
+    in_names = _runtime_inputs(model)
+    for ds in sorted(glob.glob(os.path.join(case_dir, "test_data_set_*"))):
+        pbs = _numbered(ds, "input")
+        if len(pbs) != len(in_names):
+            return None, "%s: %d input_*.pb for %d graph inputs" % (os.path.basename(ds), len(pbs), len(in_names))
+        for n, pb in zip(in_names, pbs):
+            if n in frozen:
+                _, a = _load_pb(pb)
+                if n in values and not np.array_equal(values[n], a):
+                    return None, "quantization parameter '%s' differs between data sets" % n
+                values[n] = a
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    keep = [vi for vi in m.graph.input if vi.name not in frozen]
+    del m.graph.input[:]
+    m.graph.input.extend(keep)
+    for n in frozen:
+        m.graph.initializer.append(numpy_helper.from_array(values[n], n))
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, name + ".onnx")
+    onnx.save(m, path)
+    return path, None
+
+
+def compile_case(effc, name, case_dir, out_dir, model=None):
     """-> None on success, else a failure reason."""
     if os.path.exists(out_dir):
         shutil.rmtree(out_dir)
-    cmd = [effc, "compile", os.path.join(case_dir, "model.onnx"),
-           "-o", out_dir, "--name", name]
+    path = os.path.join(case_dir, "model.onnx")
+    if model is not None:
+        path, why = frozen_model(name, case_dir, model, os.path.join(os.path.dirname(out_dir), "..", "frozen"))
+        if why:
+            return why
+    cmd = [effc, "compile", path, "-o", out_dir, "--name", name]
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=COMPILE_TIMEOUT, universal_newlines=True,
@@ -447,7 +525,9 @@ def _max_abs_err(actual, expected):
 
 def run_case(work, name, case_dir, model, runner):
     """Run all data sets of a case. -> (ok, reason, max_abs_err)."""
-    in_names = _runtime_inputs(model)
+    all_in = _runtime_inputs(model)
+    frozen = set(_qparam_inputs(model))
+    in_names = [n for n in all_in if n not in frozen]
     out_names = [vi.name for vi in model.graph.output]
     datasets = sorted(glob.glob(os.path.join(case_dir, "test_data_set_*")))
     datasets = [d for d in datasets if os.path.isdir(d)]
@@ -463,9 +543,9 @@ def run_case(work, name, case_dir, model, runner):
         os.makedirs(io)
         in_pbs = _numbered(ds, "input")
         out_pbs = _numbered(ds, "output")
-        if len(in_pbs) != len(in_names):
+        if len(in_pbs) != len(all_in):
             return False, "%s: %d input_*.pb for %d graph inputs %s" % (
-                dsname, len(in_pbs), len(in_names), in_names), None
+                dsname, len(in_pbs), len(all_in), all_in), None
         if len(out_pbs) != len(out_names):
             return False, "%s: %d output_*.pb for %d graph outputs %s" % (
                 dsname, len(out_pbs), len(out_names), out_names), None
@@ -473,10 +553,10 @@ def run_case(work, name, case_dir, model, runner):
         # (order-independent), else fall back to file order.
         loaded = [_load_pb(p) for p in in_pbs]
         by_name = {t.name: a for t, a in loaded}
-        if set(by_name) == set(in_names) and len(by_name) == len(in_names):
+        if set(by_name) == set(all_in) and len(by_name) == len(all_in):
             arrays = [by_name[n] for n in in_names]
         else:
-            arrays = [a for _, a in loaded]
+            arrays = [a for n, (_, a) in zip(all_in, loaded) if n not in frozen]
         argv = [runner]
         for i, arr in enumerate(arrays):
             p = os.path.join(io, "in_%d.f32" % i)
@@ -602,7 +682,7 @@ def main(argv=None):
     compiled = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
         futs = {ex.submit(compile_case, effc, n, models[n][0],
-                          os.path.join(work, "cases", n)): n for n in to_compile}
+                          os.path.join(work, "cases", n), models[n][1]): n for n in to_compile}
         for f in concurrent.futures.as_completed(futs):
             n = futs[f]
             try:

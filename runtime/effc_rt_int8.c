@@ -67,6 +67,26 @@ int effc_rt_q8_vnni_available(void)
 #endif
 }
 
+/* AVX-512 VBMI (vpermi2b) for the table lookup in registers, on top of the VNNI path. -1: the CPU
+ * decides; 0: off (tests run the VNNI path both ways). */
+static int vbmi_setting = -1;
+
+void effc_rt_q8_set_vbmi(int on) { vbmi_setting = on ? -1 : 0; }
+
+int effc_rt_q8_vbmi_available(void)
+{
+#if defined(Q8_X86) && !defined(EFFC_RT_NO_AVX512)
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = effc_rt_q8_vnni_available() && __builtin_cpu_supports("avx512vbmi");
+	}
+	return cached && vbmi_setting != 0;
+#else
+	return 0;
+#endif
+}
+
 /* AUTO: the fastest the CPU has; a forced path must be available. Returns REF..VNNI or -1. */
 static int choose_path(enum effc_rt_q8_path want)
 {
@@ -141,6 +161,7 @@ struct q8_store {
 	const int32_t *bias; /* [np], corrections folded in */
 	struct q8_out o;
 	const int8_t *lut; /* NULL: none */
+	int vbmi;          /* the VNNI kernels look the table up with vpermi2b (chosen at create) */
 	const int8_t *res; /* residual base (row-major [m][n]); NULL: none */
 	struct q8_addk add;
 };
@@ -428,10 +449,40 @@ Q8_AVX2_FN static void gemm_avx2_rows(const struct q8_gemm_k *g, size_t i0, size
 	}
 }
 
-/* Store step for 16 channels (AVX-512): requantization, table (per element), residual add in
- * registers, masked byte store. */
-Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n0, size_t nc, const int8_t *res_row,
-				 int8_t *out_row)
+/* vpermi2b as inline assembly: the kernels keep their AVX-512 VNNI target (a CPU with VNNI but
+ * no VBMI runs them too) and only run this where create found VBMI. Each byte of idx selects one
+ * of the 128 bytes of (t0, t1) by its low 7 bits. */
+Q8_VNNI_INLINE __m512i q8_perm2b(__m512i idx, __m512i t0, __m512i t1)
+{
+	__asm__("vpermi2b %2, %1, %0" : "+v"(idx) : "v"(t0), "v"(t1));
+	return idx;
+}
+
+/* The 256-entry table in four registers. */
+struct q8_tab {
+	__m512i t[4];
+};
+
+Q8_VNNI_INLINE struct q8_tab q8_tab_load(const int8_t *lut)
+{
+	struct q8_tab tb;
+	for (int i = 0; i < 4; i++)
+		tb.t[i] = lut ? _mm512_loadu_si512(lut + 64 * i) : _mm512_setzero_si512();
+	return tb;
+}
+
+/* Every byte x of v replaced by lut[(uint8_t)x]: two 128-byte lookups, blended on bit 7. */
+Q8_VNNI_INLINE __m512i q8_lookup64(__m512i v, const struct q8_tab *tb)
+{
+	const __m512i lo = q8_perm2b(v, tb->t[0], tb->t[1]);
+	const __m512i hi = q8_perm2b(v, tb->t[2], tb->t[3]);
+	return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
+}
+
+/* Store step for 16 channels (AVX-512): requantization, table (vpermi2b with VBMI, else per
+ * element), residual add in registers, masked byte store. */
+Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, const struct q8_tab *tb, size_t n0, size_t nc,
+				 const int8_t *res_row, int8_t *out_row)
 {
 	const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 	acc = _mm512_add_epi32(acc, _mm512_loadu_si512(s->bias + n0));
@@ -439,11 +490,18 @@ Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n
 	v = _mm512_min_ps(_mm512_set1_ps(s->o.hi_f), _mm512_max_ps(_mm512_set1_ps(s->o.lo_f), v));
 	__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s->o.zp));
 	if (s->lut) {
-		int32_t t[16];
-		_mm512_storeu_si512(t, q);
-		for (size_t j = 0; j < nc; j++)
-			t[j] = s->lut[(uint8_t)(int8_t)t[j]];
-		q = _mm512_loadu_si512(t);
+		if (s->vbmi) {
+			/* The low byte of each lane is the index; the lookup leaves the entry there. */
+			q = q8_lookup64(q, tb);
+			if (res_row)
+				q = _mm512_srai_epi32(_mm512_slli_epi32(q, 24), 24);
+		} else {
+			int32_t t[16];
+			_mm512_storeu_si512(t, q);
+			for (size_t j = 0; j < nc; j++)
+				t[j] = s->lut[(uint8_t)(int8_t)t[j]];
+			q = _mm512_loadu_si512(t);
+		}
 	}
 	if (res_row) {
 		const struct q8_addk *k = &s->add;
@@ -468,6 +526,7 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
 	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
 	for (size_t grp = 0; grp < full; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
@@ -496,7 +555,7 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 		const int8_t *res_row = g->s.res ? g->s.res + i * g->n : NULL;
 		for (int h = 0; h < np2; h++) {
 			const size_t n0 = (p + h) * 16, nc = g->n - n0 < 16 ? g->n - n0 : 16;
-			vnni_store16(acc[r][h], &g->s, n0, nc, res_row, g->c + i * g->n);
+			vnni_store16(acc[r][h], &g->s, &tb, n0, nc, res_row, g->c + i * g->n);
 		}
 	}
 }
@@ -644,6 +703,7 @@ Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
 Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 {
 	const size_t C = (size_t)d->p.c;
+	const struct q8_tab tb = q8_tab_load(d->s.vbmi ? d->s.lut : NULL);
 	for (int ox = 0; ox < d->p.out_w; ox++) {
 		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
 		const int8_t *srcs[DW_MAX_TAPS];
@@ -658,7 +718,7 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 				const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
 				acc = _mm512_dpwssd_epi32(acc, xv, wv);
 			}
-			vnni_store16(acc, &d->s, c0, nc, NULL, dst);
+			vnni_store16(acc, &d->s, &tb, c0, nc, NULL, dst);
 		}
 	}
 }
@@ -820,6 +880,19 @@ Q8_VNNI_FN static void mul_vnni_pairs(const int8_t *a, const int8_t *b, size_t n
 		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
 		const __m512i bv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i));
 		mul_vnni16(a + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(bv, _mm512_set1_epi32(k->zb))), k, mask, y + i);
+	}
+}
+
+/* The table op with VBMI: 64 bytes per lookup, a masked tail. */
+Q8_VNNI_FN static void lut_vbmi(const int8_t *lut, const int8_t *x, size_t n, int8_t *y)
+{
+	const struct q8_tab tb = q8_tab_load(lut);
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64)
+		_mm512_storeu_si512(y + i, q8_lookup64(_mm512_loadu_si512(x + i), &tb));
+	if (i < n) {
+		const __mmask64 mask = ((__mmask64)1 << (n - i)) - 1;
+		_mm512_mask_storeu_epi8(y + i, mask, q8_lookup64(_mm512_maskz_loadu_epi8(mask, x + i), &tb));
 	}
 }
 
@@ -1149,6 +1222,7 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		g->s.lut = op->lut;
+		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	if (p->residual) {
 		op->add = *p->residual;
@@ -1206,6 +1280,7 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		d->s.lut = op->lut;
+		d->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	d->p.lut = NULL, d->p.w_scale = NULL, op->p.dw.lut = NULL, op->p.dw.w_scale = NULL;
 	return EFFC_RT_OK;
@@ -1255,7 +1330,7 @@ int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const in
 	if (!lut || !x || !y)
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_LUT;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = effc_rt_q8_vbmi_available() ? EFFC_RT_Q8_VNNI : EFFC_RT_Q8_REF; /* VNNI here: with VBMI */
 	memcpy(op->lut, lut, 256);
 	op->has_lut = 1;
 	op->n = n;
@@ -1342,6 +1417,7 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		g->s.lut = op->lut;
+		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	if (p->residual) {
 		op->add = *p->residual;
@@ -1407,6 +1483,12 @@ static void op_task(void *arg, size_t t)
 	}
 	case EFFC_RT_Q8_LUT: {
 		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
+		if (op->path == EFFC_RT_Q8_VNNI) {
+			lut_vbmi(op->lut, op->in + i0, n, op->out + i0);
+			break;
+		}
+#endif
 		for (size_t i = i0; i < i0 + n; i++)
 			op->out[i] = op->lut[(uint8_t)op->in[i]];
 		break;

@@ -73,15 +73,22 @@ static int onnx_agrees(int8_t y, double v, int32_t zp, int32_t lo, int32_t hi, s
 	return 0;
 }
 
-static const char *path_name(enum effc_rt_q8_path p)
+/* The paths the loops force, by index: the VNNI path twice, without and with VBMI (its table
+ * lookup in registers); path_select turns VBMI on or off for the creates that follow. */
+static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI, EFFC_RT_Q8_VNNI};
+#define NPATHS 4
+static const char *path_label(size_t pi)
 {
-	return p == EFFC_RT_Q8_VNNI ? "vnni" : p == EFFC_RT_Q8_AVX2 ? "avx2" : "ref";
+	static const char *const names[] = {"ref", "avx2", "vnni", "vnni+vbmi"};
+	return names[pi];
 }
-static int path_available(enum effc_rt_q8_path p)
+static int path_select(size_t pi)
 {
-	return p == EFFC_RT_Q8_VNNI ? effc_rt_q8_vnni_available() : p == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available() : 1;
+	effc_rt_q8_set_vbmi(pi == 3);
+	return paths[pi] == EFFC_RT_Q8_VNNI   ? effc_rt_q8_vnni_available() && (pi != 3 || effc_rt_q8_vbmi_available())
+	       : paths[pi] == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available()
+					      : 1;
 }
-static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI};
 
 static struct effc_rt rts[2]; /* one and two threads */
 
@@ -207,11 +214,11 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 
 	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
 	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++) {
+	for (size_t pi = 0; pi < NPATHS; pi++) {
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;
@@ -296,10 +303,10 @@ static void test_gemm_ties(void)
 	check(bad == 0 && ties > 50, "gemm ties: reference rounds exact .5 to even", "%d wrong, %d ties", bad, ties);
 	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
 	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
-	for (size_t pi = 1; pi < 3; pi++) {
+	for (size_t pi = 1; pi < NPATHS; pi++) {
 		char name[64];
-		snprintf(name, sizeof name, "gemm ties: %s = reference", path_name(paths[pi]));
-		if (!path_available(paths[pi])) {
+		snprintf(name, sizeof name, "gemm ties: %s = reference", path_label(pi));
+		if (!path_select(pi)) {
 			printf("skip %s: not available on this CPU or build (not counted)\n", name);
 			continue;
 		}
@@ -380,11 +387,11 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 
 	void *packed = xmalloc(effc_rt_q8_dw_packed_bytes(C, dc->k, dc->k));
 	effc_rt_q8_dw_pack(C, dc->k, dc->k, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;
@@ -543,13 +550,30 @@ static void test_lut(void)
 	static int8_t x[N], got[N];
 	fill_i8(x, N);
 	struct effc_rt_q8_op op;
-	st = effc_rt_q8_lut_create(&rts[1], &op, lut, N, x, got);
-	if (st == EFFC_RT_OK)
-		effc_rt_q8_run(&rts[1], &op);
-	ok = st == EFFC_RT_OK;
-	for (size_t i = 0; i < N; i++)
-		ok &= got[i] == lut[(uint8_t)x[i]];
-	check(ok, "lut op (2 threads) = table", "wrong");
+	/* Every length up to 130 (the 64-byte lookups' tails), then N; without and with VBMI. */
+	for (int vb = 0; vb < 2; vb++) {
+		effc_rt_q8_set_vbmi(vb);
+		if (vb && !effc_rt_q8_vbmi_available()) {
+			printf("skip lut op vbmi: this CPU or build lacks AVX-512 VBMI (not counted)\n");
+			continue;
+		}
+		ok = 1;
+		for (size_t len = 0; len <= N; len = len < 130 ? len + 1 : N + (len == N)) {
+			memset(got, 0x55, N);
+			st = effc_rt_q8_lut_create(&rts[1], &op, lut, len, x + (len & 7), got);
+			if (st == EFFC_RT_OK)
+				effc_rt_q8_run(&rts[1], &op);
+			ok &= st == EFFC_RT_OK;
+			for (size_t i = 0; i < N; i++)
+				ok &= got[i] == (i < len ? lut[(uint8_t)x[i + (len & 7)]] : 0x55);
+			ok &= op.path == (vb ? EFFC_RT_Q8_VNNI : op.path);
+			if (len == N)
+				break;
+		}
+		check(ok, vb ? "lut op, vbmi (2 threads, lengths 0..130 and 9000) = table"
+			     : "lut op (2 threads, lengths 0..130 and 9000) = table",
+		      "wrong");
+	}
 	check(effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, (struct effc_rt_q8_quant){0.0f, 0}, o6) == EFFC_RT_ERR_ARGS &&
 		      effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, in, (struct effc_rt_q8_quant){0.1f, 128}) ==
 			      EFFC_RT_ERR_ARGS,
@@ -594,9 +618,9 @@ static void test_quantize(void)
 			char name[120];
 			snprintf(name, sizeof name, "quantize scale %g zp %d", q.scale, q.zero_point);
 			expect(ok, name, "reference = definition (ties to even, NaN -> zp, saturation)", "mismatch");
-			for (size_t pi = 0; pi < 3; pi++)
+			for (size_t pi = 0; pi < NPATHS; pi++)
 				for (int th = 0; th < 2; th++) {
-					if (!path_available(paths[pi]))
+					if (!path_select(pi))
 						continue;
 					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
 					int same = 1;
@@ -612,7 +636,7 @@ static void test_quantize(void)
 					}
 					char what[64];
 					snprintf(what, sizeof what, "%s %d thread%s = reference (n 1, 3, 17, 40, %d)",
-						 path_name(paths[pi]), th + 1, th ? "s" : "", N - 8);
+						 path_label(pi), th + 1, th ? "s" : "", N - 8);
 					expect(same, name, what, "different");
 				}
 		}
@@ -636,9 +660,9 @@ static void test_dequantize(void)
 			char name[120];
 			snprintf(name, sizeof name, "dequantize scale %g zp %d", q.scale, q.zero_point);
 			expect(ok, name, "reference = definition", "mismatch");
-			for (size_t pi = 0; pi < 3; pi++)
+			for (size_t pi = 0; pi < NPATHS; pi++)
 				for (int th = 0; th < 2; th++) {
-					if (!path_available(paths[pi]))
+					if (!path_select(pi))
 						continue;
 					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
 					int same = 1;
@@ -654,7 +678,7 @@ static void test_dequantize(void)
 						effc_rt_q8_op_destroy(&op);
 					}
 					char what[64];
-					snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1,
+					snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1,
 						 th ? "s" : "");
 					expect(same, name, what, "different");
 				}
@@ -688,11 +712,11 @@ static void mul_case_run(size_t batch, size_t rows, size_t c, int broadcast, int
 				ok = onnx_agrees(want[i], v, zo, lo, hi, &ts);
 			}
 	expect(ok && (!pow2 || ts.near == 0), name, "reference = ONNX double formula", "mismatch (%zu near ties)", ts.near);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi]))
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi))
 				continue;
 			struct effc_rt_q8_op op;
 			memset(got, 0x55, n + 1);
@@ -827,11 +851,11 @@ static void conv_case_run(const struct conv_case *cc)
 	}
 	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(cc->out_c, cc->kh, cc->kw, cc->in_c));
 	effc_rt_q8_conv_pack(cc->out_c, cc->kh, cc->kw, cc->in_c, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;

@@ -700,27 +700,123 @@ Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
 	}
 }
 
+/* One output pixel, every channel, through its table of tap pointers (padded taps read the
+ * zero-point row): the borders, and any kernel shape without a blocked version. */
+Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox, const struct q8_tab *tb, int8_t *dst)
+{
+	const size_t C = (size_t)d->p.c;
+	const int8_t *srcs[DW_MAX_TAPS];
+	const int taps = d->p.kh * d->p.kw;
+	dw_taps(d, b, oy, ox, srcs);
+	for (size_t c0 = 0; c0 < C; c0 += 16) {
+		const size_t nc = C - c0 < 16 ? C - c0 : 16;
+		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+		__m512i acc = _mm512_setzero_si512();
+		for (int t = 0; t < taps; t++) {
+			const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
+			const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
+			acc = _mm512_dpwssd_epi32(acc, xv, wv);
+		}
+		vnni_store16(acc, &d->s, tb, c0, nc, NULL, dst);
+	}
+}
+
+#define DW_PB 8 /* output pixels per block of the interior kernel */
+
+/* PB interior output pixels (every tap inside the row horizontally) from input column ix0 on, 16
+ * channels at c0: rows[ky] is the input row of tap row ky at channel c0 (the zero-point row with
+ * pixel step 0 when the row is padding). Each input vector is loaded once and multiplied into
+ * every output of the block that reads it (input j feeds output p through tap kx = j - p*SW);
+ * KW, SW and PB are constants, so the loops unroll into straight code. */
+Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ix0,
+				  const int KH, const int KW, const int SW, const int PB, size_t c0, __mmask16 mask,
+				  const struct q8_tab *tb, int8_t *dst, size_t C)
+{
+	__m512i acc[DW_PB];
+	for (int p = 0; p < PB; p++)
+		acc[p] = _mm512_setzero_si512();
+	const int span = (PB - 1) * SW + KW;
+	for (int ky = 0; ky < KH; ky++) {
+		const int8_t *r = rows[ky] + (ptrdiff_t)ix0 * (ptrdiff_t)step[ky];
+		const size_t st = step[ky];
+		__m512i w[7];
+		for (int kx = 0; kx < KW; kx++)
+			w[kx] = _mm512_loadu_si512(d->w + (size_t)(ky * KW + kx) * d->cp + c0);
+		for (int j = 0; j < span; j++) {
+			const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, r + (size_t)j * st));
+			for (int kx = 0; kx < KW; kx++) {
+				const int q = j - kx;
+				if (q >= 0 && q % SW == 0 && q / SW < PB)
+					acc[q / SW] = _mm512_dpwssd_epi32(acc[q / SW], xv, w[kx]);
+			}
+		}
+	}
+	for (int p = 0; p < PB; p++)
+		vnni_store16(acc[p], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst + (size_t)p * C);
+}
+
+/* The interior [ox_lo, ox_hi) of a row for a kernel shape known at compile time: channel blocks
+ * outermost (their weights stay in L1), then blocks of PB pixels, then single pixels. */
+Q8_VNNI_INLINE void dw_vnni_interior(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step,
+				     int ox_lo, int ox_hi, const int KH, const int KW, const int SW,
+				     const struct q8_tab *tb, int8_t *dst_row)
+{
+	const size_t C = (size_t)d->p.c;
+	for (size_t c0 = 0; c0 < C; c0 += 16) {
+		const size_t nc = C - c0 < 16 ? C - c0 : 16;
+		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+		const int8_t *rc[7];
+		for (int ky = 0; ky < KH; ky++)
+			rc[ky] = rows[ky] + (step[ky] ? c0 : 0);
+		int ox = ox_lo;
+		for (; ox + DW_PB <= ox_hi; ox += DW_PB)
+			dw_vnni_block(d, rc, step, ox * SW - d->p.pad_left, KH, KW, SW, DW_PB, c0, mask, tb,
+				      dst_row + (size_t)ox * C, C);
+		for (; ox < ox_hi; ox++)
+			dw_vnni_block(d, rc, step, ox * SW - d->p.pad_left, KH, KW, SW, 1, c0, mask, tb,
+				      dst_row + (size_t)ox * C, C);
+	}
+}
+
 Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 {
 	const size_t C = (size_t)d->p.c;
 	const struct q8_tab tb = q8_tab_load(d->s.vbmi ? d->s.lut : NULL);
-	for (int ox = 0; ox < d->p.out_w; ox++) {
-		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
-		const int8_t *srcs[DW_MAX_TAPS];
-		const int taps = d->p.kh * d->p.kw;
-		dw_taps(d, b, oy, ox, srcs);
-		for (size_t c0 = 0; c0 < C; c0 += 16) {
-			const size_t nc = C - c0 < 16 ? C - c0 : 16;
-			const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
-			__m512i acc = _mm512_setzero_si512();
-			for (int t = 0; t < taps; t++) {
-				const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
-				const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
-				acc = _mm512_dpwssd_epi32(acc, xv, wv);
+	int8_t *dst_row = d->y + ((size_t)b * d->p.out_h + oy) * d->p.out_w * C;
+	const int kh = d->p.kh, kw = d->p.kw, sw = d->p.sw;
+	/* Interior columns: every tap of the kernel row inside the input. */
+	int ox_lo = (d->p.pad_left + sw - 1) / sw;
+	int ox_hi = d->p.in_w - kw + d->p.pad_left >= 0 ? (d->p.in_w - kw + d->p.pad_left) / sw + 1 : 0;
+	if (ox_hi > d->p.out_w)
+		ox_hi = d->p.out_w;
+	const int blocked = ((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && (sw == 1 || sw == 2);
+	if (!blocked || ox_lo >= ox_hi)
+		ox_lo = ox_hi = 0;
+	for (int ox = 0; ox < ox_lo; ox++)
+		dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
+	if (ox_lo < ox_hi) {
+		const int8_t *rows[7];
+		size_t step[7];
+		for (int ky = 0; ky < kh; ky++) {
+			const int iy = oy * d->p.sh - d->p.pad_top + ky;
+			if (iy < 0 || iy >= d->p.in_h) {
+				rows[ky] = d->zrow, step[ky] = 0;
+			} else {
+				rows[ky] = d->x + ((size_t)b * d->p.in_h + iy) * d->p.in_w * C;
+				step[ky] = C;
 			}
-			vnni_store16(acc, &d->s, &tb, c0, nc, NULL, dst);
 		}
+		if (kh == 3 && sw == 1)
+			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 3, 3, 1, &tb, dst_row);
+		else if (kh == 3)
+			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 3, 3, 2, &tb, dst_row);
+		else if (sw == 1)
+			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 5, 5, 1, &tb, dst_row);
+		else
+			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 5, 5, 2, &tb, dst_row);
 	}
+	for (int ox = ox_hi > ox_lo ? ox_hi : 0; ox < d->p.out_w; ox++)
+		dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
 }
 #endif
 

@@ -436,6 +436,23 @@ static void test_dw(void)
 					dc.lo = dc.zo; /* fused Relu */
 				dw_case_run(&dc, &ts);
 			}
+	/* Wide rows: the blocked interior kernel (3x3 and 5x5, strides 1 and 2) with whole blocks of
+	 * 8 pixels and a remainder, channel tails, padding rows at the top and bottom. */
+	for (int k = 3; k <= 5; k += 2)
+		for (int s = 1; s <= 2; s++)
+			for (int wi = 0; wi < 2; wi++, idx++) {
+				struct dw_case dc = {.batch = 1, .h = 5 + wi, .w = wi ? 43 : 29, .c = wi ? 40 : 16 + 8 * s, .k = k,
+						     .s = s, .zi = zps[idx % 4], .zo = zps[(idx / 3) % 4], .lo = -128,
+						     .hi = 127, .lut = (idx % 2) == 0};
+				dc.pt = dc.pl = dc.pb = dc.pr = k / 2;
+				if (wi)
+					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
+				dw_case_run(&dc, &ts);
+			}
+	/* 7x7: the per-pixel kernel on a wide row. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 4, .w = 30, .c = 20, .k = 7, .s = 1, .pt = 3, .pl = 3, .pb = 3, .pr = 3,
+				      .zi = 5, .zo = -7, .lo = -128, .hi = 127, .lut = 1},
+		    &ts);
 	/* A map smaller than the kernel: every tap is near a border. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 2, .w = 1, .c = 24, .k = 5, .s = 1, .pt = 2, .pl = 2, .pb = 2, .pr = 2,
 				      .zi = 127, .zo = -128, .lo = -128, .hi = 127},

@@ -979,6 +979,64 @@ Q8_VNNI_FN static void mul_vnni_pairs(const int8_t *a, const int8_t *b, size_t n
 	}
 }
 
+/* GAP: int32 sums over the rows of channels [c0, c1), 64 channels at a time. */
+Q8_VNNI_FN static void gap_vnni_sums(const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1, int32_t *sums)
+{
+	for (size_t ch = c0; ch < c1; ch += 64) {
+		__mmask16 m[4];
+		for (int q = 0; q < 4; q++) {
+			const size_t lo = ch + 16 * (size_t)q;
+			const size_t nq = lo >= c1 ? 0 : c1 - lo >= 16 ? 16 : c1 - lo;
+			m[q] = (__mmask16)((1u << nq) - 1);
+		}
+		__m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+				  _mm512_setzero_si512()};
+		const int8_t *p = x + ch;
+		for (size_t i = 0; i < hw; i++, p += c)
+			for (int q = 0; q < 4; q++)
+				acc[q] = _mm512_add_epi32(acc[q], _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[q], p + 16 * q)));
+		for (int q = 0; q < 4; q++)
+			_mm512_mask_storeu_epi32(sums + (ch - c0) + 16 * (size_t)q, m[q], acc[q]);
+	}
+}
+
+Q8_AVX2_FN static void gap_avx2_sums(const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1, int32_t *sums)
+{
+	for (size_t ch = c0; ch < c1; ch += 8) {
+		const size_t nc = c1 - ch < 8 ? c1 - ch : 8;
+		__m256i acc = _mm256_setzero_si256();
+		const int8_t *p = x + ch;
+		for (size_t i = 0; i < hw; i++, p += c) {
+			int64_t bytes = 0;
+			if (nc == 8)
+				memcpy(&bytes, p, 8);
+			else
+				memcpy(&bytes, p, nc);
+			acc = _mm256_add_epi32(acc, _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes)));
+		}
+		int32_t t[8];
+		_mm256_storeu_si256((__m256i *)t, acc);
+		memcpy(sums + (ch - c0), t, nc * sizeof(int32_t));
+	}
+}
+
+/* Add: 16 lanes, the reference's fmaf as an FMA instruction. */
+Q8_VNNI_FN static void add_vnni(const struct q8_addk *k, size_t n, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const __m512i za = _mm512_set1_epi32(k->za), zb = _mm512_set1_epi32(k->zb), zo = _mm512_set1_epi32(k->o.zp);
+	const __m512 ra = _mm512_set1_ps(k->ra), rb = _mm512_set1_ps(k->rb);
+	const __m512 lo = _mm512_set1_ps(k->o.lo_f), hi = _mm512_set1_ps(k->o.hi_f);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512i av = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + i));
+		const __m512i bv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i));
+		const __m512 bb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(bv, zb)), rb);
+		__m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(av, za)), ra, bb);
+		v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+		_mm_mask_storeu_epi8(y + i, mask, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zo)));
+	}
+}
+
 /* The table op with VBMI: 64 bytes per lookup, a masked tail. */
 Q8_VNNI_FN static void lut_vbmi(const int8_t *lut, const int8_t *x, size_t n, int8_t *y)
 {
@@ -1040,6 +1098,20 @@ Q8_AVX2_FN static void mul_avx2_pairs(const int8_t *a, const int8_t *b, size_t n
 	for (size_t i = 0; i < n; i += 8) {
 		const size_t nc = n - i < 8 ? n - i : 8;
 		mul_avx2_8(a + i, avx2_load8_i8_ps(b + i, nc, k->zb), k, nc, y + i);
+	}
+}
+
+Q8_AVX2_FN static void add_avx2(const struct q8_addk *k, size_t n, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const __m256 ra = _mm256_set1_ps(k->ra), rb = _mm256_set1_ps(k->rb);
+	const __m256 lo = _mm256_set1_ps(k->o.lo_f), hi = _mm256_set1_ps(k->o.hi_f);
+	for (size_t i = 0; i < n; i += 8) {
+		const size_t nc = n - i < 8 ? n - i : 8;
+		const __m256 bb = _mm256_mul_ps(avx2_load8_i8_ps(b + i, nc, k->zb), rb);
+		__m256 v = _mm256_fmadd_ps(avx2_load8_i8_ps(a + i, nc, k->za), ra, bb);
+		v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+		const int64_t out = avx2_narrow8(_mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(k->o.zp)));
+		memcpy(y + i, &out, nc);
 	}
 }
 
@@ -1205,6 +1277,41 @@ static void dequant_task(const struct effc_rt_q8_op *op, size_t t)
 	default:
 		effc_rt_q8_dequantize_ref(op->q, n, op->in + i0, op->fout + i0);
 	}
+}
+
+#define GAP_CB 64 /* channels per task of the global average pooling */
+
+/* GAP task t: batch entry t / blocks, channels of block t % blocks; sums by the chosen path, then
+ * the reference's requantization per channel. */
+static void gap_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct effc_rt_q8_gap *p = &op->p.gap;
+	const size_t blocks = (p->c + GAP_CB - 1) / GAP_CB, b = t / blocks, c0 = t % blocks * GAP_CB;
+	const size_t c1 = c0 + GAP_CB < p->c ? c0 + GAP_CB : p->c;
+	const int8_t *x = op->in + b * p->hw * p->c;
+	int32_t sums[GAP_CB];
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		gap_vnni_sums(x, p->hw, p->c, c0, c1, sums);
+		break;
+	case EFFC_RT_Q8_AVX2:
+		gap_avx2_sums(x, p->hw, p->c, c0, c1, sums);
+		break;
+#endif
+	default:
+		for (size_t ch = c0; ch < c1; ch++) {
+			int32_t acc = 0;
+			for (size_t i = 0; i < p->hw; i++)
+				acc += x[i * p->c + ch];
+			sums[ch - c0] = acc;
+		}
+	}
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const float mult = gap_multiplier(p);
+	const int32_t zsum = (int32_t)p->hw * p->in.zero_point; /* |hw * zi| <= 2^23 * 128 */
+	for (size_t ch = c0; ch < c1; ch++)
+		op->out[b * p->c + ch] = (int8_t)requant(sums[ch - c0] - zsum, mult, &o);
 }
 
 /* ---- Creates ------------------------------------------------------------------------------- */
@@ -1393,7 +1500,7 @@ int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	    !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) || !mult_ok(gap_multiplier(p)))
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_GAP;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
 	op->p.gap = *p;
 	op->in = x, op->out = y;
 	return EFFC_RT_OK;
@@ -1409,7 +1516,7 @@ int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	if (!p || !a || !b || !y || !add_ok(p) || !mult_ok(add_consts(p).ra) || !mult_ok(add_consts(p).rb))
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_ADD;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
 	op->add = *p;
 	op->n = n;
 	op->in = a, op->in2 = b, op->out = y;
@@ -1574,6 +1681,16 @@ static void op_task(void *arg, size_t t)
 		break;
 	case EFFC_RT_Q8_ADD: {
 		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
+		if (op->path == EFFC_RT_Q8_VNNI || op->path == EFFC_RT_Q8_AVX2) {
+			const struct q8_addk k = add_consts(&op->add);
+			if (op->path == EFFC_RT_Q8_VNNI)
+				add_vnni(&k, n, op->in + i0, op->in2 + i0, op->out + i0);
+			else
+				add_avx2(&k, n, op->in + i0, op->in2 + i0, op->out + i0);
+			break;
+		}
+#endif
 		effc_rt_q8_add_ref(&op->add, n, op->in + i0, op->in2 + i0, op->out + i0);
 		break;
 	}
@@ -1601,12 +1718,9 @@ static void op_task(void *arg, size_t t)
 	case EFFC_RT_Q8_DEQUANTIZE:
 		dequant_task(op, t);
 		break;
-	case EFFC_RT_Q8_GAP: {
-		struct effc_rt_q8_gap g = op->p.gap;
-		g.batch = 1;
-		effc_rt_q8_gap_ref(&g, op->in + t * g.hw * g.c, op->out + t * g.c);
+	case EFFC_RT_Q8_GAP:
+		gap_task(op, t);
 		break;
-	}
 	default:
 		break;
 	}
@@ -1629,7 +1743,7 @@ int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 		tasks = (op->n + ELEM_TILE - 1) / ELEM_TILE;
 		break;
 	case EFFC_RT_Q8_GAP:
-		tasks = op->p.gap.batch;
+		tasks = op->p.gap.batch * ((op->p.gap.c + GAP_CB - 1) / GAP_CB);
 		break;
 	case EFFC_RT_Q8_CONV: {
 		const struct q8_conv_k *cv = op->packed;

@@ -471,6 +471,30 @@ static void test_dw(void)
 
 /* ---- GAP, add, table ----------------------------------------------------------------------- */
 
+/* The GAP op on every available path (forced after create) and 1 and 2 threads = want. */
+static void gap_paths(const struct effc_rt_q8_gap *p, const int8_t *x, const int8_t *want, int8_t *got, char *name,
+		      int zi)
+{
+	const size_t ny = p->batch * p->c;
+	for (size_t pi = 0; pi < 3; pi++) {
+		if (!path_select(pi))
+			continue;
+		for (int th = 0; th < 2; th++) {
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, ny);
+			int st = effc_rt_q8_gap_create(&rts[th], &op, p, x, got);
+			if (st == EFFC_RT_OK) {
+				op.path = paths[pi];
+				effc_rt_q8_run(&rts[th], &op);
+			}
+			snprintf(name, 64, "gap zi=%d hw=%zu c=%zu: %s %d thread%s = reference", zi, p->hw, p->c, path_label(pi),
+				 th + 1, th ? "s" : "");
+			check(st == EFFC_RT_OK && memcmp(got, want, ny) == 0, name, "status %d or different", st);
+			effc_rt_q8_op_destroy(&op);
+		}
+	}
+}
+
 static void test_gap(void)
 {
 	const size_t batch = 2, hw = 49, c = 40;
@@ -492,12 +516,16 @@ static void test_gap(void)
 		char name[64];
 		snprintf(name, sizeof name, "gap zi=%d: reference = ONNX double formula", zps[zi]);
 		check(ok, name, "mismatch");
-		struct effc_rt_q8_op op;
-		int st = effc_rt_q8_gap_create(&rts[1], &op, &p, x, got);
-		if (st == EFFC_RT_OK)
-			effc_rt_q8_run(&rts[1], &op);
-		snprintf(name, sizeof name, "gap zi=%d: op = reference", zps[zi]);
-		check(st == EFFC_RT_OK && memcmp(got, want, sizeof want) == 0, name, "status %d or different", st);
+		gap_paths(&p, x, want, got, name, zps[zi]);
+	}
+	/* More channels than one task's block (200 = 3 x 64 + 8), and hw = 1. */
+	static int8_t xb[2 * 30 * 200], wantb[400], gotb[400];
+	fill_i8(xb, sizeof xb);
+	for (int hi = 0; hi < 2; hi++) {
+		struct effc_rt_q8_gap p = {2, hi ? 30 : 1, 200, {0.05f, 7}, {0.01f, -3}, -100, 127};
+		effc_rt_q8_gap_ref(&p, xb, wantb);
+		char name[64];
+		gap_paths(&p, xb, wantb, gotb, name, 7);
 	}
 }
 
@@ -522,12 +550,24 @@ static void test_add(void)
 		char name[80];
 		snprintf(name, sizeof name, "add %d: reference = ONNX double formula (%zu near-tie)", i, ts.near);
 		check(ok && (i != 2 || ts.near == 0), name, "mismatch");
-		struct effc_rt_q8_op op;
-		int st = effc_rt_q8_add_create(&rts[1], &op, &p, N, a, b, got);
-		if (st == EFFC_RT_OK)
-			effc_rt_q8_run(&rts[1], &op);
-		snprintf(name, sizeof name, "add %d: op (2 threads) = reference", i);
-		check(st == EFFC_RT_OK && memcmp(got, want, N) == 0, name, "status %d or different", st);
+		for (size_t pi = 0; pi < 3; pi++) {
+			if (!path_select(pi))
+				continue;
+			/* N, and a short length (the tails). */
+			for (int ln = 0; ln < 2; ln++) {
+				const size_t len = ln ? 37 : N;
+				struct effc_rt_q8_op op;
+				memset(got, 0x55, N);
+				int st = effc_rt_q8_add_create(&rts[1], &op, &p, len, a, b, got);
+				if (st == EFFC_RT_OK) {
+					op.path = paths[pi];
+					effc_rt_q8_run(&rts[1], &op);
+				}
+				snprintf(name, sizeof name, "add %d: %s (2 threads, %zu) = reference", i, path_label(pi), len);
+				check(st == EFFC_RT_OK && memcmp(got, want, len) == 0 && (len == N || got[len] == 0x55), name,
+				      "status %d or different", st);
+			}
+		}
 	}
 }
 

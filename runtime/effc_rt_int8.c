@@ -162,6 +162,8 @@ struct q8_store {
 	struct q8_out o;
 	const int8_t *lut; /* NULL: none */
 	int vbmi;          /* the VNNI kernels look the table up with vpermi2b (chosen at create) */
+	int int_clamp;     /* every |acc * mult| < 2^30: the packs' saturation replaces the float clamp */
+	int32_t lo8, hi8;  /* the output clamp in the output's integer domain */
 	const int8_t *res; /* residual base (row-major [m][n]); NULL: none */
 	struct q8_addk add;
 };
@@ -480,12 +482,12 @@ Q8_VNNI_INLINE __m512i q8_lookup64(__m512i v, const struct q8_tab *tb)
 }
 
 /* Store step for 16 channels (AVX-512): requantization, table (vpermi2b with VBMI, else per
- * element), residual add in registers, masked byte store. */
+ * element), residual add in registers, masked byte store. acc holds the bias already (the
+ * kernels start their sums from it). */
 Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, const struct q8_tab *tb, size_t n0, size_t nc,
 				 const int8_t *res_row, int8_t *out_row)
 {
 	const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
-	acc = _mm512_add_epi32(acc, _mm512_loadu_si512(s->bias + n0));
 	__m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(s->mult + n0));
 	v = _mm512_min_ps(_mm512_set1_ps(s->o.hi_f), _mm512_max_ps(_mm512_set1_ps(s->o.lo_f), v));
 	__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s->o.zp));
@@ -516,14 +518,56 @@ Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, const st
 	_mm_mask_storeu_epi8(out_row + n0, mask, _mm512_cvtepi32_epi8(q));
 }
 
+/* The store step of four 16-lane accumulators without a residual, as 64 bytes [a0 a1 a2 a3]:
+ * multiply, the float clamp (skipped where create proved |acc * m| < 2^30, the packs' saturation
+ * and a byte clamp giving the same result), round, two saturating packs with the zero point added
+ * in int16 (exact: the values are within [-255, 255] or saturate outside the int8 range either
+ * way), the lanes back in order, then the table on all 64 bytes at once. */
+Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 m0, __m512 m1, __m512 m2,
+				     __m512 m3, const struct q8_store *s, const struct q8_tab *tb)
+{
+	__m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0), m0), f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(a1), m1);
+	__m512 f2 = _mm512_mul_ps(_mm512_cvtepi32_ps(a2), m2), f3 = _mm512_mul_ps(_mm512_cvtepi32_ps(a3), m3);
+	if (!s->int_clamp) {
+		const __m512 lo = _mm512_set1_ps(s->o.lo_f), hi = _mm512_set1_ps(s->o.hi_f);
+		f0 = _mm512_min_ps(hi, _mm512_max_ps(lo, f0));
+		f1 = _mm512_min_ps(hi, _mm512_max_ps(lo, f1));
+		f2 = _mm512_min_ps(hi, _mm512_max_ps(lo, f2));
+		f3 = _mm512_min_ps(hi, _mm512_max_ps(lo, f3));
+	}
+	const __m512i zp = _mm512_set1_epi16((short)s->o.zp);
+	const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f0), _mm512_cvtps_epi32(f1)), zp);
+	const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f2), _mm512_cvtps_epi32(f3)), zp);
+	__m512i b = _mm512_packs_epi16(w01, w23); /* 128-bit lane l: dwords a0[4l..], a1[4l..], a2[4l..], a3[4l..] */
+	if (s->int_clamp)
+		b = _mm512_min_epi8(_mm512_max_epi8(b, _mm512_set1_epi8((char)s->lo8)), _mm512_set1_epi8((char)s->hi8));
+	b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+	if (s->lut) {
+		if (s->vbmi) {
+			b = q8_lookup64(b, tb);
+		} else {
+			int8_t t[64];
+			_mm512_storeu_si512(t, b);
+			for (int j = 0; j < 64; j++)
+				t[j] = s->lut[(uint8_t)t[j]];
+			b = _mm512_loadu_si512(t);
+		}
+	}
+	return b;
+}
+
 /* Rows [i0, i0+mr) (mr <= 8) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
  * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. 16
  * accumulators, 2 weight vectors and a broadcast fit AVX-512's 32 registers. */
 Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, int np2)
 {
 	__m512i acc[8][2];
-	for (int r = 0; r < 8; r++)
-		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	{
+		const __m512i bias0 = _mm512_loadu_si512(g->s.bias + p * 16);
+		const __m512i bias1 = np2 > 1 ? _mm512_loadu_si512(g->s.bias + p * 16 + 16) : _mm512_setzero_si512();
+		for (int r = 0; r < 8; r++)
+			acc[r][0] = bias0, acc[r][1] = bias1;
+	}
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
 	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
@@ -549,6 +593,22 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 			if (np2 > 1)
 				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
 		}
+	}
+	if (!g->s.res) {
+		/* Two rows x 32 channels per store step. */
+		const size_t n0 = p * 16, nt = g->n - n0 < 32 ? g->n - n0 : 32;
+		const __mmask32 mask = nt >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nt) - 1);
+		const __m512 m0 = _mm512_loadu_ps(g->s.mult + n0);
+		const __m512 m1 = np2 > 1 ? _mm512_loadu_ps(g->s.mult + n0 + 16) : m0;
+		for (int r = 0; r < mr; r += 2) {
+			int8_t *row = g->c + (i0 + r) * g->n + n0;
+			const __m512i b = vnni_requant4(acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1], m0, m1, m0, m1,
+							&g->s, &tb);
+			_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
+			if (r + 1 < mr)
+				_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+		}
+		return;
 	}
 	for (int r = 0; r < mr; r++) {
 		const size_t i = i0 + r;
@@ -711,7 +771,7 @@ Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox
 	for (size_t c0 = 0; c0 < C; c0 += 16) {
 		const size_t nc = C - c0 < 16 ? C - c0 : 16;
 		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
-		__m512i acc = _mm512_setzero_si512();
+		__m512i acc = _mm512_loadu_si512(d->s.bias + c0);
 		for (int t = 0; t < taps; t++) {
 			const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
 			const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
@@ -733,8 +793,9 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 				  const struct q8_tab *tb, int8_t *dst, size_t C)
 {
 	__m512i acc[DW_PB];
+	const __m512i bias = _mm512_loadu_si512(d->s.bias + c0);
 	for (int p = 0; p < PB; p++)
-		acc[p] = _mm512_setzero_si512();
+		acc[p] = bias;
 	const int span = (PB - 1) * SW + KW;
 	for (int ky = 0; ky < KH; ky++) {
 		const int8_t *r = rows[ky] + (ptrdiff_t)ix0 * (ptrdiff_t)step[ky];
@@ -750,6 +811,18 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 					acc[q / SW] = _mm512_dpwssd_epi32(acc[q / SW], xv, w[kx]);
 			}
 		}
+	}
+	if (PB % 4 == 0) {
+		const __m512 m = _mm512_loadu_ps(d->s.mult + c0);
+		for (int p = 0; p < PB; p += 4) {
+			const __m512i b = vnni_requant4(acc[p], acc[p + 1], acc[p + 2], acc[p + 3], m, m, m, m, &d->s, tb);
+			int8_t *o = dst + (size_t)p * C + c0;
+			_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
+			_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
+			_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
+			_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
+		}
+		return;
 	}
 	for (int p = 0; p < PB; p++)
 		vnni_store16(acc[p], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst + (size_t)p * C);
@@ -1385,6 +1458,17 @@ static int make_channel_consts(struct effc_rt_q8_op *op, size_t n, size_t np, fl
 	return EFFC_RT_OK;
 }
 
+/* The store step's integer clamp: where no |acc * mult| can reach 2^30 (acc within the folded
+ * bias plus sum_bound), rounding first and saturating after gives the float clamp's result. */
+static void store_clamp_consts(struct q8_store *s, size_t n, int64_t sum_bound, int32_t lo, int32_t hi)
+{
+	s->lo8 = lo, s->hi8 = hi;
+	s->int_clamp = 1;
+	for (size_t j = 0; j < n; j++)
+		if ((fabs((double)s->bias[j]) + (double)sum_bound) * (double)s->mult[j] >= 1073741824.0)
+			s->int_clamp = 0;
+}
+
 int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
 			   const void *packed, const int8_t *a, const int8_t *residual, int8_t *c)
 {
@@ -1421,6 +1505,7 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	}
 	g->s.mult = op->mult, g->s.bias = op->bias;
 	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&g->s, p->n, (int64_t)p->k * 255 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
@@ -1479,6 +1564,7 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 	}
 	d->s.mult = op->mult, d->s.bias = op->bias;
 	d->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&d->s, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
@@ -1616,6 +1702,7 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	}
 	g->s.mult = op->mult, g->s.bias = op->bias;
 	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&g->s, g->n, (int64_t)K * 255 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;

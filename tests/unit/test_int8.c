@@ -130,6 +130,7 @@ struct gemm_case {
 	int32_t zi, zo, zr, lo, hi;
 	int lut, residual;
 	int pow2; /* power-of-two scales: exact ties */
+	int big;  /* an output scale 1e-7 times smaller: multipliers so big that the kernels keep the float clamp */
 };
 
 /* The double-precision ONNX formula for one GEMM output (before the table/residual). */
@@ -161,6 +162,8 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 	}
 	p.w_scale = ws;
 	p.out = (struct effc_rt_q8_quant){gc->pow2 ? ldexpf(1.0f, (int)ceil(log2(spread))) : (float)(0.02 * 0.005 * spread), gc->zo};
+	if (gc->big)
+		p.out.scale *= 1e-7f;
 	int8_t lut[256];
 	if (gc->lut) {
 		effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, p.out, p.out);
@@ -174,8 +177,8 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 		p.residual = &radd;
 
 	char name[160];
-	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
-		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "");
+	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
+		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "", gc->big ? " big" : "");
 
 	/* The reference against the double formula. */
 	effc_rt_q8_gemm_ref(&p, w, bias, a, res, want);
@@ -273,6 +276,13 @@ static void test_gemm(void)
 		      &saturated, &total);
 	check(saturated > total / 50 && saturated < total / 2, "gemm: the cases cover saturation without being dominated by it",
 	      "%zu of %zu outputs at a bound", saturated, total);
+	/* Multipliers near 1e4: the store steps keep the float clamp (saturating outputs both ways). */
+	for (int lu = 0; lu < 2; lu++) {
+		size_t sat_big = 0, total_big = 0;
+		gemm_case_run(&(struct gemm_case){.m = 19, .n = 40, .k = 24, .zi = 5, .zo = -9, .lo = -128, .hi = 100,
+						 .lut = lu, .big = 1},
+			      &ts, &sat_big, &total_big);
+	}
 	printf("gemm: reference vs double formula: %zu equal, %zu within one step at a near-tie (of %zu differing)\n",
 	       ts.exact, ts.near, ts.diff);
 }
@@ -327,6 +337,7 @@ struct dw_case {
 	int batch, h, w, c, k, s, pt, pl, pb, pr;
 	int32_t zi, zo, lo, hi;
 	int lut;
+	int big; /* as the GEMM's: the float clamp in the store step */
 };
 
 static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
@@ -349,6 +360,8 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 	}
 	p.in = (struct effc_rt_q8_quant){0.03f, dc->zi};
 	p.out = (struct effc_rt_q8_quant){(float)(0.03 * 0.01 * spread), dc->zo};
+	if (dc->big)
+		p.out.scale *= 1e-7f;
 	p.w_scale = ws;
 	int8_t lut[256];
 	if (dc->lut) {
@@ -449,6 +462,10 @@ static void test_dw(void)
 					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
 				dw_case_run(&dc, &ts);
 			}
+	/* Big multipliers: the float clamp in the blocked store. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 3, .w = 21, .c = 24, .k = 3, .s = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+				      .zi = 2, .zo = 3, .lo = -128, .hi = 127, .lut = 1, .big = 1},
+		    &ts);
 	/* 7x7: the per-pixel kernel on a wide row. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 4, .w = 30, .c = 20, .k = 7, .s = 1, .pt = 3, .pl = 3, .pb = 3, .pr = 3,
 				      .zi = 5, .zo = -7, .lo = -128, .hi = 127, .lut = 1},

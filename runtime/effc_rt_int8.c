@@ -789,11 +789,12 @@ Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox
  * every output of the block that reads it (input j feeds output p through tap kx = j - p*SW);
  * KW, SW and PB are constants, so the loops unroll into straight code. */
 Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ix0,
-				  const int KH, const int KW, const int SW, const int PB, size_t c0, __mmask16 mask,
+				  const int KH, const int KW, const int SW, const int PB, const int FULL, const int CHECK, size_t c0, __mmask16 mask,
 				  const struct q8_tab *tb, int8_t *dst, size_t C)
 {
 	__m512i acc[DW_PB];
 	const __m512i bias = _mm512_loadu_si512(d->s.bias + c0);
+#pragma GCC unroll 8
 	for (int p = 0; p < PB; p++)
 		acc[p] = bias;
 	const int span = (PB - 1) * SW + KW;
@@ -801,10 +802,18 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 		const int8_t *r = rows[ky] + (ptrdiff_t)ix0 * (ptrdiff_t)step[ky];
 		const size_t st = step[ky];
 		__m512i w[7];
+#pragma GCC unroll 8
 		for (int kx = 0; kx < KW; kx++)
 			w[kx] = _mm512_loadu_si512(d->w + (size_t)(ky * KW + kx) * d->cp + c0);
+#pragma GCC unroll 24
 		for (int j = 0; j < span; j++) {
-			const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, r + (size_t)j * st));
+			/* Whole blocks load plainly (the load folds into vpmovsxbd); the channel tail masked. */
+			const int8_t *src = r + (ptrdiff_t)j * (ptrdiff_t)st;
+			if (CHECK && (unsigned)(ix0 + j) >= (unsigned)d->p.in_w)
+				src = d->zrow + c0; /* a padding column */
+			const __m128i xb = FULL ? _mm_loadu_si128((const __m128i *)src) : _mm_maskz_loadu_epi8(mask, src);
+			const __m512i xv = _mm512_cvtepi8_epi32(xb);
+#pragma GCC unroll 8
 			for (int kx = 0; kx < KW; kx++) {
 				const int q = j - kx;
 				if (q >= 0 && q % SW == 0 && q / SW < PB)
@@ -814,6 +823,7 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 	}
 	if (PB % 4 == 0) {
 		const __m512 m = _mm512_loadu_ps(d->s.mult + c0);
+#pragma GCC unroll 2
 		for (int p = 0; p < PB; p += 4) {
 			const __m512i b = vnni_requant4(acc[p], acc[p + 1], acc[p + 2], acc[p + 3], m, m, m, m, &d->s, tb);
 			int8_t *o = dst + (size_t)p * C + c0;
@@ -828,26 +838,43 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 		vnni_store16(acc[p], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst + (size_t)p * C);
 }
 
-/* The interior [ox_lo, ox_hi) of a row for a kernel shape known at compile time: channel blocks
- * outermost (their weights stay in L1), then blocks of PB pixels, then single pixels. */
-Q8_VNNI_INLINE void dw_vnni_interior(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step,
-				     int ox_lo, int ox_hi, const int KH, const int KW, const int SW,
-				     const struct q8_tab *tb, int8_t *dst_row)
+/* A whole output row for a kernel shape known at compile time: channel blocks outermost (their
+ * weights stay in L1), then blocks of 8, 4 and 1 pixels; blocks with a tap in the left or right
+ * padding ([0, ox_lo) and [ox_hi, out_w)) check each input column and read the zero-point row
+ * there, the others read straight. */
+Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ox_lo,
+				 int ox_hi, const int KH, const int KW, const int SW, const struct q8_tab *tb,
+				 int8_t *dst_row)
 {
 	const size_t C = (size_t)d->p.c;
+	const int W = d->p.out_w, pl = d->p.pad_left;
 	for (size_t c0 = 0; c0 < C; c0 += 16) {
 		const size_t nc = C - c0 < 16 ? C - c0 : 16;
 		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 		const int8_t *rc[7];
 		for (int ky = 0; ky < KH; ky++)
 			rc[ky] = rows[ky] + (step[ky] ? c0 : 0);
-		int ox = ox_lo;
-		for (; ox + DW_PB <= ox_hi; ox += DW_PB)
-			dw_vnni_block(d, rc, step, ox * SW - d->p.pad_left, KH, KW, SW, DW_PB, c0, mask, tb,
-				      dst_row + (size_t)ox * C, C);
-		for (; ox < ox_hi; ox++)
-			dw_vnni_block(d, rc, step, ox * SW - d->p.pad_left, KH, KW, SW, 1, c0, mask, tb,
-				      dst_row + (size_t)ox * C, C);
+		int ox = 0;
+		for (; ox + DW_PB <= W; ox += DW_PB) {
+			int8_t *o = dst_row + (size_t)ox * C;
+			const int inner = ox >= ox_lo && ox + DW_PB <= ox_hi;
+			if (inner && nc == 16)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 1, 0, c0, mask, tb, o, C);
+			else if (inner)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 0, c0, mask, tb, o, C);
+			else
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 1, c0, mask, tb, o, C);
+		}
+		for (; ox + 4 <= W; ox += 4) {
+			int8_t *o = dst_row + (size_t)ox * C;
+			if (ox >= ox_lo && ox + 4 <= ox_hi)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 0, 0, c0, mask, tb, o, C);
+			else
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 0, 1, c0, mask, tb, o, C);
+		}
+		for (; ox < W; ox++)
+			dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 1, 0, 1, c0, mask, tb, dst_row + (size_t)ox * C,
+				      C);
 	}
 }
 
@@ -857,39 +884,33 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 	const struct q8_tab tb = q8_tab_load(d->s.vbmi ? d->s.lut : NULL);
 	int8_t *dst_row = d->y + ((size_t)b * d->p.out_h + oy) * d->p.out_w * C;
 	const int kh = d->p.kh, kw = d->p.kw, sw = d->p.sw;
-	/* Interior columns: every tap of the kernel row inside the input. */
-	int ox_lo = (d->p.pad_left + sw - 1) / sw;
-	int ox_hi = d->p.in_w - kw + d->p.pad_left >= 0 ? (d->p.in_w - kw + d->p.pad_left) / sw + 1 : 0;
-	if (ox_hi > d->p.out_w)
-		ox_hi = d->p.out_w;
-	const int blocked = ((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && (sw == 1 || sw == 2);
-	if (!blocked || ox_lo >= ox_hi)
-		ox_lo = ox_hi = 0;
-	for (int ox = 0; ox < ox_lo; ox++)
-		dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
-	if (ox_lo < ox_hi) {
-		const int8_t *rows[7];
-		size_t step[7];
-		for (int ky = 0; ky < kh; ky++) {
-			const int iy = oy * d->p.sh - d->p.pad_top + ky;
-			if (iy < 0 || iy >= d->p.in_h) {
-				rows[ky] = d->zrow, step[ky] = 0;
-			} else {
-				rows[ky] = d->x + ((size_t)b * d->p.in_h + iy) * d->p.in_w * C;
-				step[ky] = C;
-			}
-		}
-		if (kh == 3 && sw == 1)
-			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 3, 3, 1, &tb, dst_row);
-		else if (kh == 3)
-			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 3, 3, 2, &tb, dst_row);
-		else if (sw == 1)
-			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 5, 5, 1, &tb, dst_row);
-		else
-			dw_vnni_interior(d, rows, step, ox_lo, ox_hi, 5, 5, 2, &tb, dst_row);
+	if (!(((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && (sw == 1 || sw == 2))) {
+		for (int ox = 0; ox < d->p.out_w; ox++)
+			dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
+		return;
 	}
-	for (int ox = ox_hi > ox_lo ? ox_hi : 0; ox < d->p.out_w; ox++)
-		dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
+	/* Interior columns [ox_lo, ox_hi): every tap of the kernel row inside the input. */
+	const int ox_lo = (d->p.pad_left + sw - 1) / sw;
+	const int ox_hi = d->p.in_w - kw + d->p.pad_left >= 0 ? (d->p.in_w - kw + d->p.pad_left) / sw + 1 : 0;
+	const int8_t *rows[7];
+	size_t step[7];
+	for (int ky = 0; ky < kh; ky++) {
+		const int iy = oy * d->p.sh - d->p.pad_top + ky;
+		if (iy < 0 || iy >= d->p.in_h) {
+			rows[ky] = d->zrow, step[ky] = 0;
+		} else {
+			rows[ky] = d->x + ((size_t)b * d->p.in_h + iy) * d->p.in_w * C;
+			step[ky] = C;
+		}
+	}
+	if (kh == 3 && sw == 1)
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 1, &tb, dst_row);
+	else if (kh == 3)
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 2, &tb, dst_row);
+	else if (sw == 1)
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 1, &tb, dst_row);
+	else
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 2, &tb, dst_row);
 }
 #endif
 

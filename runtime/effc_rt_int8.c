@@ -556,64 +556,102 @@ Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i
 	return b;
 }
 
-/* Rows [i0, i0+mr) (mr <= 8) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
- * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. 16
- * accumulators, 2 weight vectors and a broadcast fit AVX-512's 32 registers. */
-Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, int np2)
+/* Rows [i0, i0+mr) (mr <= MR) x panels [p, p+NP): vpdpbusd of (a + 128) as unsigned bytes
+ * against the signed weights, four k per lane; the sums start from the bias, which holds
+ * -(za + 128) * wsum. MR x NP <= 16 accumulators (8 x 2, or 16 x 1 when one panel is left), the
+ * weight vectors and a broadcast fit AVX-512's 32 registers. MR and NP are constants. */
+Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, const int MR, const int NP)
 {
-	__m512i acc[8][2];
-	{
-		const __m512i bias0 = _mm512_loadu_si512(g->s.bias + p * 16);
-		const __m512i bias1 = np2 > 1 ? _mm512_loadu_si512(g->s.bias + p * 16 + 16) : _mm512_setzero_si512();
-		for (int r = 0; r < 8; r++)
-			acc[r][0] = bias0, acc[r][1] = bias1;
-	}
+	__m512i acc[16][2];
+	const __m512i bias0 = _mm512_loadu_si512(g->s.bias + p * 16);
+	const __m512i bias1 = NP > 1 ? _mm512_loadu_si512(g->s.bias + p * 16 + 16) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = bias0, acc[r][1] = bias1;
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
 	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
 	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
+	const int8_t *a0 = g->a + i0 * g->k;
+	const size_t k = g->k;
 	for (size_t grp = 0; grp < full; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
-		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
-		for (int r = 0; r < mr; r++) {
-			int32_t word;
-			memcpy(&word, g->a + (i0 + r) * g->k + grp * 4, 4);
-			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
-			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-			if (np2 > 1)
-				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++) {
+			if (r < mr) {
+				int32_t word;
+				memcpy(&word, a0 + (size_t)r * k + grp * 4, 4);
+				const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+				acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+				if (NP > 1)
+					acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+			}
 		}
 	}
 	if (full < g->kg) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
-		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
-		for (int r = 0; r < mr; r++) {
-			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, full)), flip);
-			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-			if (np2 > 1)
-				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++) {
+			if (r < mr) {
+				const __m512i av =
+					_mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, a0 + (size_t)r * k, full)), flip);
+				acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+				if (NP > 1)
+					acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
+			}
 		}
 	}
 	if (!g->s.res) {
-		/* Two rows x 32 channels per store step. */
-		const size_t n0 = p * 16, nt = g->n - n0 < 32 ? g->n - n0 : 32;
-		const __mmask32 mask = nt >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nt) - 1);
+		const size_t n0 = p * 16;
 		const __m512 m0 = _mm512_loadu_ps(g->s.mult + n0);
-		const __m512 m1 = np2 > 1 ? _mm512_loadu_ps(g->s.mult + n0 + 16) : m0;
-		for (int r = 0; r < mr; r += 2) {
-			int8_t *row = g->c + (i0 + r) * g->n + n0;
-			const __m512i b = vnni_requant4(acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1], m0, m1, m0, m1,
-							&g->s, &tb);
-			_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
-			if (r + 1 < mr)
-				_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+		if (NP > 1) {
+			/* Two rows x 32 channels per store step. */
+			const size_t nt = g->n - n0 < 32 ? g->n - n0 : 32;
+			const __mmask32 mask = nt >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nt) - 1);
+			const __m512 m1 = _mm512_loadu_ps(g->s.mult + n0 + 16);
+#pragma GCC unroll 8
+			for (int r = 0; r < MR; r += 2) {
+				if (r < mr) {
+					int8_t *row = g->c + (i0 + r) * g->n + n0;
+					const __m512i b = vnni_requant4(acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1], m0, m1, m0,
+									m1, &g->s, &tb);
+					_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
+					if (r + 1 < mr)
+						_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+				}
+			}
+		} else {
+			/* Four rows x 16 channels per store step. */
+			const size_t nt = g->n - n0 < 16 ? g->n - n0 : 16;
+			const __mmask16 mask = (__mmask16)((1u << nt) - 1);
+#pragma GCC unroll 4
+			for (int r = 0; r < MR; r += 4) {
+				if (r < mr) {
+					int8_t *row = g->c + (i0 + r) * g->n + n0;
+					const __m512i b = vnni_requant4(acc[r][0], acc[r + 1][0], acc[r + 2][0], acc[r + 3][0], m0, m0,
+									m0, m0, &g->s, &tb);
+					_mm_mask_storeu_epi8(row, mask, _mm512_castsi512_si128(b));
+					if (r + 1 < mr)
+						_mm_mask_storeu_epi8(row + g->n, mask, _mm512_extracti32x4_epi32(b, 1));
+					if (r + 2 < mr)
+						_mm_mask_storeu_epi8(row + 2 * g->n, mask, _mm512_extracti32x4_epi32(b, 2));
+					if (r + 3 < mr)
+						_mm_mask_storeu_epi8(row + 3 * g->n, mask, _mm512_extracti32x4_epi32(b, 3));
+				}
+			}
 		}
 		return;
 	}
-	for (int r = 0; r < mr; r++) {
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r++) {
+		if (r >= mr)
+			break;
 		const size_t i = i0 + r;
-		const int8_t *res_row = g->s.res ? g->s.res + i * g->n : NULL;
-		for (int h = 0; h < np2; h++) {
+		const int8_t *res_row = g->s.res + i * g->n;
+#pragma GCC unroll 2
+		for (int h = 0; h < NP; h++) {
 			const size_t n0 = (p + h) * 16, nc = g->n - n0 < 16 ? g->n - n0 : 16;
 			vnni_store16(acc[r][h], &g->s, &tb, n0, nc, res_row, g->c + i * g->n);
 		}
@@ -622,36 +660,20 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 
 Q8_VNNI_FN static void gemm_vnni_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t p0, size_t p1)
 {
-	for (size_t p = p0; p < p1; p += 2) {
-		const int np2 = p + 1 < p1 ? 2 : 1;
+	size_t p = p0;
+	for (; p + 2 <= p1; p += 2) {
 		size_t i = i0;
 		for (; i + 8 <= i1; i += 8)
-			vnni_tile(g, i, 8, p, np2);
-		switch (i1 - i) {
-		case 7:
-			vnni_tile(g, i, 7, p, np2);
-			break;
-		case 6:
-			vnni_tile(g, i, 6, p, np2);
-			break;
-		case 5:
-			vnni_tile(g, i, 5, p, np2);
-			break;
-		case 4:
-			vnni_tile(g, i, 4, p, np2);
-			break;
-		case 3:
-			vnni_tile(g, i, 3, p, np2);
-			break;
-		case 2:
-			vnni_tile(g, i, 2, p, np2);
-			break;
-		case 1:
-			vnni_tile(g, i, 1, p, np2);
-			break;
-		default:
-			break;
-		}
+			vnni_tile(g, i, 8, p, 8, 2);
+		if (i < i1)
+			vnni_tile(g, i, (int)(i1 - i), p, 8, 2);
+	}
+	if (p < p1) {
+		size_t i = i0;
+		for (; i + 16 <= i1; i += 16)
+			vnni_tile(g, i, 16, p, 16, 1);
+		if (i < i1)
+			vnni_tile(g, i, (int)(i1 - i), p, 16, 1);
 	}
 }
 #endif

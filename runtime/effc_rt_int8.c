@@ -539,7 +539,7 @@ Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i
 	const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f0), _mm512_cvtps_epi32(f1)), zp);
 	const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f2), _mm512_cvtps_epi32(f3)), zp);
 	__m512i b = _mm512_packs_epi16(w01, w23); /* 128-bit lane l: dwords a0[4l..], a1[4l..], a2[4l..], a3[4l..] */
-	if (s->int_clamp)
+	if (s->int_clamp && (s->lo8 > -128 || s->hi8 < 127)) /* packsswb saturated to the int8 range already */
 		b = _mm512_min_epi8(_mm512_max_epi8(b, _mm512_set1_epi8((char)s->lo8)), _mm512_set1_epi8((char)s->hi8));
 	b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
 	if (s->lut) {
@@ -617,9 +617,15 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 					int8_t *row = g->c + (i0 + r) * g->n + n0;
 					const __m512i b = vnni_requant4(acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1], m0, m1, m0,
 									m1, &g->s, &tb);
-					_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
-					if (r + 1 < mr)
-						_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+					if (nt == 32) {
+						_mm256_storeu_si256((__m256i *)row, _mm512_castsi512_si256(b));
+						if (r + 1 < mr)
+							_mm256_storeu_si256((__m256i *)(row + g->n), _mm512_extracti64x4_epi64(b, 1));
+					} else {
+						_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
+						if (r + 1 < mr)
+							_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+					}
 				}
 			}
 		} else {
@@ -707,9 +713,12 @@ static size_t gemm_tasks(const struct q8_gemm_k *g)
 
 /* ---- Depthwise paths ----------------------------------------------------------------------- */
 
+#define DW_CG 128 /* channels per task of the VNNI depthwise kernel (with the row: small maps still split) */
+
 struct q8_dw_k {
 	struct effc_rt_q8_dw p;
 	size_t cp;
+	size_t cgroups; /* channel groups per row: tasks = batch * out_h * cgroups (VNNI; 1 on the others) */
 	const int32_t *w; /* [taps][cp], low 16 bits */
 	const int8_t *x, *zrow;
 	int8_t *y;
@@ -784,13 +793,13 @@ Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
 
 /* One output pixel, every channel, through its table of tap pointers (padded taps read the
  * zero-point row): the borders, and any kernel shape without a blocked version. */
-Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox, const struct q8_tab *tb, int8_t *dst)
+Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox, size_t cb0, size_t C,
+				  const struct q8_tab *tb, int8_t *dst)
 {
-	const size_t C = (size_t)d->p.c;
 	const int8_t *srcs[DW_MAX_TAPS];
 	const int taps = d->p.kh * d->p.kw;
 	dw_taps(d, b, oy, ox, srcs);
-	for (size_t c0 = 0; c0 < C; c0 += 16) {
+	for (size_t c0 = cb0; c0 < C; c0 += 16) {
 		const size_t nc = C - c0 < 16 ? C - c0 : 16;
 		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 		__m512i acc = _mm512_loadu_si512(d->s.bias + c0);
@@ -849,10 +858,17 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 		for (int p = 0; p < PB; p += 4) {
 			const __m512i b = vnni_requant4(acc[p], acc[p + 1], acc[p + 2], acc[p + 3], m, m, m, m, &d->s, tb);
 			int8_t *o = dst + (size_t)p * C + c0;
-			_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
-			_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
-			_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
-			_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
+			if (FULL) {
+				_mm_storeu_si128((__m128i *)o, _mm512_castsi512_si128(b));
+				_mm_storeu_si128((__m128i *)(o + C), _mm512_extracti32x4_epi32(b, 1));
+				_mm_storeu_si128((__m128i *)(o + 2 * C), _mm512_extracti32x4_epi32(b, 2));
+				_mm_storeu_si128((__m128i *)(o + 3 * C), _mm512_extracti32x4_epi32(b, 3));
+			} else {
+				_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
+				_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
+				_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
+				_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
+			}
 		}
 		return;
 	}
@@ -865,32 +881,38 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
  * padding ([0, ox_lo) and [ox_hi, out_w)) check each input column and read the zero-point row
  * there, the others read straight. */
 Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ox_lo,
-				 int ox_hi, const int KH, const int KW, const int SW, const struct q8_tab *tb,
-				 int8_t *dst_row)
+				 int ox_hi, const int KH, const int KW, const int SW, size_t cb0, size_t cb1,
+				 const struct q8_tab *tb, int8_t *dst_row)
 {
-	const size_t C = (size_t)d->p.c;
+	const size_t C = (size_t)d->p.c; /* the pixel stride */
 	const int W = d->p.out_w, pl = d->p.pad_left;
-	for (size_t c0 = 0; c0 < C; c0 += 16) {
-		const size_t nc = C - c0 < 16 ? C - c0 : 16;
+	for (size_t c0 = cb0; c0 < cb1; c0 += 16) {
+		const size_t nc = cb1 - c0 < 16 ? cb1 - c0 : 16;
 		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 		const int8_t *rc[7];
 		for (int ky = 0; ky < KH; ky++)
 			rc[ky] = rows[ky] + (step[ky] ? c0 : 0);
 		int ox = 0;
+		const int full = nc == 16;
 		for (; ox + DW_PB <= W; ox += DW_PB) {
 			int8_t *o = dst_row + (size_t)ox * C;
 			const int inner = ox >= ox_lo && ox + DW_PB <= ox_hi;
-			if (inner && nc == 16)
+			if (inner && full)
 				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 1, 0, c0, mask, tb, o, C);
 			else if (inner)
 				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 0, c0, mask, tb, o, C);
+			else if (full)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 1, 1, c0, mask, tb, o, C);
 			else
 				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 1, c0, mask, tb, o, C);
 		}
 		for (; ox + 4 <= W; ox += 4) {
 			int8_t *o = dst_row + (size_t)ox * C;
-			if (ox >= ox_lo && ox + 4 <= ox_hi)
-				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 0, 0, c0, mask, tb, o, C);
+			const int inner = ox >= ox_lo && ox + 4 <= ox_hi;
+			if (inner && full)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 1, 0, c0, mask, tb, o, C);
+			else if (full)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 1, 1, c0, mask, tb, o, C);
 			else
 				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 0, 1, c0, mask, tb, o, C);
 		}
@@ -900,7 +922,8 @@ Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *r
 	}
 }
 
-Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
+/* Output row oy of batch entry b, channels [cb0, cb1) (cb0 a multiple of 16). */
+Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_t cb0, size_t cb1)
 {
 	const size_t C = (size_t)d->p.c;
 	const struct q8_tab tb = q8_tab_load(d->s.vbmi ? d->s.lut : NULL);
@@ -908,7 +931,7 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 	const int kh = d->p.kh, kw = d->p.kw, sw = d->p.sw;
 	if (!(((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && (sw == 1 || sw == 2))) {
 		for (int ox = 0; ox < d->p.out_w; ox++)
-			dw_vnni_pixel(d, b, oy, ox, &tb, dst_row + (size_t)ox * C);
+			dw_vnni_pixel(d, b, oy, ox, cb0, cb1, &tb, dst_row + (size_t)ox * C);
 		return;
 	}
 	/* Interior columns [ox_lo, ox_hi): every tap of the kernel row inside the input. */
@@ -926,19 +949,21 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
 		}
 	}
 	if (kh == 3 && sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 1, &tb, dst_row);
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 1, cb0, cb1, &tb, dst_row);
 	else if (kh == 3)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 2, &tb, dst_row);
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 2, cb0, cb1, &tb, dst_row);
 	else if (sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 1, &tb, dst_row);
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 1, cb0, cb1, &tb, dst_row);
 	else
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 2, &tb, dst_row);
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 2, cb0, cb1, &tb, dst_row);
 }
 #endif
 
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
+	const size_t cg = t % d->cgroups;
+	t /= d->cgroups;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
 		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
@@ -946,9 +971,11 @@ static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 	}
 	switch (op->path) {
 #ifdef Q8_X86
-	case EFFC_RT_Q8_VNNI:
-		dw_vnni_row(d, b, oy);
+	case EFFC_RT_Q8_VNNI: {
+		const size_t cb0 = cg * DW_CG, cb1 = cb0 + DW_CG < (size_t)d->p.c ? cb0 + DW_CG : (size_t)d->p.c;
+		dw_vnni_row(d, b, oy, cb0, cb1);
 		return;
+	}
 	case EFFC_RT_Q8_AVX2:
 		dw_avx2_row(d, b, oy);
 		return;
@@ -1590,6 +1617,7 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		return EFFC_RT_ERR_NOMEM;
 	d->p = *p;
 	d->cp = round_up((size_t)p->c, 16);
+	d->cgroups = path == EFFC_RT_Q8_VNNI && p->kh * p->kw <= DW_MAX_TAPS ? ((size_t)p->c + DW_CG - 1) / DW_CG : 1;
 	const int32_t *pb = packed, *wsum = pb + d->cp;
 	d->w = wsum + d->cp;
 	d->x = x, d->y = y;
@@ -1866,7 +1894,7 @@ int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 		tasks = gemm_tasks(op->packed);
 		break;
 	case EFFC_RT_Q8_DW:
-		tasks = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h;
+		tasks = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h * ((const struct q8_dw_k *)op->packed)->cgroups;
 		break;
 	case EFFC_RT_Q8_ADD:
 	case EFFC_RT_Q8_LUT:

@@ -73,15 +73,22 @@ static int onnx_agrees(int8_t y, double v, int32_t zp, int32_t lo, int32_t hi, s
 	return 0;
 }
 
-static const char *path_name(enum effc_rt_q8_path p)
+/* The paths the loops force, by index: the VNNI path twice, without and with VBMI (its table
+ * lookup in registers); path_select turns VBMI on or off for the creates that follow. */
+static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI, EFFC_RT_Q8_VNNI};
+#define NPATHS 4
+static const char *path_label(size_t pi)
 {
-	return p == EFFC_RT_Q8_VNNI ? "vnni" : p == EFFC_RT_Q8_AVX2 ? "avx2" : "ref";
+	static const char *const names[] = {"ref", "avx2", "vnni", "vnni+vbmi"};
+	return names[pi];
 }
-static int path_available(enum effc_rt_q8_path p)
+static int path_select(size_t pi)
 {
-	return p == EFFC_RT_Q8_VNNI ? effc_rt_q8_vnni_available() : p == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available() : 1;
+	effc_rt_q8_set_vbmi(pi == 3);
+	return paths[pi] == EFFC_RT_Q8_VNNI   ? effc_rt_q8_vnni_available() && (pi != 3 || effc_rt_q8_vbmi_available())
+	       : paths[pi] == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available()
+					      : 1;
 }
-static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI};
 
 static struct effc_rt rts[2]; /* one and two threads */
 
@@ -123,6 +130,7 @@ struct gemm_case {
 	int32_t zi, zo, zr, lo, hi;
 	int lut, residual;
 	int pow2; /* power-of-two scales: exact ties */
+	int big;  /* an output scale 1e-7 times smaller: multipliers so big that the kernels keep the float clamp */
 };
 
 /* The double-precision ONNX formula for one GEMM output (before the table/residual). */
@@ -154,6 +162,8 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 	}
 	p.w_scale = ws;
 	p.out = (struct effc_rt_q8_quant){gc->pow2 ? ldexpf(1.0f, (int)ceil(log2(spread))) : (float)(0.02 * 0.005 * spread), gc->zo};
+	if (gc->big)
+		p.out.scale *= 1e-7f;
 	int8_t lut[256];
 	if (gc->lut) {
 		effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, p.out, p.out);
@@ -167,8 +177,8 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 		p.residual = &radd;
 
 	char name[160];
-	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
-		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "");
+	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
+		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "", gc->big ? " big" : "");
 
 	/* The reference against the double formula. */
 	effc_rt_q8_gemm_ref(&p, w, bias, a, res, want);
@@ -207,11 +217,11 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 
 	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
 	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++) {
+	for (size_t pi = 0; pi < NPATHS; pi++) {
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;
@@ -266,6 +276,13 @@ static void test_gemm(void)
 		      &saturated, &total);
 	check(saturated > total / 50 && saturated < total / 2, "gemm: the cases cover saturation without being dominated by it",
 	      "%zu of %zu outputs at a bound", saturated, total);
+	/* Multipliers near 1e4: the store steps keep the float clamp (saturating outputs both ways). */
+	for (int lu = 0; lu < 2; lu++) {
+		size_t sat_big = 0, total_big = 0;
+		gemm_case_run(&(struct gemm_case){.m = 19, .n = 40, .k = 24, .zi = 5, .zo = -9, .lo = -128, .hi = 100,
+						 .lut = lu, .big = 1},
+			      &ts, &sat_big, &total_big);
+	}
 	printf("gemm: reference vs double formula: %zu equal, %zu within one step at a near-tie (of %zu differing)\n",
 	       ts.exact, ts.near, ts.diff);
 }
@@ -296,10 +313,10 @@ static void test_gemm_ties(void)
 	check(bad == 0 && ties > 50, "gemm ties: reference rounds exact .5 to even", "%d wrong, %d ties", bad, ties);
 	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
 	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
-	for (size_t pi = 1; pi < 3; pi++) {
+	for (size_t pi = 1; pi < NPATHS; pi++) {
 		char name[64];
-		snprintf(name, sizeof name, "gemm ties: %s = reference", path_name(paths[pi]));
-		if (!path_available(paths[pi])) {
+		snprintf(name, sizeof name, "gemm ties: %s = reference", path_label(pi));
+		if (!path_select(pi)) {
 			printf("skip %s: not available on this CPU or build (not counted)\n", name);
 			continue;
 		}
@@ -320,6 +337,7 @@ struct dw_case {
 	int batch, h, w, c, k, s, pt, pl, pb, pr;
 	int32_t zi, zo, lo, hi;
 	int lut;
+	int big; /* as the GEMM's: the float clamp in the store step */
 };
 
 static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
@@ -342,6 +360,8 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 	}
 	p.in = (struct effc_rt_q8_quant){0.03f, dc->zi};
 	p.out = (struct effc_rt_q8_quant){(float)(0.03 * 0.01 * spread), dc->zo};
+	if (dc->big)
+		p.out.scale *= 1e-7f;
 	p.w_scale = ws;
 	int8_t lut[256];
 	if (dc->lut) {
@@ -380,11 +400,11 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 
 	void *packed = xmalloc(effc_rt_q8_dw_packed_bytes(C, dc->k, dc->k));
 	effc_rt_q8_dw_pack(C, dc->k, dc->k, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;
@@ -429,6 +449,27 @@ static void test_dw(void)
 					dc.lo = dc.zo; /* fused Relu */
 				dw_case_run(&dc, &ts);
 			}
+	/* Wide rows: the blocked interior kernel (3x3 and 5x5, strides 1 and 2) with whole blocks of
+	 * 8 pixels and a remainder, channel tails, padding rows at the top and bottom. */
+	for (int k = 3; k <= 5; k += 2)
+		for (int s = 1; s <= 2; s++)
+			for (int wi = 0; wi < 2; wi++, idx++) {
+				struct dw_case dc = {.batch = 1, .h = 5 + wi, .w = wi ? 43 : 29, .c = wi ? 40 : 16 + 8 * s, .k = k,
+						     .s = s, .zi = zps[idx % 4], .zo = zps[(idx / 3) % 4], .lo = -128,
+						     .hi = 127, .lut = (idx % 2) == 0};
+				dc.pt = dc.pl = dc.pb = dc.pr = k / 2;
+				if (wi)
+					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
+				dw_case_run(&dc, &ts);
+			}
+	/* Big multipliers: the float clamp in the blocked store. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 3, .w = 21, .c = 24, .k = 3, .s = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+				      .zi = 2, .zo = 3, .lo = -128, .hi = 127, .lut = 1, .big = 1},
+		    &ts);
+	/* 7x7: the per-pixel kernel on a wide row. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 4, .w = 30, .c = 20, .k = 7, .s = 1, .pt = 3, .pl = 3, .pb = 3, .pr = 3,
+				      .zi = 5, .zo = -7, .lo = -128, .hi = 127, .lut = 1},
+		    &ts);
 	/* A map smaller than the kernel: every tap is near a border. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 2, .w = 1, .c = 24, .k = 5, .s = 1, .pt = 2, .pl = 2, .pb = 2, .pr = 2,
 				      .zi = 127, .zo = -128, .lo = -128, .hi = 127},
@@ -446,6 +487,30 @@ static void test_dw(void)
 }
 
 /* ---- GAP, add, table ----------------------------------------------------------------------- */
+
+/* The GAP op on every available path (forced after create) and 1 and 2 threads = want. */
+static void gap_paths(const struct effc_rt_q8_gap *p, const int8_t *x, const int8_t *want, int8_t *got, char *name,
+		      int zi)
+{
+	const size_t ny = p->batch * p->c;
+	for (size_t pi = 0; pi < 3; pi++) {
+		if (!path_select(pi))
+			continue;
+		for (int th = 0; th < 2; th++) {
+			struct effc_rt_q8_op op;
+			memset(got, 0x55, ny);
+			int st = effc_rt_q8_gap_create(&rts[th], &op, p, x, got);
+			if (st == EFFC_RT_OK) {
+				op.path = paths[pi];
+				effc_rt_q8_run(&rts[th], &op);
+			}
+			snprintf(name, 64, "gap zi=%d hw=%zu c=%zu: %s %d thread%s = reference", zi, p->hw, p->c, path_label(pi),
+				 th + 1, th ? "s" : "");
+			check(st == EFFC_RT_OK && memcmp(got, want, ny) == 0, name, "status %d or different", st);
+			effc_rt_q8_op_destroy(&op);
+		}
+	}
+}
 
 static void test_gap(void)
 {
@@ -468,12 +533,16 @@ static void test_gap(void)
 		char name[64];
 		snprintf(name, sizeof name, "gap zi=%d: reference = ONNX double formula", zps[zi]);
 		check(ok, name, "mismatch");
-		struct effc_rt_q8_op op;
-		int st = effc_rt_q8_gap_create(&rts[1], &op, &p, x, got);
-		if (st == EFFC_RT_OK)
-			effc_rt_q8_run(&rts[1], &op);
-		snprintf(name, sizeof name, "gap zi=%d: op = reference", zps[zi]);
-		check(st == EFFC_RT_OK && memcmp(got, want, sizeof want) == 0, name, "status %d or different", st);
+		gap_paths(&p, x, want, got, name, zps[zi]);
+	}
+	/* More channels than one task's block (200 = 3 x 64 + 8), and hw = 1. */
+	static int8_t xb[2 * 30 * 200], wantb[400], gotb[400];
+	fill_i8(xb, sizeof xb);
+	for (int hi = 0; hi < 2; hi++) {
+		struct effc_rt_q8_gap p = {2, hi ? 30 : 1, 200, {0.05f, 7}, {0.01f, -3}, -100, 127};
+		effc_rt_q8_gap_ref(&p, xb, wantb);
+		char name[64];
+		gap_paths(&p, xb, wantb, gotb, name, 7);
 	}
 }
 
@@ -498,12 +567,24 @@ static void test_add(void)
 		char name[80];
 		snprintf(name, sizeof name, "add %d: reference = ONNX double formula (%zu near-tie)", i, ts.near);
 		check(ok && (i != 2 || ts.near == 0), name, "mismatch");
-		struct effc_rt_q8_op op;
-		int st = effc_rt_q8_add_create(&rts[1], &op, &p, N, a, b, got);
-		if (st == EFFC_RT_OK)
-			effc_rt_q8_run(&rts[1], &op);
-		snprintf(name, sizeof name, "add %d: op (2 threads) = reference", i);
-		check(st == EFFC_RT_OK && memcmp(got, want, N) == 0, name, "status %d or different", st);
+		for (size_t pi = 0; pi < 3; pi++) {
+			if (!path_select(pi))
+				continue;
+			/* N, and a short length (the tails). */
+			for (int ln = 0; ln < 2; ln++) {
+				const size_t len = ln ? 37 : N;
+				struct effc_rt_q8_op op;
+				memset(got, 0x55, N);
+				int st = effc_rt_q8_add_create(&rts[1], &op, &p, len, a, b, got);
+				if (st == EFFC_RT_OK) {
+					op.path = paths[pi];
+					effc_rt_q8_run(&rts[1], &op);
+				}
+				snprintf(name, sizeof name, "add %d: %s (2 threads, %zu) = reference", i, path_label(pi), len);
+				check(st == EFFC_RT_OK && memcmp(got, want, len) == 0 && (len == N || got[len] == 0x55), name,
+				      "status %d or different", st);
+			}
+		}
 	}
 }
 
@@ -543,13 +624,30 @@ static void test_lut(void)
 	static int8_t x[N], got[N];
 	fill_i8(x, N);
 	struct effc_rt_q8_op op;
-	st = effc_rt_q8_lut_create(&rts[1], &op, lut, N, x, got);
-	if (st == EFFC_RT_OK)
-		effc_rt_q8_run(&rts[1], &op);
-	ok = st == EFFC_RT_OK;
-	for (size_t i = 0; i < N; i++)
-		ok &= got[i] == lut[(uint8_t)x[i]];
-	check(ok, "lut op (2 threads) = table", "wrong");
+	/* Every length up to 130 (the 64-byte lookups' tails), then N; without and with VBMI. */
+	for (int vb = 0; vb < 2; vb++) {
+		effc_rt_q8_set_vbmi(vb);
+		if (vb && !effc_rt_q8_vbmi_available()) {
+			printf("skip lut op vbmi: this CPU or build lacks AVX-512 VBMI (not counted)\n");
+			continue;
+		}
+		ok = 1;
+		for (size_t len = 0; len <= N; len = len < 130 ? len + 1 : N + (len == N)) {
+			memset(got, 0x55, N);
+			st = effc_rt_q8_lut_create(&rts[1], &op, lut, len, x + (len & 7), got);
+			if (st == EFFC_RT_OK)
+				effc_rt_q8_run(&rts[1], &op);
+			ok &= st == EFFC_RT_OK;
+			for (size_t i = 0; i < N; i++)
+				ok &= got[i] == (i < len ? lut[(uint8_t)x[i + (len & 7)]] : 0x55);
+			ok &= op.path == (vb ? EFFC_RT_Q8_VNNI : op.path);
+			if (len == N)
+				break;
+		}
+		check(ok, vb ? "lut op, vbmi (2 threads, lengths 0..130 and 9000) = table"
+			     : "lut op (2 threads, lengths 0..130 and 9000) = table",
+		      "wrong");
+	}
 	check(effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, (struct effc_rt_q8_quant){0.0f, 0}, o6) == EFFC_RT_ERR_ARGS &&
 		      effc_rt_q8_lut_build(lut, EFFC_RT_Q8_FN_SWISH, 0, 0, in, (struct effc_rt_q8_quant){0.1f, 128}) ==
 			      EFFC_RT_ERR_ARGS,
@@ -594,9 +692,9 @@ static void test_quantize(void)
 			char name[120];
 			snprintf(name, sizeof name, "quantize scale %g zp %d", q.scale, q.zero_point);
 			expect(ok, name, "reference = definition (ties to even, NaN -> zp, saturation)", "mismatch");
-			for (size_t pi = 0; pi < 3; pi++)
+			for (size_t pi = 0; pi < NPATHS; pi++)
 				for (int th = 0; th < 2; th++) {
-					if (!path_available(paths[pi]))
+					if (!path_select(pi))
 						continue;
 					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
 					int same = 1;
@@ -612,7 +710,7 @@ static void test_quantize(void)
 					}
 					char what[64];
 					snprintf(what, sizeof what, "%s %d thread%s = reference (n 1, 3, 17, 40, %d)",
-						 path_name(paths[pi]), th + 1, th ? "s" : "", N - 8);
+						 path_label(pi), th + 1, th ? "s" : "", N - 8);
 					expect(same, name, what, "different");
 				}
 		}
@@ -636,9 +734,9 @@ static void test_dequantize(void)
 			char name[120];
 			snprintf(name, sizeof name, "dequantize scale %g zp %d", q.scale, q.zero_point);
 			expect(ok, name, "reference = definition", "mismatch");
-			for (size_t pi = 0; pi < 3; pi++)
+			for (size_t pi = 0; pi < NPATHS; pi++)
 				for (int th = 0; th < 2; th++) {
-					if (!path_available(paths[pi]))
+					if (!path_select(pi))
 						continue;
 					const size_t ns[] = {1, 3, 17, 40, N - 8}; /* from x + ni: stays in x */
 					int same = 1;
@@ -654,7 +752,7 @@ static void test_dequantize(void)
 						effc_rt_q8_op_destroy(&op);
 					}
 					char what[64];
-					snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1,
+					snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1,
 						 th ? "s" : "");
 					expect(same, name, what, "different");
 				}
@@ -688,11 +786,11 @@ static void mul_case_run(size_t batch, size_t rows, size_t c, int broadcast, int
 				ok = onnx_agrees(want[i], v, zo, lo, hi, &ts);
 			}
 	expect(ok && (!pow2 || ts.near == 0), name, "reference = ONNX double formula", "mismatch (%zu near ties)", ts.near);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi]))
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi))
 				continue;
 			struct effc_rt_q8_op op;
 			memset(got, 0x55, n + 1);
@@ -827,11 +925,11 @@ static void conv_case_run(const struct conv_case *cc)
 	}
 	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(cc->out_c, cc->kh, cc->kw, cc->in_c));
 	effc_rt_q8_conv_pack(cc->out_c, cc->kh, cc->kw, cc->in_c, w, bias, packed);
-	for (size_t pi = 0; pi < 3; pi++)
+	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
-			snprintf(what, sizeof what, "%s %d thread%s = reference", path_name(paths[pi]), th + 1, th ? "s" : "");
-			if (!path_available(paths[pi])) {
+			snprintf(what, sizeof what, "%s %d thread%s = reference", path_label(pi), th + 1, th ? "s" : "");
+			if (!path_select(pi)) {
 				if (th == 0)
 					printf("skip %s: %s: this CPU or build lacks the path (not counted)\n", name, what);
 				continue;

@@ -83,6 +83,8 @@ struct effc_tensor {
 	 * the int8 pass packs (it checks they still give `data`, so a pass that rewrote the float
 	 * values is noticed). NULL for every other tensor. */
 	const struct effc_qconst *qc;
+	/* An int8 twin of an ONNX-named tensor: that name (difftest --layers dumps it dequantized). */
+	const char *onnx_name;
 	/* memory plan */
 	size_t offset; /* arena offset for activations, blob offset for constants */
 	int live_first, live_last;

@@ -225,9 +225,11 @@ static void end_op(struct emitter *e, const struct effc_node *n)
 	e->n_ops++;
 	if (!y->from_onnx)
 		return;
-	sb_printf(&e->debug, "\t{%s, %s, %s, %zu, %d, %s, %d},\n", cstr(g, y->name), cstr(g, n->name),
-		  cstr(g, effc_op_name(n->op)), y->offset, y->rank, shape_list(g, y->dims, y->rank),
-		  y->layout == EFFC_LAYOUT_NHWC);
+	/* An int8 tensor is dumped under the ONNX name of the dequantized tensor it holds. */
+	sb_printf(&e->debug, "\t{%s, %s, %s, %zu, %d, %s, %d, %d, %s, %d},\n", cstr(g, y->onnx_name ? y->onnx_name : y->name),
+		  cstr(g, n->name), cstr(g, effc_op_name(n->op)), y->offset, y->rank, shape_list(g, y->dims, y->rank),
+		  y->layout == EFFC_LAYOUT_NHWC, y->dtype == EFFC_I8, fl(g, y->dtype == EFFC_I8 ? y->qscale : 0.0f),
+		  y->dtype == EFFC_I8 ? (int)y->qzp : 0);
 	sb_printf(&e->run, "\tDEBUG_TENSOR(%d);\n", e->n_debug++);
 }
 
@@ -971,7 +973,8 @@ static void make_header(struct emitter *e, struct sb *s)
 		  "/* Debug builds only (cmake -DEFFC_DEBUG_TENSORS=ON): run() hands every tensor that has an ONNX\n"
 		  " * name to fn right after computing it (data in the layout given by nhwc). */\n"
 		  "struct %s_debug_tensor {\n\tconst char *name, *node, *op;\n\tunsigned long offset;\n\tint rank;\n"
-		  "\tlong long dims[6];\n\tint nhwc;\n};\n"
+		  "\tlong long dims[6];\n\tint nhwc;\n"
+		  "\tint int8; /* 1: data is int8, its real value (q - zero_point) * scale */\n\tfloat scale;\n\tint zero_point;\n};\n"
 		  "typedef void (*%s_debug_fn)(void *user, const struct %s_debug_tensor *t, const float *data);\n"
 		  "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user);\n#endif\n\n"
 		  "#ifdef %s_PROFILE\n/* Profiling builds only (cmake -DEFFC_PROFILE=ON): milliseconds spent in each op so far, and\n"
@@ -1018,8 +1021,8 @@ static void make_source(struct emitter *e, struct sb *s)
 	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\n\t%s_debug_fn debug;\n\tvoid *debug_user;\n#endif\n"
 		     "#ifdef %s_PROFILE\n\tdouble prof_ms[%s_NUM_OPS + 1];\n#endif\n};\n\n",
 		  U, N, U, U);
-	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0},\n};\n"
-		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], A(debug_tensors[i].offset)); } while (0)\n"
+	sb_printf(s, "#ifdef %s_DEBUG_TENSORS\nstatic const struct %s_debug_tensor debug_tensors[] = {\n%s\t{0, 0, 0, 0, 0, {0}, 0, 0, 0.0f, 0},\n};\n"
+		     "#define DEBUG_TENSOR(i) do { if (ctx->debug) ctx->debug(ctx->debug_user, &debug_tensors[i], (const float *)(const void *)(ctx->arena + debug_tensors[i].offset)); } while (0)\n"
 		     "void %s_set_debug(%s *ctx, %s_debug_fn fn, void *user)\n{\n\tctx->debug = fn;\n\tctx->debug_user = user;\n}\n"
 		     "#else\n#define DEBUG_TENSOR(i) ((void)0)\n#endif\n\n",
 		  U, N, e->debug.buf ? e->debug.buf : "", N, N, N);

@@ -100,6 +100,10 @@ static int new_i8(struct q8_state *s, int t, const char *suffix, float scale, in
 	x->dtype = EFFC_I8;
 	x->qscale = scale;
 	x->qzp = zp;
+	if (src->from_onnx) { /* holds that tensor's values, quantized: debug dumps name it so */
+		x->from_onnx = 1;
+		x->onnx_name = src->name;
+	}
 	return n;
 }
 

@@ -964,6 +964,21 @@ Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *r
 	}
 }
 
+/* The shapes as functions of their own (registers allocated per shape, no constants hoisted
+ * across the dispatch). */
+#define Q8_DW_SHAPE(name, KH_, KW_, SW_)                                                                          \
+	Q8_VNNI_FN __attribute__((noinline)) static void name(const struct q8_dw_k *d, const int8_t *const *rows,        \
+							      const size_t *step, int ox_lo, int ox_hi, size_t cb0,       \
+							      size_t cb1, const struct q8_tab *tb, int8_t *dst_row)       \
+	{                                                                                                        \
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, KH_, KW_, SW_, cb0, cb1, tb, dst_row);                 \
+	}
+Q8_DW_SHAPE(dw_vnni_3x3s1, 3, 3, 1)
+Q8_DW_SHAPE(dw_vnni_3x3s2, 3, 3, 2)
+Q8_DW_SHAPE(dw_vnni_5x5s1, 5, 5, 1)
+Q8_DW_SHAPE(dw_vnni_5x5s2, 5, 5, 2)
+#undef Q8_DW_SHAPE
+
 /* Output row oy of batch entry b, channels [cb0, cb1) (cb0 a multiple of 16). */
 Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_t cb0, size_t cb1)
 {
@@ -991,13 +1006,13 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_
 		}
 	}
 	if (kh == 3 && sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 1, cb0, cb1, &tb, dst_row);
+		dw_vnni_3x3s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else if (kh == 3)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 2, cb0, cb1, &tb, dst_row);
+		dw_vnni_3x3s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else if (sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 1, cb0, cb1, &tb, dst_row);
+		dw_vnni_5x5s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 2, cb0, cb1, &tb, dst_row);
+		dw_vnni_5x5s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 }
 #endif
 

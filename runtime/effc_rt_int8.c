@@ -1019,7 +1019,8 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
-	const size_t cg = t % d->cgroups;
+	const size_t cg = t % d->cgroups; /* a channel group (VNNI; always 0 on the other paths) */
+	(void)cg;
 	t /= d->cgroups;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {

@@ -1155,10 +1155,38 @@ Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *
 	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
-/* Broadcast: rows of c channels against one row of float gates. */
+/* Broadcast: rows of c channels against one row of float gates. Where no |product * m| can reach
+ * 2^30 (|(a - za)(b - zb)| <= 255^2), 64 channels per step: the integer product (exact) through
+ * the GEMM's four-vector store step, which does the reference's float multiply, round and clamp. */
 Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
 				     int8_t *y)
 {
+	if (65025.0 * (double)k->m < 1073741824.0) {
+		struct q8_store st = {0};
+		st.o = k->o;
+		st.int_clamp = 1;
+		st.lo8 = (int32_t)k->o.lo_f + k->o.zp, st.hi8 = (int32_t)k->o.hi_f + k->o.zp;
+		const __m512 m = _mm512_set1_ps(k->m);
+		const __m512i za = _mm512_set1_epi32(k->za);
+		for (size_t r = 0; r < rows; r++, a += c, y += c)
+			for (size_t ch = 0; ch < c; ch += 64) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const size_t lo = ch + 16 * (size_t)q;
+					const size_t nq = lo >= c ? 0 : c - lo >= 16 ? 16 : c - lo;
+					const __mmask16 mq = (__mmask16)((1u << nq) - 1);
+					const __m512i av = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mq, a + lo)), za);
+					const __m512i gv = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mq, g + lo)); /* exact integers */
+					prod[q] = _mm512_mullo_epi32(av, gv);
+				}
+				const __m512i b = vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL);
+				if (c - ch >= 64)
+					_mm512_storeu_si512(y + ch, b);
+				else
+					_mm512_mask_storeu_epi8(y + ch, ((__mmask64)1 << (c - ch)) - 1, b);
+			}
+		return;
+	}
 	for (size_t r = 0; r < rows; r++, a += c, y += c) {
 		size_t ch = 0;
 		for (; ch + 16 <= c; ch += 16)

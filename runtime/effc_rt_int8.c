@@ -374,6 +374,13 @@ static void gemm_ref_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_
 }
 
 #ifdef Q8_X86
+static inline uint32_t load_u32(const int8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
 /* Four activation bytes of row `row` at k group `grp` as one word; the k tail reads only the row's
  * bytes (the rest is 0, against zero weights). */
 static inline uint32_t a_word(const struct q8_gemm_k *g, const int8_t *row, size_t grp)
@@ -562,11 +569,11 @@ Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i
 
 /* Rows [i0, i0+mr) (mr <= MR) x panels [p, p+NP): vpdpbusd of (a + 128) as unsigned bytes
  * against the signed weights, four k per lane; the sums start from the bias, which holds
- * -(za + 128) * wsum. MR x NP <= 16 accumulators (8 x 2, or 16 x 1 when one panel is left), the
+ * -(za + 128) * wsum. MR x NP <= 16 accumulators (8 x 2, or 8 x 1 when one panel is left), the
  * weight vectors and a broadcast fit AVX-512's 32 registers. MR and NP are constants. */
 Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, const int MR, const int NP)
 {
-	__m512i acc[16][2];
+	__m512i acc[8][2];
 	const __m512i bias0 = _mm512_loadu_si512(g->s.bias + p * 16);
 	const __m512i bias1 = NP > 1 ? _mm512_loadu_si512(g->s.bias + p * 16 + 16) : _mm512_setzero_si512();
 #pragma GCC unroll 16
@@ -574,11 +581,38 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 		acc[r][0] = bias0, acc[r][1] = bias1;
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
-	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
 	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
 	const int8_t *a0 = g->a + i0 * g->k;
 	const size_t k = g->k;
-	for (size_t grp = 0; grp < full; grp++) {
+	if (NP == 1) {
+		/* One panel: eight named accumulators (from the array, GCC keeps them in memory here). */
+		__m512i c0 = bias0, c1 = bias0, c2 = bias0, c3 = bias0, c4 = bias0, c5 = bias0, c6 = bias0, c7 = bias0;
+#define Q8_ROW1(r, cr, word_expr)                                                                    \
+	if (r < mr) {                                                                                \
+		const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)(word_expr)), flip);     \
+		cr = _mm512_dpbusd_epi32(cr, av, w0);                                               \
+	}
+#define Q8_ROWS1(word_of)                                                                            \
+	Q8_ROW1(0, c0, word_of(0)) Q8_ROW1(1, c1, word_of(1)) Q8_ROW1(2, c2, word_of(2)) Q8_ROW1(3, c3, word_of(3)) \
+	Q8_ROW1(4, c4, word_of(4)) Q8_ROW1(5, c5, word_of(5)) Q8_ROW1(6, c6, word_of(6)) Q8_ROW1(7, c7, word_of(7))
+		for (size_t grp = 0; grp < full; grp++) {
+			const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
+#define Q8_WORD_FULL(r) load_u32(a0 + (size_t)(r) * k + grp * 4)
+			Q8_ROWS1(Q8_WORD_FULL)
+#undef Q8_WORD_FULL
+		}
+		if (full < g->kg) {
+			const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
+#define Q8_WORD_TAIL(r) a_word(g, a0 + (size_t)(r) * k, full)
+			Q8_ROWS1(Q8_WORD_TAIL)
+#undef Q8_WORD_TAIL
+		}
+#undef Q8_ROWS1
+#undef Q8_ROW1
+		acc[0][0] = c0, acc[1][0] = c1, acc[2][0] = c2, acc[3][0] = c3;
+		acc[4][0] = c4, acc[5][0] = c5, acc[6][0] = c6, acc[7][0] = c7;
+	}
+	for (size_t grp = 0; NP > 1 && grp < full; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
 		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
 #pragma GCC unroll 16
@@ -593,7 +627,7 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 			}
 		}
 	}
-	if (full < g->kg) {
+	if (NP > 1 && full < g->kg) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
 		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
 #pragma GCC unroll 16
@@ -607,6 +641,8 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 			}
 		}
 	}
+	/* The table's four registers only now: the k loop needs every register. */
+	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
 	if (!g->s.res) {
 		const size_t n0 = p * 16;
 		const __m512 m0 = _mm512_loadu_ps(g->s.mult + n0);
@@ -668,23 +704,29 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 	}
 }
 
+/* The two tile shapes as functions of their own, so that the store step's constants are not
+ * hoisted out into the row loops, where they would take the accumulators' registers. */
+Q8_VNNI_FN __attribute__((noinline)) static void vnni_tile_8x2(const struct q8_gemm_k *g, size_t i0, int mr, size_t p)
+{
+	vnni_tile(g, i0, mr, p, 8, 2);
+}
+
+Q8_VNNI_FN __attribute__((noinline)) static void vnni_tile_8x1(const struct q8_gemm_k *g, size_t i0, int mr, size_t p)
+{
+	vnni_tile(g, i0, mr, p, 8, 1);
+}
+
 Q8_VNNI_FN static void gemm_vnni_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t p0, size_t p1)
 {
+	/* One instance per tile shape, the row count a run-time value even for whole tiles: with a
+	 * constant one GCC shuffles the accumulators between registers in the k loop. */
 	size_t p = p0;
-	for (; p + 2 <= p1; p += 2) {
-		size_t i = i0;
-		for (; i + 8 <= i1; i += 8)
-			vnni_tile(g, i, 8, p, 8, 2);
-		if (i < i1)
-			vnni_tile(g, i, (int)(i1 - i), p, 8, 2);
-	}
-	if (p < p1) {
-		size_t i = i0;
-		for (; i + 16 <= i1; i += 16)
-			vnni_tile(g, i, 16, p, 16, 1);
-		if (i < i1)
-			vnni_tile(g, i, (int)(i1 - i), p, 16, 1);
-	}
+	for (; p + 2 <= p1; p += 2)
+		for (size_t i = i0; i < i1; i += 8)
+			vnni_tile_8x2(g, i, i1 - i < 8 ? (int)(i1 - i) : 8, p);
+	if (p < p1)
+		for (size_t i = i0; i < i1; i += 8)
+			vnni_tile_8x1(g, i, i1 - i < 8 ? (int)(i1 - i) : 8, p);
 }
 #endif
 
@@ -926,6 +968,21 @@ Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *r
 	}
 }
 
+/* The shapes as functions of their own (registers allocated per shape, no constants hoisted
+ * across the dispatch). */
+#define Q8_DW_SHAPE(name, KH_, KW_, SW_)                                                                          \
+	Q8_VNNI_FN __attribute__((noinline)) static void name(const struct q8_dw_k *d, const int8_t *const *rows,        \
+							      const size_t *step, int ox_lo, int ox_hi, size_t cb0,       \
+							      size_t cb1, const struct q8_tab *tb, int8_t *dst_row)       \
+	{                                                                                                        \
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, KH_, KW_, SW_, cb0, cb1, tb, dst_row);                 \
+	}
+Q8_DW_SHAPE(dw_vnni_3x3s1, 3, 3, 1)
+Q8_DW_SHAPE(dw_vnni_3x3s2, 3, 3, 2)
+Q8_DW_SHAPE(dw_vnni_5x5s1, 5, 5, 1)
+Q8_DW_SHAPE(dw_vnni_5x5s2, 5, 5, 2)
+#undef Q8_DW_SHAPE
+
 /* Output row oy of batch entry b, channels [cb0, cb1) (cb0 a multiple of 16). */
 Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_t cb0, size_t cb1)
 {
@@ -953,20 +1010,21 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_
 		}
 	}
 	if (kh == 3 && sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 1, cb0, cb1, &tb, dst_row);
+		dw_vnni_3x3s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else if (kh == 3)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 3, 3, 2, cb0, cb1, &tb, dst_row);
+		dw_vnni_3x3s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else if (sw == 1)
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 1, cb0, cb1, &tb, dst_row);
+		dw_vnni_5x5s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 	else
-		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, 5, 5, 2, cb0, cb1, &tb, dst_row);
+		dw_vnni_5x5s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 }
 #endif
 
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
-	const size_t cg = t % d->cgroups;
+	const size_t cg = t % d->cgroups; /* a channel group (VNNI; always 0 on the other paths) */
+	(void)cg;
 	t /= d->cgroups;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
@@ -1101,10 +1159,38 @@ Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *
 	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
-/* Broadcast: rows of c channels against one row of float gates. */
+/* Broadcast: rows of c channels against one row of float gates. Where no |product * m| can reach
+ * 2^30 (|(a - za)(b - zb)| <= 255^2), 64 channels per step: the integer product (exact) through
+ * the GEMM's four-vector store step, which does the reference's float multiply, round and clamp. */
 Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
 				     int8_t *y)
 {
+	if (65025.0 * (double)k->m < 1073741824.0) {
+		struct q8_store st = {0};
+		st.o = k->o;
+		st.int_clamp = 1;
+		st.lo8 = (int32_t)k->o.lo_f + k->o.zp, st.hi8 = (int32_t)k->o.hi_f + k->o.zp;
+		const __m512 m = _mm512_set1_ps(k->m);
+		const __m512i za = _mm512_set1_epi32(k->za);
+		for (size_t r = 0; r < rows; r++, a += c, y += c)
+			for (size_t ch = 0; ch < c; ch += 64) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const size_t lo = ch + 16 * (size_t)q;
+					const size_t nq = lo >= c ? 0 : c - lo >= 16 ? 16 : c - lo;
+					const __mmask16 mq = (__mmask16)((1u << nq) - 1);
+					const __m512i av = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mq, a + lo)), za);
+					const __m512i gv = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mq, g + lo)); /* exact integers */
+					prod[q] = _mm512_mullo_epi32(av, gv);
+				}
+				const __m512i b = vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL);
+				if (c - ch >= 64)
+					_mm512_storeu_si512(y + ch, b);
+				else
+					_mm512_mask_storeu_epi8(y + ch, ((__mmask64)1 << (c - ch)) - 1, b);
+			}
+		return;
+	}
 	for (size_t r = 0; r < rows; r++, a += c, y += c) {
 		size_t ch = 0;
 		for (; ch + 16 <= c; ch += 16)

@@ -769,8 +769,10 @@ static void mul_case_run(size_t batch, size_t rows, size_t c, int broadcast, int
 	fill_i8(a, n), fill_i8(b, nb);
 	struct effc_rt_q8_mul p = {.batch = batch, .rows = rows, .c = c, .broadcast = broadcast,
 				   .a = {0.031f, za}, .b = {1.0f / 255, zb}, .out = {0.017f, zo}, .out_min = lo, .out_max = hi};
-	if (pow2)
+	if (pow2 == 1)
 		p.a.scale = 0.5f, p.b.scale = 0.25f, p.out.scale = 4.0f; /* m = 1/32: exact ties */
+	if (pow2 == 2)
+		p.out.scale = 5e-9f; /* m near 2.4e4, beyond 2^30 / 255^2: the kernels keep the float clamp */
 	char name[160];
 	snprintf(name, sizeof name, "mul %zux%zux%zu%s za=%d zb=%d zo=%d [%d,%d]%s", batch, rows, c,
 		 broadcast ? " broadcast" : "", za, zb, zo, lo, hi, pow2 ? " pow2" : "");
@@ -823,6 +825,9 @@ static void test_mul(void)
 	mul_case_run(1, 100, 40, 1, 0, 0, 0, -128, 127, 1);
 	mul_case_run(1, 100, 40, 0, 0, 0, 0, -128, 127, 1);
 	mul_case_run(1, 100, 17, 1, -10, 20, -128, -128, 0, 0); /* fused clamp */
+	mul_case_run(1, 30, 70, 1, 5, -3, 2, -128, 127, 2);     /* huge multiplier (float clamp) */
+	mul_case_run(1, 30, 70, 1, 5, -3, 2, -100, 90, 0);      /* clamp, 64 + 6 channels */
+	mul_case_run(2, 9, 128, 1, 0, 7, -2, -128, 127, 0);     /* whole 64-channel steps */
 	struct effc_rt_q8_mul bad = {.batch = 1, .rows = 1, .c = 1, .a = {0.1f, 0}, .b = {0, 0}, .out = {0.1f, 0},
 				     .out_min = -128, .out_max = 127};
 	int8_t v = 0, y;

@@ -6,6 +6,10 @@
  *   - every kernel path (REF on packed weights, AVX2, AVX-512 VNNI) against the reference, bit for
  *     bit: channel and k tails, borders, strides, zero points -128/0/127, saturation, fused clamp,
  *     table, residual, one and two threads;
+ *   - the XNN path (XNNPACK's operators) against the reference within one step before the table
+ *     and the residual (XNNPACK requantizes in fixed point), on the same cases; the differing
+ *     values and the cases XNNPACK refused (create kept its fallback path) are counted and
+ *     printed at the end; the pack/unpack round trip XNN's create relies on;
  *   - create's refusals (bad scales, zero points, ranges, overflowing bias).
  * A path the CPU lacks prints `skip` and is not counted as a pass. */
 #include "effc_rt.h"
@@ -75,19 +79,76 @@ static int onnx_agrees(int8_t y, double v, int32_t zp, int32_t lo, int32_t hi, s
 
 /* The paths the loops force, by index: the VNNI path twice, without and with VBMI (its table
  * lookup in registers); path_select turns VBMI on or off for the creates that follow. */
-static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI, EFFC_RT_Q8_VNNI};
-#define NPATHS 4
+static const enum effc_rt_q8_path paths[] = {EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI, EFFC_RT_Q8_VNNI,
+					     EFFC_RT_Q8_XNN};
+#define NPATHS 5
+#define PI_XNN 4
 static const char *path_label(size_t pi)
 {
-	static const char *const names[] = {"ref", "avx2", "vnni", "vnni+vbmi"};
+	static const char *const names[] = {"ref", "avx2", "vnni", "vnni+vbmi", "xnn"};
 	return names[pi];
 }
+/* Also puts the creates that take no path (GAP, ADD, MUL) on XNN for the XNN index only. */
 static int path_select(size_t pi)
 {
 	effc_rt_q8_set_vbmi(pi == 3);
+	effc_rt_q8_set_xnn(pi == PI_XNN);
 	return paths[pi] == EFFC_RT_Q8_VNNI   ? effc_rt_q8_vnni_available() && (pi != 3 || effc_rt_q8_vbmi_available())
 	       : paths[pi] == EFFC_RT_Q8_AVX2 ? effc_rt_q8_avx2_available()
+	       : paths[pi] == EFFC_RT_Q8_XNN  ? effc_rt_q8_xnn_available()
 					      : 1;
+}
+
+/* The XNN path's tally: cases run, cases XNNPACK refused (the op kept its fallback, which must
+ * then match exactly), values compared and values that differ by the one step. */
+static struct {
+	size_t cases, fallbacks, values, differ;
+} xnn_st;
+
+/* The path an op got is the one forced; for XNN, XNN or (counted) its fallback. */
+static int path_ok(size_t pi, const struct effc_rt_q8_op *op)
+{
+	if (pi != PI_XNN)
+		return op->path == paths[pi];
+	xnn_st.cases++;
+	if (op->path != EFFC_RT_Q8_XNN)
+		xnn_st.fallbacks++;
+	return 1;
+}
+
+/* First index where got fails: exact equality, or on the XNN path the store step's later stages
+ * (table, residual add with res) applied to pre[i] (the value before them; NULL: want) moved by
+ * at most one step within [lo, hi]. */
+static size_t first_bad(size_t pi, size_t n, const int8_t *got, const int8_t *want, const int8_t *pre, int32_t lo,
+			int32_t hi, const int8_t *lut, const struct effc_rt_q8_add *res, const int8_t *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pi == PI_XNN)
+			xnn_st.values++;
+		if (got[i] == want[i])
+			continue;
+		if (pi != PI_XNN)
+			return i;
+		xnn_st.differ++;
+		int ok = 0;
+		for (int d = -1; d <= 1 && !ok; d++) {
+			int32_t y = (pre ? pre[i] : want[i]) + d;
+			if (y < lo || y > hi)
+				continue;
+			if (lut)
+				y = lut[(uint8_t)(int8_t)y];
+			if (res) {
+				const int8_t av = (int8_t)y;
+				int8_t o;
+				effc_rt_q8_add_ref(res, 1, &av, &r[i], &o);
+				y = o;
+			}
+			ok = y == got[i];
+		}
+		if (!ok)
+			return i;
+	}
+	return n;
 }
 
 static struct effc_rt rts[2]; /* one and two threads */
@@ -217,6 +278,10 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 
 	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
 	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
+	int8_t *pre = xmalloc(m * n); /* before the table and the residual: the XNN path's check */
+	struct effc_rt_q8_gemm p0 = p;
+	p0.lut = NULL, p0.residual = NULL;
+	effc_rt_q8_gemm_ref(&p0, w, bias, a, NULL, pre);
 	for (size_t pi = 0; pi < NPATHS; pi++) {
 		for (int th = 0; th < 2; th++) {
 			char what[64];
@@ -235,16 +300,13 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 				continue;
 			}
 			effc_rt_q8_run(&rts[th], &op);
-			size_t first = m * n;
-			for (size_t i = 0; i < m * n && first == m * n; i++)
-				if (got[i] != want[i])
-					first = i;
-			expect(first == m * n && op.path == paths[pi], name, what, "first difference at [%zu][%zu]: %d vs %d",
+			const size_t first = first_bad(pi, m * n, got, want, pre, gc->lo, gc->hi, p.lut, p.residual, res);
+			expect(first == m * n && path_ok(pi, &op), name, what, "first difference at [%zu][%zu]: %d vs %d",
 			       first / n, first % n, first < m * n ? got[first] : 0, first < m * n ? want[first] : 0);
 			effc_rt_q8_op_destroy(&op);
 		}
 	}
-	free(packed), free(a), free(w), free(res), free(want), free(got), free(bias), free(ws);
+	free(packed), free(pre), free(a), free(w), free(res), free(want), free(got), free(bias), free(ws);
 }
 
 static void test_gemm(void)
@@ -325,7 +387,9 @@ static void test_gemm_ties(void)
 		int st = effc_rt_q8_gemm_create(&rts[0], &op, &p, packed, a, NULL, got);
 		if (st == EFFC_RT_OK)
 			effc_rt_q8_run(&rts[0], &op);
-		check(st == EFFC_RT_OK && memcmp(got, want, sizeof want) == 0, name, "status %d or different bytes", st);
+		check(st == EFFC_RT_OK && first_bad(pi, sizeof want, got, want, NULL, -128, 127, NULL, NULL, NULL) == sizeof want &&
+			      path_ok(pi, &op),
+		      name, "status %d or different bytes", st);
 		effc_rt_q8_op_destroy(&op);
 	}
 	free(packed);
@@ -400,6 +464,10 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 
 	void *packed = xmalloc(effc_rt_q8_dw_packed_bytes(C, dc->k, dc->k));
 	effc_rt_q8_dw_pack(C, dc->k, dc->k, w, bias, packed);
+	int8_t *pre = xmalloc(ny);
+	struct effc_rt_q8_dw p0 = p;
+	p0.lut = NULL;
+	effc_rt_q8_dw_ref(&p0, w, bias, x, pre);
 	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
@@ -418,15 +486,12 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 				continue;
 			}
 			effc_rt_q8_run(&rts[th], &op);
-			size_t first = ny;
-			for (size_t i = 0; i < ny && first == ny; i++)
-				if (got[i] != want[i])
-					first = i;
-			expect(first == ny, name, what, "first difference at element %zu (channel %zu): %d vs %d", first,
+			const size_t first = first_bad(pi, ny, got, want, pre, dc->lo, dc->hi, p.lut, NULL, NULL);
+			expect(first == ny && path_ok(pi, &op), name, what, "first difference at element %zu (channel %zu): %d vs %d", first,
 			       first % C, first < ny ? got[first] : 0, first < ny ? want[first] : 0);
 			effc_rt_q8_op_destroy(&op);
 		}
-	free(packed), free(x), free(w), free(want), free(got), free(bias), free(ws);
+	free(packed), free(pre), free(x), free(w), free(want), free(got), free(bias), free(ws);
 }
 
 static void test_dw(void)
@@ -493,20 +558,23 @@ static void gap_paths(const struct effc_rt_q8_gap *p, const int8_t *x, const int
 		      int zi)
 {
 	const size_t ny = p->batch * p->c;
-	for (size_t pi = 0; pi < 3; pi++) {
-		if (!path_select(pi))
+	for (size_t pi = 0; pi < NPATHS; pi++) {
+		if (pi == 3 || !path_select(pi))
 			continue;
 		for (int th = 0; th < 2; th++) {
 			struct effc_rt_q8_op op;
 			memset(got, 0x55, ny);
 			int st = effc_rt_q8_gap_create(&rts[th], &op, p, x, got);
 			if (st == EFFC_RT_OK) {
-				op.path = paths[pi];
+				if (pi != PI_XNN)
+					op.path = paths[pi];
 				effc_rt_q8_run(&rts[th], &op);
 			}
 			snprintf(name, 64, "gap zi=%d hw=%zu c=%zu: %s %d thread%s = reference", zi, p->hw, p->c, path_label(pi),
 				 th + 1, th ? "s" : "");
-			check(st == EFFC_RT_OK && memcmp(got, want, ny) == 0, name, "status %d or different", st);
+			check(st == EFFC_RT_OK && first_bad(pi, ny, got, want, NULL, p->out_min, p->out_max, NULL, NULL, NULL) == ny &&
+				      path_ok(pi, &op),
+			      name, "status %d or different", st);
 			effc_rt_q8_op_destroy(&op);
 		}
 	}
@@ -567,8 +635,8 @@ static void test_add(void)
 		char name[80];
 		snprintf(name, sizeof name, "add %d: reference = ONNX double formula (%zu near-tie)", i, ts.near);
 		check(ok && (i != 2 || ts.near == 0), name, "mismatch");
-		for (size_t pi = 0; pi < 3; pi++) {
-			if (!path_select(pi))
+		for (size_t pi = 0; pi < NPATHS; pi++) {
+			if (pi == 3 || !path_select(pi))
 				continue;
 			/* N, and a short length (the tails). */
 			for (int ln = 0; ln < 2; ln++) {
@@ -577,12 +645,15 @@ static void test_add(void)
 				memset(got, 0x55, N);
 				int st = effc_rt_q8_add_create(&rts[1], &op, &p, len, a, b, got);
 				if (st == EFFC_RT_OK) {
-					op.path = paths[pi];
+					if (pi != PI_XNN)
+						op.path = paths[pi];
 					effc_rt_q8_run(&rts[1], &op);
 				}
 				snprintf(name, sizeof name, "add %d: %s (2 threads, %zu) = reference", i, path_label(pi), len);
-				check(st == EFFC_RT_OK && memcmp(got, want, len) == 0 && (len == N || got[len] == 0x55), name,
-				      "status %d or different", st);
+				check(st == EFFC_RT_OK && first_bad(pi, len, got, want, NULL, -128, 127, NULL, NULL, NULL) == len &&
+					      (len == N || got[len] == 0x55) && path_ok(pi, &op),
+				      name, "status %d or different", st);
+				effc_rt_q8_op_destroy(&op);
 			}
 		}
 	}
@@ -797,15 +868,13 @@ static void mul_case_run(size_t batch, size_t rows, size_t c, int broadcast, int
 			struct effc_rt_q8_op op;
 			memset(got, 0x55, n + 1);
 			int st = effc_rt_q8_mul_create(&rts[th], &op, &p, a, b, got);
-			op.path = paths[pi];
+			if (pi != PI_XNN)
+				op.path = paths[pi];
 			if (st == EFFC_RT_OK)
 				st = effc_rt_q8_run(&rts[th], &op);
-			size_t first = n;
-			for (size_t i = 0; i < n && first == n; i++)
-				if (got[i] != want[i])
-					first = i;
-			expect(st == EFFC_RT_OK && first == n && got[n] == 0x55, name, what, "status %d, first difference at %zu",
-			       st, first);
+			const size_t first = first_bad(pi, n, got, want, NULL, lo, hi, NULL, NULL, NULL);
+			expect(st == EFFC_RT_OK && first == n && got[n] == 0x55 && path_ok(pi, &op), name, what,
+			       "status %d, first difference at %zu", st, first);
 			effc_rt_q8_op_destroy(&op);
 		}
 	free(a), free(b), free(want), free(got);
@@ -930,6 +999,10 @@ static void conv_case_run(const struct conv_case *cc)
 	}
 	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(cc->out_c, cc->kh, cc->kw, cc->in_c));
 	effc_rt_q8_conv_pack(cc->out_c, cc->kh, cc->kw, cc->in_c, w, bias, packed);
+	int8_t *pre = xmalloc(ny);
+	struct effc_rt_q8_conv p0 = p;
+	p0.lut = NULL, p0.residual = NULL;
+	effc_rt_q8_conv_ref(&p0, w, bias, x, NULL, pre);
 	for (size_t pi = 0; pi < NPATHS; pi++)
 		for (int th = 0; th < 2; th++) {
 			char what[64];
@@ -945,16 +1018,13 @@ static void conv_case_run(const struct conv_case *cc)
 			int st = effc_rt_q8_conv_create(&rts[th], &op, &p, packed, x, res, got);
 			if (st == EFFC_RT_OK)
 				st = effc_rt_q8_run(&rts[th], &op);
-			size_t first = ny;
-			for (size_t i = 0; i < ny && first == ny; i++)
-				if (got[i] != want[i])
-					first = i;
-			expect(st == EFFC_RT_OK && first == ny && op.path == paths[pi], name, what,
+			const size_t first = first_bad(pi, ny, got, want, pre, cc->lo, cc->hi, p.lut, p.residual, res);
+			expect(st == EFFC_RT_OK && first == ny && path_ok(pi, &op), name, what,
 			       "status %d, first difference at %zu: %d vs %d", st, first, first < ny ? got[first] : 0,
 			       first < ny ? want[first] : 0);
 			effc_rt_q8_op_destroy(&op);
 		}
-	free(packed), free(x), free(w), free(res), free(want), free(got), free(bias), free(ws);
+	free(packed), free(pre), free(x), free(w), free(res), free(want), free(got), free(bias), free(ws);
 }
 
 static void test_conv(void)
@@ -985,9 +1055,11 @@ static void test_conv(void)
 	void *packed = xmalloc(effc_rt_q8_conv_packed_bytes(1, 3, 3, 3));
 	effc_rt_q8_conv_pack(1, 3, 3, 3, w, NULL, packed);
 	struct effc_rt_q8_op op;
+	effc_rt_q8_set_xnn(-1);
 	int st = effc_rt_q8_conv_create(&rts[0], &op, &p, packed, x, NULL, y);
-	check(st == EFFC_RT_OK && op.path == (effc_rt_q8_vnni_available() ? EFFC_RT_Q8_VNNI
+	check(st == EFFC_RT_OK && op.path == (effc_rt_q8_vnni_available()   ? EFFC_RT_Q8_VNNI
 					      : effc_rt_q8_avx2_available() ? EFFC_RT_Q8_AVX2
+					      : effc_rt_q8_xnn_available()  ? EFFC_RT_Q8_XNN
 									    : EFFC_RT_Q8_REF),
 	      "conv: AUTO takes the fastest path the CPU has", "status %d, path %d", st, op.path);
 	effc_rt_q8_op_destroy(&op);
@@ -1047,6 +1119,44 @@ static void test_refusals(void)
 	free(packed);
 }
 
+/* The unpacks XNN's create relies on: pack then unpack gives the weights and the bias back. */
+static void test_unpack(void)
+{
+	const size_t n = 37, k = 29, c = 21;
+	int8_t w[37 * 29], w2[37 * 29], dw[21 * 15], dw2[21 * 15];
+	int32_t bias[37], bias2[37];
+	fill_i8(w, sizeof w), fill_i8(dw, sizeof dw);
+	for (size_t j = 0; j < n; j++)
+		bias[j] = rand_range(-100000, 100000);
+	void *packed = xmalloc(effc_rt_q8_gemm_packed_bytes(n, k));
+	effc_rt_q8_gemm_pack(n, k, w, bias, packed);
+	effc_rt_q8_gemm_unpack(n, k, packed, w2, bias2);
+	check(memcmp(w, w2, sizeof w) == 0 && memcmp(bias, bias2, sizeof bias) == 0, "unpack: GEMM weights and bias",
+	      "different");
+	free(packed);
+	packed = xmalloc(effc_rt_q8_dw_packed_bytes(c, 3, 5));
+	effc_rt_q8_dw_pack(c, 3, 5, dw, bias, packed);
+	effc_rt_q8_dw_unpack(c, 3, 5, packed, dw2, bias2);
+	check(memcmp(dw, dw2, sizeof dw) == 0 && memcmp(bias, bias2, c * sizeof *bias) == 0,
+	      "unpack: depthwise weights and bias", "different");
+	free(packed);
+}
+
+/* What the XNN path did over the whole run (it must have run somewhere where it is built in). */
+static void xnn_summary(void)
+{
+	effc_rt_q8_set_xnn(-1);
+	if (!effc_rt_q8_xnn_available()) {
+		printf("skip xnn: XNNPACK is not built in (not counted)\n");
+		return;
+	}
+	printf("xnn: %zu cases, %zu kept their fallback (XNNPACK refused the parameters); %zu of %zu values (%.3f%%) "
+	       "differ from the reference by one step\n",
+	       xnn_st.cases, xnn_st.fallbacks, xnn_st.differ, xnn_st.values,
+	       xnn_st.values ? 100.0 * (double)xnn_st.differ / (double)xnn_st.values : 0.0);
+	check(xnn_st.cases > xnn_st.fallbacks, "xnn: XNNPACK ran some cases", "all %zu fell back", xnn_st.cases);
+}
+
 int main(void)
 {
 	if (effc_rt_init(&rts[0], 1) != EFFC_RT_OK || effc_rt_init(&rts[1], 2) != EFFC_RT_OK) {
@@ -1067,6 +1177,8 @@ int main(void)
 	test_mul();
 	test_conv();
 	test_refusals();
+	test_unpack();
+	xnn_summary();
 	effc_rt_fini(&rts[0]);
 	effc_rt_fini(&rts[1]);
 	return test_summary();

@@ -103,6 +103,8 @@ static int path_select(size_t pi)
  * then match exactly), values compared and values that differ by the one step. */
 static struct {
 	size_t cases, fallbacks, values, differ;
+	size_t pending_values, pending_differ;      /* of the case being checked, until path_ok */
+	size_t kind_values[16], kind_differ[16]; /* by enum effc_rt_q8_kind */
 } xnn_st;
 
 /* The path an op got is the one forced; for XNN, XNN or (counted) its fallback. */
@@ -113,6 +115,9 @@ static int path_ok(size_t pi, const struct effc_rt_q8_op *op)
 	xnn_st.cases++;
 	if (op->path != EFFC_RT_Q8_XNN)
 		xnn_st.fallbacks++;
+	xnn_st.kind_values[op->kind & 15] += xnn_st.pending_values;
+	xnn_st.kind_differ[op->kind & 15] += xnn_st.pending_differ;
+	xnn_st.pending_values = xnn_st.pending_differ = 0;
 	return 1;
 }
 
@@ -124,12 +129,12 @@ static size_t first_bad(size_t pi, size_t n, const int8_t *got, const int8_t *wa
 {
 	for (size_t i = 0; i < n; i++) {
 		if (pi == PI_XNN)
-			xnn_st.values++;
+			xnn_st.values++, xnn_st.pending_values++;
 		if (got[i] == want[i])
 			continue;
 		if (pi != PI_XNN)
 			return i;
-		xnn_st.differ++;
+		xnn_st.differ++, xnn_st.pending_differ++;
 		int ok = 0;
 		for (int d = -1; d <= 1 && !ok; d++) {
 			int32_t y = (pre ? pre[i] : want[i]) + d;
@@ -1154,6 +1159,12 @@ static void xnn_summary(void)
 	       "differ from the reference by one step\n",
 	       xnn_st.cases, xnn_st.fallbacks, xnn_st.differ, xnn_st.values,
 	       xnn_st.values ? 100.0 * (double)xnn_st.differ / (double)xnn_st.values : 0.0);
+	static const char *const kinds[] = {[EFFC_RT_Q8_GEMM] = "gemm", [EFFC_RT_Q8_DW] = "dw", [EFFC_RT_Q8_GAP] = "gap",
+					    [EFFC_RT_Q8_ADD] = "add", [EFFC_RT_Q8_MUL] = "mul", [EFFC_RT_Q8_CONV] = "conv"};
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+		if (kinds[k])
+			printf("xnn: %s: %zu of %zu values differ by one step\n", kinds[k], xnn_st.kind_differ[k],
+			       xnn_st.kind_values[k]);
 	check(xnn_st.cases > xnn_st.fallbacks, "xnn: XNNPACK ran some cases", "all %zu fell back", xnn_st.cases);
 }
 

@@ -16,11 +16,11 @@
  * create.
  *
  * What XNNPACK's convolution lacks of our store step, the table and the residual add, runs as
- * a pass over the output after XNNPACK (the same arithmetic as the references).
+ * a pass over the output after XNNPACK (the same arithmetic as the references), on the pool.
  *
- * XNNPACK requantizes in fixed point (its own rounding), not with our float multiplier rounding
- * half to even, so results differ from the other paths by at most one step (the unit test counts
- * the differences). Where XNNPACK refuses the parameters (its requantization-scale limits:
+ * XNNPACK's requantization is its own (a float scale in some kernels, fixed point in others,
+ * e.g. the add), so results may differ from the other paths by one step (the unit test counts
+ * the differences per op; docs/int8.md has the numbers). Where XNNPACK refuses the parameters (its requantization-scale limits:
  * convolution s_in*s_w/s_out < 256, pooling s_in/s_out in [2^-8, 2^8), add s_i/s_out in
  * [2^-10, 2^8), multiply s_a*s_b/s_out in [2^-16, 2^8)), the create hook returns
  * EFFC_RT_ERR_BACKEND and the op silently keeps the fallback path its create prepared (our SIMD
@@ -259,34 +259,50 @@ int effc_rt_q8_xnn_elem_create(struct effc_rt *rt, struct effc_rt_q8_op *op)
 	return EFFC_RT_OK;
 }
 
-/* The store step's extras after XNNPACK's convolution: the table, then the residual add. */
-static void store_extras(const struct effc_rt_q8_op *op, size_t count)
+/* The store step's extras after XNNPACK's convolution: the table, then the residual add, in
+ * tasks of XTRA_TILE elements. */
+#define XTRA_TILE 4096
+struct xtra {
+	const struct effc_rt_q8_op *op;
+	size_t count;
+};
+
+static void xtra_task(void *arg, size_t t)
 {
+	const struct xtra *x = arg;
+	const struct effc_rt_q8_op *op = x->op;
+	const size_t i0 = t * XTRA_TILE, n = x->count - i0 < XTRA_TILE ? x->count - i0 : XTRA_TILE;
+	int8_t *y = op->out + i0;
 	if (op->has_lut)
-		for (size_t i = 0; i < count; i++)
-			op->out[i] = op->lut[(uint8_t)op->out[i]];
+		for (size_t i = 0; i < n; i++)
+			y[i] = op->lut[(uint8_t)y[i]];
 	if (op->has_residual)
-		effc_rt_q8_add_ref(&op->add, count, op->out, op->in2, op->out);
+		effc_rt_q8_add_ref(&op->add, n, y, op->in2 + i0, y);
 }
 
 int effc_rt_q8_xnn_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 {
 	if (!op->xnn)
 		return EFFC_RT_ERR_ARGS;
-	const enum xnn_status s = xnn_run_operator((xnn_operator_t)op->xnn, rt ? rt->pool : NULL);
-	if (s != xnn_status_success)
+	pthreadpool_t pool = rt ? rt->pool : NULL;
+	if (xnn_run_operator((xnn_operator_t)op->xnn, pool) != xnn_status_success)
 		return EFFC_RT_ERR_BACKEND;
-	if (op->has_lut || op->has_residual) {
-		size_t count = 0;
-		if (op->kind == EFFC_RT_Q8_GEMM)
-			count = op->p.gemm.m * op->p.gemm.n;
-		else if (op->kind == EFFC_RT_Q8_DW)
-			count = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h * (size_t)op->p.dw.out_w * (size_t)op->p.dw.c;
-		else if (op->kind == EFFC_RT_Q8_CONV)
-			count = (size_t)op->p.conv.batch * (size_t)op->p.conv.out_h * (size_t)op->p.conv.out_w *
-				(size_t)op->p.conv.out_c;
-		store_extras(op, count);
-	}
+	if (!op->has_lut && !op->has_residual)
+		return EFFC_RT_OK;
+	struct xtra x = {op, 0};
+	if (op->kind == EFFC_RT_Q8_GEMM)
+		x.count = op->p.gemm.m * op->p.gemm.n;
+	else if (op->kind == EFFC_RT_Q8_DW)
+		x.count = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h * (size_t)op->p.dw.out_w * (size_t)op->p.dw.c;
+	else if (op->kind == EFFC_RT_Q8_CONV)
+		x.count = (size_t)op->p.conv.batch * (size_t)op->p.conv.out_h * (size_t)op->p.conv.out_w *
+			  (size_t)op->p.conv.out_c;
+	const size_t tasks = (x.count + XTRA_TILE - 1) / XTRA_TILE;
+	if (tasks > 1 && pool)
+		pthreadpool_parallelize_1d(pool, xtra_task, &x, tasks, 0);
+	else
+		for (size_t t = 0; t < tasks; t++)
+			xtra_task(&x, t);
 	return EFFC_RT_OK;
 }
 

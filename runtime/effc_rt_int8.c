@@ -10,6 +10,11 @@
  * to nearest even in the default rounding mode; the add's fused multiply-add is an explicit fmaf
  * in C and an FMA instruction in the kernels, so no compiler contraction can change it).
  *
+ * The fourth path, XNN (XNNPACK's operators, the portable one), lives in effc_rt_int8_xnn.c and
+ * is reached through small hooks: want_xnn in the creates (after the op is ready on its fallback
+ * path), effc_rt_q8_xnn_run in effc_rt_q8_run, effc_rt_q8_xnn_destroy in the destroy. Its results
+ * may differ from the others by one step (XNNPACK's requantization; docs/int8.md).
+ *
  * To add a kernel path: a new enum effc_rt_q8_path value, its CPU check in choose_path, its
  * rows function called from the task functions, and its cases in tests/unit/test_int8.c. */
 #include "effc_rt_int8.h"

@@ -1188,36 +1188,52 @@ Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *
 	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
+#define MUL_GATES_MAX 4096 /* channels of the 64-wide broadcast multiply (its gates on the stack) */
+
 /* Broadcast: rows of c channels against one row of float gates. Where no |product * m| can reach
  * 2^30 (|(a - za)(b - zb)| <= 255^2), 64 channels per step: the integer product (exact) through
  * the GEMM's four-vector store step, which does the reference's float multiply, round and clamp. */
 Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
 				     int8_t *y)
 {
-	if (65025.0 * (double)k->m < 1073741824.0) {
+	if (65025.0 * (double)k->m < 1073741824.0 && c <= MUL_GATES_MAX) {
 		struct q8_store st = {0};
 		st.o = k->o;
 		st.int_clamp = 1;
 		st.lo8 = (int32_t)k->o.lo_f + k->o.zp, st.hi8 = (int32_t)k->o.hi_f + k->o.zp;
 		const __m512 m = _mm512_set1_ps(k->m);
 		const __m512i za = _mm512_set1_epi32(k->za);
-		for (size_t r = 0; r < rows; r++, a += c, y += c)
-			for (size_t ch = 0; ch < c; ch += 64) {
+		/* The gates as int32 once per task (exact: they are integers). */
+		_Alignas(64) int32_t gi[MUL_GATES_MAX + 64];
+		for (size_t ch = 0; ch < c; ch += 16)
+			_mm512_store_si512(gi + ch, _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(
+							    c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1), g + ch)));
+		const size_t c64 = c & ~(size_t)63;
+		for (size_t ch = round_up(c, 16); ch < c64 + 64; ch += 16) /* the last step's unused lanes */
+			_mm512_store_si512(gi + ch, _mm512_setzero_si512());
+		for (size_t r = 0; r < rows; r++, a += c, y += c) {
+			for (size_t ch = 0; ch < c64; ch += 64) {
 				__m512i prod[4];
 				for (int q = 0; q < 4; q++) {
-					const size_t lo = ch + 16 * (size_t)q;
+					const __m512i av =
+						_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a + ch + 16 * q))), za);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + ch + 16 * q));
+				}
+				_mm512_storeu_si512(y + ch, vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL));
+			}
+			if (c64 < c) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const size_t lo = c64 + 16 * (size_t)q;
 					const size_t nq = lo >= c ? 0 : c - lo >= 16 ? 16 : c - lo;
 					const __mmask16 mq = (__mmask16)((1u << nq) - 1);
 					const __m512i av = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mq, a + lo)), za);
-					const __m512i gv = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mq, g + lo)); /* exact integers */
-					prod[q] = _mm512_mullo_epi32(av, gv);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + lo));
 				}
 				const __m512i b = vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL);
-				if (c - ch >= 64)
-					_mm512_storeu_si512(y + ch, b);
-				else
-					_mm512_mask_storeu_epi8(y + ch, ((__mmask64)1 << (c - ch)) - 1, b);
+				_mm512_mask_storeu_epi8(y + c64, ((__mmask64)1 << (c - c64)) - 1, b);
 			}
+		}
 		return;
 	}
 	for (size_t r = 0; r < rows; r++, a += c, y += c) {

@@ -616,11 +616,17 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
 	const int8_t *a0 = g->a + i0 * g->k;
 	const size_t k = g->k;
+	/* Rows past mr (a row tail) repeat the last row: the k loops have no branches (GCC spilled an
+	 * accumulator around them), and the store step writes only the mr real rows. */
+	const int8_t *ar[8];
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		ar[r] = a0 + (size_t)(r < mr ? r : mr - 1) * k;
 	if (NP == 1) {
 		/* One panel: eight named accumulators (from the array, GCC keeps them in memory here). */
 		__m512i c0 = bias0, c1 = bias0, c2 = bias0, c3 = bias0, c4 = bias0, c5 = bias0, c6 = bias0, c7 = bias0;
 #define Q8_ROW1(r, cr, word_expr)                                                                    \
-	if (r < mr) {                                                                                \
+	{                                                                                            \
 		const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)(word_expr)), flip);     \
 		cr = _mm512_dpbusd_epi32(cr, av, w0);                                               \
 	}
@@ -629,13 +635,13 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 	Q8_ROW1(4, c4, word_of(4)) Q8_ROW1(5, c5, word_of(5)) Q8_ROW1(6, c6, word_of(6)) Q8_ROW1(7, c7, word_of(7))
 		for (size_t grp = 0; grp < full; grp++) {
 			const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
-#define Q8_WORD_FULL(r) load_u32(a0 + (size_t)(r) * k + grp * 4)
+#define Q8_WORD_FULL(r) load_u32(ar[r] + grp * 4)
 			Q8_ROWS1(Q8_WORD_FULL)
 #undef Q8_WORD_FULL
 		}
 		if (full < g->kg) {
 			const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
-#define Q8_WORD_TAIL(r) a_word(g, a0 + (size_t)(r) * k, full)
+#define Q8_WORD_TAIL(r) a_word(g, ar[r], full)
 			Q8_ROWS1(Q8_WORD_TAIL)
 #undef Q8_WORD_TAIL
 		}
@@ -649,14 +655,10 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
 #pragma GCC unroll 16
 		for (int r = 0; r < MR; r++) {
-			if (r < mr) {
-				int32_t word;
-				memcpy(&word, a0 + (size_t)r * k + grp * 4, 4);
-				const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
-				acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-				if (NP > 1)
-					acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
-			}
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)load_u32(ar[r] + grp * 4)), flip);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+			if (NP > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
 		}
 	}
 	if (NP > 1 && full < g->kg) {
@@ -664,16 +666,26 @@ Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size
 		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
 #pragma GCC unroll 16
 		for (int r = 0; r < MR; r++) {
-			if (r < mr) {
-				const __m512i av =
-					_mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, a0 + (size_t)r * k, full)), flip);
-				acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-				if (NP > 1)
-					acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
-			}
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, ar[r], full)), flip);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
+			if (NP > 1)
+				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
 		}
 	}
-	/* The table's four registers only now: the k loop needs every register. */
+	/* The sums go through memory to the store step: their registers' live ranges end with the k
+	 * loops (else GCC, short of registers in the store step, spills an accumulator inside the k
+	 * loop, which then waits on a store and a load every group). */
+	_Alignas(64) int32_t sums[8][2][16];
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		for (int h = 0; h < NP; h++)
+			_mm512_store_si512(sums[r][h], acc[r][h]);
+	__asm__ volatile("" : : "r"(sums) : "memory");
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		for (int h = 0; h < NP; h++)
+			acc[r][h] = _mm512_load_si512(sums[r][h]);
+	/* The table's four registers only now. */
 	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
 	if (!g->s.res) {
 		const size_t n0 = p * 16;
@@ -791,12 +803,14 @@ static size_t gemm_tasks(const struct q8_gemm_k *g)
 
 /* ---- Depthwise paths ----------------------------------------------------------------------- */
 
-#define DW_CG 128 /* channels per task of the VNNI depthwise kernel (with the row: small maps still split) */
+#define DW_CG 128      /* channels per task at most of the VNNI depthwise kernel on small maps */
+#define DW_SPLIT_ROWS 32 /* maps of fewer output rows (batch x height) split their channels */
 
 struct q8_dw_k {
 	struct effc_rt_q8_dw p;
 	size_t cp;
-	size_t cgroups; /* channel groups per row: tasks = batch * out_h * cgroups (VNNI; 1 on the others) */
+	size_t cgroups; /* channel groups: tasks = cgroups * batch * out_h (VNNI; 1 on the others) */
+	size_t cgsize;  /* channels per group, a multiple of 16 */
 	const int32_t *w; /* [taps][cp], low 16 bits */
 	const int8_t *x, *zrow;
 	int8_t *y;
@@ -930,32 +944,40 @@ Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *
 			}
 		}
 	}
-	if (PB % 4 == 0) {
-		const __m512 m = _mm512_loadu_ps(d->s.mult + c0);
-#pragma GCC unroll 2
-		for (int p = 0; p < PB; p += 4) {
-			const __m512i b = vnni_requant4(acc[p], acc[p + 1], acc[p + 2], acc[p + 3], m, m, m, m, &d->s, tb);
-			int8_t *o = dst + (size_t)p * C + c0;
-			if (FULL) {
-				_mm_storeu_si128((__m128i *)o, _mm512_castsi512_si128(b));
-				_mm_storeu_si128((__m128i *)(o + C), _mm512_extracti32x4_epi32(b, 1));
-				_mm_storeu_si128((__m128i *)(o + 2 * C), _mm512_extracti32x4_epi32(b, 2));
-				_mm_storeu_si128((__m128i *)(o + 3 * C), _mm512_extracti32x4_epi32(b, 3));
-			} else {
-				_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
-				_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
-				_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
-				_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
-			}
-		}
+	/* Four pixels per store step; a block of 5 to 7 (or 1 to 3) repeats its last pixel in the
+	 * unused lanes and stores only its own. Single pixels keep the one-vector store. */
+	if (PB == 1) {
+		vnni_store16(acc[0], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst);
 		return;
 	}
-	for (int p = 0; p < PB; p++)
-		vnni_store16(acc[p], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst + (size_t)p * C);
+	const __m512 m = _mm512_loadu_ps(d->s.mult + c0);
+#pragma GCC unroll 2
+	for (int p = 0; p < PB; p += 4) {
+		const __m512i b = vnni_requant4(acc[p], acc[p + 1 < PB ? p + 1 : PB - 1], acc[p + 2 < PB ? p + 2 : PB - 1],
+						acc[p + 3 < PB ? p + 3 : PB - 1], m, m, m, m, &d->s, tb);
+		int8_t *o = dst + (size_t)p * C + c0;
+		if (FULL) {
+			_mm_storeu_si128((__m128i *)o, _mm512_castsi512_si128(b));
+			if (p + 1 < PB)
+				_mm_storeu_si128((__m128i *)(o + C), _mm512_extracti32x4_epi32(b, 1));
+			if (p + 2 < PB)
+				_mm_storeu_si128((__m128i *)(o + 2 * C), _mm512_extracti32x4_epi32(b, 2));
+			if (p + 3 < PB)
+				_mm_storeu_si128((__m128i *)(o + 3 * C), _mm512_extracti32x4_epi32(b, 3));
+		} else {
+			_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
+			if (p + 1 < PB)
+				_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
+			if (p + 2 < PB)
+				_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
+			if (p + 3 < PB)
+				_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
+		}
+	}
 }
 
 /* A whole output row for a kernel shape known at compile time: channel blocks outermost (their
- * weights stay in L1), then blocks of 8, 4 and 1 pixels; blocks with a tap in the left or right
+ * weights stay in L1), then blocks of 8 pixels and one of the rest; blocks with a tap in the left or right
  * padding ([0, ox_lo) and [ox_hi, out_w)) check each input column and read the zero-point row
  * there, the others read straight. */
 Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ox_lo,
@@ -984,19 +1006,28 @@ Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *r
 			else
 				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 1, c0, mask, tb, o, C);
 		}
-		for (; ox + 4 <= W; ox += 4) {
-			int8_t *o = dst_row + (size_t)ox * C;
-			const int inner = ox >= ox_lo && ox + 4 <= ox_hi;
-			if (inner && full)
-				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 1, 0, c0, mask, tb, o, C);
-			else if (full)
-				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 1, 1, c0, mask, tb, o, C);
-			else
-				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 4, 0, 1, c0, mask, tb, o, C);
+		/* The rest of the row (1 to 7 pixels, the right border: checked) as one block. */
+		int8_t *o = dst_row + (size_t)ox * C;
+		const int ix = ox * SW - pl;
+#define Q8_DW_REST(n)                                                                                      \
+	case n:                                                                                              \
+		if (full)                                                                                    \
+			dw_vnni_block(d, rc, step, ix, KH, KW, SW, n, 1, 1, c0, mask, tb, o, C);             \
+		else                                                                                         \
+			dw_vnni_block(d, rc, step, ix, KH, KW, SW, n, 0, 1, c0, mask, tb, o, C);             \
+		break;
+		switch (W - ox) {
+			Q8_DW_REST(1)
+			Q8_DW_REST(2)
+			Q8_DW_REST(3)
+			Q8_DW_REST(4)
+			Q8_DW_REST(5)
+			Q8_DW_REST(6)
+			Q8_DW_REST(7)
+		default:
+			break;
 		}
-		for (; ox < W; ox++)
-			dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, 1, 0, 1, c0, mask, tb, dst_row + (size_t)ox * C,
-				      C);
+#undef Q8_DW_REST
 	}
 }
 
@@ -1055,9 +1086,11 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
-	const size_t cg = t % d->cgroups; /* a channel group (VNNI; always 0 on the other paths) */
+	/* Consecutive tasks: the rows of one channel group, whose weights then stay in L1. */
+	const size_t rows = (size_t)d->p.batch * (size_t)d->p.out_h;
+	const size_t cg = t / rows; /* always 0 on the paths other than VNNI */
 	(void)cg;
-	t /= d->cgroups;
+	t %= rows;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
 		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
@@ -1066,7 +1099,7 @@ static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 	switch (op->path) {
 #ifdef Q8_X86
 	case EFFC_RT_Q8_VNNI: {
-		const size_t cb0 = cg * DW_CG, cb1 = cb0 + DW_CG < (size_t)d->p.c ? cb0 + DW_CG : (size_t)d->p.c;
+		const size_t cb0 = cg * d->cgsize, cb1 = cb0 + d->cgsize < (size_t)d->p.c ? cb0 + d->cgsize : (size_t)d->p.c;
 		dw_vnni_row(d, b, oy, cb0, cb1);
 		return;
 	}
@@ -1191,36 +1224,52 @@ Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *
 	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
+#define MUL_GATES_MAX 4096 /* channels of the 64-wide broadcast multiply (its gates on the stack) */
+
 /* Broadcast: rows of c channels against one row of float gates. Where no |product * m| can reach
  * 2^30 (|(a - za)(b - zb)| <= 255^2), 64 channels per step: the integer product (exact) through
  * the GEMM's four-vector store step, which does the reference's float multiply, round and clamp. */
 Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
 				     int8_t *y)
 {
-	if (65025.0 * (double)k->m < 1073741824.0) {
+	if (65025.0 * (double)k->m < 1073741824.0 && c <= MUL_GATES_MAX) {
 		struct q8_store st = {0};
 		st.o = k->o;
 		st.int_clamp = 1;
 		st.lo8 = (int32_t)k->o.lo_f + k->o.zp, st.hi8 = (int32_t)k->o.hi_f + k->o.zp;
 		const __m512 m = _mm512_set1_ps(k->m);
 		const __m512i za = _mm512_set1_epi32(k->za);
-		for (size_t r = 0; r < rows; r++, a += c, y += c)
-			for (size_t ch = 0; ch < c; ch += 64) {
+		/* The gates as int32 once per task (exact: they are integers). */
+		_Alignas(64) int32_t gi[MUL_GATES_MAX + 64];
+		for (size_t ch = 0; ch < c; ch += 16)
+			_mm512_store_si512(gi + ch, _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(
+							    c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1), g + ch)));
+		const size_t c64 = c & ~(size_t)63;
+		for (size_t ch = round_up(c, 16); ch < c64 + 64; ch += 16) /* the last step's unused lanes */
+			_mm512_store_si512(gi + ch, _mm512_setzero_si512());
+		for (size_t r = 0; r < rows; r++, a += c, y += c) {
+			for (size_t ch = 0; ch < c64; ch += 64) {
 				__m512i prod[4];
 				for (int q = 0; q < 4; q++) {
-					const size_t lo = ch + 16 * (size_t)q;
+					const __m512i av =
+						_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a + ch + 16 * q))), za);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + ch + 16 * q));
+				}
+				_mm512_storeu_si512(y + ch, vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL));
+			}
+			if (c64 < c) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const size_t lo = c64 + 16 * (size_t)q;
 					const size_t nq = lo >= c ? 0 : c - lo >= 16 ? 16 : c - lo;
 					const __mmask16 mq = (__mmask16)((1u << nq) - 1);
 					const __m512i av = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mq, a + lo)), za);
-					const __m512i gv = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(mq, g + lo)); /* exact integers */
-					prod[q] = _mm512_mullo_epi32(av, gv);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + lo));
 				}
 				const __m512i b = vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL);
-				if (c - ch >= 64)
-					_mm512_storeu_si512(y + ch, b);
-				else
-					_mm512_mask_storeu_epi8(y + ch, ((__mmask64)1 << (c - ch)) - 1, b);
+				_mm512_mask_storeu_epi8(y + c64, ((__mmask64)1 << (c - c64)) - 1, b);
 			}
+		}
 		return;
 	}
 	for (size_t r = 0; r < rows; r++, a += c, y += c) {
@@ -1746,7 +1795,13 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		return EFFC_RT_ERR_NOMEM;
 	d->p = *p;
 	d->cp = round_up((size_t)p->c, 16);
-	d->cgroups = path == EFFC_RT_Q8_VNNI && p->kh * p->kw <= DW_MAX_TAPS ? ((size_t)p->c + DW_CG - 1) / DW_CG : 1;
+	/* Channel groups (VNNI) where the map has few rows for the threads: at most DW_CG channels
+	 * each, as even as whole 16-channel blocks allow. */
+	d->cgroups = 1;
+	if (path == EFFC_RT_Q8_VNNI && p->kh * p->kw <= DW_MAX_TAPS && (size_t)p->batch * p->out_h < DW_SPLIT_ROWS)
+		d->cgroups = ((size_t)p->c + DW_CG - 1) / DW_CG;
+	d->cgsize = round_up(((size_t)p->c + d->cgroups - 1) / d->cgroups, 16);
+	d->cgroups = ((size_t)p->c + d->cgsize - 1) / d->cgsize;
 	const int32_t *pb = packed, *wsum = pb + d->cp;
 	d->w = wsum + d->cp;
 	d->x = x, d->y = y;

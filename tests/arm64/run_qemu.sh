@@ -49,8 +49,11 @@ assert a.shape == b.shape and err <= bound"
 done
 # Int8: the same model quantized by effc quantize (QDQ, int8 activations, per-channel weights),
 # its int8 C (XNNPACK's qc8/qs8 operators and the portable C on Arm) under qemu at 1 thread,
-# against ONNX Runtime on the same QDQ file on x86-64: rms(effc - ONNX Runtime) must be at most
-# 0.25 x rms(ONNX Runtime - float model), the bound effc difftest --float applies.
+# against ONNX Runtime on the same QDQ file on x86-64 and the float model: effc's int8 output must
+# be as close to the float model as ONNX Runtime's (SQNR at most 1 dB lower). Not the 0.25 ratio
+# of effc difftest --float: on this generated model effc's exact integer arithmetic and ONNX
+# Runtime's float evaluation of the QDQ graph (it fuses nothing here) round a few ties apart, and
+# the network amplifies those steps (0.48 on x86-64 too, where effc's SQNR is the higher one).
 rm -rf "$work/q"
 check int8_quantize "$effc" quantize "$work/m.onnx" -o "$work/q.onnx" --calib-random 2 --no-sensitivity
 check int8_compile "$effc" compile "$work/q.onnx" -o "$work/q" --name q
@@ -62,15 +65,17 @@ check int8_onnxruntime_x86 node "$src/tools/ort_run.js" --model "$work/q.onnx" -
   --output "logits=$work/qref.f32"
 check int8_qemu_run_1thread env LD_LIBRARY_PATH="$lib" qemu-aarch64 -L /usr/aarch64-linux-gnu \
   "$work/q/build-arm/q_runner" --threads 1 "$work/in.f32" "$work/qout.f32"
-check int8_matches_onnxruntime "$py" -c "
+check int8_as_accurate_as_onnxruntime "$py" -c "
 import numpy as np
 q = np.fromfile('$work/qout.f32', np.float32).astype(np.float64)
 r = np.fromfile('$work/qref.f32', np.float32).astype(np.float64)
 f = np.fromfile('$work/ref.f32', np.float32).astype(np.float64)
 rms = lambda v: float(np.sqrt(np.mean(v * v)))
+sqnr = lambda x: 10 * np.log10(float(np.sum(f * f)) / float(np.sum((x - f) ** 2)))
 ratio = rms(q - r) / rms(r - f)
-print(f'rms(effc - ORT)={rms(q - r):.4g} rms(ORT - float)={rms(r - f):.4g} ratio={ratio:.3f} (at most 0.25)')
-assert q.shape == r.shape == f.shape and ratio <= 0.25"
+print(f'SQNR against float: effc {sqnr(q):.2f} dB, ONNX Runtime {sqnr(r):.2f} dB (effc at least ORT - 1); '
+      f'rms(effc - ORT) = {ratio:.3f} x rms(ORT - float)')
+assert q.shape == r.shape == f.shape and np.isfinite(q).all() and sqnr(q) >= sqnr(r) - 1.0"
 echo "$pass passed, $fail failed"
 # A pass keeps no build outputs: the suite has to fit a small CI disk.
 [[ $fail -eq 0 ]] && rm -rf "$work/m" "$work/m.onnx" "$work/q" "$work/q.onnx"

@@ -532,6 +532,13 @@ static void test_dw(void)
 					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
 				dw_case_run(&dc, &ts);
 			}
+	/* Rests of 2 pixels after the blocks of 8 (18 = 16 + 2, 10 = 8 + 2), a channel tail of 1. */
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 4, .w = 18, .c = 33, .k = 3, .s = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
+				      .zi = -9, .zo = 11, .lo = -128, .hi = 127, .lut = 1},
+		    &ts);
+	dw_case_run(&(struct dw_case){.batch = 1, .h = 5, .w = 20, .c = 48, .k = 5, .s = 2, .pt = 2, .pl = 2, .pb = 2, .pr = 2,
+				      .zi = 0, .zo = -1, .lo = -50, .hi = 127},
+		    &ts);
 	/* Big multipliers: the float clamp in the blocked store. */
 	dw_case_run(&(struct dw_case){.batch = 1, .h = 3, .w = 21, .c = 24, .k = 3, .s = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1,
 				      .zi = 2, .zo = 3, .lo = -128, .hi = 127, .lut = 1, .big = 1},

@@ -67,6 +67,26 @@ int effc_rt_q8_vnni_available(void)
 #endif
 }
 
+/* AVX-512 VBMI (vpermi2b) for the table lookup in registers, on top of the VNNI path. -1: the CPU
+ * decides; 0: off (tests run the VNNI path both ways). */
+static int vbmi_setting = -1;
+
+void effc_rt_q8_set_vbmi(int on) { vbmi_setting = on ? -1 : 0; }
+
+int effc_rt_q8_vbmi_available(void)
+{
+#if defined(Q8_X86) && !defined(EFFC_RT_NO_AVX512)
+	static int cached = -1;
+	if (cached < 0) {
+		__builtin_cpu_init();
+		cached = effc_rt_q8_vnni_available() && __builtin_cpu_supports("avx512vbmi");
+	}
+	return cached && vbmi_setting != 0;
+#else
+	return 0;
+#endif
+}
+
 /* AUTO: the fastest the CPU has; a forced path must be available. Returns REF..VNNI or -1. */
 static int choose_path(enum effc_rt_q8_path want)
 {
@@ -141,6 +161,9 @@ struct q8_store {
 	const int32_t *bias; /* [np], corrections folded in */
 	struct q8_out o;
 	const int8_t *lut; /* NULL: none */
+	int vbmi;          /* the VNNI kernels look the table up with vpermi2b (chosen at create) */
+	int int_clamp;     /* every |acc * mult| < 2^30: the packs' saturation replaces the float clamp */
+	int32_t lo8, hi8;  /* the output clamp in the output's integer domain */
 	const int8_t *res; /* residual base (row-major [m][n]); NULL: none */
 	struct q8_addk add;
 };
@@ -347,6 +370,13 @@ static void gemm_ref_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_
 }
 
 #ifdef Q8_X86
+static inline uint32_t load_u32(const int8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
 /* Four activation bytes of row `row` at k group `grp` as one word; the k tail reads only the row's
  * bytes (the rest is 0, against zero weights). */
 static inline uint32_t a_word(const struct q8_gemm_k *g, const int8_t *row, size_t grp)
@@ -428,22 +458,59 @@ Q8_AVX2_FN static void gemm_avx2_rows(const struct q8_gemm_k *g, size_t i0, size
 	}
 }
 
-/* Store step for 16 channels (AVX-512): requantization, table (per element), residual add in
- * registers, masked byte store. */
-Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n0, size_t nc, const int8_t *res_row,
-				 int8_t *out_row)
+/* vpermi2b as inline assembly: the kernels keep their AVX-512 VNNI target (a CPU with VNNI but
+ * no VBMI runs them too) and only run this where create found VBMI. Each byte of idx selects one
+ * of the 128 bytes of (t0, t1) by its low 7 bits. */
+Q8_VNNI_INLINE __m512i q8_perm2b(__m512i idx, __m512i t0, __m512i t1)
+{
+	__asm__("vpermi2b %2, %1, %0" : "+v"(idx) : "v"(t0), "v"(t1));
+	return idx;
+}
+
+/* The 256-entry table in four registers. */
+struct q8_tab {
+	__m512i t[4];
+};
+
+Q8_VNNI_INLINE struct q8_tab q8_tab_load(const int8_t *lut)
+{
+	struct q8_tab tb;
+	for (int i = 0; i < 4; i++)
+		tb.t[i] = lut ? _mm512_loadu_si512(lut + 64 * i) : _mm512_setzero_si512();
+	return tb;
+}
+
+/* Every byte x of v replaced by lut[(uint8_t)x]: two 128-byte lookups, blended on bit 7. */
+Q8_VNNI_INLINE __m512i q8_lookup64(__m512i v, const struct q8_tab *tb)
+{
+	const __m512i lo = q8_perm2b(v, tb->t[0], tb->t[1]);
+	const __m512i hi = q8_perm2b(v, tb->t[2], tb->t[3]);
+	return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
+}
+
+/* Store step for 16 channels (AVX-512): requantization, table (vpermi2b with VBMI, else per
+ * element), residual add in registers, masked byte store. acc holds the bias already (the
+ * kernels start their sums from it). */
+Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, const struct q8_tab *tb, size_t n0, size_t nc,
+				 const int8_t *res_row, int8_t *out_row)
 {
 	const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
-	acc = _mm512_add_epi32(acc, _mm512_loadu_si512(s->bias + n0));
 	__m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(s->mult + n0));
 	v = _mm512_min_ps(_mm512_set1_ps(s->o.hi_f), _mm512_max_ps(_mm512_set1_ps(s->o.lo_f), v));
 	__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s->o.zp));
 	if (s->lut) {
-		int32_t t[16];
-		_mm512_storeu_si512(t, q);
-		for (size_t j = 0; j < nc; j++)
-			t[j] = s->lut[(uint8_t)(int8_t)t[j]];
-		q = _mm512_loadu_si512(t);
+		if (s->vbmi) {
+			/* The low byte of each lane is the index; the lookup leaves the entry there. */
+			q = q8_lookup64(q, tb);
+			if (res_row)
+				q = _mm512_srai_epi32(_mm512_slli_epi32(q, 24), 24);
+		} else {
+			int32_t t[16];
+			_mm512_storeu_si512(t, q);
+			for (size_t j = 0; j < nc; j++)
+				t[j] = s->lut[(uint8_t)(int8_t)t[j]];
+			q = _mm512_loadu_si512(t);
+		}
 	}
 	if (res_row) {
 		const struct q8_addk *k = &s->add;
@@ -458,82 +525,216 @@ Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, size_t n
 	_mm_mask_storeu_epi8(out_row + n0, mask, _mm512_cvtepi32_epi8(q));
 }
 
-/* Rows [i0, i0+mr) (mr <= 8) x panels [p, p+np2) (np2 <= 2): vpdpbusd of (a + 128) as unsigned
- * bytes against the signed weights, four k per lane; the bias holds -(za + 128) * wsum. 16
- * accumulators, 2 weight vectors and a broadcast fit AVX-512's 32 registers. */
-Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, int np2)
+/* The store step of four 16-lane accumulators without a residual, as 64 bytes [a0 a1 a2 a3]:
+ * multiply, the float clamp (skipped where create proved |acc * m| < 2^30, the packs' saturation
+ * and a byte clamp giving the same result), round, two saturating packs with the zero point added
+ * in int16 (exact: the values are within [-255, 255] or saturate outside the int8 range either
+ * way), the lanes back in order, then the table on all 64 bytes at once. */
+Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512 m0, __m512 m1, __m512 m2,
+				     __m512 m3, const struct q8_store *s, const struct q8_tab *tb)
+{
+	__m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0), m0), f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(a1), m1);
+	__m512 f2 = _mm512_mul_ps(_mm512_cvtepi32_ps(a2), m2), f3 = _mm512_mul_ps(_mm512_cvtepi32_ps(a3), m3);
+	if (!s->int_clamp) {
+		const __m512 lo = _mm512_set1_ps(s->o.lo_f), hi = _mm512_set1_ps(s->o.hi_f);
+		f0 = _mm512_min_ps(hi, _mm512_max_ps(lo, f0));
+		f1 = _mm512_min_ps(hi, _mm512_max_ps(lo, f1));
+		f2 = _mm512_min_ps(hi, _mm512_max_ps(lo, f2));
+		f3 = _mm512_min_ps(hi, _mm512_max_ps(lo, f3));
+	}
+	const __m512i zp = _mm512_set1_epi16((short)s->o.zp);
+	const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f0), _mm512_cvtps_epi32(f1)), zp);
+	const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(_mm512_cvtps_epi32(f2), _mm512_cvtps_epi32(f3)), zp);
+	__m512i b = _mm512_packs_epi16(w01, w23); /* 128-bit lane l: dwords a0[4l..], a1[4l..], a2[4l..], a3[4l..] */
+	if (s->int_clamp && (s->lo8 > -128 || s->hi8 < 127)) /* packsswb saturated to the int8 range already */
+		b = _mm512_min_epi8(_mm512_max_epi8(b, _mm512_set1_epi8((char)s->lo8)), _mm512_set1_epi8((char)s->hi8));
+	b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+	if (s->lut) {
+		if (s->vbmi) {
+			b = q8_lookup64(b, tb);
+		} else {
+			int8_t t[64];
+			_mm512_storeu_si512(t, b);
+			for (int j = 0; j < 64; j++)
+				t[j] = s->lut[(uint8_t)t[j]];
+			b = _mm512_loadu_si512(t);
+		}
+	}
+	return b;
+}
+
+/* Rows [i0, i0+mr) (mr <= MR) x panels [p, p+NP): vpdpbusd of (a + 128) as unsigned bytes
+ * against the signed weights, four k per lane; the sums start from the bias, which holds
+ * -(za + 128) * wsum. MR x NP <= 16 accumulators (8 x 2, or 8 x 1 when one panel is left), the
+ * weight vectors and a broadcast fit AVX-512's 32 registers. MR and NP are constants. */
+Q8_VNNI_INLINE void vnni_tile(const struct q8_gemm_k *g, size_t i0, int mr, size_t p, const int MR, const int NP)
 {
 	__m512i acc[8][2];
-	for (int r = 0; r < 8; r++)
-		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	const __m512i bias0 = _mm512_loadu_si512(g->s.bias + p * 16);
+	const __m512i bias1 = NP > 1 ? _mm512_loadu_si512(g->s.bias + p * 16 + 16) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = bias0, acc[r][1] = bias1;
 	const int8_t *b0 = g->panels + p * g->kg * 64, *b1 = b0 + g->kg * 64;
 	const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
 	const size_t full = g->k / 4; /* groups of four real k; then at most one partial group */
-	for (size_t grp = 0; grp < full; grp++) {
+	const int8_t *a0 = g->a + i0 * g->k;
+	const size_t k = g->k;
+	/* Rows past mr (a row tail) repeat the last row: the k loops have no branches (GCC spilled an
+	 * accumulator around them), and the store step writes only the mr real rows. */
+	const int8_t *ar[8];
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		ar[r] = a0 + (size_t)(r < mr ? r : mr - 1) * k;
+	if (NP == 1) {
+		/* One panel: eight named accumulators (from the array, GCC keeps them in memory here). */
+		__m512i c0 = bias0, c1 = bias0, c2 = bias0, c3 = bias0, c4 = bias0, c5 = bias0, c6 = bias0, c7 = bias0;
+#define Q8_ROW1(r, cr, word_expr)                                                                    \
+	{                                                                                            \
+		const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)(word_expr)), flip);     \
+		cr = _mm512_dpbusd_epi32(cr, av, w0);                                               \
+	}
+#define Q8_ROWS1(word_of)                                                                            \
+	Q8_ROW1(0, c0, word_of(0)) Q8_ROW1(1, c1, word_of(1)) Q8_ROW1(2, c2, word_of(2)) Q8_ROW1(3, c3, word_of(3)) \
+	Q8_ROW1(4, c4, word_of(4)) Q8_ROW1(5, c5, word_of(5)) Q8_ROW1(6, c6, word_of(6)) Q8_ROW1(7, c7, word_of(7))
+		for (size_t grp = 0; grp < full; grp++) {
+			const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
+#define Q8_WORD_FULL(r) load_u32(ar[r] + grp * 4)
+			Q8_ROWS1(Q8_WORD_FULL)
+#undef Q8_WORD_FULL
+		}
+		if (full < g->kg) {
+			const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
+#define Q8_WORD_TAIL(r) a_word(g, ar[r], full)
+			Q8_ROWS1(Q8_WORD_TAIL)
+#undef Q8_WORD_TAIL
+		}
+#undef Q8_ROWS1
+#undef Q8_ROW1
+		acc[0][0] = c0, acc[1][0] = c1, acc[2][0] = c2, acc[3][0] = c3;
+		acc[4][0] = c4, acc[5][0] = c5, acc[6][0] = c6, acc[7][0] = c7;
+	}
+	for (size_t grp = 0; NP > 1 && grp < full; grp++) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + grp * 64);
-		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
-		for (int r = 0; r < mr; r++) {
-			int32_t word;
-			memcpy(&word, g->a + (i0 + r) * g->k + grp * 4, 4);
-			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(word), flip);
+		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + grp * 64) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++) {
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)load_u32(ar[r] + grp * 4)), flip);
 			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-			if (np2 > 1)
+			if (NP > 1)
 				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
 		}
 	}
-	if (full < g->kg) {
+	if (NP > 1 && full < g->kg) {
 		const __m512i w0 = _mm512_loadu_si512(b0 + full * 64);
-		const __m512i w1 = np2 > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
-		for (int r = 0; r < mr; r++) {
-			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, g->a + (i0 + r) * g->k, full)), flip);
+		const __m512i w1 = NP > 1 ? _mm512_loadu_si512(b1 + full * 64) : _mm512_setzero_si512();
+#pragma GCC unroll 16
+		for (int r = 0; r < MR; r++) {
+			const __m512i av = _mm512_xor_si512(_mm512_set1_epi32((int)a_word(g, ar[r], full)), flip);
 			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, w0);
-			if (np2 > 1)
+			if (NP > 1)
 				acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, w1);
 		}
 	}
-	for (int r = 0; r < mr; r++) {
+	/* The sums go through memory to the store step: their registers' live ranges end with the k
+	 * loops (else GCC, short of registers in the store step, spills an accumulator inside the k
+	 * loop, which then waits on a store and a load every group). */
+	_Alignas(64) int32_t sums[8][2][16];
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		for (int h = 0; h < NP; h++)
+			_mm512_store_si512(sums[r][h], acc[r][h]);
+	__asm__ volatile("" : : "r"(sums) : "memory");
+#pragma GCC unroll 8
+	for (int r = 0; r < MR; r++)
+		for (int h = 0; h < NP; h++)
+			acc[r][h] = _mm512_load_si512(sums[r][h]);
+	/* The table's four registers only now. */
+	const struct q8_tab tb = q8_tab_load(g->s.vbmi ? g->s.lut : NULL);
+	if (!g->s.res) {
+		const size_t n0 = p * 16;
+		const __m512 m0 = _mm512_loadu_ps(g->s.mult + n0);
+		if (NP > 1) {
+			/* Two rows x 32 channels per store step. */
+			const size_t nt = g->n - n0 < 32 ? g->n - n0 : 32;
+			const __mmask32 mask = nt >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nt) - 1);
+			const __m512 m1 = _mm512_loadu_ps(g->s.mult + n0 + 16);
+#pragma GCC unroll 8
+			for (int r = 0; r < MR; r += 2) {
+				if (r < mr) {
+					int8_t *row = g->c + (i0 + r) * g->n + n0;
+					const __m512i b = vnni_requant4(acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1], m0, m1, m0,
+									m1, &g->s, &tb);
+					if (nt == 32) {
+						_mm256_storeu_si256((__m256i *)row, _mm512_castsi512_si256(b));
+						if (r + 1 < mr)
+							_mm256_storeu_si256((__m256i *)(row + g->n), _mm512_extracti64x4_epi64(b, 1));
+					} else {
+						_mm256_mask_storeu_epi8(row, mask, _mm512_castsi512_si256(b));
+						if (r + 1 < mr)
+							_mm256_mask_storeu_epi8(row + g->n, mask, _mm512_extracti64x4_epi64(b, 1));
+					}
+				}
+			}
+		} else {
+			/* Four rows x 16 channels per store step. */
+			const size_t nt = g->n - n0 < 16 ? g->n - n0 : 16;
+			const __mmask16 mask = (__mmask16)((1u << nt) - 1);
+#pragma GCC unroll 4
+			for (int r = 0; r < MR; r += 4) {
+				if (r < mr) {
+					int8_t *row = g->c + (i0 + r) * g->n + n0;
+					const __m512i b = vnni_requant4(acc[r][0], acc[r + 1][0], acc[r + 2][0], acc[r + 3][0], m0, m0,
+									m0, m0, &g->s, &tb);
+					_mm_mask_storeu_epi8(row, mask, _mm512_castsi512_si128(b));
+					if (r + 1 < mr)
+						_mm_mask_storeu_epi8(row + g->n, mask, _mm512_extracti32x4_epi32(b, 1));
+					if (r + 2 < mr)
+						_mm_mask_storeu_epi8(row + 2 * g->n, mask, _mm512_extracti32x4_epi32(b, 2));
+					if (r + 3 < mr)
+						_mm_mask_storeu_epi8(row + 3 * g->n, mask, _mm512_extracti32x4_epi32(b, 3));
+				}
+			}
+		}
+		return;
+	}
+#pragma GCC unroll 16
+	for (int r = 0; r < MR; r++) {
+		if (r >= mr)
+			break;
 		const size_t i = i0 + r;
-		const int8_t *res_row = g->s.res ? g->s.res + i * g->n : NULL;
-		for (int h = 0; h < np2; h++) {
+		const int8_t *res_row = g->s.res + i * g->n;
+#pragma GCC unroll 2
+		for (int h = 0; h < NP; h++) {
 			const size_t n0 = (p + h) * 16, nc = g->n - n0 < 16 ? g->n - n0 : 16;
-			vnni_store16(acc[r][h], &g->s, n0, nc, res_row, g->c + i * g->n);
+			vnni_store16(acc[r][h], &g->s, &tb, n0, nc, res_row, g->c + i * g->n);
 		}
 	}
 }
 
+/* The two tile shapes as functions of their own, so that the store step's constants are not
+ * hoisted out into the row loops, where they would take the accumulators' registers. */
+Q8_VNNI_FN __attribute__((noinline)) static void vnni_tile_8x2(const struct q8_gemm_k *g, size_t i0, int mr, size_t p)
+{
+	vnni_tile(g, i0, mr, p, 8, 2);
+}
+
+Q8_VNNI_FN __attribute__((noinline)) static void vnni_tile_8x1(const struct q8_gemm_k *g, size_t i0, int mr, size_t p)
+{
+	vnni_tile(g, i0, mr, p, 8, 1);
+}
+
 Q8_VNNI_FN static void gemm_vnni_rows(const struct q8_gemm_k *g, size_t i0, size_t i1, size_t p0, size_t p1)
 {
-	for (size_t p = p0; p < p1; p += 2) {
-		const int np2 = p + 1 < p1 ? 2 : 1;
-		size_t i = i0;
-		for (; i + 8 <= i1; i += 8)
-			vnni_tile(g, i, 8, p, np2);
-		switch (i1 - i) {
-		case 7:
-			vnni_tile(g, i, 7, p, np2);
-			break;
-		case 6:
-			vnni_tile(g, i, 6, p, np2);
-			break;
-		case 5:
-			vnni_tile(g, i, 5, p, np2);
-			break;
-		case 4:
-			vnni_tile(g, i, 4, p, np2);
-			break;
-		case 3:
-			vnni_tile(g, i, 3, p, np2);
-			break;
-		case 2:
-			vnni_tile(g, i, 2, p, np2);
-			break;
-		case 1:
-			vnni_tile(g, i, 1, p, np2);
-			break;
-		default:
-			break;
-		}
-	}
+	/* One instance per tile shape, the row count a run-time value even for whole tiles: with a
+	 * constant one GCC shuffles the accumulators between registers in the k loop. */
+	size_t p = p0;
+	for (; p + 2 <= p1; p += 2)
+		for (size_t i = i0; i < i1; i += 8)
+			vnni_tile_8x2(g, i, i1 - i < 8 ? (int)(i1 - i) : 8, p);
+	if (p < p1)
+		for (size_t i = i0; i < i1; i += 8)
+			vnni_tile_8x1(g, i, i1 - i < 8 ? (int)(i1 - i) : 8, p);
 }
 #endif
 
@@ -566,9 +767,14 @@ static size_t gemm_tasks(const struct q8_gemm_k *g)
 
 /* ---- Depthwise paths ----------------------------------------------------------------------- */
 
+#define DW_CG 128      /* channels per task at most of the VNNI depthwise kernel on small maps */
+#define DW_SPLIT_ROWS 32 /* maps of fewer output rows (batch x height) split their channels */
+
 struct q8_dw_k {
 	struct effc_rt_q8_dw p;
 	size_t cp;
+	size_t cgroups; /* channel groups: tasks = cgroups * batch * out_h (VNNI; 1 on the others) */
+	size_t cgsize;  /* channels per group, a multiple of 16 */
 	const int32_t *w; /* [taps][cp], low 16 bits */
 	const int8_t *x, *zrow;
 	int8_t *y;
@@ -641,32 +847,214 @@ Q8_AVX2_FN static void dw_avx2_row(const struct q8_dw_k *d, int b, int oy)
 	}
 }
 
-Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy)
+/* One output pixel, every channel, through its table of tap pointers (padded taps read the
+ * zero-point row): the borders, and any kernel shape without a blocked version. */
+Q8_VNNI_INLINE void dw_vnni_pixel(const struct q8_dw_k *d, int b, int oy, int ox, size_t cb0, size_t C,
+				  const struct q8_tab *tb, int8_t *dst)
 {
-	const size_t C = (size_t)d->p.c;
-	for (int ox = 0; ox < d->p.out_w; ox++) {
-		int8_t *dst = d->y + (((size_t)b * d->p.out_h + oy) * d->p.out_w + ox) * C;
-		const int8_t *srcs[DW_MAX_TAPS];
-		const int taps = d->p.kh * d->p.kw;
-		dw_taps(d, b, oy, ox, srcs);
-		for (size_t c0 = 0; c0 < C; c0 += 16) {
-			const size_t nc = C - c0 < 16 ? C - c0 : 16;
-			const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
-			__m512i acc = _mm512_setzero_si512();
-			for (int t = 0; t < taps; t++) {
-				const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
-				const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
-				acc = _mm512_dpwssd_epi32(acc, xv, wv);
+	const int8_t *srcs[DW_MAX_TAPS];
+	const int taps = d->p.kh * d->p.kw;
+	dw_taps(d, b, oy, ox, srcs);
+	for (size_t c0 = cb0; c0 < C; c0 += 16) {
+		const size_t nc = C - c0 < 16 ? C - c0 : 16;
+		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+		__m512i acc = _mm512_loadu_si512(d->s.bias + c0);
+		for (int t = 0; t < taps; t++) {
+			const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, srcs[t] + c0));
+			const __m512i wv = _mm512_loadu_si512(d->w + (size_t)t * d->cp + c0);
+			acc = _mm512_dpwssd_epi32(acc, xv, wv);
+		}
+		vnni_store16(acc, &d->s, tb, c0, nc, NULL, dst);
+	}
+}
+
+#define DW_PB 8 /* output pixels per block of the interior kernel */
+
+/* PB interior output pixels (every tap inside the row horizontally) from input column ix0 on, 16
+ * channels at c0: rows[ky] is the input row of tap row ky at channel c0 (the zero-point row with
+ * pixel step 0 when the row is padding). Each input vector is loaded once and multiplied into
+ * every output of the block that reads it (input j feeds output p through tap kx = j - p*SW);
+ * KW, SW and PB are constants, so the loops unroll into straight code. */
+Q8_VNNI_INLINE void dw_vnni_block(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ix0,
+				  const int KH, const int KW, const int SW, const int PB, const int FULL, const int CHECK, size_t c0, __mmask16 mask,
+				  const struct q8_tab *tb, int8_t *dst, size_t C)
+{
+	__m512i acc[DW_PB];
+	const __m512i bias = _mm512_loadu_si512(d->s.bias + c0);
+#pragma GCC unroll 8
+	for (int p = 0; p < PB; p++)
+		acc[p] = bias;
+	const int span = (PB - 1) * SW + KW;
+	for (int ky = 0; ky < KH; ky++) {
+		const int8_t *r = rows[ky] + (ptrdiff_t)ix0 * (ptrdiff_t)step[ky];
+		const size_t st = step[ky];
+		__m512i w[7];
+#pragma GCC unroll 8
+		for (int kx = 0; kx < KW; kx++)
+			w[kx] = _mm512_loadu_si512(d->w + (size_t)(ky * KW + kx) * d->cp + c0);
+#pragma GCC unroll 24
+		for (int j = 0; j < span; j++) {
+			/* Whole blocks load plainly (the load folds into vpmovsxbd); the channel tail masked. */
+			const int8_t *src = r + (ptrdiff_t)j * (ptrdiff_t)st;
+			if (CHECK && (unsigned)(ix0 + j) >= (unsigned)d->p.in_w)
+				src = d->zrow + c0; /* a padding column */
+			const __m128i xb = FULL ? _mm_loadu_si128((const __m128i *)src) : _mm_maskz_loadu_epi8(mask, src);
+			const __m512i xv = _mm512_cvtepi8_epi32(xb);
+#pragma GCC unroll 8
+			for (int kx = 0; kx < KW; kx++) {
+				const int q = j - kx;
+				if (q >= 0 && q % SW == 0 && q / SW < PB)
+					acc[q / SW] = _mm512_dpwssd_epi32(acc[q / SW], xv, w[kx]);
 			}
-			vnni_store16(acc, &d->s, c0, nc, NULL, dst);
 		}
 	}
+	/* Four pixels per store step; a block of 5 to 7 (or 1 to 3) repeats its last pixel in the
+	 * unused lanes and stores only its own. Single pixels keep the one-vector store. */
+	if (PB == 1) {
+		vnni_store16(acc[0], &d->s, tb, c0, (size_t)__builtin_popcount(mask), NULL, dst);
+		return;
+	}
+	const __m512 m = _mm512_loadu_ps(d->s.mult + c0);
+#pragma GCC unroll 2
+	for (int p = 0; p < PB; p += 4) {
+		const __m512i b = vnni_requant4(acc[p], acc[p + 1 < PB ? p + 1 : PB - 1], acc[p + 2 < PB ? p + 2 : PB - 1],
+						acc[p + 3 < PB ? p + 3 : PB - 1], m, m, m, m, &d->s, tb);
+		int8_t *o = dst + (size_t)p * C + c0;
+		if (FULL) {
+			_mm_storeu_si128((__m128i *)o, _mm512_castsi512_si128(b));
+			if (p + 1 < PB)
+				_mm_storeu_si128((__m128i *)(o + C), _mm512_extracti32x4_epi32(b, 1));
+			if (p + 2 < PB)
+				_mm_storeu_si128((__m128i *)(o + 2 * C), _mm512_extracti32x4_epi32(b, 2));
+			if (p + 3 < PB)
+				_mm_storeu_si128((__m128i *)(o + 3 * C), _mm512_extracti32x4_epi32(b, 3));
+		} else {
+			_mm_mask_storeu_epi8(o, mask, _mm512_castsi512_si128(b));
+			if (p + 1 < PB)
+				_mm_mask_storeu_epi8(o + C, mask, _mm512_extracti32x4_epi32(b, 1));
+			if (p + 2 < PB)
+				_mm_mask_storeu_epi8(o + 2 * C, mask, _mm512_extracti32x4_epi32(b, 2));
+			if (p + 3 < PB)
+				_mm_mask_storeu_epi8(o + 3 * C, mask, _mm512_extracti32x4_epi32(b, 3));
+		}
+	}
+}
+
+/* A whole output row for a kernel shape known at compile time: channel blocks outermost (their
+ * weights stay in L1), then blocks of 8 pixels and one of the rest; blocks with a tap in the left or right
+ * padding ([0, ox_lo) and [ox_hi, out_w)) check each input column and read the zero-point row
+ * there, the others read straight. */
+Q8_VNNI_INLINE void dw_vnni_rowk(const struct q8_dw_k *d, const int8_t *const *rows, const size_t *step, int ox_lo,
+				 int ox_hi, const int KH, const int KW, const int SW, size_t cb0, size_t cb1,
+				 const struct q8_tab *tb, int8_t *dst_row)
+{
+	const size_t C = (size_t)d->p.c; /* the pixel stride */
+	const int W = d->p.out_w, pl = d->p.pad_left;
+	for (size_t c0 = cb0; c0 < cb1; c0 += 16) {
+		const size_t nc = cb1 - c0 < 16 ? cb1 - c0 : 16;
+		const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+		const int8_t *rc[7];
+		for (int ky = 0; ky < KH; ky++)
+			rc[ky] = rows[ky] + (step[ky] ? c0 : 0);
+		int ox = 0;
+		const int full = nc == 16;
+		for (; ox + DW_PB <= W; ox += DW_PB) {
+			int8_t *o = dst_row + (size_t)ox * C;
+			const int inner = ox >= ox_lo && ox + DW_PB <= ox_hi;
+			if (inner && full)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 1, 0, c0, mask, tb, o, C);
+			else if (inner)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 0, c0, mask, tb, o, C);
+			else if (full)
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 1, 1, c0, mask, tb, o, C);
+			else
+				dw_vnni_block(d, rc, step, ox * SW - pl, KH, KW, SW, DW_PB, 0, 1, c0, mask, tb, o, C);
+		}
+		/* The rest of the row (1 to 7 pixels, the right border: checked) as one block. */
+		int8_t *o = dst_row + (size_t)ox * C;
+		const int ix = ox * SW - pl;
+#define Q8_DW_REST(n)                                                                                      \
+	case n:                                                                                              \
+		if (full)                                                                                    \
+			dw_vnni_block(d, rc, step, ix, KH, KW, SW, n, 1, 1, c0, mask, tb, o, C);             \
+		else                                                                                         \
+			dw_vnni_block(d, rc, step, ix, KH, KW, SW, n, 0, 1, c0, mask, tb, o, C);             \
+		break;
+		switch (W - ox) {
+			Q8_DW_REST(1)
+			Q8_DW_REST(2)
+			Q8_DW_REST(3)
+			Q8_DW_REST(4)
+			Q8_DW_REST(5)
+			Q8_DW_REST(6)
+			Q8_DW_REST(7)
+		default:
+			break;
+		}
+#undef Q8_DW_REST
+	}
+}
+
+/* The shapes as functions of their own (registers allocated per shape, no constants hoisted
+ * across the dispatch). */
+#define Q8_DW_SHAPE(name, KH_, KW_, SW_)                                                                          \
+	Q8_VNNI_FN __attribute__((noinline)) static void name(const struct q8_dw_k *d, const int8_t *const *rows,        \
+							      const size_t *step, int ox_lo, int ox_hi, size_t cb0,       \
+							      size_t cb1, const struct q8_tab *tb, int8_t *dst_row)       \
+	{                                                                                                        \
+		dw_vnni_rowk(d, rows, step, ox_lo, ox_hi, KH_, KW_, SW_, cb0, cb1, tb, dst_row);                 \
+	}
+Q8_DW_SHAPE(dw_vnni_3x3s1, 3, 3, 1)
+Q8_DW_SHAPE(dw_vnni_3x3s2, 3, 3, 2)
+Q8_DW_SHAPE(dw_vnni_5x5s1, 5, 5, 1)
+Q8_DW_SHAPE(dw_vnni_5x5s2, 5, 5, 2)
+#undef Q8_DW_SHAPE
+
+/* Output row oy of batch entry b, channels [cb0, cb1) (cb0 a multiple of 16). */
+Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_t cb0, size_t cb1)
+{
+	const size_t C = (size_t)d->p.c;
+	const struct q8_tab tb = q8_tab_load(d->s.vbmi ? d->s.lut : NULL);
+	int8_t *dst_row = d->y + ((size_t)b * d->p.out_h + oy) * d->p.out_w * C;
+	const int kh = d->p.kh, kw = d->p.kw, sw = d->p.sw;
+	if (!(((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && (sw == 1 || sw == 2))) {
+		for (int ox = 0; ox < d->p.out_w; ox++)
+			dw_vnni_pixel(d, b, oy, ox, cb0, cb1, &tb, dst_row + (size_t)ox * C);
+		return;
+	}
+	/* Interior columns [ox_lo, ox_hi): every tap of the kernel row inside the input. */
+	const int ox_lo = (d->p.pad_left + sw - 1) / sw;
+	const int ox_hi = d->p.in_w - kw + d->p.pad_left >= 0 ? (d->p.in_w - kw + d->p.pad_left) / sw + 1 : 0;
+	const int8_t *rows[7];
+	size_t step[7];
+	for (int ky = 0; ky < kh; ky++) {
+		const int iy = oy * d->p.sh - d->p.pad_top + ky;
+		if (iy < 0 || iy >= d->p.in_h) {
+			rows[ky] = d->zrow, step[ky] = 0;
+		} else {
+			rows[ky] = d->x + ((size_t)b * d->p.in_h + iy) * d->p.in_w * C;
+			step[ky] = C;
+		}
+	}
+	if (kh == 3 && sw == 1)
+		dw_vnni_3x3s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
+	else if (kh == 3)
+		dw_vnni_3x3s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
+	else if (sw == 1)
+		dw_vnni_5x5s1(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
+	else
+		dw_vnni_5x5s2(d, rows, step, ox_lo, ox_hi, cb0, cb1, &tb, dst_row);
 }
 #endif
 
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
+	/* Consecutive tasks: the rows of one channel group, whose weights then stay in L1. */
+	const size_t rows = (size_t)d->p.batch * (size_t)d->p.out_h;
+	const size_t cg = t / rows; /* always 0 on the paths other than VNNI */
+	(void)cg;
+	t %= rows;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
 		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
@@ -674,9 +1062,11 @@ static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 	}
 	switch (op->path) {
 #ifdef Q8_X86
-	case EFFC_RT_Q8_VNNI:
-		dw_vnni_row(d, b, oy);
+	case EFFC_RT_Q8_VNNI: {
+		const size_t cb0 = cg * d->cgsize, cb1 = cb0 + d->cgsize < (size_t)d->p.c ? cb0 + d->cgsize : (size_t)d->p.c;
+		dw_vnni_row(d, b, oy, cb0, cb1);
 		return;
+	}
 	case EFFC_RT_Q8_AVX2:
 		dw_avx2_row(d, b, oy);
 		return;
@@ -798,10 +1188,54 @@ Q8_VNNI_INLINE void mul_vnni16(const int8_t *a, __m512 g, const struct q8_mulk *
 	_mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
-/* Broadcast: rows of c channels against one row of float gates. */
+#define MUL_GATES_MAX 4096 /* channels of the 64-wide broadcast multiply (its gates on the stack) */
+
+/* Broadcast: rows of c channels against one row of float gates. Where no |product * m| can reach
+ * 2^30 (|(a - za)(b - zb)| <= 255^2), 64 channels per step: the integer product (exact) through
+ * the GEMM's four-vector store step, which does the reference's float multiply, round and clamp. */
 Q8_VNNI_FN static void mul_vnni_rows(const int8_t *a, const float *g, size_t rows, size_t c, const struct q8_mulk *k,
 				     int8_t *y)
 {
+	if (65025.0 * (double)k->m < 1073741824.0 && c <= MUL_GATES_MAX) {
+		struct q8_store st = {0};
+		st.o = k->o;
+		st.int_clamp = 1;
+		st.lo8 = (int32_t)k->o.lo_f + k->o.zp, st.hi8 = (int32_t)k->o.hi_f + k->o.zp;
+		const __m512 m = _mm512_set1_ps(k->m);
+		const __m512i za = _mm512_set1_epi32(k->za);
+		/* The gates as int32 once per task (exact: they are integers). */
+		_Alignas(64) int32_t gi[MUL_GATES_MAX + 64];
+		for (size_t ch = 0; ch < c; ch += 16)
+			_mm512_store_si512(gi + ch, _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(
+							    c - ch >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (c - ch)) - 1), g + ch)));
+		const size_t c64 = c & ~(size_t)63;
+		for (size_t ch = round_up(c, 16); ch < c64 + 64; ch += 16) /* the last step's unused lanes */
+			_mm512_store_si512(gi + ch, _mm512_setzero_si512());
+		for (size_t r = 0; r < rows; r++, a += c, y += c) {
+			for (size_t ch = 0; ch < c64; ch += 64) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const __m512i av =
+						_mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(a + ch + 16 * q))), za);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + ch + 16 * q));
+				}
+				_mm512_storeu_si512(y + ch, vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL));
+			}
+			if (c64 < c) {
+				__m512i prod[4];
+				for (int q = 0; q < 4; q++) {
+					const size_t lo = c64 + 16 * (size_t)q;
+					const size_t nq = lo >= c ? 0 : c - lo >= 16 ? 16 : c - lo;
+					const __mmask16 mq = (__mmask16)((1u << nq) - 1);
+					const __m512i av = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mq, a + lo)), za);
+					prod[q] = _mm512_mullo_epi32(av, _mm512_load_si512(gi + lo));
+				}
+				const __m512i b = vnni_requant4(prod[0], prod[1], prod[2], prod[3], m, m, m, m, &st, NULL);
+				_mm512_mask_storeu_epi8(y + c64, ((__mmask64)1 << (c - c64)) - 1, b);
+			}
+		}
+		return;
+	}
 	for (size_t r = 0; r < rows; r++, a += c, y += c) {
 		size_t ch = 0;
 		for (; ch + 16 <= c; ch += 16)
@@ -820,6 +1254,77 @@ Q8_VNNI_FN static void mul_vnni_pairs(const int8_t *a, const int8_t *b, size_t n
 		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
 		const __m512i bv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i));
 		mul_vnni16(a + i, _mm512_cvtepi32_ps(_mm512_sub_epi32(bv, _mm512_set1_epi32(k->zb))), k, mask, y + i);
+	}
+}
+
+/* GAP: int32 sums over the rows of channels [c0, c1), 64 channels at a time. */
+Q8_VNNI_FN static void gap_vnni_sums(const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1, int32_t *sums)
+{
+	for (size_t ch = c0; ch < c1; ch += 64) {
+		__mmask16 m[4];
+		for (int q = 0; q < 4; q++) {
+			const size_t lo = ch + 16 * (size_t)q;
+			const size_t nq = lo >= c1 ? 0 : c1 - lo >= 16 ? 16 : c1 - lo;
+			m[q] = (__mmask16)((1u << nq) - 1);
+		}
+		__m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+				  _mm512_setzero_si512()};
+		const int8_t *p = x + ch;
+		for (size_t i = 0; i < hw; i++, p += c)
+			for (int q = 0; q < 4; q++)
+				acc[q] = _mm512_add_epi32(acc[q], _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[q], p + 16 * q)));
+		for (int q = 0; q < 4; q++)
+			_mm512_mask_storeu_epi32(sums + (ch - c0) + 16 * (size_t)q, m[q], acc[q]);
+	}
+}
+
+Q8_AVX2_FN static void gap_avx2_sums(const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1, int32_t *sums)
+{
+	for (size_t ch = c0; ch < c1; ch += 8) {
+		const size_t nc = c1 - ch < 8 ? c1 - ch : 8;
+		__m256i acc = _mm256_setzero_si256();
+		const int8_t *p = x + ch;
+		for (size_t i = 0; i < hw; i++, p += c) {
+			int64_t bytes = 0;
+			if (nc == 8)
+				memcpy(&bytes, p, 8);
+			else
+				memcpy(&bytes, p, nc);
+			acc = _mm256_add_epi32(acc, _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(bytes)));
+		}
+		int32_t t[8];
+		_mm256_storeu_si256((__m256i *)t, acc);
+		memcpy(sums + (ch - c0), t, nc * sizeof(int32_t));
+	}
+}
+
+/* Add: 16 lanes, the reference's fmaf as an FMA instruction. */
+Q8_VNNI_FN static void add_vnni(const struct q8_addk *k, size_t n, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const __m512i za = _mm512_set1_epi32(k->za), zb = _mm512_set1_epi32(k->zb), zo = _mm512_set1_epi32(k->o.zp);
+	const __m512 ra = _mm512_set1_ps(k->ra), rb = _mm512_set1_ps(k->rb);
+	const __m512 lo = _mm512_set1_ps(k->o.lo_f), hi = _mm512_set1_ps(k->o.hi_f);
+	for (size_t i = 0; i < n; i += 16) {
+		const __mmask16 mask = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512i av = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + i));
+		const __m512i bv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i));
+		const __m512 bb = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(bv, zb)), rb);
+		__m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(av, za)), ra, bb);
+		v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+		_mm_mask_storeu_epi8(y + i, mask, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zo)));
+	}
+}
+
+/* The table op with VBMI: 64 bytes per lookup, a masked tail. */
+Q8_VNNI_FN static void lut_vbmi(const int8_t *lut, const int8_t *x, size_t n, int8_t *y)
+{
+	const struct q8_tab tb = q8_tab_load(lut);
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64)
+		_mm512_storeu_si512(y + i, q8_lookup64(_mm512_loadu_si512(x + i), &tb));
+	if (i < n) {
+		const __mmask64 mask = ((__mmask64)1 << (n - i)) - 1;
+		_mm512_mask_storeu_epi8(y + i, mask, q8_lookup64(_mm512_maskz_loadu_epi8(mask, x + i), &tb));
 	}
 }
 
@@ -871,6 +1376,20 @@ Q8_AVX2_FN static void mul_avx2_pairs(const int8_t *a, const int8_t *b, size_t n
 	for (size_t i = 0; i < n; i += 8) {
 		const size_t nc = n - i < 8 ? n - i : 8;
 		mul_avx2_8(a + i, avx2_load8_i8_ps(b + i, nc, k->zb), k, nc, y + i);
+	}
+}
+
+Q8_AVX2_FN static void add_avx2(const struct q8_addk *k, size_t n, const int8_t *a, const int8_t *b, int8_t *y)
+{
+	const __m256 ra = _mm256_set1_ps(k->ra), rb = _mm256_set1_ps(k->rb);
+	const __m256 lo = _mm256_set1_ps(k->o.lo_f), hi = _mm256_set1_ps(k->o.hi_f);
+	for (size_t i = 0; i < n; i += 8) {
+		const size_t nc = n - i < 8 ? n - i : 8;
+		const __m256 bb = _mm256_mul_ps(avx2_load8_i8_ps(b + i, nc, k->zb), rb);
+		__m256 v = _mm256_fmadd_ps(avx2_load8_i8_ps(a + i, nc, k->za), ra, bb);
+		v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+		const int64_t out = avx2_narrow8(_mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(k->o.zp)));
+		memcpy(y + i, &out, nc);
 	}
 }
 
@@ -1038,6 +1557,41 @@ static void dequant_task(const struct effc_rt_q8_op *op, size_t t)
 	}
 }
 
+#define GAP_CB 64 /* channels per task of the global average pooling */
+
+/* GAP task t: batch entry t / blocks, channels of block t % blocks; sums by the chosen path, then
+ * the reference's requantization per channel. */
+static void gap_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct effc_rt_q8_gap *p = &op->p.gap;
+	const size_t blocks = (p->c + GAP_CB - 1) / GAP_CB, b = t / blocks, c0 = t % blocks * GAP_CB;
+	const size_t c1 = c0 + GAP_CB < p->c ? c0 + GAP_CB : p->c;
+	const int8_t *x = op->in + b * p->hw * p->c;
+	int32_t sums[GAP_CB];
+	switch (op->path) {
+#ifdef Q8_X86
+	case EFFC_RT_Q8_VNNI:
+		gap_vnni_sums(x, p->hw, p->c, c0, c1, sums);
+		break;
+	case EFFC_RT_Q8_AVX2:
+		gap_avx2_sums(x, p->hw, p->c, c0, c1, sums);
+		break;
+#endif
+	default:
+		for (size_t ch = c0; ch < c1; ch++) {
+			int32_t acc = 0;
+			for (size_t i = 0; i < p->hw; i++)
+				acc += x[i * p->c + ch];
+			sums[ch - c0] = acc;
+		}
+	}
+	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const float mult = gap_multiplier(p);
+	const int32_t zsum = (int32_t)p->hw * p->in.zero_point; /* |hw * zi| <= 2^23 * 128 */
+	for (size_t ch = c0; ch < c1; ch++)
+		op->out[b * p->c + ch] = (int8_t)requant(sums[ch - c0] - zsum, mult, &o);
+}
+
 /* ---- Creates ------------------------------------------------------------------------------- */
 
 static int quant_ok(struct effc_rt_q8_quant q)
@@ -1109,6 +1663,17 @@ static int make_channel_consts(struct effc_rt_q8_op *op, size_t n, size_t np, fl
 	return EFFC_RT_OK;
 }
 
+/* The store step's integer clamp: where no |acc * mult| can reach 2^30 (acc within the folded
+ * bias plus sum_bound), rounding first and saturating after gives the float clamp's result. */
+static void store_clamp_consts(struct q8_store *s, size_t n, int64_t sum_bound, int32_t lo, int32_t hi)
+{
+	s->lo8 = lo, s->hi8 = hi;
+	s->int_clamp = 1;
+	for (size_t j = 0; j < n; j++)
+		if ((fabs((double)s->bias[j]) + (double)sum_bound) * (double)s->mult[j] >= 1073741824.0)
+			s->int_clamp = 0;
+}
+
 int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
 			   const void *packed, const int8_t *a, const int8_t *residual, int8_t *c)
 {
@@ -1145,10 +1710,12 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	}
 	g->s.mult = op->mult, g->s.bias = op->bias;
 	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&g->s, p->n, (int64_t)p->k * 255 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		g->s.lut = op->lut;
+		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	if (p->residual) {
 		op->add = *p->residual;
@@ -1185,6 +1752,13 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		return EFFC_RT_ERR_NOMEM;
 	d->p = *p;
 	d->cp = round_up((size_t)p->c, 16);
+	/* Channel groups (VNNI) where the map has few rows for the threads: at most DW_CG channels
+	 * each, as even as whole 16-channel blocks allow. */
+	d->cgroups = 1;
+	if (path == EFFC_RT_Q8_VNNI && p->kh * p->kw <= DW_MAX_TAPS && (size_t)p->batch * p->out_h < DW_SPLIT_ROWS)
+		d->cgroups = ((size_t)p->c + DW_CG - 1) / DW_CG;
+	d->cgsize = round_up(((size_t)p->c + d->cgroups - 1) / d->cgroups, 16);
+	d->cgroups = ((size_t)p->c + d->cgsize - 1) / d->cgsize;
 	const int32_t *pb = packed, *wsum = pb + d->cp;
 	d->w = wsum + d->cp;
 	d->x = x, d->y = y;
@@ -1202,10 +1776,12 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 	}
 	d->s.mult = op->mult, d->s.bias = op->bias;
 	d->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&d->s, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		d->s.lut = op->lut;
+		d->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	d->p.lut = NULL, d->p.w_scale = NULL, op->p.dw.lut = NULL, op->p.dw.w_scale = NULL;
 	return EFFC_RT_OK;
@@ -1222,7 +1798,7 @@ int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	    !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) || !mult_ok(gap_multiplier(p)))
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_GAP;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
 	op->p.gap = *p;
 	op->in = x, op->out = y;
 	return EFFC_RT_OK;
@@ -1238,7 +1814,7 @@ int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	if (!p || !a || !b || !y || !add_ok(p) || !mult_ok(add_consts(p).ra) || !mult_ok(add_consts(p).rb))
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_ADD;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
 	op->add = *p;
 	op->n = n;
 	op->in = a, op->in2 = b, op->out = y;
@@ -1255,7 +1831,7 @@ int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const in
 	if (!lut || !x || !y)
 		return EFFC_RT_ERR_ARGS;
 	op->kind = EFFC_RT_Q8_LUT;
-	op->path = EFFC_RT_Q8_REF;
+	op->path = effc_rt_q8_vbmi_available() ? EFFC_RT_Q8_VNNI : EFFC_RT_Q8_REF; /* VNNI here: with VBMI */
 	memcpy(op->lut, lut, 256);
 	op->has_lut = 1;
 	op->n = n;
@@ -1338,10 +1914,12 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	}
 	g->s.mult = op->mult, g->s.bias = op->bias;
 	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	store_clamp_consts(&g->s, g->n, (int64_t)K * 255 * 128, p->out_min, p->out_max);
 	if (p->lut) {
 		memcpy(op->lut, p->lut, 256);
 		op->has_lut = 1;
 		g->s.lut = op->lut;
+		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
 	if (p->residual) {
 		op->add = *p->residual;
@@ -1402,11 +1980,27 @@ static void op_task(void *arg, size_t t)
 		break;
 	case EFFC_RT_Q8_ADD: {
 		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
+		if (op->path == EFFC_RT_Q8_VNNI || op->path == EFFC_RT_Q8_AVX2) {
+			const struct q8_addk k = add_consts(&op->add);
+			if (op->path == EFFC_RT_Q8_VNNI)
+				add_vnni(&k, n, op->in + i0, op->in2 + i0, op->out + i0);
+			else
+				add_avx2(&k, n, op->in + i0, op->in2 + i0, op->out + i0);
+			break;
+		}
+#endif
 		effc_rt_q8_add_ref(&op->add, n, op->in + i0, op->in2 + i0, op->out + i0);
 		break;
 	}
 	case EFFC_RT_Q8_LUT: {
 		const size_t i0 = t * ELEM_TILE, n = op->n - i0 < ELEM_TILE ? op->n - i0 : ELEM_TILE;
+#ifdef Q8_X86
+		if (op->path == EFFC_RT_Q8_VNNI) {
+			lut_vbmi(op->lut, op->in + i0, n, op->out + i0);
+			break;
+		}
+#endif
 		for (size_t i = i0; i < i0 + n; i++)
 			op->out[i] = op->lut[(uint8_t)op->in[i]];
 		break;
@@ -1423,12 +2017,9 @@ static void op_task(void *arg, size_t t)
 	case EFFC_RT_Q8_DEQUANTIZE:
 		dequant_task(op, t);
 		break;
-	case EFFC_RT_Q8_GAP: {
-		struct effc_rt_q8_gap g = op->p.gap;
-		g.batch = 1;
-		effc_rt_q8_gap_ref(&g, op->in + t * g.hw * g.c, op->out + t * g.c);
+	case EFFC_RT_Q8_GAP:
+		gap_task(op, t);
 		break;
-	}
 	default:
 		break;
 	}
@@ -1444,14 +2035,14 @@ int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 		tasks = gemm_tasks(op->packed);
 		break;
 	case EFFC_RT_Q8_DW:
-		tasks = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h;
+		tasks = (size_t)op->p.dw.batch * (size_t)op->p.dw.out_h * ((const struct q8_dw_k *)op->packed)->cgroups;
 		break;
 	case EFFC_RT_Q8_ADD:
 	case EFFC_RT_Q8_LUT:
 		tasks = (op->n + ELEM_TILE - 1) / ELEM_TILE;
 		break;
 	case EFFC_RT_Q8_GAP:
-		tasks = op->p.gap.batch;
+		tasks = op->p.gap.batch * ((op->p.gap.c + GAP_CB - 1) / GAP_CB);
 		break;
 	case EFFC_RT_Q8_CONV: {
 		const struct q8_conv_k *cv = op->packed;

@@ -150,6 +150,11 @@ int8_t effc_rt_q8_requant(int32_t acc, float mult, int32_t zp, int32_t lo, int32
 /* CPU checks (cached): the int8 kernels this build and CPU can run. */
 int effc_rt_q8_vnni_available(void); /* AVX-512 F/BW/VL/VNNI, not disabled by EFFC_RT_NO_AVX512 */
 int effc_rt_q8_avx2_available(void);
+/* AVX-512 VBMI on top of VNNI: the VNNI kernels look tables up in registers (vpermi2b) instead of
+ * per element. Checked at create; effc_rt_q8_set_vbmi(0) turns it off for the ops created after
+ * (tests run both), effc_rt_q8_set_vbmi(1) back to the CPU check. Same bits either way. */
+int effc_rt_q8_vbmi_available(void);
+void effc_rt_q8_set_vbmi(int on);
 
 enum effc_rt_q8_kind { EFFC_RT_Q8_NONE = 0, EFFC_RT_Q8_GEMM, EFFC_RT_Q8_DW, EFFC_RT_Q8_GAP, EFFC_RT_Q8_ADD,
 		       EFFC_RT_Q8_LUT, EFFC_RT_Q8_MUL, EFFC_RT_Q8_CONV, EFFC_RT_Q8_QUANTIZE, EFFC_RT_Q8_DEQUANTIZE };

@@ -10,6 +10,11 @@
  * to nearest even in the default rounding mode; the add's fused multiply-add is an explicit fmaf
  * in C and an FMA instruction in the kernels, so no compiler contraction can change it).
  *
+ * The fourth path, XNN (XNNPACK's operators, the portable one), lives in effc_rt_int8_xnn.c and
+ * is reached through small hooks: want_xnn in the creates (after the op is ready on its fallback
+ * path), effc_rt_q8_xnn_run in effc_rt_q8_run, effc_rt_q8_xnn_destroy in the destroy. Its results
+ * may differ from the others by one step (XNNPACK's requantization; docs/int8.md).
+ *
  * To add a kernel path: a new enum effc_rt_q8_path value, its CPU check in choose_path, its
  * rows function called from the task functions, and its cases in tests/unit/test_int8.c. */
 #include "effc_rt_int8.h"
@@ -101,15 +106,46 @@ static int choose_path(enum effc_rt_q8_path want)
 		return effc_rt_q8_avx2_available() ? EFFC_RT_Q8_AVX2 : -1;
 	case EFFC_RT_Q8_VNNI:
 		return effc_rt_q8_vnni_available() ? EFFC_RT_Q8_VNNI : -1;
+	case EFFC_RT_Q8_XNN:
+		break; /* not one of this file's paths: see want_xnn */
 	}
 	return -1;
 }
+
+/* The XNN path (effc_rt_int8_xnn.c) for the ops that have one: 1 to try XNNPACK (forced, or AUTO
+ * on a CPU without our SIMD kernels, or always in a runtime built with EFFC_RT_FORCE_XNNPACK),
+ * 0 not, -1 forced but not built in. Such an op is first created on choose_path(AUTO), its
+ * fallback where XNNPACK refuses it. */
+static int xnn_setting = -1; /* effc_rt_q8_set_xnn: -1 the CPU check, 0 never, 1 always */
+void effc_rt_q8_set_xnn(int mode) { xnn_setting = mode < 0 ? -1 : mode > 0; }
+
+static int want_xnn(enum effc_rt_q8_path want)
+{
+	if (want == EFFC_RT_Q8_AUTO && xnn_setting >= 0)
+		return xnn_setting && effc_rt_q8_xnn_available();
+	if (want == EFFC_RT_Q8_XNN)
+		return effc_rt_q8_xnn_available() ? 1 : -1;
+	if (want != EFFC_RT_Q8_AUTO || !effc_rt_q8_xnn_available())
+		return 0;
+#if defined(EFFC_RT_FORCE_XNNPACK)
+	return 1;
+#else
+	return !effc_rt_q8_vnni_available() && !effc_rt_q8_avx2_available();
+#endif
+}
+
+/* A create hook's status: XNNPACK's refusal keeps the fallback path. */
+static int xnn_hook(int st) { return st == EFFC_RT_ERR_BACKEND ? EFFC_RT_OK : st; }
 
 /* ---- Requantization ------------------------------------------------------------------------ */
 
 /* effc_rt_q8_multiplier's formula, here too, so this file links without effc_rt_int8_pack.c: a
  * generated model's runtime needs none of the compile-time functions. */
-static float multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+static float multiplier(double s_in, double s_w, double s_out)
+{
+	const float m = (float)s_in * (float)s_w; /* float arithmetic, in ONNX Runtime's order: see docs/int8.md */
+	return m / (float)s_out;
+}
 
 /* The output step's constants: the clamp bounds on the float before rounding (integers, so
  * clamping before or after rounding agrees) and the zero point. */
@@ -228,7 +264,7 @@ void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int
 
 static float gap_multiplier(const struct effc_rt_q8_gap *p)
 {
-	return multiplier(p->in.scale, 1.0, (double)p->out.scale * (double)p->hw);
+	return p->in.scale / (p->out.scale * (float)p->hw); /* float, as ONNX Runtime's QLinearGlobalAveragePool */
 }
 
 void effc_rt_q8_gap_ref(const struct effc_rt_q8_gap *p, const int8_t *x, int8_t *y)
@@ -1628,6 +1664,7 @@ void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op)
 		effc_rt_free(op->bias);
 	if (op->zrow)
 		effc_rt_free(op->zrow);
+	effc_rt_q8_xnn_destroy(op);
 	memset(op, 0, sizeof *op);
 }
 
@@ -1685,8 +1722,9 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	    p->k > (1u << 16) || !quant_ok(p->in) || !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) ||
 	    (p->residual && (!residual || !add_ok(p->residual))))
 		return EFFC_RT_ERR_ARGS;
-	const int path = choose_path(p->path);
-	if (path < 0)
+	const int xnn = want_xnn(p->path);
+	const int path = choose_path(xnn ? EFFC_RT_Q8_AUTO : p->path);
+	if (path < 0 || xnn < 0)
 		return EFFC_RT_ERR_BACKEND;
 	op->kind = EFFC_RT_Q8_GEMM;
 	op->path = (enum effc_rt_q8_path)path;
@@ -1723,6 +1761,10 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		g->s.res = residual;
 		g->s.add = add_consts(p->residual);
 	}
+	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_gemm_create(rt, op, p, packed))) != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
+	}
 	op->p.gemm.lut = NULL, op->p.gemm.residual = NULL, op->p.gemm.w_scale = NULL; /* not kept */
 	return EFFC_RT_OK;
 }
@@ -1739,8 +1781,9 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 	    p->sw <= 0 || p->pad_top < 0 || p->pad_left < 0 || !quant_ok(p->in) || !quant_ok(p->out) ||
 	    !range_ok(p->out_min, p->out_max))
 		return EFFC_RT_ERR_ARGS;
-	const int path = choose_path(p->path);
-	if (path < 0)
+	const int xnn = want_xnn(p->path);
+	const int path = choose_path(xnn ? EFFC_RT_Q8_AUTO : p->path);
+	if (path < 0 || xnn < 0)
 		return EFFC_RT_ERR_BACKEND;
 	op->kind = EFFC_RT_Q8_DW;
 	op->path = (enum effc_rt_q8_path)path;
@@ -1783,6 +1826,10 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		d->s.lut = op->lut;
 		d->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
 	}
+	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_dw_create(rt, op, p, packed))) != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
+	}
 	d->p.lut = NULL, d->p.w_scale = NULL, op->p.dw.lut = NULL, op->p.dw.w_scale = NULL;
 	return EFFC_RT_OK;
 }
@@ -1801,7 +1848,7 @@ int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	op->path = (enum effc_rt_q8_path)choose_path(EFFC_RT_Q8_AUTO);
 	op->p.gap = *p;
 	op->in = x, op->out = y;
-	return EFFC_RT_OK;
+	return want_xnn(EFFC_RT_Q8_AUTO) ? xnn_hook(effc_rt_q8_xnn_elem_create(rt, op)) : EFFC_RT_OK;
 }
 
 int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_add *p, size_t n,
@@ -1818,7 +1865,7 @@ int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	op->add = *p;
 	op->n = n;
 	op->in = a, op->in2 = b, op->out = y;
-	return EFFC_RT_OK;
+	return want_xnn(EFFC_RT_Q8_AUTO) ? xnn_hook(effc_rt_q8_xnn_elem_create(rt, op)) : EFFC_RT_OK;
 }
 
 int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const int8_t lut[256], size_t n,
@@ -1863,7 +1910,10 @@ int effc_rt_q8_mul_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 			return EFFC_RT_ERR_NOMEM;
 		}
 	}
-	return EFFC_RT_OK;
+	const int st = want_xnn(EFFC_RT_Q8_AUTO) ? xnn_hook(effc_rt_q8_xnn_elem_create(rt, op)) : EFFC_RT_OK;
+	if (st != EFFC_RT_OK)
+		effc_rt_q8_op_destroy(op);
+	return st;
 }
 
 int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_conv *p,
@@ -1882,8 +1932,9 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c;
 	if (round_up(K, 4) > CONV_BAND_BYTES)
 		return EFFC_RT_ERR_ARGS; /* one im2col row must fit the task's buffer */
-	const int path = choose_path(p->path);
-	if (path < 0)
+	const int xnn = want_xnn(p->path);
+	const int path = choose_path(xnn ? EFFC_RT_Q8_AUTO : p->path);
+	if (path < 0 || xnn < 0)
 		return EFFC_RT_ERR_BACKEND;
 	op->kind = EFFC_RT_Q8_CONV;
 	op->path = (enum effc_rt_q8_path)path;
@@ -1926,6 +1977,10 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		op->has_residual = 1;
 		g->s.res = residual;
 		g->s.add = add_consts(p->residual);
+	}
+	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_conv_create(rt, op, p, packed))) != EFFC_RT_OK) {
+		effc_rt_q8_op_destroy(op);
+		return st;
 	}
 	cv->p.lut = NULL, cv->p.residual = NULL, cv->p.w_scale = NULL;
 	op->p.conv.lut = NULL, op->p.conv.residual = NULL, op->p.conv.w_scale = NULL; /* not kept */
@@ -2029,6 +2084,8 @@ int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op)
 {
 	if (!rt || !op)
 		return EFFC_RT_ERR_ARGS;
+	if (op->path == EFFC_RT_Q8_XNN && op->xnn)
+		return effc_rt_q8_xnn_run(rt, op);
 	size_t tasks = 0;
 	switch (op->kind) {
 	case EFFC_RT_Q8_GEMM:

@@ -34,8 +34,14 @@ struct effc_rt_q8_quant {
 };
 
 /* Which implementation an op runs; AUTO chooses at create by a CPU check (VNNI, then AVX2, then
- * the reference). A forced path the CPU or build lacks makes create return EFFC_RT_ERR_BACKEND. */
-enum effc_rt_q8_path { EFFC_RT_Q8_AUTO = 0, EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI };
+ * XNN where XNNPACK is built in, else the reference; XNN first in a runtime built with
+ * EFFC_RT_FORCE_XNNPACK). A forced path the CPU or build lacks makes create return
+ * EFFC_RT_ERR_BACKEND. XNN (effc_rt_int8_xnn.c) runs XNNPACK's int8 operators for the GEMM, the
+ * convolutions, GAP, add and multiply (the other ops take their usual path); where XNNPACK
+ * refuses an op's parameters, create silently keeps the op on its fallback (VNNI, AVX2 or the
+ * reference, as AUTO without XNN), and op->path says which. XNN results may differ from the
+ * others' by one step (XNNPACK's fixed-point requantization; docs/int8.md). */
+enum effc_rt_q8_path { EFFC_RT_Q8_AUTO = 0, EFFC_RT_Q8_REF, EFFC_RT_Q8_AVX2, EFFC_RT_Q8_VNNI, EFFC_RT_Q8_XNN };
 
 /* y = add(a, b): clamp(rint(fmaf(a - za, sa/so, (b - zb) * (sb/so))), lo - zo, hi - zo) + zo, the
  * two ratios rounded to float at create (as ONNX Runtime's QLinearAdd). */
@@ -179,6 +185,7 @@ struct effc_rt_q8_op {
 	struct effc_rt_q8_quant q; /* QUANTIZE, DEQUANTIZE: the int8 side's parameters */
 	struct effc_rt_q8_add add; /* ADD, or the GEMM's residual */
 	int has_residual;
+	void *xnn; /* XNN path: the XNNPACK operator (effc_rt_int8_xnn.c) */
 	union {
 		struct effc_rt_q8_gemm gemm;
 		struct effc_rt_q8_dw dw;
@@ -206,6 +213,29 @@ int effc_rt_q8_quantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, str
 			       const float *x, int8_t *y);
 int effc_rt_q8_dequantize_create(struct effc_rt *rt, struct effc_rt_q8_op *op, struct effc_rt_q8_quant q,
 				 size_t n, const int8_t *x, float *y);
+/* The XNN path (effc_rt_int8_xnn.c). effc_rt_q8_xnn_available: XNNPACK is built in (not
+ * EFFC_RT_PORTABLE). The creates below are the hooks effc_rt_int8.c's creates call once their
+ * own path is ready: each sets op->xnn and op->path = XNN, or returns EFFC_RT_ERR_BACKEND
+ * (XNNPACK refused: the op keeps its path) or EFFC_RT_ERR_NOMEM. */
+int effc_rt_q8_xnn_available(void);
+/* For tests, as effc_rt_q8_set_vbmi: what AUTO does about XNN in the creates that follow
+ * (GAP, ADD and MUL take no path, so this is how a test puts them on XNN): 1 always, 0 never,
+ * -1 back to the CPU check. Not thread-safe; creates only. */
+void effc_rt_q8_set_xnn(int mode);
+int effc_rt_q8_xnn_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
+			       const void *packed);
+int effc_rt_q8_xnn_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_dw *p,
+			     const void *packed);
+int effc_rt_q8_xnn_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_conv *p,
+			       const void *packed);
+int effc_rt_q8_xnn_elem_create(struct effc_rt *rt, struct effc_rt_q8_op *op); /* GAP, ADD, MUL */
+int effc_rt_q8_xnn_run(struct effc_rt *rt, const struct effc_rt_q8_op *op);
+void effc_rt_q8_xnn_destroy(struct effc_rt_q8_op *op);
+/* The packs' inverses (what the XNN path hands XNNPACK): GEMM / dense convolution weights [n][k]
+ * (OHWI for the convolution) and the packed bias (NULL: not wanted); depthwise [c][kh][kw]. */
+void effc_rt_q8_gemm_unpack(size_t n, size_t k, const void *packed, int8_t *w, int32_t *bias);
+void effc_rt_q8_dw_unpack(size_t c, int kh, int kw, const void *packed, int8_t *w, int32_t *bias);
+
 /* Runs the op on rt's thread pool (row tiles; the result does not depend on the thread count). */
 int effc_rt_q8_run(struct effc_rt *rt, const struct effc_rt_q8_op *op);
 void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op);

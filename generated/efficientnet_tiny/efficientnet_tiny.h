@@ -94,6 +94,9 @@ struct efficientnet_tiny_debug_tensor {
 	int rank;
 	long long dims[6];
 	int nhwc;
+	int int8; /* 1: data is int8, its real value (q - zero_point) * scale */
+	float scale;
+	int zero_point;
 };
 typedef void (*efficientnet_tiny_debug_fn)(void *user, const struct efficientnet_tiny_debug_tensor *t, const float *data);
 void efficientnet_tiny_set_debug(efficientnet_tiny *ctx, efficientnet_tiny_debug_fn fn, void *user);

@@ -254,6 +254,10 @@ static void unary_range(void *arg, size_t start, size_t count)
 		effc_rt_hardsigmoid(count, op->p.un.alpha, op->p.un.beta, in, out);
 	else if (op->p.un.op == EFFC_RT_FAKE_QUANT)
 		effc_rt_fake_quant(count, op->p.un.alpha, op->p.un.beta, op->p.un.min, op->p.un.max, in, out);
+	else if (op->p.un.op == EFFC_RT_QUANT_VALUES)
+		effc_rt_quant_values(count, op->p.un.alpha, op->p.un.beta, op->p.un.min, op->p.un.max, in, out);
+	else if (op->p.un.op == EFFC_RT_DEQUANT_VALUES)
+		effc_rt_dequant_values(count, op->p.un.alpha, op->p.un.beta, in, out);
 	else
 		effc_rt_hardswish(count, in, out);
 }
@@ -710,7 +714,8 @@ int effc_rt_unary_create(struct effc_rt *rt, struct effc_rt_op *op, const struct
 	int xnn = USE_XNN && p && (p->op == EFFC_RT_SIGMOID || p->op == EFFC_RT_CLAMP || p->op == EFFC_RT_HARDSWISH);
 	/* The reference kernel is scalar and single-threaded; what it is left with here (the dynamic
 	 * Clip, and Sigmoid and Clamp without XNNPACK) is off MobileNet's and EfficientNet's hot paths. */
-	int own = p && (p->op == EFFC_RT_HARDSIGMOID || p->op == EFFC_RT_FAKE_QUANT || (!xnn && p->op == EFFC_RT_HARDSWISH));
+	int own = p && (p->op == EFFC_RT_HARDSIGMOID || p->op == EFFC_RT_FAKE_QUANT || p->op == EFFC_RT_QUANT_VALUES ||
+			p->op == EFFC_RT_DEQUANT_VALUES || (!xnn && p->op == EFFC_RT_HARDSWISH));
 	int st = begin(op, xnn ? EFFC_RT_XNN : p && p->op == EFFC_RT_SWISH_OP ? EFFC_RT_SWISH : own ? EFFC_RT_UNARY : EFFC_RT_UNARY_REF,
 		       in, out);
 	if (st || !p)

@@ -118,6 +118,10 @@ enum effc_rt_unop {
 	EFFC_RT_SWISH_OP, /* x * sigmoid(x), our kernel */
 	EFFC_RT_FAKE_QUANT, /* QuantizeLinear -> DequantizeLinear in float: scale alpha, zero point beta,
 			     * the integer range [min, max] (effc_rt_fake_quant) */
+	/* A quantized model's 8-bit graph inputs and outputs, carried as floats holding the integers:
+	 * (x - beta) * alpha, and clamp(round half to even(x / alpha) + beta, min, max). */
+	EFFC_RT_DEQUANT_VALUES,
+	EFFC_RT_QUANT_VALUES,
 };
 
 /* Squeeze-excitation: out = x * gate(W2 act(W1 mean_hw(x) + b1) + b2), x NHWC [batch][hw][channels]. */
@@ -432,6 +436,9 @@ void effc_rt_hardswish(size_t n, const float *in, float *out);
 void effc_rt_hardsigmoid(size_t n, float alpha, float beta, const float *in, float *out);
 /* (clamp(round half to even(x / scale) + zp, qmin, qmax) - zp) * scale */
 void effc_rt_fake_quant(size_t n, float scale, float zp, float qmin, float qmax, const float *in, float *out);
+/* EFFC_RT_QUANT_VALUES and EFFC_RT_DEQUANT_VALUES over n elements */
+void effc_rt_quant_values(size_t n, float scale, float zp, float qmin, float qmax, const float *in, float *out);
+void effc_rt_dequant_values(size_t n, float scale, float zp, const float *in, float *out);
 /* The SE's two small fully connected layers and gate: gate = sigma(W2 act(W1 pooled + b1) + b2),
  * w = {W1 [reduced][channels], b1, W2 [channels][reduced], b2}; hidden holds `reduced` floats. */
 void effc_rt_se_gate_vec(const struct effc_rt_se *p, const float *const w[4], const float *pooled, float *hidden,

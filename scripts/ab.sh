@@ -5,6 +5,7 @@
 #                      [--threads 1,2] [--pairs 200]
 #   --a-runtime REV  build A with the runtime sources of git revision REV (B: the working tree's)
 #   AB_PAIRS=FILE    also write every pair's two times (A B, in run order) to FILE
+#   AB_CFLAGS=FLAGS  extra compiler flags for both sides' runtimes (e.g. -DEFFC_RT_NO_AVX512)
 #   AB_HOOK=SCRIPT   run SCRIPT WORKDIR once both sides are emitted (an experiment edits WORKDIR/b)
 # Both sides are compiled by build/effc (names ma and mb); each side's runtime symbols are made
 # local, so the two runtimes may differ. Identical sides measure 1.00 +- 0.01 on the CI machine at
@@ -49,10 +50,10 @@ if [[ -n $rev ]]; then
 fi
 side() { # DIR NAME: one relocatable object whose only global symbols are NAME_*
   local d=$1 n=$2 r=$1/runtime o=$work/$2
-  local fast=(-O3 -fno-trapping-math) upper
+  local fast=(-O3 -fno-trapping-math ${AB_CFLAGS:-}) upper
   upper=$(tr '[:lower:]' '[:upper:]' <<<"$n")
-  gcc -O2 -c -I"$r" "$r/effc_rt.c" -o "$o.rt.o"
-  gcc -O2 -c -I"$r" "$r/effc_rt_gemm.c" -o "$o.gemm.o"
+  gcc -O2 ${AB_CFLAGS:-} -c -I"$r" "$r/effc_rt.c" -o "$o.rt.o"
+  gcc -O2 ${AB_CFLAGS:-} -c -I"$r" "$r/effc_rt_gemm.c" -o "$o.gemm.o"
   # target_clones' resolvers do not survive localising: build the kernels for this CPU.
   gcc "${fast[@]}" -march=native -DEFFC_RT_NO_CLONES -c -I"$r" "$r/effc_rt_kernels.c" -o "$o.kern.o"
   gcc "${fast[@]}" -c -I"$r" "$r/effc_rt_mbconv.c" -o "$o.mb.o"
@@ -60,7 +61,7 @@ side() { # DIR NAME: one relocatable object whose only global symbols are NAME_*
   local extra=() f
   for f in "$r"/*.c; do
     case $(basename "$f") in effc_rt.c | effc_rt_gemm.c | effc_rt_kernels.c | effc_rt_mbconv.c) continue ;; esac
-    gcc -O2 -march=native -DEFFC_RT_NO_CLONES -c -I"$r" "$f" -o "$o.$(basename "$f" .c).o"
+    gcc -O2 -march=native -DEFFC_RT_NO_CLONES ${AB_CFLAGS:-} -c -I"$r" "$f" -o "$o.$(basename "$f" .c).o"
     extra+=("$o.$(basename "$f" .c).o")
   done
   gcc -O2 -c -I"$r" -I"$d" "$d/$n.c" -o "$o.model.o"

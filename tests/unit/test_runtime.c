@@ -200,6 +200,13 @@ static void test_conv_nhwc(struct effc_rt *rt, const struct conv_case *c, int se
 	free(w), free(bias), free(in), free(got), free(ref), free(w_oihw), free(in_nchw), free(naive), free(got_nchw);
 }
 
+/* Whether the runtime runs p as Winograd F(2x2, 3x3) (effc_rt.c's rule, restated). */
+static int expect_wino(const struct effc_rt_conv2d *p)
+{
+	return effc_rt_gemm_fast_available() && p->groups == 1 && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
+	       p->sw == 1 && p->dh == 1 && p->dw == 1 && p->in_c >= 8 && p->out_c >= 8;
+}
+
 /* im2col + GEMM with what the stem has: Swish in the GEMM's store step, a clamp, stride 2 and
  * asymmetric pads, an output width that leaves partial row tiles, 40 output channels (a
  * partial 16-column panel), batch 2; and dilation with K = 125, just under the im2col limit. */
@@ -213,6 +220,12 @@ static void test_conv_im2col_act(struct effc_rt *rt)
 		 * (a 16 + 8 tile; 16 + 32) */
 		{"stem3x3_s2_wide", 2, 7, 64, 3, 24, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
 		{"k3_s1_c4_clamp", 1, 5, 41, 4, 48, 1, 3, 3, 1, 1, 1, 1, 1, 2, 1, 0, -1.5f, 2.0f, 0},
+		/* Winograd F(2x2, 3x3): odd output height and width (half tiles), batch 2; no padding
+		 * on the top and bottom, asymmetric on the sides, a clamp, no bias, 40 columns;
+		 * 35 tiles a row (two steps of tiles) */
+		{"wino_odd_b2", 2, 9, 7, 16, 24, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
+		{"wino_valid_clamp_nobias", 1, 8, 30, 12, 40, 1, 3, 3, 1, 1, 1, 1, 0, 2, 0, 1, -0.5f, 1.5f, 1},
+		{"wino_wide_steps", 1, 4, 70, 24, 96, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0},
 	};
 	for (size_t i = 0; i < 2 * sizeof cases / sizeof *cases; i++) {
 		/* each case on the AVX-512 tiles (where the CPU has them), then on AVX2 */
@@ -244,6 +257,9 @@ static void test_conv_im2col_act(struct effc_rt *rt)
 		if (st == EFFC_RT_OK) {
 			snprintf(name, sizeof name, "conv2d %s t%d %s path", c->name, rt->threads, isa);
 			check((op.kind == EFFC_RT_IM2COL) == effc_rt_gemm_fast_available(), name, "op kind %d", (int)op.kind);
+			snprintf(name, sizeof name, "conv2d %s t%d %s winograd", c->name, rt->threads, isa);
+			check(op.kind != EFFC_RT_IM2COL || op.p.im2col.wino == expect_wino(&p), name, "wino %d, expected %d",
+			      op.kind == EFFC_RT_IM2COL ? op.p.im2col.wino : -1, expect_wino(&p));
 			effc_rt_ref_conv2d(&p, w, b, in, ref);
 			effc_rt_ref_swish(nout, ref, ref);
 			snprintf(name, sizeof name, "conv2d %s t%d %s vs ref conv + swish", c->name, rt->threads, isa);
@@ -281,6 +297,10 @@ static void test_conv_project(struct effc_rt *rt)
 		{{"wide_rows", 1, 5, 100, 48, 192, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 48, 0, 1, 0,
 		 -INFINITY, INFINITY},
 		{{"k_past_im2col", 1, 5, 4, 300, 20, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY, 0}, 1, 7, 0, 0, 0,
+		 -INFINITY, INFINITY},
+		/* Winograd with bands of whole tile rows: odd output height, so a band's last tile row
+		 * has one row and bands cross the two images; asymmetric pads, a clamp and HardSwish */
+		{{"wino_b2_odd_hswish", 2, 7, 9, 10, 20, 1, 3, 3, 1, 1, 1, 1, 1, 0, 1, 2, -1.0f, 2.0f, 0}, 2, 11, 0, 1, 0,
 		 -INFINITY, INFINITY},
 	};
 	const size_t ncases = sizeof cases / sizeof *cases;
@@ -350,6 +370,9 @@ static void test_conv_project(struct effc_rt *rt)
 			snprintf(name, sizeof name, "conv_project %s t%d %s path", c->name, rt->threads, isa);
 			check(op.kind == (fused ? EFFC_RT_IM2COL : EFFC_RT_PAIR), name, "op kind %d, fused %d", (int)op.kind,
 			      fused);
+			snprintf(name, sizeof name, "conv_project %s t%d %s winograd", c->name, rt->threads, isa);
+			check(!fused || op.p.im2col.wino == expect_wino(&p), name, "wino %d, expected %d",
+			      fused ? op.p.im2col.wino : -1, expect_wino(&p));
 			snprintf(name, sizeof name, "conv_project %s t%d %s vs ref conv, act, projection", c->name,
 				 rt->threads, isa);
 			expect_close(name, got, want, pix * n2, 1e-4);

@@ -206,6 +206,13 @@ struct effc_rt_im2col {
 	struct effc_rt_gemm proj;
 	size_t band, band_floats;
 	float *bands;
+	/* Winograd F(2x2, 3x3) (3x3, stride 1, dilation 1): packed then holds 16 GEMM weight
+	 * matrices U[xi] (in_c x out_c, each np * in_c floats), a task's buffer V [16][wino_t][in_c]
+	 * and M [16][wino_t][out_c] for wino_t 2x2 output tiles at a time; zeros: in_c zeros, the
+	 * padding's pixel. */
+	int wino;
+	size_t wino_t;
+	const float *zeros;
 };
 
 /* The 1x1 projection of a Fused-MBConv block (effc_rt_conv_project_create). */
@@ -453,6 +460,15 @@ void effc_rt_se_gate_out(const struct effc_rt_se *p, const float *const w[4], co
  * per-channel sums into sums[r][channels]. */
 void effc_rt_act_row_sums(size_t r0, size_t r1, size_t width, size_t channels, enum effc_rt_act act, float *data,
 			  float *sums);
+/* Winograd F(2x2, 3x3) (effc_rt_gemm.c runs it): the weights' transform U = G g G^T of w
+ * [n][3][3][c] into u [16][n][c]; a tile's input transform B^T d B from its 16 pixels d[4][4]
+ * (c floats each) into v[xi * v_stride + ci]; and the output transform A^T m A of m[xi * m_stride
+ * + co] plus the bias, clamped to [lo, hi] (a NaN stays NaN), into the tile's top row y0 and
+ * bottom row y1 (NULL past the image), `cols` (1 or 2) pixels of n floats each. */
+void effc_rt_wino_weights(size_t n, size_t c, const float *w, float *u);
+void effc_rt_wino_in(size_t c, const float *const d[16], float *v, size_t v_stride);
+void effc_rt_wino_out(size_t n, const float *m, size_t m_stride, const float *bias, float lo, float hi, float *y0,
+		      float *y1, size_t cols);
 /* Rows [r0, r1) of GEMM panels ([panels][k][16]): out row r = in row r * s[r % k]. */
 void effc_rt_scale_panels(size_t r0, size_t r1, size_t k, const float *s, const float *in, float *out);
 /* The SE tail: out[r][c] = in[r][c] * s[c] for rows [r0, r1). */

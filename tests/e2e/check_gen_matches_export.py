@@ -21,7 +21,11 @@ def main():
     if "--checker" in sys.argv[4:]:
         import onnx
         try:
-            onnx.checker.check_model(gen, full_check=True)
+            # On the loaded model, not the path: onnx 1.12's check_model(path, full_check=True)
+            # writes the shape-inferred model back over the file, which difftest_gen_v2_s_r128
+            # reads at the same time (ONNX Runtime then saw a half-written file: "ModelProto
+            # does not have a graph").
+            onnx.checker.check_model(onnx.load(gen), full_check=True)
             checker = [("onnx.checker full check of the generated model", True)]
         except Exception as e:  # onnx.checker.ValidationError, shape inference errors
             print(f"onnx.checker: {e}")

@@ -296,13 +296,6 @@ static int finish_xnn(struct effc_rt_op *op, xnn_operator_t x, enum xnn_status s
 }
 #endif
 
-/* Up to EFFC_RT_IM2COL_MAX_K taps x input channels a dense convolution runs as im2col + our
- * GEMM. The stem (K = 27): XNNPACK's convolution runs its spilling GEMM kernel there and a
- * separate activation sweep; ours applies the activation in the GEMM's store step. The
- * Fused-MBConv expansions of EfficientNetV2 (K = 216 to 864): with AVX-512 the interior pixels
- * read the image in place (effc_rt_gemm_segments), and V2-S's 3x3 convolutions ran at 147-203
- * GFLOP/s against XNNPACK's 129-181 (Zen 5, one thread, per-op profile). Past the limit a
- * row's gather buffer (out_w x K floats) would outgrow L2. */
 /* Winograd F(2x2, 3x3) where it pays: 3x3, stride 1, no dilation, and at least 8 input and 8
  * output channels (below that the transforms cost more than the multiplies they save). On
  * either instruction set's tiles: in-process A/B of V2-S at 384, 1 thread, Zen 5, against
@@ -323,6 +316,13 @@ static size_t wino_tiles(const struct effc_rt_conv2d *p)
 	return (tw + steps - 1) / steps;
 }
 
+/* Up to EFFC_RT_IM2COL_MAX_K taps x input channels a dense convolution runs as im2col + our
+ * GEMM. The stem (K = 27): XNNPACK's convolution runs its spilling GEMM kernel there and a
+ * separate activation sweep; ours applies the activation in the GEMM's store step. The
+ * Fused-MBConv expansions of EfficientNetV2 (K = 216 to 864): with AVX-512 the interior pixels
+ * read the image in place (effc_rt_gemm_segments), and V2-S's 3x3 convolutions ran at 147-203
+ * GFLOP/s against XNNPACK's 129-181 (Zen 5, one thread, per-op profile). Past the limit a
+ * row's gather buffer (out_w x K floats) would outgrow L2. */
 static int im2col_init(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p, const float *weights,
 		       const float *bias, const float *in, float *out, size_t band_floats)
 {
@@ -334,11 +334,13 @@ static int im2col_init(struct effc_rt *rt, struct effc_rt_op *op, const struct e
 	const int wino = wino_fits(p);
 	const size_t wt = wino ? wino_tiles(p) : 0, wk = wino ? 16 * C : K; /* packed floats: np x wk */
 	const size_t buf = ((wino ? 16 * wt * (C + N) : (size_t)p->out_w * K) + 15) / 16 * 16;
-	const size_t zeros = wino ? (C + 15) / 16 * 16 : 0;
-	float *mem = counted_alloc(sizeof(float) * (np * wk + tasks * (buf + band_floats) + zeros));
+	/* mem: the packed weights, each task's buffer, each task's band, the padding's zeros */
+	const size_t bufs = np * wk, bands = bufs + tasks * buf, zeros = bands + tasks * band_floats;
+	const size_t floats = zeros + (wino ? (C + 15) / 16 * 16 : 0);
+	float *mem = counted_alloc(sizeof(float) * floats);
 	float *u = wino ? counted_alloc(sizeof(float) * 16 * N * C) : NULL; /* U before packing */
 	if (!mem || (wino && !u)) {
-		counted_release(mem, sizeof(float) * (np * wk + tasks * (buf + band_floats) + zeros));
+		counted_release(mem, sizeof(float) * floats);
 		counted_release(u, sizeof(float) * 16 * N * C);
 		return memset(op, 0, sizeof *op), EFFC_RT_ERR_NOMEM;
 	}
@@ -347,16 +349,15 @@ static int im2col_init(struct effc_rt *rt, struct effc_rt_op *op, const struct e
 		for (size_t xi = 0; xi < 16; xi++)
 			effc_rt_pack_b(N, C, u + xi * N * C, mem + xi * np * C);
 		counted_release(u, sizeof(float) * 16 * N * C);
-		memset(mem + np * wk + tasks * (buf + band_floats), 0, zeros * sizeof(float));
+		memset(mem + zeros, 0, (floats - zeros) * sizeof(float));
 	} else {
 		effc_rt_pack_b(N, K, weights, mem); /* OHWI rows are the GEMM's [n][k] */
 	}
 	op->scratch = mem;
 	op->p.im2col = (struct effc_rt_im2col){.p = *p, .in = in, .packed = mem, .bias = bias, .out = out,
-					       .bufs = mem + np * wk, .k = K, .buf_floats = buf, .tasks = tasks,
-					       .band_floats = band_floats, .bands = mem + np * wk + tasks * buf,
-					       .wino = wino, .wino_t = wt,
-					       .zeros = mem + np * wk + tasks * (buf + band_floats)};
+					       .bufs = mem + bufs, .k = K, .buf_floats = buf, .tasks = tasks,
+					       .band_floats = band_floats, .bands = mem + bands, .wino = wino,
+					       .wino_t = wt, .zeros = mem + zeros};
 	return EFFC_RT_OK;
 }
 

@@ -858,6 +858,11 @@ static void im2col_row(const struct effc_rt_im2col *c, float *buf, size_t r, int
 	}
 }
 
+/* Tile row u of Winograd's batch x ceil(oh / 2): its first output row (of batch x oh) and how
+ * many it has (the last one of an odd-height image has one). */
+static inline size_t wino_row0(size_t oh, size_t u) { return u / ((oh + 1) / 2) * oh + 2 * (u % ((oh + 1) / 2)); }
+static inline size_t wino_rows(size_t oh, size_t u) { return 2 * (u % ((oh + 1) / 2)) + 1 < oh ? 2 : 1; }
+
 /* Winograd F(2x2, 3x3): tile row u (of batch x ceil(out_h / 2)), output rows 2(u % TH) and the
  * one after it (if inside the image) written from dst on. The 3x3 convolution's 9 multiplies
  * per output become 16 per 2x2 tile, 2.25x fewer, as 16 GEMMs M[xi] = V[xi] U[xi] over wino_t
@@ -870,7 +875,7 @@ static void wino_tile_row(const struct effc_rt_im2col *c, float *ws, size_t u, f
 	const size_t OH = (size_t)p->out_h, OW = (size_t)p->out_w, H = (size_t)p->in_h, W = (size_t)p->in_w;
 	const size_t C = (size_t)p->in_c, N = (size_t)p->out_c, np = (N + 15) / 16 * 16;
 	const size_t TH = (OH + 1) / 2, TW = (OW + 1) / 2, T = c->wino_t;
-	const size_t b = u / TH, oy = 2 * (u % TH), rows = OH - oy < 2 ? OH - oy : 2;
+	const size_t b = u / TH, oy = 2 * (u % TH), rows = wino_rows(OH, u);
 	const float *img = c->in + b * H * W * C;
 	float *V = ws, *M = ws + 16 * T * C;
 	for (size_t t0 = 0; t0 < TW; t0 += T) {
@@ -909,23 +914,22 @@ static void wino_tile_row(const struct effc_rt_im2col *c, float *ws, size_t u, f
  * Fused-MBConv's bands are whole tile rows (c->band is even). */
 static void wino_task(const struct effc_rt_im2col *c, size_t t)
 {
-	const size_t OH = (size_t)c->p.out_h, OW = (size_t)c->p.out_w, N = (size_t)c->p.out_c, TH = (OH + 1) / 2;
-	const size_t units = (size_t)c->p.batch * TH, chunk = (units + c->tasks - 1) / c->tasks;
+	const size_t OH = (size_t)c->p.out_h, OW = (size_t)c->p.out_w, N = (size_t)c->p.out_c;
+	const size_t units = (size_t)c->p.batch * ((OH + 1) / 2), chunk = (units + c->tasks - 1) / c->tasks;
 	const size_t u0 = t * chunk, u1 = u0 + chunk < units ? u0 + chunk : units;
 	float *ws = c->bufs + t * c->buf_floats;
-#define ROW_OF(u) ((u) / TH * OH + 2 * ((u) % TH)) /* a tile row's first output row */
 	if (!c->proj.packed) {
 		for (size_t u = u0; u < u1; u++)
-			wino_tile_row(c, ws, u, c->out + ROW_OF(u) * OW * N);
+			wino_tile_row(c, ws, u, c->out + wino_row0(OH, u) * OW * N);
 		return;
 	}
 	float *band = c->bands + t * c->band_floats;
 	const size_t n2 = c->proj.n, per = c->band / 2;
 	for (size_t v0 = u0; v0 < u1; v0 += per) {
 		const size_t v1 = u1 - v0 < per ? u1 : v0 + per;
-		const size_t r0 = ROW_OF(v0), r1 = ROW_OF(v1 - 1) + ((v1 - 1) % TH * 2 + 1 < OH ? 2 : 1);
+		const size_t r0 = wino_row0(OH, v0), r1 = wino_row0(OH, v1 - 1) + wino_rows(OH, v1 - 1);
 		for (size_t u = v0; u < v1; u++)
-			wino_tile_row(c, ws, u, band + (ROW_OF(u) - r0) * OW * N);
+			wino_tile_row(c, ws, u, band + (wino_row0(OH, u) - r0) * OW * N);
 		struct effc_rt_gemm g = c->proj;
 		g.m = (r1 - r0) * OW;
 		g.a = band;
@@ -933,7 +937,6 @@ static void wino_task(const struct effc_rt_im2col *c, size_t t)
 		g.residual = c->proj.residual ? c->proj.residual + r0 * OW * n2 : NULL;
 		effc_rt_gemm_fast(&g, 0, g.m);
 	}
-#undef ROW_OF
 }
 
 /* Task t's share of the output rows. A Fused-MBConv (c->proj.packed set) writes them `band`

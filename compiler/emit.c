@@ -66,6 +66,7 @@ struct emitter {
 	struct sb create, run, debug, classes;
 	int n_ops, n_debug;
 	int n_q8; /* int8 ops: each has a struct effc_rt_q8_op in the context, bound to its op */
+	int dw_out, dw_q8; /* the last int8 depthwise's output tensor and its q8[] slot (-1: none) */
 	int *bind; /* per graph input: the transpose op reading it alone (bound per run, not copied), or -1 */
 	int first_to_nhwc; /* the output of op 0 when op 0 is a ToNHWC, else -1 */
 	size_t run_split;  /* length of run's text for op 0 */
@@ -437,6 +438,8 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 			  (int)a->q_hi);
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gap_create(&ctx->rt, %s, &p, %s, %s));\n", op, ptr(e, n->in[0]),
 			  ptr(e, n->out[0]));
+		if (n->in[0] == e->dw_out) /* the depthwise before sums its rows as it writes them */
+			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gap_from_dw(&ctx->rt, %s, &ctx->q8[%d]));\n", op, e->dw_q8);
 		break;
 	case EFFC_OP_Q8_CONV: {
 		/* requantized onto its own output's grid, then the table and the residual */
@@ -466,6 +469,7 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 				  ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL");
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_dw_create(&ctx->rt, %s, &p, %s, %s, %s));\n", op, ptr(e, n->in[1]),
 				  ptr(e, n->in[0]), ptr(e, n->out[0]));
+			e->dw_out = n->out[0], e->dw_q8 = j;
 		} else {
 			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_conv p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
 				  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ",\n\t\t\t.kh = %" PRId64
@@ -1410,7 +1414,7 @@ const char *effc_node_ref_kernel(const struct effc_graph *g, const struct effc_n
 
 enum effc_status effc_emit(struct effc_graph *g, const struct effc_emit_options *o, struct effc_diag *d)
 {
-	struct emitter e = {.g = g, .o = o, .first_to_nhwc = -1};
+	struct emitter e = {.g = g, .o = o, .first_to_nhwc = -1, .dw_out = -1, .dw_q8 = -1};
 	enum effc_status st = EFFC_OK;
 	if (!effc_c_ident_ok(o->name) || strlen(o->name) > 64)
 		return effc_fail(d, EFFC_ERR_INVALID, "model name '%s' is not a C identifier of at most 64 characters", o->name);

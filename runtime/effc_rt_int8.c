@@ -1083,33 +1083,39 @@ Q8_VNNI_FN static void dw_vnni_row(const struct q8_dw_k *d, int b, int oy, size_
 }
 #endif
 
+static void channel_sums(enum effc_rt_q8_path path, const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1,
+			 int32_t *sums);
+
 static void dw_task(const struct effc_rt_q8_op *op, size_t t)
 {
 	const struct q8_dw_k *d = op->packed;
 	/* Consecutive tasks: the rows of one channel group, whose weights then stay in L1. */
 	const size_t rows = (size_t)d->p.batch * (size_t)d->p.out_h;
 	const size_t cg = t / rows; /* always 0 on the paths other than VNNI */
+	size_t cb0 = 0, cb1 = (size_t)d->p.c;
 	(void)cg;
 	t %= rows;
 	const int b = (int)(t / (size_t)d->p.out_h), oy = (int)(t % (size_t)d->p.out_h);
 	if (d->p.kh * d->p.kw > DW_MAX_TAPS) {
 		dw_ref_row(d, b, oy); /* same bits, by the plain loop */
-		return;
-	}
-	switch (op->path) {
+	} else {
+		switch (op->path) {
 #ifdef Q8_X86
-	case EFFC_RT_Q8_VNNI: {
-		const size_t cb0 = cg * d->cgsize, cb1 = cb0 + d->cgsize < (size_t)d->p.c ? cb0 + d->cgsize : (size_t)d->p.c;
-		dw_vnni_row(d, b, oy, cb0, cb1);
-		return;
-	}
-	case EFFC_RT_Q8_AVX2:
-		dw_avx2_row(d, b, oy);
-		return;
+		case EFFC_RT_Q8_VNNI:
+			cb0 = cg * d->cgsize, cb1 = cb0 + d->cgsize < (size_t)d->p.c ? cb0 + d->cgsize : (size_t)d->p.c;
+			dw_vnni_row(d, b, oy, cb0, cb1);
+			break;
+		case EFFC_RT_Q8_AVX2:
+			dw_avx2_row(d, b, oy);
+			break;
 #endif
-	default:
-		dw_ref_row(d, b, oy);
+		default:
+			dw_ref_row(d, b, oy);
+		}
 	}
+	if (op->row_sums) /* the row just written, from L1, for the GAP after (effc_rt_q8_gap_from_dw) */
+		channel_sums(op->path, d->y + t * (size_t)d->p.out_w * (size_t)d->p.c, (size_t)d->p.out_w, (size_t)d->p.c,
+			     cb0, cb1, op->row_sums + t * (size_t)d->p.c + cb0);
 }
 
 /* ---- Dense convolution paths --------------------------------------------------------------- */
@@ -1595,31 +1601,48 @@ static void dequant_task(const struct effc_rt_q8_op *op, size_t t)
 
 #define GAP_CB 64 /* channels per task of the global average pooling */
 
-/* GAP task t: batch entry t / blocks, channels of block t % blocks; sums by the chosen path, then
- * the reference's requantization per channel. */
-static void gap_task(const struct effc_rt_q8_op *op, size_t t)
+/* Sums over hw pixels of channels [c0, c1) of x ([hw][c]) into sums[0, c1 - c0), by path. */
+static void channel_sums(enum effc_rt_q8_path path, const int8_t *x, size_t hw, size_t c, size_t c0, size_t c1,
+			 int32_t *sums)
 {
-	const struct effc_rt_q8_gap *p = &op->p.gap;
-	const size_t blocks = (p->c + GAP_CB - 1) / GAP_CB, b = t / blocks, c0 = t % blocks * GAP_CB;
-	const size_t c1 = c0 + GAP_CB < p->c ? c0 + GAP_CB : p->c;
-	const int8_t *x = op->in + b * p->hw * p->c;
-	int32_t sums[GAP_CB];
-	switch (op->path) {
+	switch (path) {
 #ifdef Q8_X86
 	case EFFC_RT_Q8_VNNI:
-		gap_vnni_sums(x, p->hw, p->c, c0, c1, sums);
+		gap_vnni_sums(x, hw, c, c0, c1, sums);
 		break;
 	case EFFC_RT_Q8_AVX2:
-		gap_avx2_sums(x, p->hw, p->c, c0, c1, sums);
+		gap_avx2_sums(x, hw, c, c0, c1, sums);
 		break;
 #endif
 	default:
 		for (size_t ch = c0; ch < c1; ch++) {
 			int32_t acc = 0;
-			for (size_t i = 0; i < p->hw; i++)
-				acc += x[i * p->c + ch];
+			for (size_t i = 0; i < hw; i++)
+				acc += x[i * c + ch];
 			sums[ch - c0] = acc;
 		}
+	}
+}
+
+/* GAP task t: batch entry t / blocks, channels of block t % blocks; sums by the chosen path (or
+ * from the depthwise's row sums), then the reference's requantization per channel. */
+static void gap_task(const struct effc_rt_q8_op *op, size_t t)
+{
+	const struct effc_rt_q8_gap *p = &op->p.gap;
+	const size_t blocks = (p->c + GAP_CB - 1) / GAP_CB, b = t / blocks, c0 = t % blocks * GAP_CB;
+	const size_t c1 = c0 + GAP_CB < p->c ? c0 + GAP_CB : p->c;
+	int32_t sums[GAP_CB];
+	const struct effc_rt_q8_op *dw = op->sums_from;
+	if (dw && dw->row_sums && dw->path != EFFC_RT_Q8_XNN) {
+		const size_t rows = (size_t)dw->p.dw.out_h;
+		const int32_t *rs = dw->row_sums + b * rows * p->c;
+		for (size_t ch = c0; ch < c1; ch++)
+			sums[ch - c0] = 0;
+		for (size_t r = 0; r < rows; r++, rs += p->c)
+			for (size_t ch = c0; ch < c1; ch++)
+				sums[ch - c0] += rs[ch];
+	} else {
+		channel_sums(op->path, op->in + b * p->hw * p->c, p->hw, p->c, c0, c1, sums);
 	}
 	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
 	const float mult = gap_multiplier(p);
@@ -1664,6 +1687,8 @@ void effc_rt_q8_op_destroy(struct effc_rt_q8_op *op)
 		effc_rt_free(op->bias);
 	if (op->zrow)
 		effc_rt_free(op->zrow);
+	if (op->row_sums)
+		effc_rt_free(op->row_sums);
 	effc_rt_q8_xnn_destroy(op);
 	memset(op, 0, sizeof *op);
 }
@@ -1852,6 +1877,24 @@ int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const st
 	op->p.gap = *p;
 	op->in = x, op->out = y;
 	return want_xnn(EFFC_RT_Q8_AUTO) ? xnn_hook(effc_rt_q8_xnn_elem_create(rt, op)) : EFFC_RT_OK;
+}
+
+int effc_rt_q8_gap_from_dw(struct effc_rt *rt, struct effc_rt_q8_op *gap, struct effc_rt_q8_op *dw)
+{
+	(void)rt;
+	if (!gap || !dw || gap->kind != EFFC_RT_Q8_GAP || dw->kind != EFFC_RT_Q8_DW || gap->in != dw->out)
+		return EFFC_RT_ERR_ARGS;
+	const struct effc_rt_q8_dw *d = &dw->p.dw;
+	const struct effc_rt_q8_gap *p = &gap->p.gap;
+	if (p->batch != (size_t)d->batch || p->c != (size_t)d->c || p->hw != (size_t)d->out_h * (size_t)d->out_w)
+		return EFFC_RT_ERR_ARGS;
+	if (dw->path == EFFC_RT_Q8_XNN || gap->path == EFFC_RT_Q8_XNN || dw->row_sums)
+		return EFFC_RT_OK; /* XNNPACK's kernels: the GAP reads the tensor; already fused: keep it */
+	dw->row_sums = effc_rt_alloc(64, (size_t)d->batch * (size_t)d->out_h * (size_t)d->c * sizeof(int32_t));
+	if (!dw->row_sums)
+		return EFFC_RT_ERR_NOMEM;
+	gap->sums_from = dw;
+	return EFFC_RT_OK;
 }
 
 int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_add *p, size_t n,

@@ -185,6 +185,11 @@ struct effc_rt_q8_op {
 	struct effc_rt_q8_quant q; /* QUANTIZE, DEQUANTIZE: the int8 side's parameters */
 	struct effc_rt_q8_add add; /* ADD, or the GEMM's residual */
 	int has_residual;
+	/* DW with a GAP after it (effc_rt_q8_gap_from_dw): each row task also writes its output row's
+	 * per-channel int32 sums, [batch * out_h][c], owned here. GAP: that depthwise op, whose sums it
+	 * adds up instead of reading the tensor again (when neither runs on XNNPACK). */
+	int32_t *row_sums;
+	const struct effc_rt_q8_op *sums_from;
 	void *xnn; /* XNN path: the XNNPACK operator (effc_rt_int8_xnn.c) */
 	union {
 		struct effc_rt_q8_gemm gemm;
@@ -201,6 +206,12 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 			 const void *packed, const int8_t *x, int8_t *y);
 int effc_rt_q8_gap_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gap *p,
 			  const int8_t *x, int8_t *y);
+/* A GAP whose input is the output of depthwise op dw: the depthwise computes each output row's
+ * channel sums while the row is in L1, and the GAP adds those up instead of reading the whole
+ * tensor back (on B0 it came from L3, or from the other core's L2, and took 5% of the int8 model
+ * at 2 threads). Same bits (integer sums). Refused (EFFC_RT_ERR_ARGS) unless dw's output is gap's
+ * input with the same shape; without effect where either runs on XNNPACK. */
+int effc_rt_q8_gap_from_dw(struct effc_rt *rt, struct effc_rt_q8_op *gap, struct effc_rt_q8_op *dw);
 int effc_rt_q8_add_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_add *p, size_t n,
 			  const int8_t *a, const int8_t *b, int8_t *y);
 int effc_rt_q8_lut_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const int8_t lut[256], size_t n,

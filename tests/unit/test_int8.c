@@ -490,10 +490,28 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 				expect(0, name, what, "create status %d", st);
 				continue;
 			}
+			/* A GAP after it, fed by the depthwise's row sums (effc_rt_q8_gap_from_dw) off XNNPACK. */
+			const size_t hw = (size_t)p.out_h * (size_t)p.out_w;
+			const struct effc_rt_q8_gap gp = {(size_t)dc->batch, hw, C, p.out, {p.out.scale * 0.5f, -3}, -128, 127};
+			struct effc_rt_q8_op gop;
+			int8_t *gwant = xmalloc((size_t)dc->batch * C), *ggot = xmalloc((size_t)dc->batch * C);
+			const int gst = effc_rt_q8_gap_create(&rts[th], &gop, &gp, got, ggot);
+			const int fst = gst == EFFC_RT_OK ? effc_rt_q8_gap_from_dw(&rts[th], &gop, &op) : gst;
 			effc_rt_q8_run(&rts[th], &op);
 			const size_t first = first_bad(pi, ny, got, want, pre, dc->lo, dc->hi, p.lut, NULL, NULL);
 			expect(first == ny && path_ok(pi, &op), name, what, "first difference at element %zu (channel %zu): %d vs %d", first,
 			       first % C, first < ny ? got[first] : 0, first < ny ? want[first] : 0);
+			if (pi != PI_XNN) {
+				memset(ggot, 0x55, (size_t)dc->batch * C);
+				effc_rt_q8_run(&rts[th], &gop);
+				effc_rt_q8_gap_ref(&gp, want, gwant);
+				snprintf(what, sizeof what, "%s %d thread%s: GAP from its row sums", path_label(pi), th + 1, th ? "s" : "");
+				expect(fst == EFFC_RT_OK && gop.sums_from == &op && op.row_sums &&
+					       !memcmp(ggot, gwant, (size_t)dc->batch * C),
+				       name, what, "status %d, fused %d, or a GAP output differs", fst, gop.sums_from == &op);
+			}
+			effc_rt_q8_op_destroy(&gop);
+			free(gwant), free(ggot);
 			effc_rt_q8_op_destroy(&op);
 		}
 	free(packed), free(pre), free(x), free(w), free(want), free(got), free(bias), free(ws);
@@ -614,6 +632,32 @@ static void test_gap(void)
 		snprintf(name, sizeof name, "gap zi=%d: reference = ONNX double formula", zps[zi]);
 		check(ok, name, "mismatch");
 		gap_paths(&p, x, want, got, name, zps[zi]);
+	}
+	/* gap_from_dw refuses a GAP that does not read the depthwise's output, or another shape. */
+	{
+		static int8_t dx[2 * 7 * 40], dy[2 * 7 * 40], dw8[9 * 40], gy[80];
+		static int32_t db[40];
+		static float dws[40];
+		for (int i = 0; i < 40; i++)
+			dws[i] = 0.01f;
+		fill_i8(dw8, sizeof dw8);
+		const struct effc_rt_q8_dw dp = {.batch = 2, .in_h = 1, .in_w = 7, .c = 40, .out_h = 1, .out_w = 7, .kh = 3, .kw = 3,
+						 .sh = 1, .sw = 1, .pad_top = 1, .pad_left = 1, .in = {0.05f, 0}, .out = {0.05f, 0},
+						 .w_scale = dws, .out_min = -128, .out_max = 127};
+		void *packed = xmalloc(effc_rt_q8_dw_packed_bytes(40, 3, 3));
+		effc_rt_q8_dw_pack(40, 3, 3, dw8, db, packed);
+		struct effc_rt_q8_op d, g1, g2;
+		path_select(0);
+		const struct effc_rt_q8_gap good = {2, 7, 40, {0.05f, 0}, {0.01f, 0}, -128, 127}, bad = {2, 6, 40, {0.05f, 0}, {0.01f, 0}, -128, 127};
+		int st = effc_rt_q8_dw_create(&rts[0], &d, &dp, packed, dx, dy);
+		st |= effc_rt_q8_gap_create(&rts[0], &g1, &bad, dy, gy);
+		st |= effc_rt_q8_gap_create(&rts[0], &g2, &good, dx, gy);
+		check(st == EFFC_RT_OK && effc_rt_q8_gap_from_dw(&rts[0], &g1, &d) == EFFC_RT_ERR_ARGS &&
+			      effc_rt_q8_gap_from_dw(&rts[0], &g2, &d) == EFFC_RT_ERR_ARGS &&
+			      effc_rt_q8_gap_from_dw(&rts[0], &d, &g2) == EFFC_RT_ERR_ARGS && !g1.sums_from && !d.row_sums,
+		      "gap_from_dw: another shape, another tensor or swapped ops", "not refused (status %d)", st);
+		effc_rt_q8_op_destroy(&d), effc_rt_q8_op_destroy(&g1), effc_rt_q8_op_destroy(&g2);
+		free(packed);
 	}
 	/* More channels than one task's block (200 = 3 x 64 + 8), and hw = 1. */
 	static int8_t xb[2 * 30 * 200], wantb[400], gotb[400];

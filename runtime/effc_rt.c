@@ -650,16 +650,10 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	*m = (struct effc_rt_mbconv){.dw = *dw, .k = e->in_c, .x = in, .we = we, .be = be, .wd = wd, .bd = bd,
 				     .out = out, .row_sums = row_sums, .e_min = e->out_min, .e_max = e->out_max,
 				     .e_act = e->act};
-	/* Bands sized so a buffer of expanded rows is about 192 KB (L2 is 512 KB here, shared with
-	 * the input rows, the output rows and the weights), but with at least 48 new pixels per band:
-	 * the expansion GEMM is inefficient on fewer rows than that. Buffer rows carry the
+	/* Bands of about 192 KB of expanded rows (effc_rt_mbconv_band). Buffer rows carry the
 	 * depthwise's left and right padding as zeros. */
-	const size_t Wp = W + (size_t)dw->pad_left + (size_t)dw->pad_right;
-	const size_t row_bytes = Wp * N * sizeof(float), span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
-	const size_t fit = (192u << 10) / row_bytes, min_band = (48 + W * (size_t)dw->sh - 1) / (W * (size_t)dw->sh);
-	m->band = fit > span ? (fit - span) / (size_t)dw->sh + 1 : 1;
-	if (m->band < min_band)
-		m->band = min_band;
+	const size_t Wp = W + (size_t)dw->pad_left + (size_t)dw->pad_right, span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
+	m->band = effc_rt_mbconv_band(W, Wp - W, N, (size_t)dw->kh, (size_t)dw->dh, (size_t)dw->sh);
 	size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
 	if (buf_rows > H)
 		buf_rows = H;

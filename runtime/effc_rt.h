@@ -408,6 +408,11 @@ void effc_rt_dw_rows_ref(const struct effc_rt_dw *d, size_t oy0, size_t oy1);
 void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t);
 void effc_rt_im2col_task(const struct effc_rt_im2col *c, size_t t); /* output rows of task t */
 void effc_rt_pack_dw(size_t channels, size_t kh, size_t kw, const float *w, float *packed); /* [C][kh][kw] -> [kh][kw][C] */
+/* Output rows per band of the fused expansion + depthwise (effc_rt_mbconv_create) for an input
+ * row of in_w pixels plus pad_w padding, `channels` expanded channels and a kh-tap column with
+ * dilation dh and stride sh: each band expands its input rows into a buffer of about 192 KB.
+ * The compiler asks it too: every band streams all of the expansion's weights. */
+size_t effc_rt_mbconv_band(size_t in_w, size_t pad_w, size_t channels, size_t kh, size_t dh, size_t sh);
 void effc_rt_unpack_dw(size_t channels, size_t kh, size_t kw, const float *packed, float *w);
 void effc_rt_unpack_b(size_t n, size_t k, const float *packed, float *w);
 

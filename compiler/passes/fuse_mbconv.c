@@ -10,11 +10,31 @@
  *          never materialised. The runtime expands, per band of output rows, only the rows the
  *          band needs into a buffer that stays in L2: the block's largest tensor no longer goes
  *          through memory (B0's first one is 4.8 MB).
+ *          Unless the expansion's weights are both out of L2's reach (over EFFC_MBCONV_WEIGHTS_L2)
+ *          and, streamed once per band, more bytes than t: each band runs the expansion over all
+ *          of them. B7's 19x19 blocks expand 640 -> 3840 channels with 9.8 MB of weights in 19
+ *          bands of one row: 186 MB per block from memory against t's 5.5 MB, 11 ms at one
+ *          thread, and no faster at two (both cores stream all of them).
  * Preconditions: lowering done (the 1x1 conv is packed, the depthwise weights are OHWI). */
 #include "../effc.h"
 #include "effc_rt.h"
 
 #define EFFC_MBCONV_MIN_BYTES (3u << 20)
+#define EFFC_MBCONV_WEIGHTS_L2 (256u << 10)
+
+/* Bytes of expansion weights that node e's bands stream, against t's bytes (see above). */
+static int weights_pay(const struct effc_graph *g, const struct effc_node *dw, const struct effc_node *e)
+{
+	const struct effc_tensor *t = &g->t[dw->in[0]], *y = &g->t[dw->out[0]];
+	const size_t wbytes = effc_tensor_bytes(&g->t[e->in[1]]);
+	if (wbytes <= EFFC_MBCONV_WEIGHTS_L2)
+		return 1;
+	const size_t band = effc_rt_mbconv_band((size_t)t->dims[3], (size_t)(dw->a.pads[1] + dw->a.pads[3]),
+						(size_t)t->dims[1], (size_t)dw->a.kernel[0], (size_t)dw->a.dilations[0],
+						(size_t)dw->a.strides[0]);
+	const size_t bands = (size_t)t->dims[0] * (((size_t)y->dims[2] + band - 1) / band);
+	return bands * wbytes <= effc_tensor_bytes(t);
+}
 
 enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d)
 {
@@ -33,7 +53,7 @@ enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d
 		const int e = tt->producer;
 		if (e < 0 || g->n[e].dead || g->n[e].op != EFFC_OP_CONV || g->n[e].a.packed != 1 ||
 		    (g->n[e].n_in > 3 && g->n[e].in[3] >= 0) || (g->n[e].n_in > 4 && g->n[e].in[4] >= 0) ||
-		    effc_graph_sole_consumer(g, t) != i)
+		    effc_graph_sole_consumer(g, t) != i || !weights_pay(g, dw, &g->n[e]))
 			continue;
 		const int64_t kh = w->dims[1], kw = w->dims[2], hwc[3] = {kh, kw, C};
 		int wd = effc_graph_new_const(g, w->name, "hwc", 3, hwc);

@@ -621,14 +621,14 @@ static void test_lower_matmul(const char *name, int const_b)
 struct mb_ids {
 	int x, we, t, wd, d, y_se, proj, y;
 };
-static struct mb_ids build_mbconv(struct effc_graph *g, int64_t S, int64_t E, int share)
+static struct mb_ids build_mbconv(struct effc_graph *g, int64_t S, int64_t E, int share, int64_t K)
 {
 	struct mb_ids m;
-	m.x = input(g, "X", 4, DIMS(1, 8, S, S));
-	m.we = constant(g, "We", 4, DIMS(E, 8, 1, 1), -0.5f, 0.001f);
+	m.x = input(g, "X", 4, DIMS(1, K, S, S));
+	m.we = constant(g, "We", 4, DIMS(E, K, 1, 1), -0.5f, 0.001f);
 	m.wd = constant(g, "Wd", 4, DIMS(E, 1, 3, 3), -0.3f, 0.0007f);
 	int w1 = constant(g, "W1", 4, DIMS(4, E, 1, 1), -0.2f, 0.002f), w2 = constant(g, "W2", 4, DIMS(E, 4, 1, 1), 0.1f, 0.003f);
-	int wp = constant(g, "Wp", 4, DIMS(8, E, 1, 1), -0.1f, 0.0005f);
+	int wp = constant(g, "Wp", 4, DIMS(K, E, 1, 1), -0.1f, 0.0005f);
 	m.t = tensor(g, "expanded", 0, NULL), m.d = tensor(g, "dw_out", 0, NULL);
 	int p = tensor(g, "pooled", 0, NULL), h = tensor(g, "se_h", 0, NULL), q = tensor(g, "se_q", 0, NULL);
 	int s = tensor(g, "se_gate", 0, NULL);
@@ -686,7 +686,7 @@ static void test_fuse_mbconv_match(void)
 		return;
 	struct effc_graph *g = f.g;
 	const int64_t S = 112, E = 64;
-	struct mb_ids m = build_mbconv(g, S, E, 0);
+	struct mb_ids m = build_mbconv(g, S, E, 0, 8);
 	const float *wd_onnx = g->t[m.wd].data;
 	if (run_pipeline(&f, name, 0, 0)) {
 		char full[200];
@@ -732,15 +732,33 @@ static void test_fuse_mbconv_match(void)
 	fixture_free(&f);
 }
 
+/* The shape test_fuse_mbconv_kept keeps apart for its weights, with weights that stay in L2. */
+static void test_fuse_mbconv_big_small_weights(void)
+{
+	const char *name = "fuse-mbconv 20x20x2048 from 8 channels fused";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	struct mb_ids m = build_mbconv(g, 20, 2048, 0, 8);
+	if (run_pipeline(&f, name, 0, 0)) {
+		char full[200];
+		snprintf(full, sizeof full, "%s: one ExpandDepthwise writes the depthwise output", name);
+		check(count_op(g, EFFC_OP_EXPAND_DW) == 1 && writer(g, m.d) >= 0 && g->n[writer(g, m.d)].op == EFFC_OP_EXPAND_DW,
+		      full, "%d fused", count_op(g, EFFC_OP_EXPAND_DW));
+	}
+	fixture_free(&f);
+}
+
 /* Left alone: a small expansion (stays in cache between the ops), an expansion output read
  * elsewhere, and both passes switched off. The SE still pools the depthwise conv's row sums. */
-static void test_fuse_mbconv_kept(const char *name, int64_t S, int share, int no_mbconv)
+static void test_fuse_mbconv_kept(const char *name, int64_t S, int64_t E, int64_t K, int share, int no_mbconv)
 {
 	struct fixture f;
 	if (!fixture_init(&f, name))
 		return;
 	struct effc_graph *g = f.g;
-	struct mb_ids m = build_mbconv(g, S, 16, share);
+	struct mb_ids m = build_mbconv(g, S, E, share, K);
 	if (run_pipeline(&f, name, no_mbconv, 0)) {
 		char full[200];
 		check_structure(g, name);
@@ -1090,7 +1108,7 @@ static void test_fuse_se_scale_kept(const char *name, int share, int no_se_scale
 	if (!fixture_init(&f, name))
 		return;
 	struct effc_graph *g = f.g;
-	struct mb_ids m = build_mbconv(g, 16, 16, share);
+	struct mb_ids m = build_mbconv(g, 16, 16, share, 8);
 	if (run_pipeline(&f, name, 0, no_se_scale)) {
 		char full[200];
 		check_structure(g, name);
@@ -1294,9 +1312,13 @@ int main(void)
 	test_plan_classifier();
 
 	test_fuse_mbconv_match();
-	test_fuse_mbconv_kept("fuse-mbconv small expansion kept", 16, 0, 0);
-	test_fuse_mbconv_kept("fuse-mbconv expansion output read elsewhere kept", 112, 1, 0);
-	test_fuse_mbconv_kept("fuse-mbconv switched off", 112, 0, 1);
+	test_fuse_mbconv_kept("fuse-mbconv small expansion kept", 16, 16, 8, 0, 0);
+	test_fuse_mbconv_kept("fuse-mbconv expansion output read elsewhere kept", 112, 16, 8, 1, 0);
+	test_fuse_mbconv_kept("fuse-mbconv switched off", 112, 16, 8, 0, 1);
+	/* 20x20x2048 (3.3 MB) from 64 channels: 512 KB of expansion weights, streamed by each of 7
+	 * bands of 3 rows (3.6 MB), more than the tensor: kept apart. From 8 channels (64 KB), fused. */
+	test_fuse_mbconv_kept("fuse-mbconv large expansion weights kept", 20, 2048, 64, 0, 0);
+	test_fuse_mbconv_big_small_weights();
 	test_fuse_se_scale_kept("fuse-se-scale SE output also a graph output kept", 2, 0);
 	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
 	test_fuse_conv_proj_match();

@@ -58,6 +58,13 @@ static const float *in_row(const struct effc_rt_dw *d, int iy)
 	return d->in + slot * (size_t)d->p.in_w * (size_t)d->p.in_c;
 }
 
+/* The first of the sh input rows that output row r reads and row r - 1 does not (what the
+ * kernels prefetch ahead of r; may be negative or past the image). */
+static inline int first_added_row(const struct effc_rt_conv2d *p, size_t r)
+{
+	return (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh - p->sh + 1;
+}
+
 /* Inlined: out of line it returned the struct through memory, and column order calls it once per
  * row and channel block (7x7x1152: 1.6x slower). */
 #ifdef __GNUC__
@@ -454,8 +461,8 @@ EFFC_RT_AVX2_INLINE void dw_rows_avx2(const struct effc_rt_dw *d, size_t r0, siz
 	for (size_t r = r0; r < r1; r++) {
 		const struct row_geom g = row_geom(d, r);
 		/* The rows the next output row reads first, fetched a tile's worth at a time. */
-		const int last = (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh;
-		const float *pf = d->prefetch && last + p->sh < p->in_h ? in_row(d, last + 1) : NULL;
+		const int add = first_added_row(p, r + 1);
+		const float *pf = d->prefetch && add + p->sh <= p->in_h ? in_row(d, add) : NULL;
 		dw_walk(d, &g, 0, DW_ALL, mask, KW, SW, ox_lo, ox_hi, pf);
 		dw_row_post(d, g.out, r);
 	}
@@ -585,11 +592,6 @@ EFFC_RT_AVX512_INLINE __m512 dw512_walk(const struct effc_rt_dw *d, const struct
 	return sum;
 }
 
-/* 3x3: row by row, the channel blocks one after another along the row; 5x5: column order (one
- * block over all the rows, as dw_column: the block's input rows stay in L1). The clamp, the
- * activation (Swish or HardSwish) and the row sums are applied in registers as each tile is
- * stored, the sums pixel by pixel as effc_rt_act_row_sums adds them, in the order of the AVX2
- * path's sweep after each row. */
 /* With d->prefetch (a whole image, out of cache): channels [c, c+16) of the input rows that
  * output row r adds to those of row r - 1, one line per pixel. */
 EFFC_RT_AVX512_INLINE void dw512_prefetch(const struct effc_rt_dw *d, size_t r, size_t c)
@@ -598,7 +600,7 @@ EFFC_RT_AVX512_INLINE void dw512_prefetch(const struct effc_rt_dw *d, size_t r, 
 	const size_t C = (size_t)p->out_c;
 	if (!d->prefetch || r >= (size_t)p->out_h)
 		return;
-	const int first = (int)r * p->sh - p->pad_top + (p->kh - 1) * p->dh - p->sh + 1;
+	const int first = first_added_row(p, r);
 	for (int iy = first < 0 ? 0 : first; iy < first + p->sh && iy < p->in_h; iy++) {
 		const float *row = in_row(d, iy) + c;
 		for (int x = 0; x < p->in_w; x++)
@@ -606,6 +608,11 @@ EFFC_RT_AVX512_INLINE void dw512_prefetch(const struct effc_rt_dw *d, size_t r, 
 	}
 }
 
+/* 3x3: row by row, the channel blocks one after another along the row; 5x5: column order (one
+ * block over all the rows, as dw_column: the block's input rows stay in L1). The clamp, the
+ * activation (Swish or HardSwish) and the row sums are applied in registers as each tile is
+ * stored, the sums pixel by pixel as effc_rt_act_row_sums adds them, in the order of the AVX2
+ * path's sweep after each row. */
 EFFC_RT_AVX512_INLINE void dw_rows_avx512(const struct effc_rt_dw *d, size_t r0, size_t r1, size_t c0, size_t c1,
 					const int KW, const int SW)
 {

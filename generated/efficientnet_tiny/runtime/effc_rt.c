@@ -652,8 +652,9 @@ int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 				     .e_act = e->act};
 	/* Bands of about 192 KB of expanded rows (effc_rt_mbconv_band). Buffer rows carry the
 	 * depthwise's left and right padding as zeros. */
-	const size_t Wp = W + (size_t)dw->pad_left + (size_t)dw->pad_right, span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
-	m->band = effc_rt_mbconv_band(W, Wp - W, N, (size_t)dw->kh, (size_t)dw->dh, (size_t)dw->sh);
+	const size_t pad_w = (size_t)dw->pad_left + (size_t)dw->pad_right, Wp = W + pad_w;
+	const size_t span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
+	m->band = effc_rt_mbconv_band(W, pad_w, N, (size_t)dw->kh, (size_t)dw->dh, (size_t)dw->sh);
 	size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
 	if (buf_rows > H)
 		buf_rows = H;

@@ -12,7 +12,11 @@
  * sigmoid outputs on the fixed scale 1/256 with zero point -128 (what XNNPACK's qs8 sigmoid
  * requires), HardSigmoid on [0, 1], Swish and HardSwish ranges from their real minimum,
  * Relu/Clip from their bound, a residual add's inputs on the add's own scale where their range
- * nearly fills it, and the classifier (Gemm/MatMul) kept in float. */
+ * nearly fills it, and the classifier (Gemm/MatMul) kept in float; and MinMax's range is the
+ * mean over the calibration inputs of each input's extremes (the extremes over all of them grow
+ * with the number of inputs, as extreme values do; ORT's and PyTorch's moving-average MinMax
+ * observers do the same). `--check-choices` keeps each choice only where it raises the SQNR on
+ * the calibration inputs (check_choices()). */
 #include "quantize.h"
 
 #include "driver.h"
@@ -27,6 +31,20 @@
 enum method { METHOD_MINMAX, METHOD_PERCENTILE, METHOD_MSE };
 static const char *const method_names[] = {"minmax", "percentile", "mse"};
 
+/* The choices beyond ONNX Runtime's defaults, each a bit of qopts.choices (see the top). */
+enum {
+	CHOICE_GATE = 1u << 0,       /* sigmoid on 1/256 (zero point -128), HardSigmoid on [0, 1] */
+	CHOICE_FLOOR = 1u << 1,      /* Swish/HardSwish from their real minimum, Relu/Clip from their bound */
+	CHOICE_READERS = 1u << 2,    /* ranges cut to what the readers can tell apart */
+	CHOICE_RESIDUAL = 1u << 3,   /* a residual add's input on the add's own parameters */
+	CHOICE_CLASSIFIER = 1u << 4, /* Gemm/MatMul in float */
+	CHOICE_MEAN = 1u << 5,       /* minmax: the mean over the inputs of each input's extremes */
+	CHOICE_ALL = (1u << 6) - 1
+};
+#define N_CHOICES 6
+static const char *const choice_names[N_CHOICES] = {"fixed gate scales", "activation floors", "readers' range cuts",
+						     "residual scale sharing", "float classifier", "mean extremes"};
+
 struct qopts {
 	const char *model, *out;
 	const char *calib[256];
@@ -36,7 +54,8 @@ struct qopts {
 	uint64_t seed;
 	enum method method;
 	double percentile;
-	int per_tensor, ort_default, sensitivity, bias_correction;
+	int per_tensor, ort_default, sensitivity, bias_correction, check_choices;
+	unsigned choices; /* CHOICE_* in force (0 with --ort-default) */
 	enum effc_qtype type;
 	const char *float_nodes;
 	double target_sqnr; /* NAN: none */
@@ -118,17 +137,24 @@ static enum effc_status random_inputs(uint64_t *rng, size_t n, size_t per, struc
 /* ---- calibration ----------------------------------------------------------------------------- */
 
 struct ranges {
-	float *lo, *hi;
+	float *lo, *hi;          /* extremes over all calibration inputs */
+	double *sum_lo, *sum_hi; /* sums over the inputs of each input's extremes */
+	size_t runs;             /* inputs observed */
 	struct effc_hist **hist; /* second pass, percentile and mse only */
 };
 
 static void observe_range(void *arg, int t, const float *v, size_t n)
 {
 	struct ranges *r = arg;
+	float lo = INFINITY, hi = -INFINITY;
 	for (size_t i = 0; i < n; i++) {
-		r->lo[t] = fminf(r->lo[t], v[i]);
-		r->hi[t] = fmaxf(r->hi[t], v[i]);
+		lo = fminf(lo, v[i]);
+		hi = fmaxf(hi, v[i]);
 	}
+	r->lo[t] = fminf(r->lo[t], lo);
+	r->hi[t] = fmaxf(r->hi[t], hi);
+	r->sum_lo[t] += lo;
+	r->sum_hi[t] += hi;
 }
 
 static void observe_hist(void *arg, int t, const float *v, size_t n)
@@ -193,7 +219,9 @@ static int swish_kind(const struct effc_graph *g, const struct effc_node *n)
 static void method_range(const struct qopts *o, const struct ranges *r, int t, float *lo, float *hi)
 {
 	*lo = r->lo[t], *hi = r->hi[t];
-	if (o->method == METHOD_PERCENTILE && r->hist[t])
+	if (o->method == METHOD_MINMAX && (o->choices & CHOICE_MEAN) && r->runs && r->lo[t] <= r->hi[t])
+		*lo = (float)(r->sum_lo[t] / (double)r->runs), *hi = (float)(r->sum_hi[t] / (double)r->runs);
+	else if (o->method == METHOD_PERCENTILE && r->hist[t])
 		effc_hist_percentile(r->hist[t], o->percentile, lo, hi);
 	else if (o->method == METHOD_MSE && r->hist[t])
 		effc_hist_mse(r->hist[t], o->type, lo, hi);
@@ -245,17 +273,17 @@ static void plan_ranges(struct effc_qplan *p, const struct qopts *o, const struc
 		method_range(o, r, t, &lo, &hi);
 		int pr = g->t[t].producer;
 		const struct effc_node *n = pr >= 0 ? &g->n[pr] : NULL;
-		if (!o->ort_default && n) {
+		if ((o->choices & CHOICE_GATE) && n && n->op == EFFC_OP_SIGMOID) {
+			/* XNNPACK's qs8 sigmoid requires exactly this: [0, 1) in 256 steps. */
+			p->act[t].scale = 1.0f / 256.0f;
+			p->act[t].zero_point = o->type == EFFC_QTYPE_UINT8 ? 0 : -128;
+			continue;
+		}
+		if ((o->choices & CHOICE_GATE) && n && n->op == EFFC_OP_HARDSIGMOID)
+			lo = 0, hi = r->hi[t] > 0 ? fminf(1.0f, r->hi[t]) : 1.0f;
+		if ((o->choices & CHOICE_FLOOR) && n) {
 			int sw = swish_kind(g, n);
-			if (n->op == EFFC_OP_SIGMOID) {
-				/* XNNPACK's qs8 sigmoid requires exactly this: [0, 1) in 256 steps. */
-				p->act[t].scale = 1.0f / 256.0f;
-				p->act[t].zero_point = o->type == EFFC_QTYPE_UINT8 ? 0 : -128;
-				continue;
-			}
-			if (n->op == EFFC_OP_HARDSIGMOID)
-				lo = 0, hi = r->hi[t] > 0 ? fminf(1.0f, r->hi[t]) : 1.0f;
-			else if (sw == 1)
+			if (sw == 1)
 				lo = -0.27846455f; /* min of x * sigmoid(x), at x = -1.2785 */
 			else if (sw == 2)
 				lo = -0.375f; /* min of x * relu6(x + 3) / 6, at x = -1.5 */
@@ -268,7 +296,7 @@ static void plan_ranges(struct effc_qplan *p, const struct qopts *o, const struc
 					hi = n->a.clip_max;
 			}
 		}
-		if (!o->ort_default) {
+		if (o->choices & CHOICE_READERS) {
 			float ra, rb;
 			readers_range(g, t, &ra, &rb);
 			if (ra < rb && ra < hi && rb > lo)
@@ -276,7 +304,7 @@ static void plan_ranges(struct effc_qplan *p, const struct qopts *o, const struc
 		}
 		p->act[t] = effc_qparams_from_range(lo, hi, o->type);
 	}
-	if (o->ort_default)
+	if (!(o->choices & CHOICE_RESIDUAL))
 		return;
 	/* Residual adds: an input read only by the add, whose range nearly fills the add's, shares
 	 * the add's scale and zero point, so the add needs no requantization of that input. */
@@ -575,7 +603,7 @@ static const char usage_quantize[] =
 	"                     [--method minmax|percentile|mse] [--percentile P] [--per-tensor]\n"
 	"                     [--activations int8|uint8] [--float-nodes NAME,...] [--target-sqnr DB]\n"
 	"                     [--eval IN.f32 ... | --eval-random N] [--no-sensitivity] [--bias-correction]\n"
-	"                     [--ort-default]\n";
+	"                     [--check-choices | --ort-default]\n";
 
 static int qusage(const char *msg)
 {
@@ -673,6 +701,8 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 			o->per_tensor = 1;
 		else if (!strcmp(a, "--ort-default"))
 			o->ort_default = 1;
+		else if (!strcmp(a, "--check-choices"))
+			o->check_choices = 1;
 		else if (!strcmp(a, "--no-sensitivity"))
 			o->sensitivity = 0;
 		else if (!strcmp(a, "--bias-correction"))
@@ -691,8 +721,14 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 		return qusage("quantize needs exactly one of --calib FILE... and --calib-random N");
 	if (o->n_eval && o->eval_random)
 		return qusage("--eval and --eval-random do not go together");
-	if (o->ort_default && (o->method != METHOD_MINMAX || o->float_nodes || !isnan(o->target_sqnr)))
-		return qusage("--ort-default is the MinMax baseline: no --method, --float-nodes or --target-sqnr with it");
+	if (o->ort_default && (o->method != METHOD_MINMAX || o->float_nodes || !isnan(o->target_sqnr) || o->check_choices))
+		return qusage("--ort-default is the MinMax baseline: no --method, --float-nodes, --target-sqnr or --check-choices with it");
+	o->choices = o->ort_default ? 0 : CHOICE_ALL;
+	/* Near a high target most layers are float and the rest must be nearly exact: a value
+	 * clipped by the mean extremes then costs more than their finer step saves (B0 at 30 dB:
+	 * 218 float layers with them, 137 without). */
+	if (!isnan(o->target_sqnr))
+		o->choices &= ~CHOICE_MEAN;
 	return 0;
 }
 
@@ -766,6 +802,64 @@ static enum effc_status prepare_graph(struct effc_graph *g, const struct qopts *
 	return EFFC_OK;
 }
 
+/* node_q from keep (--float-nodes) and the classifier choice; keep[i] = 2 marks the classifier.
+ * Returns the number of classifier nodes kept float. */
+static int select_nodes(struct effc_qplan *p, const struct qopts *o, unsigned char *keep)
+{
+	const struct effc_graph *g = p->g;
+	int classifier = 0;
+	for (int i = 0; i < g->n_n; i++) {
+		const struct effc_node *n = &g->n[i];
+		if (keep[i] == 2)
+			keep[i] = 0;
+		p->node_q[i] = 0;
+		if (n->dead || !quantizable(n) || keep[i])
+			continue;
+		if ((o->choices & CHOICE_CLASSIFIER) && (n->op == EFFC_OP_GEMM || n->op == EFFC_OP_MATMUL)) {
+			keep[i] = 2;
+			classifier++;
+			continue;
+		}
+		p->node_q[i] = 1;
+	}
+	return classifier;
+}
+
+/* Each choice is a rule of thumb; on a given network one can cost accuracy (on these random-
+ * weight ones, any change moves the output by a few tenths of a dB either way). So each is
+ * switched off in turn and stays off if that raises the calibration SQNR; last, all of them
+ * off (ONNX Runtime's default with this method) is tried too. *sc is the kept plan's score,
+ * *dropped the choices switched off. */
+static enum effc_status check_choices(struct effc_qplan *p, struct qopts *o, const struct ranges *r,
+				      const struct inputs *cal, const float *ref, unsigned char *keep, struct score *sc,
+				      int *classifier, int *dropped, int *bias_adj, struct effc_diag *d)
+{
+	enum effc_status st = EFFC_OK;
+	double best = effc_sqnr_db(sc->signal, sc->noise);
+	const unsigned all = o->choices;
+	for (int k = 0; k <= N_CHOICES && !st; k++) {
+		const unsigned was = o->choices, trial = k < N_CHOICES ? was & ~(1u << k) : 0;
+		if (trial == was || (k == N_CHOICES && was == 0))
+			continue;
+		o->choices = trial;
+		select_nodes(p, o, keep);
+		struct score s1;
+		if ((st = replan(p, o, r, bias_adj, d)) || (st = simulate(p, cal, cal->n, ref, &s1, d)))
+			break;
+		const double db = effc_sqnr_db(s1.signal, s1.noise);
+		if (db > best)
+			best = db, *sc = s1;
+		else
+			o->choices = was;
+	}
+	if (!st) {
+		*classifier = select_nodes(p, o, keep);
+		st = replan(p, o, r, bias_adj, d);
+	}
+	*dropped = (int)(all & ~o->choices);
+	return st;
+}
+
 static void print_score(const char *what, const struct score *s)
 {
 	printf("  %-22s SQNR %.2f dB, top-1 agreement %d/%d (%.1f%%)\n", what, effc_sqnr_db(s->signal, s->noise), s->agree,
@@ -801,8 +895,10 @@ int effc_cmd_quantize(int argc, char **argv)
 	p.bias_corr = calloc((size_t)n_n + 1, sizeof *p.bias_corr);
 	r.lo = malloc(sizeof(float) * ((size_t)n_t + 1));
 	r.hi = malloc(sizeof(float) * ((size_t)n_t + 1));
+	r.sum_lo = calloc((size_t)n_t + 1, sizeof(double));
+	r.sum_hi = calloc((size_t)n_t + 1, sizeof(double));
 	r.hist = calloc((size_t)n_t + 1, sizeof *r.hist);
-	if (!st && (!keep || !p.node_q || !p.act_on || !p.act || !p.w || !p.data || !p.bias_corr || !r.lo || !r.hi || !r.hist))
+	if (!st && (!keep || !p.node_q || !p.act_on || !p.act || !p.w || !p.data || !p.bias_corr || !r.lo || !r.hi || !r.sum_lo || !r.sum_hi || !r.hist))
 		st = effc_fail(&d, EFFC_ERR_NOMEM, "out of memory");
 	if (!st && o.float_nodes)
 		st = mark_float_nodes(g, o.float_nodes, keep, &d);
@@ -821,6 +917,7 @@ int effc_cmd_quantize(int argc, char **argv)
 		r.lo[t] = INFINITY, r.hi[t] = -INFINITY;
 	if (!st)
 		st = reference(g, &cal, &r, observe_range, &ref, &d);
+	r.runs = cal.n;
 	if (!st && o.method != METHOD_MINMAX) {
 		for (int t = 0; t < n_t && !st; t++)
 			if (r.lo[t] <= r.hi[t] && !g->t[t].data) {
@@ -834,25 +931,18 @@ int effc_cmd_quantize(int argc, char **argv)
 	}
 	if (!st && ev.n)
 		st = reference(g, &ev, NULL, NULL, &ev_ref, &d);
-	/* Which nodes run quantized. */
-	int classifier = 0;
-	for (int i = 0; !st && i < n_n; i++) {
-		const struct effc_node *n = &g->n[i];
-		if (n->dead || !quantizable(n) || keep[i])
-			continue;
-		if (!o.ort_default && (n->op == EFFC_OP_GEMM || n->op == EFFC_OP_MATMUL)) {
-			keep[i] = 2; /* the classifier */
-			classifier++;
-			continue;
-		}
-		p.node_q[i] = 1;
-	}
+	/* Which nodes run quantized; then each choice checked on the calibration inputs. */
+	int classifier = 0, dropped = 0;
+	if (!st)
+		classifier = select_nodes(&p, &o, keep);
 	int bias_adj = 0;
 	if (!st)
 		st = replan(&p, &o, &r, &bias_adj, &d);
 	struct score sc = {0}, se = {0};
 	if (!st)
 		st = simulate(&p, &cal, cal.n, ref, &sc, &d);
+	if (!st && o.choices && o.check_choices)
+		st = check_choices(&p, &o, &r, &cal, ref, keep, &sc, &classifier, &dropped, &bias_adj, &d);
 	/* Sensitivity: the output's SQNR with only one layer quantized, on up to 2 calibration inputs. */
 	int n_sens = 0, n_float_target = 0;
 	if (!st && (o.sensitivity || !isnan(o.target_sqnr))) {
@@ -961,6 +1051,13 @@ int effc_cmd_quantize(int argc, char **argv)
 			if (keep[i] && !g->n[i].dead)
 				printf("    float: %s (%s)%s\n", g->n[i].name, effc_op_name(g->n[i].op),
 				       keep[i] == 2 ? " classifier" : keep[i] == 3 ? " sensitive" : "");
+		if (dropped) {
+			printf("  choices dropped (they lowered the calibration SQNR):");
+			for (int k = 0, first = 1; k < N_CHOICES; k++)
+				if (dropped & (1 << k))
+					printf("%s %s", first ? "" : ",", choice_names[k]), first = 0;
+			printf("\n");
+		}
 		if (bias_adj)
 			printf("  bias overflow: %d channel weight scales raised so their int32 bias fits\n", bias_adj);
 		if (n_corrected > 0)
@@ -980,7 +1077,7 @@ int effc_cmd_quantize(int argc, char **argv)
 	}
 	for (int t = 0; r.hist && t < n_t; t++)
 		free(r.hist[t]);
-	free(r.hist), free(r.lo), free(r.hi);
+	free(r.hist), free(r.lo), free(r.hi), free(r.sum_lo), free(r.sum_hi);
 	free(cal.v), free(ev.v), free(ref), free(ev_ref), free(sens);
 	free(keep), free(p.node_q), free(p.act_on), free(p.act), free(p.w), free(p.data), free(p.bias_corr);
 	effc_arena_free(arena);

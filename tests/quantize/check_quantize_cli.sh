@@ -54,6 +54,39 @@ done
 "$effc" quantize tiny.onnx -o s.onnx --calib-random 2 >s.log 2>&1 && grep -q "most sensitive layers" s.log &&
 	[ "$(grep -c ' dB$' s.log)" -ge 10 ] && ok "ten most sensitive layers listed" || bad "sensitivity list (s.log)"
 
+# MinMax takes the mean over the calibration inputs of each input's extremes: with one input the
+# input tensor's scale is ONNX Runtime's (global extremes), with three it is smaller.
+"$effc" quantize tiny.onnx -o mm1.onnx --calib-random 1 --seed 5 --no-sensitivity >/dev/null 2>&1 &&
+	"$effc" quantize tiny.onnx -o od1.onnx --calib-random 1 --seed 5 --no-sensitivity --ort-default >/dev/null 2>&1 &&
+	"$effc" quantize tiny.onnx -o mm3.onnx --calib-random 3 --seed 5 --no-sensitivity >/dev/null 2>&1 &&
+	"$effc" quantize tiny.onnx -o od3.onnx --calib-random 3 --seed 5 --no-sensitivity --ort-default >/dev/null 2>&1 ||
+	bad "minmax / --ort-default runs"
+"$py" - <<'PY' && ok "minmax: mean of each input's extremes" || bad "minmax input scales"
+import onnx
+from onnx import numpy_helper
+def in_scale(f):
+    m = onnx.load(f)
+    x = m.graph.input[0].name
+    q = [n for n in m.graph.node if n.op_type == 'QuantizeLinear' and n.input[0] == x][0]
+    return float(numpy_helper.to_array([i for i in m.graph.initializer if i.name == q.input[1]][0]))
+s = {f: in_scale(f + '.onnx') for f in ('mm1', 'od1', 'mm3', 'od3')}
+print('input scales', s)
+assert s['mm1'] == s['od1'] and s['mm3'] < s['od3'] and s['od3'] >= s['od1']
+PY
+
+# --check-choices: each choice kept only where it raises the calibration SQNR, and all of them
+# off (ONNX Runtime's default plan) tried as well, so the result is never below --ort-default on
+# the calibration inputs.
+"$effc" quantize tiny.onnx -o cc.onnx --calib-random 3 --seed 5 --no-sensitivity --check-choices >cc.log 2>&1 &&
+	checker cc.onnx && "$effc" quantize tiny.onnx -o od.onnx --calib-random 3 --seed 5 --no-sensitivity --ort-default >od.log 2>&1 ||
+	bad "--check-choices (cc.log)"
+"$py" - <<'PY' && ok "--check-choices at least the baseline on the calibration inputs" || bad "--check-choices result (cc.log, od.log)"
+import re
+sq = lambda f: float(re.search(r'calibration inputs: +SQNR (-?[0-9.]+) dB', open(f).read()).group(1))
+print('check-choices %.2f dB, --ort-default %.2f dB' % (sq('cc.log'), sq('od.log')))
+assert sq('cc.log') >= sq('od.log')
+PY
+
 # --target-sqnr: met on the calibration inputs with some, not all, layers in float; without it
 # the SQNR is below the target (else the test proves nothing).
 "$effc" quantize tiny.onnx -o ts.onnx --calib-random 2 --target-sqnr 30 >ts.log 2>&1 && checker ts.onnx || bad "--target-sqnr (ts.log)"

@@ -171,6 +171,7 @@ struct effc_graph {
 	int rewrites; /* bumped by passes for the compile report */
 	int onnx_nodes; /* nodes in the ONNX file, Constant nodes included */
 	int inplace;  /* the memory plan may run elementwise ops in place */
+	int mbconv_proj; /* fuse-mbconv-project will run (fuse-mbconv consults effc_mbconv_projects) */
 };
 
 struct effc_graph *effc_graph_new(struct effc_arena *arena, const char *path);
@@ -245,6 +246,10 @@ enum effc_status effc_pass_lower(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_se_scale(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d);
 enum effc_status effc_pass_fuse_conv_project(struct effc_graph *g, struct effc_diag *d);
+enum effc_status effc_pass_fuse_mbconv_project(struct effc_graph *g, struct effc_diag *d);
+/* Whether fuse-mbconv-project will take the depthwise node dw's output into its op (then
+ * fuse-mbconv fuses dw's expansion whatever its size). */
+int effc_mbconv_projects(const struct effc_graph *g, const struct effc_node *dw);
 enum effc_status effc_pass_lower_qdq(struct effc_graph *g, struct effc_diag *d);
 /* Appends to report (may be NULL) what stayed float and why. */
 enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t report_cap, struct effc_diag *d);
@@ -267,6 +272,7 @@ enum effc_pass_id {
 	EFFC_PASS_DCE,
 	EFFC_PASS_FUSE_RESIDUAL,
 	EFFC_PASS_FUSE_MBCONV,
+	EFFC_PASS_FUSE_MBCONV_PROJECT,
 	EFFC_PASS_FUSE_CONV_PROJECT,
 	EFFC_PASS_FUSE_SE_SCALE,
 	EFFC_PASS_INPLACE,

@@ -171,6 +171,8 @@ static const char *op_class(const struct effc_graph *g, const struct effc_node *
 		return "expand+dw";
 	case EFFC_OP_CONV_PROJECT:
 		return "fused-mbconv";
+	case EFFC_OP_MBCONV_PROJECT:
+		return "mbconv";
 	case EFFC_OP_SWISH:
 	case EFFC_OP_SIGMOID:
 	case EFFC_OP_MUL:
@@ -531,6 +533,28 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_mbconv_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
 			  ptr(e, n->out[0]), ptr(e, n->n_out > 1 ? n->out[1] : -1));
+		end_op(e, n);
+		return EFFC_OK;
+	}
+	case EFFC_OP_MBCONV_PROJECT: {
+		/* The depthwise over the expanded tensor (x's size, Wd's channels), writing y's pixels
+		 * with the expanded channel count; then the projection into y. */
+		struct effc_tensor mid = *y;
+		mid.dims[1] = g->t[n->in[3]].dims[2];
+		begin_op(e, n);
+		emit_conv_params(e, a, x, mid.dims[1], &mid, 1);
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_expand ex = {.in_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
+			  x->dims[1],
+			  a->pre_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->pre_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+			  fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_min : -INFINITY), fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_max : INFINITY));
+		sb_printf(&e->create, "\t\tstatic const struct effc_rt_project q = {.out_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
+			  y->dims[1],
+			  a->post_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->post_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+			  fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_min : -INFINITY), fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_max : INFINITY));
+		sb_printf(&e->create,
+			  "\t\tCHECK(effc_rt_mbconv_project_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, &q, %s, %s, %s, %s, %s));\n",
+			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[5]),
+			  ptr(e, n->in[6]), ptr(e, n->in[7]), ptr(e, n->in[0]), ptr(e, n->out[0]));
 		end_op(e, n);
 		return EFFC_OK;
 	}

@@ -107,7 +107,8 @@ int effc_report(const struct effc_diag *d)
 const char effc_common_usage[] =
 	"common options: --batch N (symbolic batch, default 1), -O0 (no optimisation) | -O1 (default),\n"
 	"  --no-cleanup --no-fold-constants --no-fold-input-norm --no-fold-pad --no-fold-bn --no-fuse-swish\n"
-	"  --no-fuse-se --no-dce --no-fuse-residual --no-fuse-mbconv --no-fuse-conv-proj --no-fuse-se-scale\n"
+	"  --no-fuse-se --no-dce --no-fuse-residual --no-fuse-mbconv --no-fuse-mbconv-proj\n"
+	"  --no-fuse-conv-proj --no-fuse-se-scale\n"
 	"  --no-inplace (one pass off), --verbose,\n"
 	"  --max-weights-mb N (refuse models with more initializer data, default 4096)\n";
 

@@ -30,6 +30,8 @@ static const struct {
 	{EFFC_PASS_DCE, "dce", effc_pass_dce, "dead nodes removed"},
 	{EFFC_PASS_FUSE_RESIDUAL, "fuse-residual", effc_pass_fuse_residual, "residual adds fused into 1x1 convs"},
 	{EFFC_PASS_FUSE_MBCONV, "fuse-mbconv", effc_pass_fuse_mbconv, "expansion + depthwise convs fused"},
+	{EFFC_PASS_FUSE_MBCONV_PROJECT, "fuse-mbconv-proj", effc_pass_fuse_mbconv_project,
+	 "MBConv blocks without SE fused with their projection"},
 	{EFFC_PASS_FUSE_CONV_PROJECT, "fuse-conv-proj", effc_pass_fuse_conv_project,
 	 "Fused-MBConv expansion + projection convs fused"},
 	{EFFC_PASS_FUSE_SE_SCALE, "fuse-se-scale", effc_pass_fuse_se_scale, "SE scales applied in the next 1x1 conv"},
@@ -74,7 +76,7 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 				      "lower-qdq", g->rewrites);
 	for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
 		if (!passes[i].fn || passes[i].id == EFFC_PASS_FUSE_RESIDUAL || passes[i].id == EFFC_PASS_FUSE_MBCONV ||
-		    passes[i].id == EFFC_PASS_FUSE_CONV_PROJECT ||
+		    passes[i].id == EFFC_PASS_FUSE_CONV_PROJECT || passes[i].id == EFFC_PASS_FUSE_MBCONV_PROJECT ||
 		    passes[i].id == EFFC_PASS_FUSE_SE_SCALE)
 			continue; /* they run after layout and lowering, below */
 		if (o->disabled[passes[i].id]) {
@@ -90,6 +92,7 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 					      passes[i].what);
 	}
 	g->inplace = !o->disabled[EFFC_PASS_INPLACE];
+	g->mbconv_proj = !o->disabled[EFFC_PASS_FUSE_MBCONV] && !o->disabled[EFFC_PASS_FUSE_MBCONV_PROJECT];
 	if ((st = effc_pass_layout(g, d)))
 		return st;
 	/* Always, on a quantized model: its ops on int8 tensors, before lower packs float weights. */
@@ -117,6 +120,16 @@ enum effc_status effc_pipeline_run(struct effc_graph *g, const struct effc_pipel
 	if (report && k < report_cap)
 		k += (size_t)snprintf(report + k, report_cap - k, o->disabled[EFFC_PASS_FUSE_MBCONV] ? "  %-16s off\n" : "  %-16s %d expansion + depthwise convs fused\n",
 				      "fuse-mbconv", g->rewrites);
+	g->rewrites = 0;
+	if (!o->disabled[EFFC_PASS_FUSE_MBCONV] && !o->disabled[EFFC_PASS_FUSE_MBCONV_PROJECT] &&
+	    (st = effc_pass_fuse_mbconv_project(g, d)))
+		return st;
+	if (report && k < report_cap)
+		k += (size_t)snprintf(report + k, report_cap - k,
+				      o->disabled[EFFC_PASS_FUSE_MBCONV] || o->disabled[EFFC_PASS_FUSE_MBCONV_PROJECT]
+					      ? "  %-16s off\n"
+					      : "  %-16s %d MBConv blocks without SE fused with their projection\n",
+				      "fuse-mbconv-proj", g->rewrites);
 	g->rewrites = 0;
 	if (!o->disabled[EFFC_PASS_FUSE_CONV_PROJECT] && (st = effc_pass_fuse_conv_project(g, d)))
 		return st;

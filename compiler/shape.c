@@ -476,6 +476,7 @@ static enum effc_status infer_node(struct effc_graph *g, struct effc_node *n, st
 	case EFFC_OP_SE_GATE:
 	case EFFC_OP_EXPAND_DW:
 	case EFFC_OP_CONV_PROJECT:
+	case EFFC_OP_MBCONV_PROJECT:
 	case EFFC_OP_Q8_QUANTIZE:
 	case EFFC_OP_Q8_DEQUANTIZE:
 	case EFFC_OP_Q8_CONV:

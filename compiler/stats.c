@@ -64,6 +64,11 @@ void effc_graph_stats(const struct effc_graph *g, struct effc_stats *s)
 		case EFFC_OP_EXPAND_DW: /* the expansion, then the depthwise */
 			s->macs += effc_tensor_numel(x) * y->dims[1] + effc_tensor_numel(y) * n->a.kernel[0] * n->a.kernel[1];
 			break;
+		case EFFC_OP_MBCONV_PROJECT: /* the expansion, the depthwise, the projection */
+			s->macs += effc_tensor_numel(x) * g->t[n->in[3]].dims[2] +
+				   effc_tensor_numel(y) / y->dims[1] * g->t[n->in[3]].dims[2] *
+					   (n->a.kernel[0] * n->a.kernel[1] + y->dims[1]);
+			break;
 		case EFFC_OP_CONV_PROJECT: /* the kxk convolution, then the projection */
 			s->macs += effc_tensor_numel(y) / y->dims[1] * g->t[n->in[1]].dims[0] *
 				   (g->t[n->in[1]].dims[1] * g->t[n->in[1]].dims[2] * g->t[n->in[1]].dims[3] + y->dims[1]);

@@ -595,82 +595,146 @@ int effc_rt_conv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const
 	return EFFC_RT_OK;
 }
 
-int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+/* The unfused form of an MBConv op, where our GEMM has no fast path: [expansion,] depthwise
+ * [, projection] as two or three ops through private tensors. */
+static int mbconv_unfused(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
 			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
-			  const float *bd, const float *in, float *out, float *row_sums)
+			  const float *bd, const struct effc_rt_project *q, const float *wp, const float *bp,
+			  const float *residual, const float *in, float *out, float *row_sums)
 {
-	if (!rt || !dw || !e || !we || !wd || !in || !out || dw->groups != dw->in_c || dw->in_c != dw->out_c || !dw->nhwc ||
-	    dw->batch < 1 || dw->kh < 1 || dw->kw < 1 || dw->sh < 1 || dw->sw < 1 || dw->dh < 1 || dw->dw < 1 || !e->in_c)
-		return fail_args(op);
-	const size_t N = (size_t)dw->out_c, H = (size_t)dw->in_h, W = (size_t)dw->in_w;
-	if (!effc_rt_gemm_fast_available() && USE_XNN) {
-		/* Unfused on XNNPACK (its kernels are the fast ones here): expansion into a private
-		 * buffer, then the depthwise with [C][kh][kw] weights. */
-		struct effc_rt_op *pair = counted_alloc(2 * sizeof *pair);
-		float *mid = counted_alloc((size_t)dw->batch * H * W * N * sizeof(float));
-		float *w = counted_alloc(N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float));
-		int st = pair && mid && w ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
-		if (!st) {
-			memset(pair, 0, 2 * sizeof *pair);
-			struct effc_rt_conv2d pw = {.batch = dw->batch, .in_h = dw->in_h, .in_w = dw->in_w, .in_c = (int)e->in_c,
-						    .out_h = dw->in_h, .out_w = dw->in_w, .out_c = dw->out_c, .groups = 1,
-						    .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = e->out_min,
-						    .out_max = e->out_max, .nhwc = 1, .packed = 1, .act = e->act};
-			effc_rt_unpack_dw(N, (size_t)dw->kh, (size_t)dw->kw, wd, w);
-			struct effc_rt_conv2d q = *dw;
-			q.packed = 0;
-			st = effc_rt_conv1x1_create(rt, &pair[0], &pw, we, be, NULL, NULL, in, mid);
-			if (!st)
-				st = effc_rt_dwconv_create(rt, &pair[1], &q, w, bd, mid, out, row_sums);
+	const size_t N = (size_t)dw->out_c, taps = (size_t)dw->kh * (size_t)dw->kw;
+	const size_t in_px = (size_t)dw->batch * (size_t)dw->in_h * (size_t)dw->in_w;
+	const size_t out_px = (size_t)dw->batch * (size_t)dw->out_h * (size_t)dw->out_w;
+	const int n = 1 + (e != NULL) + (q != NULL);
+	struct effc_rt_op *ops = counted_alloc((size_t)n * sizeof *ops);
+	float *mid = e ? counted_alloc(in_px * N * sizeof(float)) : NULL;      /* the expanded tensor */
+	float *mid2 = q ? counted_alloc(out_px * N * sizeof(float)) : NULL;    /* the depthwise's output */
+	float *w = counted_alloc(N * taps * sizeof(float));
+	int st = ops && w && (mid || !e) && (mid2 || !q) ? EFFC_RT_OK : EFFC_RT_ERR_NOMEM;
+	int k = 0;
+	if (!st) {
+		memset(ops, 0, (size_t)n * sizeof *ops);
+		effc_rt_unpack_dw(N, (size_t)dw->kh, (size_t)dw->kw, wd, w);
+		if (e) {
+			const struct effc_rt_conv2d pw = {.batch = dw->batch, .in_h = dw->in_h, .in_w = dw->in_w,
+							  .in_c = (int)e->in_c, .out_h = dw->in_h, .out_w = dw->in_w,
+							  .out_c = dw->out_c, .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+							  .dh = 1, .dw = 1, .out_min = e->out_min, .out_max = e->out_max,
+							  .nhwc = 1, .packed = 1, .act = e->act};
+			st = effc_rt_conv1x1_create(rt, &ops[k++], &pw, we, be, NULL, NULL, in, mid);
 		}
-		counted_release(w, N * (size_t)dw->kh * (size_t)dw->kw * sizeof(float)); /* the ops hold copies */
-		if (st) {
-			if (pair) {
-				effc_rt_op_destroy(&pair[0]);
-				effc_rt_op_destroy(&pair[1]);
-				effc_rt_free(pair);
-			}
-			if (mid)
-				effc_rt_free(mid);
-			memset(op, 0, sizeof *op);
-			return st;
+		struct effc_rt_conv2d dq = *dw;
+		dq.packed = 0;
+		if (!st)
+			st = effc_rt_dwconv_create(rt, &ops[k++], &dq, w, bd, e ? mid : in, q ? mid2 : out, row_sums);
+		if (!st && q) {
+			const struct effc_rt_conv2d pj = {.batch = dw->batch, .in_h = dw->out_h, .in_w = dw->out_w,
+							  .in_c = dw->out_c, .out_h = dw->out_h, .out_w = dw->out_w,
+							  .out_c = (int)q->out_c, .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
+							  .dh = 1, .dw = 1, .out_min = q->out_min, .out_max = q->out_max,
+							  .nhwc = 1, .packed = 1, .act = q->act};
+			st = effc_rt_conv1x1_create(rt, &ops[k++], &pj, wp, bp, residual, NULL, mid2, out);
 		}
-		memset(op, 0, sizeof *op);
-		op->kind = EFFC_RT_PAIR;
-		op->pair = pair;
-		op->pair_buf = mid;
-		op->in[0] = in;
-		op->out = out;
-		return EFFC_RT_OK;
 	}
+	if (w)
+		counted_release(w, N * taps * sizeof(float)); /* the ops hold copies */
+	if (st) {
+		for (int i = 0; ops && i < k; i++)
+			effc_rt_op_destroy(&ops[i]);
+		counted_release(ops, (size_t)n * sizeof *ops);
+		counted_release(mid, in_px * N * sizeof(float));
+		counted_release(mid2, out_px * N * sizeof(float));
+		memset(op, 0, sizeof *op);
+		return st;
+	}
+	memset(op, 0, sizeof *op);
+	op->kind = EFFC_RT_PAIR;
+	op->pair = ops;
+	op->n_pair = n;
+	op->pair_buf = mid ? mid : mid2;
+	op->pair_buf2 = mid ? mid2 : NULL;
+	op->in[0] = in;
+	op->out = out;
+	return EFFC_RT_OK;
+}
+
+static int mbconv_init(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+		       const struct effc_rt_expand *e, const float *we, const float *be, const float *wd, const float *bd,
+		       const struct effc_rt_project *q, const float *wp, const float *bp, const float *residual,
+		       const float *in, float *out, float *row_sums)
+{
+	if (!rt || !dw || (e && (!we || !e->in_c)) || (q && (!wp || !q->out_c)) || !wd || !in || !out ||
+	    dw->groups != dw->in_c || dw->in_c != dw->out_c || !dw->nhwc || dw->batch < 1 || dw->kh < 1 || dw->kw < 1 ||
+	    dw->kh > 16 || dw->sh < 1 || dw->sw < 1 || dw->dh < 1 || dw->dw < 1 || dw->out_h < 1 || dw->out_w < 1)
+		return fail_args(op);
+	if (!effc_rt_gemm_fast_available() && USE_XNN)
+		return mbconv_unfused(rt, op, dw, e, we, be, wd, bd, q, wp, bp, residual, in, out, row_sums);
+	const size_t N = (size_t)dw->out_c, H = (size_t)dw->in_h, W = (size_t)dw->in_w, OW = (size_t)dw->out_w;
 	int st = begin(op, EFFC_RT_MBCONV, in, out);
 	if (st)
 		return st;
 	struct effc_rt_mbconv *m = &op->p.mb;
-	*m = (struct effc_rt_mbconv){.dw = *dw, .k = e->in_c, .x = in, .we = we, .be = be, .wd = wd, .bd = bd,
-				     .out = out, .row_sums = row_sums, .e_min = e->out_min, .e_max = e->out_max,
-				     .e_act = e->act};
-	/* Bands of about 192 KB of expanded rows (effc_rt_mbconv_band). Buffer rows carry the
-	 * depthwise's left and right padding as zeros. */
-	const size_t pad_w = (size_t)dw->pad_left + (size_t)dw->pad_right, Wp = W + pad_w;
-	const size_t span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
-	m->band = effc_rt_mbconv_band(W, pad_w, N, (size_t)dw->kh, (size_t)dw->dh, (size_t)dw->sh);
-	size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
-	if (buf_rows > H)
-		buf_rows = H;
-	m->buf_rows = buf_rows;
-	m->buf_floats = (buf_rows * Wp * N + 15) / 16 * 16;
+	*m = (struct effc_rt_mbconv){.dw = *dw, .k = e ? e->in_c : 0, .x = in, .we = e ? we : NULL, .be = e ? be : NULL,
+				     .wd = wd, .bd = bd, .out = out, .row_sums = q ? NULL : row_sums,
+				     .e_min = e ? e->out_min : 0, .e_max = e ? e->out_max : 0,
+				     .e_act = e ? e->act : EFFC_RT_ACT_NONE};
 	const size_t rows = (size_t)dw->batch * (size_t)dw->out_h;
 	m->tasks = task_count(rt);
 	if (m->tasks > rows)
 		m->tasks = rows;
-	m->bufs = counted_alloc(m->tasks * m->buf_floats * sizeof(float));
+	if (e) {
+		/* Bands of about 192 KB of expanded rows (effc_rt_mbconv_band). Buffer rows carry the
+		 * depthwise's left and right padding as zeros. */
+		const size_t pad_w = (size_t)dw->pad_left + (size_t)dw->pad_right, Wp = W + pad_w;
+		const size_t span = (size_t)(dw->kh - 1) * (size_t)dw->dh + 1;
+		m->band = effc_rt_mbconv_band(W, pad_w, N, (size_t)dw->kh, (size_t)dw->dh, (size_t)dw->sh);
+		size_t buf_rows = (m->band - 1) * (size_t)dw->sh + span;
+		if (buf_rows > H)
+			buf_rows = H;
+		m->buf_rows = buf_rows;
+		m->buf_floats = (buf_rows * Wp * N + 15) / 16 * 16;
+	} else {
+		/* The depthwise reads x in place: bands of about 96 KB of its output, at least 48
+		 * pixels (the projection GEMM is inefficient on fewer rows), at most a task's share. */
+		size_t band = (96u << 10) / (OW * N * sizeof(float));
+		if (band * OW < 48)
+			band = (48 + OW - 1) / OW;
+		const size_t share = (rows + m->tasks - 1) / m->tasks;
+		m->band = band < share ? band : share;
+		m->band = m->band ? m->band : 1;
+	}
+	if (q) {
+		m->proj = (struct effc_rt_gemm){.n = q->out_c, .k = N, .packed = wp, .bias = bp, .residual = residual,
+						.c = out, .out_min = q->out_min, .out_max = q->out_max, .act = q->act};
+		m->out_floats = (m->band * OW * N + 15) / 16 * 16;
+	}
+	const size_t per = m->buf_floats + m->out_floats;
+	m->bufs = counted_alloc(m->tasks * per * sizeof(float));
 	if (!m->bufs) {
 		memset(op, 0, sizeof *op);
 		return EFFC_RT_ERR_NOMEM;
 	}
-	memset(m->bufs, 0, m->tasks * m->buf_floats * sizeof(float)); /* the padding columns stay zero */
+	memset(m->bufs, 0, m->tasks * per * sizeof(float)); /* the padding columns stay zero */
 	return EFFC_RT_OK;
+}
+
+int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
+			  const float *bd, const float *in, float *out, float *row_sums)
+{
+	if (!e)
+		return fail_args(op);
+	return mbconv_init(rt, op, dw, e, we, be, wd, bd, NULL, NULL, NULL, NULL, in, out, row_sums);
+}
+
+int effc_rt_mbconv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+				  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
+				  const float *bd, const struct effc_rt_project *q, const float *wp, const float *bp,
+				  const float *residual, const float *in, float *out)
+{
+	if (!q)
+		return fail_args(op);
+	return mbconv_init(rt, op, dw, e, we, be, wd, bd, q, wp, bp, residual, in, out, NULL);
 }
 
 int effc_rt_fc_create(struct effc_rt *rt, struct effc_rt_op *op, size_t batch, size_t in_c, size_t out_c,
@@ -1308,8 +1372,10 @@ int effc_rt_run(struct effc_rt *rt, struct effc_rt_op *op)
 		run_dw(rt, &op->p.dw);
 		return EFFC_RT_OK;
 	case EFFC_RT_PAIR: {
-		int st = effc_rt_run(rt, &op->pair[0]);
-		return st ? st : effc_rt_run(rt, &op->pair[1]);
+		int st = EFFC_RT_OK;
+		for (int i = 0; i < (op->n_pair ? op->n_pair : 2) && !st; i++)
+			st = effc_rt_run(rt, &op->pair[i]);
+		return st;
 	}
 	case EFFC_RT_MATMUL_REF:
 		effc_rt_ref_matmul(&op->p.mm, op->in[0], op->in[1], op->in[2], op->out);
@@ -1381,11 +1447,14 @@ void effc_rt_op_destroy(struct effc_rt_op *op)
 	if (op && op->kind == EFFC_RT_MBCONV && op->p.mb.bufs)
 		effc_rt_free(op->p.mb.bufs);
 	if (op && op->kind == EFFC_RT_PAIR && op->pair) {
-		effc_rt_op_destroy(&op->pair[0]);
-		effc_rt_op_destroy(&op->pair[1]);
+		for (int i = 0; i < (op->n_pair ? op->n_pair : 2); i++)
+			effc_rt_op_destroy(&op->pair[i]);
 		effc_rt_free(op->pair);
-		effc_rt_free(op->pair_buf);
-		op->pair = NULL, op->pair_buf = NULL;
+		if (op->pair_buf)
+			effc_rt_free(op->pair_buf);
+		if (op->pair_buf2)
+			effc_rt_free(op->pair_buf2);
+		op->pair = NULL, op->pair_buf = NULL, op->pair_buf2 = NULL;
 	}
 	if (op)
 		op->scratch = NULL;

@@ -74,7 +74,7 @@ static inline struct row_geom row_geom(const struct effc_rt_dw *d, size_t oy)
 {
 	const struct effc_rt_conv2d *p = &d->p;
 	struct row_geom g;
-	g.out = d->out + oy * (size_t)p->out_w * (size_t)p->out_c;
+	g.out = d->out + (oy - d->out_row0) * (size_t)p->out_w * (size_t)p->out_c;
 	g.iy0 = (int)oy * p->sh - p->pad_top;
 	g.ky0 = 0;
 	while (g.ky0 < p->kh && g.iy0 + g.ky0 * p->dh < 0)
@@ -870,8 +870,9 @@ void effc_rt_dw_rows(const struct effc_rt_dw *d, size_t oy0, size_t oy1)
  * the last one stay where they are. (Moving them to the front instead copied up to 180 KB per
  * output row: 31 MB per B3 inference.) The rows carry the depthwise's left and right zero
  * padding (the expansion never writes there), so the depthwise reads every tap without a
- * bounds check. */
-static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, float *buf)
+ * bounds check. Without an expansion the depthwise reads x in place. With a projection, each
+ * band goes to obuf and is projected from there. */
+static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, float *buf, float *obuf)
 {
 	const struct effc_rt_conv2d *p = &m->dw;
 	const size_t H = (size_t)p->in_h, W = (size_t)p->in_w, N = (size_t)p->out_c, OH = (size_t)p->out_h;
@@ -887,23 +888,36 @@ static void mbconv_rows(const struct effc_rt_mbconv *m, size_t r0, size_t r1, fl
 			oy1 = OH;
 		if (oy1 - oy0 > r1 - r)
 			oy1 = oy0 + (r1 - r);
-		int lo = (int)oy0 * p->sh - p->pad_top, hi = (int)(oy1 - 1) * p->sh - p->pad_top + (p->kh - 1) * p->dh + 1;
-		lo = lo < 0 ? 0 : lo > (int)H ? (int)H : lo;
-		hi = hi < lo ? lo : hi > (int)H ? (int)H : hi;
-		/* keep the rows this band shares with the last one */
-		const int from = b == have_b && lo >= have_lo && lo < have_hi ? have_hi : lo;
-		for (int y = from; y < hi; y++) {
-			struct effc_rt_gemm g = {.m = W, .n = N, .k = m->k, .a = m->x + (b * H + (size_t)y) * W * m->k,
-						 .packed = m->we, .bias = m->be,
-						 .c = buf + ((size_t)y % m->buf_rows * Wp + pl) * N, .out_min = m->e_min,
-						 .out_max = m->e_max, .act = m->e_act};
+		struct effc_rt_dw d = {.p = *p, .w = m->wd, .bias = m->bd, .in = m->x + b * H * W * N,
+				       .out = m->out + b * OH * OW * N,
+				       .row_sums = m->row_sums ? m->row_sums + b * OH * N : NULL};
+		if (m->we) {
+			int lo = (int)oy0 * p->sh - p->pad_top;
+			int hi = (int)(oy1 - 1) * p->sh - p->pad_top + (p->kh - 1) * p->dh + 1;
+			lo = lo < 0 ? 0 : lo > (int)H ? (int)H : lo;
+			hi = hi < lo ? lo : hi > (int)H ? (int)H : hi;
+			/* keep the rows this band shares with the last one */
+			const int from = b == have_b && lo >= have_lo && lo < have_hi ? have_hi : lo;
+			for (int y = from; y < hi; y++) {
+				struct effc_rt_gemm g = {.m = W, .n = N, .k = m->k, .a = m->x + (b * H + (size_t)y) * W * m->k,
+							 .packed = m->we, .bias = m->be,
+							 .c = buf + ((size_t)y % m->buf_rows * Wp + pl) * N, .out_min = m->e_min,
+							 .out_max = m->e_max, .act = m->e_act};
+				effc_rt_gemm_fast(&g, 0, g.m);
+			}
+			have_b = b, have_lo = lo, have_hi = hi > from ? hi : from;
+			d.p = q, d.in = buf, d.in_ring = (int)m->buf_rows;
+		}
+		if (m->proj.packed)
+			d.out = obuf, d.out_row0 = oy0, d.row_sums = NULL;
+		effc_rt_dw_rows(&d, oy0, oy1);
+		if (m->proj.packed) {
+			struct effc_rt_gemm g = m->proj;
+			const size_t at = (b * OH + oy0) * OW * g.n;
+			g.m = (oy1 - oy0) * OW, g.a = obuf, g.c += at;
+			g.residual = g.residual ? g.residual + at : NULL;
 			effc_rt_gemm_fast(&g, 0, g.m);
 		}
-		have_b = b, have_lo = lo, have_hi = hi > from ? hi : from;
-		const struct effc_rt_dw d = {.p = q, .w = m->wd, .bias = m->bd, .in = buf, .in_ring = (int)m->buf_rows,
-					     .out = m->out + b * OH * OW * N,
-					     .row_sums = m->row_sums ? m->row_sums + b * OH * N : NULL};
-		effc_rt_dw_rows(&d, oy0, oy1);
 		r += oy1 - oy0;
 	}
 }
@@ -912,6 +926,7 @@ void effc_rt_mbconv_task(const struct effc_rt_mbconv *m, size_t t)
 {
 	const size_t rows = (size_t)m->dw.batch * (size_t)m->dw.out_h, chunk = (rows + m->tasks - 1) / m->tasks;
 	const size_t r0 = t * chunk, r1 = r0 + chunk < rows ? r0 + chunk : rows;
+	float *buf = m->bufs + t * (m->buf_floats + m->out_floats);
 	if (r0 < r1)
-		mbconv_rows(m, r0, r1, m->bufs + t * m->buf_floats);
+		mbconv_rows(m, r0, r1, buf, buf + m->buf_floats);
 }

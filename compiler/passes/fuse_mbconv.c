@@ -15,6 +15,8 @@
  *          of them. B7's 19x19 blocks expand 640 -> 3840 channels with 9.8 MB of weights in 19
  *          bands of one row: 186 MB per block from memory against t's 5.5 MB, 11 ms at one
  *          thread, and no faster at two (both cores stream all of them).
+ *          Any size where fuse-mbconv-project will also take the block's projection
+ *          (effc_mbconv_projects): the three convs then run as one op.
  * Preconditions: lowering done (the 1x1 conv is packed, the depthwise weights are OHWI). */
 #include "../effc.h"
 #include "effc_rt.h"
@@ -46,7 +48,7 @@ enum effc_status effc_pass_fuse_mbconv(struct effc_graph *g, struct effc_diag *d
 		const struct effc_tensor *tt = &g->t[t], *w = &g->t[dw->in[1]];
 		const int64_t C = tt->dims[1];
 		if (tt->layout != EFFC_LAYOUT_NHWC || tt->rank != 4 || dw->a.group != C || g->t[dw->out[0]].dims[1] != C ||
-		    effc_tensor_bytes(tt) < EFFC_MBCONV_MIN_BYTES ||
+		    (effc_tensor_bytes(tt) < EFFC_MBCONV_MIN_BYTES && !effc_mbconv_projects(g, dw)) ||
 		    !w->data || w->rank != 4 || w->dims[0] != C || w->dims[3] != 1 ||
 		    (dw->n_in > 2 && dw->in[2] >= 0 && !g->t[dw->in[2]].data))
 			continue;

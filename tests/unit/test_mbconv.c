@@ -7,6 +7,8 @@
  *     ring of row slots);
  *   - effc_rt_mbconv_create: 1x1 expansion then depthwise, fused band by band, batch 1 and 2,
  *     1 and 2 threads, shapes where the band slides;
+ *   - effc_rt_mbconv_project_create: the same with the projection (and residual) per band, and
+ *     without the expansion (the depthwise reading x in place);
  *   - effc_rt_conv1x1_create with an input scale (a folded SE), both internal modes;
  *   - effc_rt_se_gate_create from row sums and from x, sigmoid and hard sigmoid gates;
  *   - effc_rt_act_row_sums;
@@ -651,6 +653,131 @@ static void test_mbconv(void)
 		test_mbconv_case(&cases[i], i);
 }
 
+/* ---- 2b. the MBConv block without SE: [expansion,] depthwise, projection ------------------ */
+
+struct mbp_case {
+	int batch, K; /* K = 0: no expansion (the depthwise reads x, K = C) */
+	struct geom g; /* the depthwise: C = expanded channels */
+	int P;         /* projected channels */
+	enum effc_rt_act e_act, d_act, p_act;
+	float e_min, e_max, d_min, d_max, p_min, p_max;
+	int residual, bias;
+};
+
+static void test_mbconv_project_case(const struct mbp_case *tc, int idx)
+{
+	struct geom g = tc->g;
+	geom_finish(&g);
+	const int expand = tc->K > 0;
+	const size_t B = (size_t)tc->batch, N = (size_t)g.C, K = expand ? (size_t)tc->K : N, P = (size_t)tc->P;
+	const size_t hw = (size_t)g.H * (size_t)g.W, ohw = (size_t)g.OH * (size_t)g.OW, taps = (size_t)g.kh * (size_t)g.kw;
+	float *x = xmalloc(B * hw * K * 4), *we = xmalloc(N * K * 4), *be = xmalloc(N * 4);
+	float *wd = xmalloc(taps * N * 4), *wdp = xmalloc(taps * N * 4), *bd = xmalloc(N * 4);
+	float *wp = xmalloc(P * N * 4), *bp = xmalloc(P * 4), *res = xmalloc(B * ohw * P * 4);
+	float *pe = aligned_alloc(64, ((N + 15) / 16 * 16 * K * 4 + 63) / 64 * 64);
+	float *pp = aligned_alloc(64, ((P + 15) / 16 * 16 * N * 4 + 63) / 64 * 64);
+	float *got = xmalloc(B * ohw * P * 4);
+	double *e = xmalloc(B * hw * N * 8), *y = xmalloc(B * ohw * N * 8), *ys = xmalloc(B * (size_t)g.OH * N * 8);
+	double *want = xmalloc(B * ohw * P * 8);
+	if (!pe || !pp)
+		testing_oom();
+	fill(x, B * hw * K, 1.0f);
+	fill(we, N * K, 1.0f);
+	fill(be, N, 0.5f);
+	fill(wd, taps * N, 1.0f);
+	fill(bd, N, 0.5f);
+	fill(wp, P * N, 0.5f);
+	fill(bp, P, 0.5f);
+	fill(res, B * ohw * P, 1.0f);
+	effc_rt_pack_b(N, K, we, pe);
+	effc_rt_pack_b(P, N, wp, pp);
+	effc_rt_pack_dw(N, (size_t)g.kh, (size_t)g.kw, wd, wdp);
+	const float *pbe = tc->bias ? be : NULL, *pbd = tc->bias ? bd : NULL, *pbp = tc->bias ? bp : NULL;
+	const float *pres = tc->residual ? res : NULL;
+	/* reference: the expansion (or x itself), the depthwise per image, the projection */
+	for (size_t i = 0; i < B * hw; i++)
+		for (size_t n = 0; n < N; n++) {
+			if (!expand) {
+				e[i * N + n] = x[i * N + n];
+				continue;
+			}
+			double acc = pbe ? pbe[n] : 0.0;
+			for (size_t q = 0; q < K; q++)
+				acc += (double)x[i * K + q] * we[n * K + q];
+			e[i * N + n] = act_d(clamp_d(acc, tc->e_min, tc->e_max), tc->e_act);
+		}
+	for (size_t b = 0; b < B; b++)
+		naive_dw(&g, e + b * hw * N, wd, pbd, tc->d_min, tc->d_max, tc->d_act, y + b * ohw * N, ys + b * (size_t)g.OH * N);
+	for (size_t i = 0; i < B * ohw; i++)
+		for (size_t o = 0; o < P; o++) {
+			double acc = pbp ? pbp[o] : 0.0;
+			for (size_t n = 0; n < N; n++)
+				acc += y[i * N + n] * wp[o * N + n];
+			want[i * P + o] = act_d(clamp_d(acc, tc->p_min, tc->p_max), tc->p_act) + (pres ? pres[i * P + o] : 0.0);
+		}
+
+	const struct effc_rt_conv2d dwp = dw_params(&g, tc->batch, tc->d_min, tc->d_max, tc->d_act);
+	const struct effc_rt_expand ex = {.in_c = K, .act = tc->e_act, .out_min = tc->e_min, .out_max = tc->e_max};
+	const struct effc_rt_project q = {.out_c = P, .act = tc->p_act, .out_min = tc->p_min, .out_max = tc->p_max};
+	for (int threads = 1; threads <= 2; threads++) {
+		char name[200], what[120];
+		snprintf(name, sizeof name,
+			 "mbconv-project#%d batch %d in %dx%dx%d -> %d k %dx%d s %d,%d pad %d,%d,%d,%d -> %d, %s, %d thread(s)",
+			 idx, tc->batch, g.H, g.W, (int)K, g.C, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, tc->P,
+			 expand ? "expansion" : "no expansion", threads);
+		struct effc_rt rt;
+		struct effc_rt_op op;
+		memset(&op, 0, sizeof op);
+		set_all(got, B * ohw * P, NAN);
+		int st = effc_rt_init(&rt, threads);
+		if (st) {
+			expect(0, name, "init", "effc_rt_init status %d", st);
+			continue;
+		}
+		st = effc_rt_mbconv_project_create(&rt, &op, &dwp, expand ? &ex : NULL, pe, pbe, wdp, pbd, &q, pp, pbp, pres,
+						   x, got);
+		if (!st)
+			expect(op.kind == (effc_rt_gemm_fast_available() ? EFFC_RT_MBCONV : EFFC_RT_PAIR), name,
+			       "fused where our GEMM runs, else unfused", "op kind %d", (int)op.kind);
+		st = st ? st : effc_rt_run(&rt, &op);
+		const double err = max_err(got, want, B * ohw * P);
+		snprintf(what, sizeof what, "status %d, error %.2g", st, err);
+		expect(!st && err < 1e-5, name, what, "status not 0 or relative error not below 1e-5");
+		float *first = xmalloc(B * ohw * P * 4);
+		memcpy(first, got, B * ohw * P * 4);
+		st = st ? st : effc_rt_run(&rt, &op);
+		expect(!st && !memcmp(first, got, B * ohw * P * 4), name, "second run identical", "status %d or output differs", st);
+		free(first);
+		effc_rt_op_destroy(&op);
+		effc_rt_fini(&rt);
+	}
+	free(x), free(we), free(be), free(wd), free(wdp), free(bd), free(wp), free(bp), free(res), free(pe), free(pp);
+	free(got), free(e), free(y), free(ys), free(want);
+}
+
+static void test_mbconv_project(void)
+{
+	const enum effc_rt_act N = EFFC_RT_ACT_NONE, S = EFFC_RT_ACT_SWISH, HS = EFFC_RT_ACT_HARDSWISH;
+	const float I = INFINITY;
+	/* geom: H, W, C, kh, kw, sh, sw, dh, dw, pad top, left, bottom, right */
+	const struct mbp_case cases[] = {
+		/* EfficientNet-Lite's first block (no expansion, ReLU6, 3x3) and a strided 5x5 one */
+		{1, 0, {40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 16, N, N, N, -I, I, 0, 6, -I, I, 0, 1},
+		{2, 0, {23, 17, 48, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0}, 24, N, N, N, -I, I, 0, 6, -I, I, 0, 1},
+		/* expansion + depthwise + projection with the residual, Lite (ReLU6) and MobileNetV3
+		 * (HardSwish, ReLU), odd channel counts (GEMM tails, masked depthwise blocks) */
+		{1, 24, {28, 28, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 24, N, N, N, 0, 6, 0, 6, -I, I, 1, 1},
+		{2, 16, {19, 21, 72, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0}, 16, N, N, N, 0, I, 0, I, -I, I, 1, 1},
+		{1, 40, {14, 14, 120, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, 40, HS, HS, N, -I, I, -I, I, -I, I, 0, 1},
+		{2, 5, {9, 11, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, 7, S, N, HS, -I, I, 0, 6, -I, I, 1, 0},
+		/* no expansion, residual, projection clamp, dilation, wide rows in one-row bands */
+		{1, 0, {9, 10, 20, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0}, 20, N, S, N, -I, I, -I, I, 0, 6, 1, 1},
+		{1, 0, {6, 120, 96, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0, 0}, 24, N, N, N, -I, I, 0, 6, -I, I, 0, 1},
+	};
+	for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+		test_mbconv_project_case(&cases[i], i);
+}
+
 /* ---- 3. pointwise convolution with an input scale -------------------------------------- */
 
 struct c1_case {
@@ -1126,6 +1253,7 @@ int main(void)
 	test_dw_acts();
 	test_dw_nan();
 	test_mbconv();
+	test_mbconv_project();
 	test_conv1x1_scaled();
 	test_se_gate();
 	test_act_row_sums();

@@ -774,6 +774,117 @@ static void test_fuse_mbconv_kept(const char *name, int64_t S, int64_t E, int64_
 	fixture_free(&f);
 }
 
+/* ---- fuse-mbconv-proj ------------------------------------------------------------------- */
+
+/* An MBConv block without SE as a Lite export writes it: X [1,8,S,S] -> expansion 1x1 (8 -> 48)
+ * -> Clip(0, 6) -> depthwise 3x3 (pads 1) -> Clip(0, 6) -> projection 1x1 (48 -> 8) -> Add X
+ * -> Y. */
+struct mbp_ids {
+	int x, t, d, p, y;
+};
+static struct mbp_ids build_mbconv_lite(struct effc_graph *g, int64_t S)
+{
+	struct mbp_ids m;
+	const int64_t K = 8, E = 48;
+	m.x = input(g, "X", 4, DIMS(1, K, S, S));
+	int we = constant(g, "We", 4, DIMS(E, K, 1, 1), -0.5f, 0.001f);
+	int wd = constant(g, "Wd", 4, DIMS(E, 1, 3, 3), -0.3f, 0.0007f);
+	int wp = constant(g, "Wp", 4, DIMS(K, E, 1, 1), -0.1f, 0.0005f);
+	int te = tensor(g, "expanded_pre", 0, NULL), de = tensor(g, "dw_pre", 0, NULL);
+	m.t = tensor(g, "expanded", 0, NULL), m.d = tensor(g, "dw_out", 0, NULL), m.p = tensor(g, "proj", 0, NULL);
+	m.y = tensor(g, "Y", 0, NULL);
+	node(g, EFFC_OP_CONV, "expand", 2, INS(m.x, we), te);
+	int c1 = node(g, EFFC_OP_CLIP, "expand.relu6", 1, INS(te), m.t);
+	int dw = node(g, EFFC_OP_CONV, "dw", 2, INS(m.t, wd), de);
+	g->n[dw].a.group = E;
+	for (int i = 0; i < 4; i++)
+		g->n[dw].a.pads[i] = 1;
+	int c2 = node(g, EFFC_OP_CLIP, "dw.relu6", 1, INS(de), m.d);
+	g->n[c1].a.clip_min = g->n[c2].a.clip_min = 0.0f;
+	g->n[c1].a.clip_max = g->n[c2].a.clip_max = 6.0f;
+	node(g, EFFC_OP_CONV, "project", 2, INS(m.d, wp), m.p);
+	node(g, EFFC_OP_ADD, "residual", 2, INS(m.p, m.x), m.y);
+	output(g, m.y);
+	return m;
+}
+
+static int run_pipeline_mbconv_proj(struct fixture *f, const char *name, int off)
+{
+	struct effc_pipeline_options o;
+	memset(&o, 0, sizeof o);
+	effc_pipeline_set_level(&o, 1);
+	o.disabled[EFFC_PASS_FUSE_MBCONV_PROJECT] = off;
+	enum effc_status st = effc_infer_shapes(f->g, &f->d);
+	if (!st)
+		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
+	if (!st)
+		st = effc_plan_memory(f->g, &f->d);
+	char full[160];
+	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
+	return st == EFFC_OK;
+}
+
+/* 28 wide: the expansion (a 150 KB tensor, far under fuse-mbconv's size threshold), the
+ * depthwise, the projection and the residual add become one MBConv op. */
+static void test_fuse_mbconv_proj_match(void)
+{
+	const char *name = "fuse-mbconv-proj Lite block 28x28 fused into one MBConv";
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	struct mbp_ids m = build_mbconv_lite(g, 28);
+	if (run_pipeline_mbconv_proj(&f, name, 0)) {
+		char full[200];
+		check_structure(g, name);
+		const int fused = find_op(g, EFFC_OP_MBCONV_PROJECT, 0);
+		const struct effc_node *fn = fused >= 0 ? &g->n[fused] : NULL;
+		const int xin = fn ? writer(g, fn->in[0]) : -1, yout = writer(g, m.y);
+		const int to_y = yout >= 0 && fn && (yout == fused || (g->n[yout].op == EFFC_OP_TO_NCHW && g->n[yout].in[0] == fn->out[0]));
+		snprintf(full, sizeof full, "%s: one MBConv from X (NHWC) to Y, no Conv, Clip or Add left", name);
+		check(fn && count_op(g, EFFC_OP_MBCONV_PROJECT) == 1 && count_op(g, EFFC_OP_CONV) == 0 &&
+			      count_op(g, EFFC_OP_EXPAND_DW) == 0 && count_op(g, EFFC_OP_ADD) == 0 &&
+			      count_op(g, EFFC_OP_CLIP) == 0 && xin >= 0 && g->n[xin].op == EFFC_OP_TO_NHWC &&
+			      g->n[xin].in[0] == m.x && to_y,
+		      full, "%d fused, %d convs, %d adds", count_op(g, EFFC_OP_MBCONV_PROJECT), count_op(g, EFFC_OP_CONV),
+		      count_op(g, EFFC_OP_ADD));
+		if (fn) {
+			snprintf(full, sizeof full, "%s: Relu6 on the expansion and the depthwise, residual X, weights packed", name);
+			check(fn->n_in == 8 && fn->in[7] == fn->in[0] && fn->a.pre_act == EFFC_ACT_CLAMP && fn->a.pre_max == 6.0f &&
+				      fn->a.act == EFFC_ACT_CLAMP && fn->a.act_max == 6.0f && fn->a.post_act == EFFC_ACT_NONE &&
+				      g->t[fn->in[1]].data && g->t[fn->in[3]].data && g->t[fn->in[3]].rank == 3 &&
+				      g->t[fn->in[3]].dims[2] == 48 && g->t[fn->in[5]].data && g->t[fn->out[0]].dims[1] == 8,
+			      full, "n_in %d, residual %d, pre_act %d, act %d, post_act %d", fn->n_in, fn->n_in > 7 ? fn->in[7] : -1,
+			      (int)fn->a.pre_act, (int)fn->a.act, (int)fn->a.post_act);
+		}
+		snprintf(full, sizeof full, "%s: neither the expanded tensor nor the depthwise output is written", name);
+		check(writer(g, m.t) < 0 && writer(g, m.d) < 0, full, "written by nodes %d, %d", writer(g, m.t), writer(g, m.d));
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
+/* Left alone: rows of 14 (the expansion's per-row GEMMs too small), and the pass switched off
+ * (then fuse-mbconv still fuses nothing of this small block). */
+static void test_fuse_mbconv_proj_kept(const char *name, int64_t S, int off)
+{
+	struct fixture f;
+	if (!fixture_init(&f, name))
+		return;
+	struct effc_graph *g = f.g;
+	struct mbp_ids m = build_mbconv_lite(g, S);
+	if (run_pipeline_mbconv_proj(&f, name, off)) {
+		char full[200];
+		check_structure(g, name);
+		snprintf(full, sizeof full, "%s: no MBConv; the three convs and the projection's output stay", name);
+		check(count_op(g, EFFC_OP_MBCONV_PROJECT) == 0 && count_op(g, EFFC_OP_CONV) == 3 && writer(g, m.d) >= 0,
+		      full, "%d fused, %d convs", count_op(g, EFFC_OP_MBCONV_PROJECT), count_op(g, EFFC_OP_CONV));
+		check_plan(g, name, 1);
+	}
+	fixture_free(&f);
+}
+
 /* ---- fuse-conv-proj --------------------------------------------------------------------- */
 
 /* A Fused-MBConv block as torchvision's EfficientNetV2 exports it (BN folded): X [1,C,12,12] ->
@@ -1321,6 +1432,9 @@ int main(void)
 	test_fuse_mbconv_big_small_weights();
 	test_fuse_se_scale_kept("fuse-se-scale SE output also a graph output kept", 2, 0);
 	test_fuse_se_scale_kept("fuse-se-scale switched off", 0, 1);
+	test_fuse_mbconv_proj_match();
+	test_fuse_mbconv_proj_kept("fuse-mbconv-proj Lite block 14x14 kept apart", 14, 0);
+	test_fuse_mbconv_proj_kept("fuse-mbconv-proj switched off", 28, 1);
 	test_fuse_conv_proj_match();
 	test_lower_qdq();
 	test_lower_int8();

@@ -70,7 +70,7 @@ enum effc_rt_kind {
 	EFFC_RT_GEMM,
 	EFFC_RT_SE_GATE,
 	EFFC_RT_MBCONV,
-	EFFC_RT_PAIR, /* two ops run in turn (an MBConv built unfused) */
+	EFFC_RT_PAIR, /* two or three ops run in turn (an MBConv built unfused) */
 	EFFC_RT_DW,   /* depthwise convolution on our kernel (effc_rt_mbconv.c) */
 	EFFC_RT_IM2COL, /* small-K convolution as our GEMM over im2col rows (effc_rt_gemm.c) */
 	EFFC_RT_UNARY,  /* HardSigmoid or HardSwish on our vector kernels, threads over elements */
@@ -170,6 +170,7 @@ struct effc_rt_dw {
 	const float *w, *bias, *in;
 	int in_row0, in_ring;
 	float *out, *row_sums;
+	size_t out_row0; /* out holds the output rows from out_row0 on (a band buffer) */
 	int prefetch; /* in is a whole image out of cache: prefetch the input rows the next output row adds */
 };
 
@@ -183,12 +184,17 @@ struct effc_rt_expand {
 struct effc_rt_mbconv {
 	struct effc_rt_conv2d dw;
 	size_t k;
-	const float *x, *we, *be, *wd, *bd;
+	const float *x, *we, *be, *wd, *bd; /* we NULL: no expansion, the depthwise reads x */
 	float *out, *row_sums;
 	float e_min, e_max;
 	enum effc_rt_act e_act;
-	size_t band, buf_rows, buf_floats, tasks; /* output rows per band, rows and floats per buffer, buffers */
-	float *bufs;
+	size_t band, buf_rows, buf_floats, tasks; /* output rows per band, rows and floats per ring, tasks */
+	/* With proj.packed set (effc_rt_mbconv_project_create), the depthwise writes each band to
+	 * the task's band buffer (out_floats, after its ring) and this 1x1 GEMM projects it into
+	 * proj.c (with proj.residual) while it is in L2; `out` is then unused. */
+	struct effc_rt_gemm proj;
+	size_t out_floats;
+	float *bufs; /* tasks x (buf_floats + out_floats) */
 };
 
 /* A convolution with few taps x input channels (the stem: 3x3x3 = 27) as our GEMM over
@@ -285,8 +291,9 @@ struct effc_rt_op {
 	const float *in_scale; /* pointwise: [batch][k] input scale (a folded SE gate) */
 	size_t batch;          /* pointwise with in_scale: rows per batch element = m / batch */
 	int scale_weights;     /* pointwise with in_scale: scale B (k x n) rather than A (hw x k) */
-	struct effc_rt_op *pair; /* EFFC_RT_PAIR: two ops, and pair_buf their intermediate tensor */
-	float *pair_buf;
+	struct effc_rt_op *pair; /* EFFC_RT_PAIR: n_pair ops (0: 2) run in turn, and their intermediate */
+	float *pair_buf, *pair_buf2; /* tensors (the first op's output, the second's with three) */
+	int n_pair;
 	const float *w[4]; /* SE: w1, b1, w2, b2 */
 	float *row_sums;   /* depthwise: per-row channel sums of the output, computed with the activation */
 	struct effc_rt_q8_op *q8; /* EFFC_RT_Q8: the int8 op, owned by the caller (see effc_rt_q8_bind) */
@@ -319,6 +326,18 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 int effc_rt_mbconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
 			  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
 			  const float *bd, const float *in, float *out, float *row_sums);
+/* An MBConv block without SE (EfficientNet-Lite, MobileNetV2/V3's plain blocks): out =
+ * act_q(clamp_q(conv1x1(y, wp) + bp)) + residual, where y = dw(act_e(x We + be)) as
+ * effc_rt_mbconv_create computes it, or y = dw(x) when e is NULL (no expansion; we, be unused).
+ * wp: the projection's weights in the GEMM's panel layout (k = dw->out_c, n = q->out_c);
+ * residual (the shape of out), be, bd and bp may be NULL. The depthwise writes each band of
+ * output rows to a per-thread buffer and the projection reads it from there, so neither y nor
+ * the expanded tensor is ever whole. Without our GEMM (no AVX2+FMA, or EFFC_RT_FORCE_XNNPACK),
+ * two or three ops on XNNPACK through private tensors. */
+int effc_rt_mbconv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *dw,
+				  const struct effc_rt_expand *e, const float *we, const float *be, const float *wd,
+				  const float *bd, const struct effc_rt_project *q, const float *wp, const float *bp,
+				  const float *residual, const float *in, float *out);
 /* A Fused-MBConv block (EfficientNetV2): out = act_q(clamp_q(conv1x1(y, wp) + bp)) + residual
  * where y = the dense convolution p of `in` (weights w [out][kh][kw][in], bias b, p's clamp
  * and activation). wp: the projection's weights in the GEMM's panel layout (k = p->out_c, n =

@@ -383,6 +383,18 @@ static void emit_conv_params(struct emitter *e, const struct effc_attrs *a, cons
 		  a->packed ? ", .packed = 1" : "");
 }
 
+/* The 1x1 stage an op runs before or after its own (struct effc_rt_expand ex: the expansion,
+ * struct effc_rt_project q: the projection): its channel count, activation and clamp. */
+static void emit_stage(struct emitter *e, const char *decl, const char *field, int64_t channels, enum effc_act act,
+		       float lo, float hi)
+{
+	struct effc_graph *g = e->g;
+	sb_printf(&e->create, "\t\tstatic const struct %s = {%s = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
+		  decl, field, channels,
+		  act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
+		  fl(g, act == EFFC_ACT_CLAMP ? lo : -INFINITY), fl(g, act == EFFC_ACT_CLAMP ? hi : INFINITY));
+}
+
 /* An int8 tensor's quantization as a struct effc_rt_q8_quant initializer. */
 static const char *q8q(struct emitter *e, int t)
 {
@@ -526,10 +538,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		/* The depthwise over the expanded tensor, which has x's size and y's channels. */
 		begin_op(e, n);
 		emit_conv_params(e, a, x, y->dims[1], y, 1);
-		sb_printf(&e->create, "\t\tstatic const struct effc_rt_expand ex = {.in_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
-			  x->dims[1],
-			  a->pre_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->pre_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
-			  fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_min : -INFINITY), fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_max : INFINITY));
+		emit_stage(e, "effc_rt_expand ex", ".in_c", x->dims[1], a->pre_act, a->pre_min, a->pre_max);
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_mbconv_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[0]),
 			  ptr(e, n->out[0]), ptr(e, n->n_out > 1 ? n->out[1] : -1));
@@ -543,14 +552,8 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		mid.dims[1] = g->t[n->in[3]].dims[2];
 		begin_op(e, n);
 		emit_conv_params(e, a, x, mid.dims[1], &mid, 1);
-		sb_printf(&e->create, "\t\tstatic const struct effc_rt_expand ex = {.in_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
-			  x->dims[1],
-			  a->pre_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->pre_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
-			  fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_min : -INFINITY), fl(g, a->pre_act == EFFC_ACT_CLAMP ? a->pre_max : INFINITY));
-		sb_printf(&e->create, "\t\tstatic const struct effc_rt_project q = {.out_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
-			  y->dims[1],
-			  a->post_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->post_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
-			  fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_min : -INFINITY), fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_max : INFINITY));
+		emit_stage(e, "effc_rt_expand ex", ".in_c", x->dims[1], a->pre_act, a->pre_min, a->pre_max);
+		emit_stage(e, "effc_rt_project q", ".out_c", y->dims[1], a->post_act, a->post_min, a->post_max);
 		sb_printf(&e->create,
 			  "\t\tCHECK(effc_rt_mbconv_project_create(&ctx->rt, &ctx->op[%d], &p, &ex, %s, %s, %s, %s, &q, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[5]),
@@ -564,10 +567,7 @@ static enum effc_status emit_op(struct emitter *e, const struct effc_node *n, st
 		mid.dims[1] = g->t[n->in[1]].dims[0];
 		begin_op(e, n);
 		emit_conv_params(e, a, x, x->dims[1], &mid, 1);
-		sb_printf(&e->create, "\t\tstatic const struct effc_rt_project q = {.out_c = %" PRId64 ", .act = %s, .out_min = %s, .out_max = %s};\n",
-			  y->dims[1],
-			  a->post_act == EFFC_ACT_SWISH ? "EFFC_RT_ACT_SWISH" : a->post_act == EFFC_ACT_HARDSWISH ? "EFFC_RT_ACT_HARDSWISH" : "EFFC_RT_ACT_NONE",
-			  fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_min : -INFINITY), fl(g, a->post_act == EFFC_ACT_CLAMP ? a->post_max : INFINITY));
+		emit_stage(e, "effc_rt_project q", ".out_c", y->dims[1], a->post_act, a->post_min, a->post_max);
 		sb_printf(&e->create, "\t\tCHECK(effc_rt_conv_project_create(&ctx->rt, &ctx->op[%d], &p, &q, %s, %s, %s, %s, %s, %s, %s));\n",
 			  e->n_ops, ptr(e, n->in[1]), ptr(e, n->in[2]), ptr(e, n->in[3]), ptr(e, n->in[4]), ptr(e, n->in[5]),
 			  ptr(e, n->in[0]), ptr(e, n->out[0]));

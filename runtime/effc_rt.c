@@ -530,6 +530,16 @@ int effc_rt_dwconv_create(struct effc_rt *rt, struct effc_rt_op *op, const struc
 	return EFFC_RT_OK;
 }
 
+/* The packed 1x1 convolution that a fused op runs before or after its own convolution p (the
+ * expansion, the projection): p's batch, an h x w map, in_c -> out_c channels. */
+static struct effc_rt_conv2d pointwise_params(const struct effc_rt_conv2d *p, int h, int w, int in_c, int out_c,
+					      enum effc_rt_act act, float out_min, float out_max)
+{
+	return (struct effc_rt_conv2d){.batch = p->batch, .in_h = h, .in_w = w, .in_c = in_c, .out_h = h, .out_w = w,
+				       .out_c = out_c, .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+				       .out_min = out_min, .out_max = out_max, .nhwc = 1, .packed = 1, .act = act};
+}
+
 int effc_rt_conv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const struct effc_rt_conv2d *p,
 				const struct effc_rt_project *q, const float *w, const float *b, const float *wp,
 				const float *bp, const float *residual, const float *in, float *out)
@@ -539,10 +549,8 @@ int effc_rt_conv_project_create(struct effc_rt *rt, struct effc_rt_op *op, const
 	    p->in_c < 1 || p->out_c < 1 || !q->out_c)
 		return fail_args(op);
 	const size_t rows = (size_t)p->batch * (size_t)p->out_h, OW = (size_t)p->out_w, N = (size_t)p->out_c;
-	const struct effc_rt_conv2d pw = {.batch = p->batch, .in_h = p->out_h, .in_w = p->out_w, .in_c = p->out_c,
-					  .out_h = p->out_h, .out_w = p->out_w, .out_c = (int)q->out_c, .groups = 1,
-					  .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .out_min = q->out_min,
-					  .out_max = q->out_max, .nhwc = 1, .packed = 1, .act = q->act};
+	const struct effc_rt_conv2d pw = pointwise_params(p, p->out_h, p->out_w, p->out_c, (int)q->out_c, q->act, q->out_min,
+							  q->out_max);
 	if (!im2col_fits(p)) {
 		/* Two ops through a private copy of the expanded tensor: XNNPACK's convolution (or
 		 * the reference), then the projection on whichever path conv1x1 takes. */
@@ -616,11 +624,8 @@ static int mbconv_unfused(struct effc_rt *rt, struct effc_rt_op *op, const struc
 		memset(ops, 0, (size_t)n * sizeof *ops);
 		effc_rt_unpack_dw(N, (size_t)dw->kh, (size_t)dw->kw, wd, w);
 		if (e) {
-			const struct effc_rt_conv2d pw = {.batch = dw->batch, .in_h = dw->in_h, .in_w = dw->in_w,
-							  .in_c = (int)e->in_c, .out_h = dw->in_h, .out_w = dw->in_w,
-							  .out_c = dw->out_c, .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
-							  .dh = 1, .dw = 1, .out_min = e->out_min, .out_max = e->out_max,
-							  .nhwc = 1, .packed = 1, .act = e->act};
+			const struct effc_rt_conv2d pw = pointwise_params(dw, dw->in_h, dw->in_w, (int)e->in_c, dw->out_c, e->act,
+									  e->out_min, e->out_max);
 			st = effc_rt_conv1x1_create(rt, &ops[k++], &pw, we, be, NULL, NULL, in, mid);
 		}
 		struct effc_rt_conv2d dq = *dw;
@@ -628,11 +633,8 @@ static int mbconv_unfused(struct effc_rt *rt, struct effc_rt_op *op, const struc
 		if (!st)
 			st = effc_rt_dwconv_create(rt, &ops[k++], &dq, w, bd, e ? mid : in, q ? mid2 : out, row_sums);
 		if (!st && q) {
-			const struct effc_rt_conv2d pj = {.batch = dw->batch, .in_h = dw->out_h, .in_w = dw->out_w,
-							  .in_c = dw->out_c, .out_h = dw->out_h, .out_w = dw->out_w,
-							  .out_c = (int)q->out_c, .groups = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
-							  .dh = 1, .dw = 1, .out_min = q->out_min, .out_max = q->out_max,
-							  .nhwc = 1, .packed = 1, .act = q->act};
+			const struct effc_rt_conv2d pj = pointwise_params(dw, dw->out_h, dw->out_w, dw->out_c, (int)q->out_c,
+									  q->act, q->out_min, q->out_max);
 			st = effc_rt_conv1x1_create(rt, &ops[k++], &pj, wp, bp, residual, NULL, mid2, out);
 		}
 	}

@@ -22,11 +22,14 @@
 
 #define EFFC_MBCONV_PROJECT_MIN_W 28
 
-/* The projection that would take depthwise node dw's output (its sole reader, a packed 1x1
- * conv without an input scale), or -1. */
+/* The projection that would take depthwise node dw's output into one op (its sole reader, a
+ * packed 1x1 conv without an input scale, on rows of EFFC_MBCONV_PROJECT_MIN_W or more), or -1.
+ * dw's input has the block input's width: the expanded tensor (a depthwise conv) or x itself
+ * (an ExpandDepthwise). */
 static int projection_of(const struct effc_graph *g, const struct effc_node *dw)
 {
-	if (dw->n_out != 1)
+	const struct effc_tensor *x = &g->t[dw->in[0]];
+	if (dw->n_out != 1 || x->rank != 4 || x->dims[3] < EFFC_MBCONV_PROJECT_MIN_W)
 		return -1;
 	const int t = dw->out[0], pj = effc_graph_sole_consumer(g, t);
 	if (pj < 0)
@@ -40,8 +43,7 @@ static int projection_of(const struct effc_graph *g, const struct effc_node *dw)
 
 int effc_mbconv_projects(const struct effc_graph *g, const struct effc_node *dw)
 {
-	const struct effc_tensor *x = &g->t[dw->in[0]];
-	return g->mbconv_proj && x->rank == 4 && x->dims[3] >= EFFC_MBCONV_PROJECT_MIN_W && projection_of(g, dw) >= 0;
+	return g->mbconv_proj && projection_of(g, dw) >= 0;
 }
 
 enum effc_status effc_pass_fuse_mbconv_project(struct effc_graph *g, struct effc_diag *d)
@@ -50,10 +52,6 @@ enum effc_status effc_pass_fuse_mbconv_project(struct effc_graph *g, struct effc
 	for (int i = 0; i < g->n_n; i++) {
 		struct effc_node *dw = &g->n[i];
 		if (dw->dead || dw->op != EFFC_OP_EXPAND_DW || dw->n_in != 5)
-			continue;
-		/* The expanded tensor's width is the block input's. */
-		const struct effc_tensor *x = &g->t[dw->in[0]];
-		if (x->rank != 4 || x->dims[3] < EFFC_MBCONV_PROJECT_MIN_W)
 			continue;
 		const int pj = projection_of(g, dw);
 		if (pj < 0)

@@ -670,6 +670,24 @@ static int run_pipeline(struct fixture *f, const char *name, int no_mbconv, int 
 	return st == EFFC_OK;
 }
 
+/* The whole pipeline and the memory plan, with one pass switched off when `off`. */
+static int run_pipeline_pass(struct fixture *f, const char *name, enum effc_pass_id pass, int off)
+{
+	struct effc_pipeline_options o;
+	memset(&o, 0, sizeof o);
+	effc_pipeline_set_level(&o, 1);
+	o.disabled[pass] = off;
+	enum effc_status st = effc_infer_shapes(f->g, &f->d);
+	if (!st)
+		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
+	if (!st)
+		st = effc_plan_memory(f->g, &f->d);
+	char full[160];
+	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
+	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
+	return st == EFFC_OK;
+}
+
 /* The live node writing tensor t, or -1. */
 static int writer(const struct effc_graph *g, int t)
 {
@@ -808,22 +826,6 @@ static struct mbp_ids build_mbconv_lite(struct effc_graph *g, int64_t S)
 	return m;
 }
 
-static int run_pipeline_mbconv_proj(struct fixture *f, const char *name, int off)
-{
-	struct effc_pipeline_options o;
-	memset(&o, 0, sizeof o);
-	effc_pipeline_set_level(&o, 1);
-	o.disabled[EFFC_PASS_FUSE_MBCONV_PROJECT] = off;
-	enum effc_status st = effc_infer_shapes(f->g, &f->d);
-	if (!st)
-		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
-	if (!st)
-		st = effc_plan_memory(f->g, &f->d);
-	char full[160];
-	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
-	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
-	return st == EFFC_OK;
-}
 
 /* 28 wide: the expansion (a 150 KB tensor, far under fuse-mbconv's size threshold), the
  * depthwise, the projection and the residual add become one MBConv op. */
@@ -835,7 +837,7 @@ static void test_fuse_mbconv_proj_match(void)
 		return;
 	struct effc_graph *g = f.g;
 	struct mbp_ids m = build_mbconv_lite(g, 28);
-	if (run_pipeline_mbconv_proj(&f, name, 0)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_MBCONV_PROJECT, 0)) {
 		char full[200];
 		check_structure(g, name);
 		const int fused = find_op(g, EFFC_OP_MBCONV_PROJECT, 0);
@@ -874,7 +876,7 @@ static void test_fuse_mbconv_proj_kept(const char *name, int64_t S, int off)
 		return;
 	struct effc_graph *g = f.g;
 	struct mbp_ids m = build_mbconv_lite(g, S);
-	if (run_pipeline_mbconv_proj(&f, name, off)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_MBCONV_PROJECT, off)) {
 		char full[200];
 		check_structure(g, name);
 		snprintf(full, sizeof full, "%s: no MBConv; the three convs and the projection's output stay", name);
@@ -916,23 +918,6 @@ static struct fmb_ids build_fused_mbconv(struct effc_graph *g, int64_t C, int64_
 	return m;
 }
 
-static int run_pipeline_conv_proj(struct fixture *f, const char *name, int off)
-{
-	struct effc_pipeline_options o;
-	memset(&o, 0, sizeof o);
-	effc_pipeline_set_level(&o, 1);
-	o.disabled[EFFC_PASS_FUSE_CONV_PROJECT] = off;
-	enum effc_status st = effc_infer_shapes(f->g, &f->d);
-	if (!st)
-		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
-	if (!st)
-		st = effc_plan_memory(f->g, &f->d);
-	char full[160];
-	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
-	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
-	return st == EFFC_OK;
-}
-
 static void test_fuse_conv_proj_match(void)
 {
 	const char *name = "fuse-conv-proj 3x3 expansion + projection + residual fused";
@@ -942,7 +927,7 @@ static void test_fuse_conv_proj_match(void)
 	struct effc_graph *g = f.g;
 	const int64_t C = 8, E = 32;
 	struct fmb_ids m = build_fused_mbconv(g, C, E, 1, 0);
-	if (run_pipeline_conv_proj(&f, name, 0)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_CONV_PROJECT, 0)) {
 		char full[200];
 		check_structure(g, name);
 		const int fused = find_op(g, EFFC_OP_CONV_PROJECT, 0);
@@ -984,7 +969,7 @@ static void test_fuse_conv_proj_kept(const char *name, int64_t C, int64_t group,
 		return;
 	struct effc_graph *g = f.g;
 	build_fused_mbconv(g, C, 16, group, share);
-	if (run_pipeline_conv_proj(&f, name, off)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_CONV_PROJECT, off)) {
 		char full[200];
 		check_structure(g, name);
 		snprintf(full, sizeof full, "%s: no FusedMBConv, both convs left", name);
@@ -1026,7 +1011,7 @@ static void test_lower_qdq(void)
 	g->n[db].a.axis = 0;
 	node(g, EFFC_OP_CONV, "conv", 3, INS(xd, w, bias), y);
 	output(g, y);
-	if (run_pipeline_conv_proj(&f, name, 0)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_CONV_PROJECT, 0)) {
 		char full[200];
 		check_structure(g, name);
 		const int fq = find_op(g, EFFC_OP_FAKE_QUANT, 0);
@@ -1131,7 +1116,7 @@ static void test_lower_int8(void)
 	const int y = tensor(g, "Y", 0, NULL);
 	node(g, EFFC_OP_SOFTMAX, "softmax", 1, INS(addd), y);
 	output(g, y);
-	if (run_pipeline_conv_proj(&f, name, 0)) {
+	if (run_pipeline_pass(&f, name, EFFC_PASS_FUSE_CONV_PROJECT, 0)) {
 		char full[200];
 		check_structure(g, name);
 		const int k1 = find_op(g, EFFC_OP_Q8_CONV, 0), k2 = find_op(g, EFFC_OP_Q8_CONV, 1);

@@ -652,13 +652,15 @@ static struct mb_ids build_mbconv(struct effc_graph *g, int64_t S, int64_t E, in
 	return m;
 }
 
-static int run_pipeline(struct fixture *f, const char *name, int no_mbconv, int no_se_scale)
+/* The whole pipeline and the memory plan, with up to two passes switched off (pass2 < 0: one). */
+static int run_pipeline_off(struct fixture *f, const char *name, int pass, int off, int pass2, int off2)
 {
 	struct effc_pipeline_options o;
 	memset(&o, 0, sizeof o);
 	effc_pipeline_set_level(&o, 1);
-	o.disabled[EFFC_PASS_FUSE_MBCONV] = no_mbconv;
-	o.disabled[EFFC_PASS_FUSE_SE_SCALE] = no_se_scale;
+	o.disabled[pass] = off;
+	if (pass2 >= 0)
+		o.disabled[pass2] = off2;
 	enum effc_status st = effc_infer_shapes(f->g, &f->d);
 	if (!st)
 		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
@@ -670,22 +672,15 @@ static int run_pipeline(struct fixture *f, const char *name, int no_mbconv, int 
 	return st == EFFC_OK;
 }
 
-/* The whole pipeline and the memory plan, with one pass switched off when `off`. */
+static int run_pipeline(struct fixture *f, const char *name, int no_mbconv, int no_se_scale)
+{
+	return run_pipeline_off(f, name, EFFC_PASS_FUSE_MBCONV, no_mbconv, EFFC_PASS_FUSE_SE_SCALE, no_se_scale);
+}
+
+/* With one pass switched off when `off`. */
 static int run_pipeline_pass(struct fixture *f, const char *name, enum effc_pass_id pass, int off)
 {
-	struct effc_pipeline_options o;
-	memset(&o, 0, sizeof o);
-	effc_pipeline_set_level(&o, 1);
-	o.disabled[pass] = off;
-	enum effc_status st = effc_infer_shapes(f->g, &f->d);
-	if (!st)
-		st = effc_pipeline_run(f->g, &o, NULL, 0, &f->d);
-	if (!st)
-		st = effc_plan_memory(f->g, &f->d);
-	char full[160];
-	snprintf(full, sizeof full, "%s: pipeline and plan succeed", name);
-	check(st == EFFC_OK, full, "status %d: %s", (int)st, f->d.msg);
-	return st == EFFC_OK;
+	return run_pipeline_off(f, name, (int)pass, off, -1, 0);
 }
 
 /* The live node writing tensor t, or -1. */

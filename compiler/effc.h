@@ -136,6 +136,7 @@ struct effc_attrs {
 	int32_t qa_zp;
 	float qo_scale; /* Q8Conv: its own output quantization (requantization target, before a table) */
 	int32_t qo_zp;
+	enum effc_act q_act; /* Q8Conv: Swish/HardSwish on the float output before the requantization */
 	/* Shape-value ops (evaluated at compile time): Shape's start and end (has_end 0: to the
 	 * rank), Cast's target type (ONNX TensorProto.DataType), Slice's starts/ends attributes
 	 * (opset < 10; later they are inputs). */

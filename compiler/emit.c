@@ -465,22 +465,25 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 				  fl(g, a->qa_scale), (int)a->qa_zp, q8q(e, n->in[3]), q8q(e, n->out[0]), (int)a->q_lo_res,
 				  (int)a->q_hi_res);
 		const char *res = n->in[3] >= 0 ? ", .residual = &r" : "";
+		const char *act = a->q_act == EFFC_ACT_SWISH       ? ", .act = EFFC_RT_Q8_ACT_SWISH"
+				  : a->q_act == EFFC_ACT_HARDSWISH ? ", .act = EFFC_RT_Q8_ACT_HARDSWISH"
+								   : "";
 		if (a->q_kind == EFFC_Q8_GEMM) {
 			const int64_t k = x->rank == 4 ? x->dims[1] : x->dims[x->rank - 1];
 			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_gemm p = {.m = %" PRId64 ", .n = %" PRId64 ", .k = %" PRId64
-				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s%s};\n",
+				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d%s, .lut = %s%s};\n",
 				  effc_tensor_numel(x) / k, oc, k, q8q(e, n->in[0]), qo, ptr(e, n->in[2]), (int)a->q_lo,
-				  (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL", res);
+				  (int)a->q_hi, act, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL", res);
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_gemm_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
 				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));
 		} else if (a->q_kind == EFFC_Q8_DW) {
 			sb_printf(&e->create, "\t\tconst struct effc_rt_q8_dw p = {.batch = %" PRId64 ", .in_h = %" PRId64 ", .in_w = %" PRId64
 				  ", .c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ",\n\t\t\t.kh = %" PRId64 ", .kw = %" PRId64
 				  ", .sh = %" PRId64 ", .sw = %" PRId64 ", .pad_top = %" PRId64 ", .pad_left = %" PRId64
-				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d, .lut = %s};\n",
+				  ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, .out_max = %d%s, .lut = %s};\n",
 				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], a->kernel[0], a->kernel[1],
 				  a->strides[0], a->strides[1], a->pads[0], a->pads[1], q8q(e, n->in[0]), qo,
-				  ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL");
+				  ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, act, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL");
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_dw_create(&ctx->rt, %s, &p, %s, %s, %s));\n", op, ptr(e, n->in[1]),
 				  ptr(e, n->in[0]), ptr(e, n->out[0]));
 			e->dw_out = n->out[0], e->dw_q8 = j;
@@ -489,10 +492,10 @@ static void emit_q8(struct emitter *e, const struct effc_node *n)
 				  ", .in_c = %" PRId64 ", .out_h = %" PRId64 ", .out_w = %" PRId64 ", .out_c = %" PRId64 ",\n\t\t\t.kh = %" PRId64
 				  ", .kw = %" PRId64 ", .sh = %" PRId64 ", .sw = %" PRId64 ", .dh = %" PRId64 ", .dw = %" PRId64
 				  ", .pad_top = %" PRId64 ", .pad_left = %" PRId64 ", .in = %s, .out = %s,\n\t\t\t.w_scale = %s, .out_min = %d, "
-				  ".out_max = %d, .lut = %s%s};\n",
+				  ".out_max = %d%s, .lut = %s%s};\n",
 				  x->dims[0], x->dims[2], x->dims[3], x->dims[1], y->dims[2], y->dims[3], y->dims[1], a->kernel[0], a->kernel[1],
 				  a->strides[0], a->strides[1], a->dilations[0], a->dilations[1], a->pads[0], a->pads[1], q8q(e, n->in[0]),
-				  qo, ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL",
+				  qo, ptr(e, n->in[2]), (int)a->q_lo, (int)a->q_hi, act, n->in[4] >= 0 ? ptr(e, n->in[4]) : "NULL",
 				  res);
 			sb_printf(&e->create, "\t\tCHECK(effc_rt_q8_conv_create(&ctx->rt, %s, &p, %s, %s, %s, %s));\n", op,
 				  ptr(e, n->in[1]), ptr(e, n->in[0]), ptr(e, n->in[3]), ptr(e, n->out[0]));

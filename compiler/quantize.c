@@ -15,8 +15,11 @@
  * nearly fills it, and the classifier (Gemm/MatMul) kept in float; and MinMax's range is the
  * mean over the calibration inputs of each input's extremes (the extremes over all of them grow
  * with the number of inputs, as extreme values do; ORT's and PyTorch's moving-average MinMax
- * observers do the same). `--check-choices` keeps each choice only where it raises the SQNR on
- * the calibration inputs (check_choices()). */
+ * observers do the same). And (in replan()) a Swish or HardSwish right after a convolution reads
+ * the convolution's float output: no QuantizeLinear between them, one rounding instead of three
+ * (effc's int8 runtime applies the Swish to the accumulator; `--requantize-before-swish` keeps
+ * ONNX Runtime's integer form). `--check-choices` keeps each choice only where it raises the SQNR
+ * on the calibration inputs (check_choices()). */
 #include "quantize.h"
 
 #include "driver.h"
@@ -39,11 +42,13 @@ enum {
 	CHOICE_RESIDUAL = 1u << 3,   /* a residual add's input on the add's own parameters */
 	CHOICE_CLASSIFIER = 1u << 4, /* Gemm/MatMul in float */
 	CHOICE_MEAN = 1u << 5,       /* minmax: the mean over the inputs of each input's extremes */
-	CHOICE_ALL = (1u << 6) - 1
+	CHOICE_ACC_SWISH = 1u << 6,  /* a conv's Swish/HardSwish reads its float output (see acc_swish) */
+	CHOICE_ALL = (1u << 7) - 1
 };
-#define N_CHOICES 6
+#define N_CHOICES 7
 static const char *const choice_names[N_CHOICES] = {"fixed gate scales", "activation floors", "readers' range cuts",
-						     "residual scale sharing", "float classifier", "mean extremes"};
+						     "residual scale sharing", "float classifier", "mean extremes",
+						     "Swish on the accumulator"};
 
 struct qopts {
 	const char *model, *out;
@@ -54,7 +59,7 @@ struct qopts {
 	uint64_t seed;
 	enum method method;
 	double percentile;
-	int per_tensor, ort_default, sensitivity, bias_correction, check_choices;
+	int per_tensor, ort_default, sensitivity, bias_correction, check_choices, requant_swish;
 	unsigned choices; /* CHOICE_* in force (0 with --ort-default) */
 	enum effc_qtype type;
 	const char *float_nodes;
@@ -323,6 +328,40 @@ static void plan_ranges(struct effc_qplan *p, const struct qopts *o, const struc
 				p->act[x] = p->act[y];
 		}
 	}
+}
+
+/* A Swish or HardSwish (Mul node i: x * Sigmoid(x), x * HardSigmoid_{1/6,1/2}(x), or a HardSwish
+ * node) on the output x of a quantized Conv that nothing else reads: its gate's tensor into *gate
+ * (-1 for a HardSwish node). effc's int8 runtime applies these in the convolution's store step,
+ * on the float accumulator, before the one requantization (compiler/passes/lower_int8.c); ONNX
+ * Runtime runs the Conv on dequantized operands in float there, which computes the same. */
+static int acc_swish(const struct effc_qplan *p, int i, int *gate)
+{
+	const struct effc_graph *g = p->g;
+	const struct effc_node *n = &g->n[i];
+	int x = n->in[0], s = -1;
+	if (n->dead || !p->node_q[i])
+		return 0;
+	if (n->op == EFFC_OP_MUL && swish_kind(g, n)) {
+		for (int k = 0; k < 2; k++) {
+			const int op = producer_op(g, n->in[k]);
+			if ((op == EFFC_OP_SIGMOID || op == EFFC_OP_HARDSIGMOID) && g->n[g->t[n->in[k]].producer].in[0] == n->in[1 - k])
+				s = n->in[k], x = n->in[1 - k];
+		}
+		const struct effc_node *sn = &g->n[g->t[s].producer];
+		/* HardSigmoid only with HardSwish's constants: what the compiler's fusion takes */
+		if (sn->op == EFFC_OP_HARDSIGMOID && !(fabsf(sn->a.alpha - 1.0f / 6.0f) <= 1e-7f && sn->a.beta == 0.5f))
+			return 0;
+		if (effc_graph_count_readers(g, s) != 1 || g->t[s].is_output || effc_graph_count_readers(g, x) != 2)
+			return 0;
+	} else if (n->op != EFFC_OP_HARDSWISH || effc_graph_count_readers(g, x) != 1) {
+		return 0;
+	}
+	const int c = g->t[x].producer;
+	if (c < 0 || g->n[c].op != EFFC_OP_CONV || !p->node_q[c] || g->t[x].is_output)
+		return 0;
+	*gate = s;
+	return 1;
 }
 
 /* Transposes a [r][c] float matrix into out [c][r]. */
@@ -603,7 +642,7 @@ static const char usage_quantize[] =
 	"                     [--method minmax|percentile|mse] [--percentile P] [--per-tensor]\n"
 	"                     [--activations int8|uint8] [--float-nodes NAME,...] [--target-sqnr DB]\n"
 	"                     [--eval IN.f32 ... | --eval-random N] [--no-sensitivity] [--bias-correction]\n"
-	"                     [--check-choices | --ort-default]\n";
+	"                     [--check-choices | --ort-default] [--requantize-before-swish]\n";
 
 static int qusage(const char *msg)
 {
@@ -703,6 +742,8 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 			o->ort_default = 1;
 		else if (!strcmp(a, "--check-choices"))
 			o->check_choices = 1;
+		else if (!strcmp(a, "--requantize-before-swish"))
+			o->requant_swish = 1;
 		else if (!strcmp(a, "--no-sensitivity"))
 			o->sensitivity = 0;
 		else if (!strcmp(a, "--bias-correction"))
@@ -724,6 +765,10 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 	if (o->ort_default && (o->method != METHOD_MINMAX || o->float_nodes || !isnan(o->target_sqnr) || o->check_choices))
 		return qusage("--ort-default is the MinMax baseline: no --method, --float-nodes, --target-sqnr or --check-choices with it");
 	o->choices = o->ort_default ? 0 : CHOICE_ALL;
+	/* Every Conv -> Swish as ONNX Runtime's integer kernels run it (QLinearConv, then the Swish on
+	 * int8): what an int8 runtime compared bit for bit with ONNX Runtime needs. */
+	if (o->requant_swish)
+		o->choices &= ~CHOICE_ACC_SWISH;
 	/* Near a high target most layers are float and the rest must be nearly exact: a value
 	 * clipped by the mean extremes then costs more than their finer step saves (B0 at 30 dB:
 	 * 218 float layers with them, 137 without). */
@@ -769,6 +814,17 @@ static enum effc_status replan(struct effc_qplan *p, const struct qopts *o, cons
 {
 	struct effc_graph *g = p->g;
 	plan_tensors(p);
+	/* A Swish after a convolution reads the convolution's float output: one rounding (the
+	 * Swish's output) instead of three (the conv output, the sigmoid, the product). On B0 the conv
+	 * outputs before a Swish carried 37% of the output's quantization noise (docs/quantize.md). */
+	for (int i = 0; (o->choices & CHOICE_ACC_SWISH) && i < g->n_n; i++) {
+		int gate;
+		if (acc_swish(p, i, &gate)) {
+			p->act_on[g->n[i].in[0]] = p->act_on[g->n[i].n_in > 1 ? g->n[i].in[1] : g->n[i].in[0]] = 0;
+			if (gate >= 0)
+				p->act_on[gate] = 0;
+		}
+	}
 	plan_ranges(p, o, r);
 	memset(p->data, 0, sizeof(*p->data) * (size_t)g->n_t);
 	memset(p->w, 0, sizeof(*p->w) * (size_t)g->n_n);
@@ -971,7 +1027,7 @@ int effc_cmd_quantize(int argc, char **argv)
 		if (!st)
 			st = replan(&p, &o, &r, &bias_adj, &d);
 		/* --target-sqnr: the fewest most sensitive layers in float that meet the target, by
-		 * bisection on their count (the SQNR grows, nearly monotonicbasey, as layers go float). */
+		 * bisection on their count (the SQNR grows, nearly monotonically, as layers go float). */
 		if (!st && !isnan(o.target_sqnr) && effc_sqnr_db(sc.signal, sc.noise) < o.target_sqnr) {
 			unsigned char *base = malloc((size_t)n_n + 1);
 			if (!base)

@@ -153,6 +153,8 @@ static int64_t pad_after(int64_t in, int64_t out, int64_t k, int64_t s, int64_t 
 int effc_rt_q8_xnn_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_gemm *p,
 			       const void *packed)
 {
+	if (p->act)
+		return EFFC_RT_ERR_BACKEND; /* XNNPACK has no activation before requantization */
 	int8_t *w = effc_rt_alloc(64, p->n * p->k);
 	int32_t *bias = effc_rt_alloc(64, p->n * sizeof *bias);
 	int st = EFFC_RT_ERR_NOMEM;
@@ -168,6 +170,8 @@ int effc_rt_q8_xnn_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, con
 int effc_rt_q8_xnn_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_dw *p,
 			     const void *packed)
 {
+	if (p->act)
+		return EFFC_RT_ERR_BACKEND; /* XNNPACK has no activation before requantization */
 	const int64_t pb = pad_after(p->in_h, p->out_h, p->kh, p->sh, 1, p->pad_top);
 	const int64_t pr = pad_after(p->in_w, p->out_w, p->kw, p->sw, 1, p->pad_left);
 	if (pb < 0 || pr < 0)
@@ -190,6 +194,8 @@ int effc_rt_q8_xnn_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const
 int effc_rt_q8_xnn_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const struct effc_rt_q8_conv *p,
 			       const void *packed)
 {
+	if (p->act)
+		return EFFC_RT_ERR_BACKEND; /* XNNPACK has no activation before requantization */
 	const int64_t pb = pad_after(p->in_h, p->out_h, p->kh, p->sh, p->dh, p->pad_top);
 	const int64_t pr = pad_after(p->in_w, p->out_w, p->kw, p->sw, p->dw, p->pad_left);
 	if (pb < 0 || pr < 0)

@@ -272,10 +272,9 @@ static int conv_q8(struct q8_state *s, struct effc_node *n, int x8, int y8, cons
 		*why = "not an NHWC convolution with constant weights";
 		return 0;
 	}
-	if (a->act != EFFC_ACT_NONE && a->act != EFFC_ACT_CLAMP) {
-		*why = "a Swish/HardSwish fused into it before its output was quantized";
-		return 0;
-	}
+	/* A Swish/HardSwish fused into it reads its float output (no QuantizeLinear between them):
+	 * the runtime applies it in the store step, before the requantization. */
+	const enum effc_act q_act = a->act == EFFC_ACT_SWISH || a->act == EFFC_ACT_HARDSWISH ? a->act : EFFC_ACT_NONE;
 	const int64_t O = w->dims[0], I = w->dims[1], kh = w->dims[2], kw = w->dims[3], C = x->dims[1];
 	enum effc_q8_kind kind;
 	if (a->group == 1 && kh == 1 && kw == 1 && a->strides[0] == 1 && a->strides[1] == 1 && !a->pads[0] &&
@@ -345,6 +344,7 @@ static int conv_q8(struct q8_state *s, struct effc_node *n, int x8, int y8, cons
 	n->a.q_kind = kind;
 	n->a.q_lo = lo, n->a.q_hi = hi;
 	n->a.qo_scale = g->t[y8].qscale, n->a.qo_zp = g->t[y8].qzp;
+	n->a.q_act = q_act;
 	n->a.act = EFFC_ACT_NONE;
 	ok = 1;
 out:

@@ -58,6 +58,22 @@ static int near_tie(double v)
 	return d <= 1e-5 * (fabs(v) + 1);
 }
 
+/* The store step's activation in double (effc_rt_q8_act): v is the output in steps, so is the
+ * output scale. */
+static double act_value(enum effc_rt_q8_act act, double v, double so)
+{
+	const double y = v * so;
+	if (act == EFFC_RT_Q8_ACT_SWISH)
+		return v / (1.0 + exp(-y));
+	if (act == EFFC_RT_Q8_ACT_HARDSWISH)
+		return v * fmin(fmax(y / 6.0 + 0.5, 0.0), 1.0);
+	return v;
+}
+static const char *act_label(enum effc_rt_q8_act act)
+{
+	return act == EFFC_RT_Q8_ACT_SWISH ? " swish" : act == EFFC_RT_Q8_ACT_HARDSWISH ? " hardswish" : "";
+}
+
 struct tie_stats {
 	size_t exact, near, diff;
 };
@@ -195,6 +211,7 @@ struct gemm_case {
 	size_t m, n, k;
 	int32_t zi, zo, zr, lo, hi;
 	int lut, residual;
+	enum effc_rt_q8_act act;
 	int pow2; /* power-of-two scales: exact ties */
 	int big;  /* an output scale 1e-7 times smaller: multipliers so big that the kernels keep the float clamp */
 };
@@ -206,7 +223,7 @@ static double gemm_onnx_value(const struct effc_rt_q8_gemm *p, const int8_t *w, 
 	int64_t acc = bias[j];
 	for (size_t q = 0; q < p->k; q++)
 		acc += (int64_t)(a[i * p->k + q] - p->in.zero_point) * w[j * p->k + q];
-	return (double)acc * ((double)p->in.scale * p->w_scale[j] / p->out.scale);
+	return act_value(p->act, (double)acc * ((double)p->in.scale * p->w_scale[j] / p->out.scale), p->out.scale);
 }
 
 static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size_t *saturated, size_t *total)
@@ -217,7 +234,7 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 	int32_t *bias = xmalloc(n * sizeof *bias);
 	float *ws = xmalloc(n * sizeof *ws);
 	fill_i8(a, m * k), fill_i8(w, n * k), fill_i8(res, m * n);
-	struct effc_rt_q8_gemm p = {.m = m, .n = n, .k = k, .out_min = gc->lo, .out_max = gc->hi};
+	struct effc_rt_q8_gemm p = {.m = m, .n = n, .k = k, .out_min = gc->lo, .out_max = gc->hi, .act = gc->act};
 	p.in = (struct effc_rt_q8_quant){gc->pow2 ? 1.0f : 0.02f, gc->zi};
 	/* Output scale: the accumulator's spread (about 74 * 74 * sqrt(k)) onto +-40 steps; per-channel
 	 * weight scales from 0.4x to 2x, so some channels saturate and some do not. */
@@ -243,8 +260,9 @@ static void gemm_case_run(const struct gemm_case *gc, struct tie_stats *ts, size
 		p.residual = &radd;
 
 	char name[160];
-	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
-		 gc->hi, gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "", gc->big ? " big" : "");
+	snprintf(name, sizeof name, "gemm m=%zu n=%zu k=%zu zi=%d zo=%d [%d,%d]%s%s%s%s%s", m, n, k, gc->zi, gc->zo, gc->lo,
+		 gc->hi, act_label(gc->act), gc->lut ? " lut" : "", gc->residual ? " residual" : "", gc->pow2 ? " pow2" : "",
+		 gc->big ? " big" : "");
 
 	/* The reference against the double formula. */
 	effc_rt_q8_gemm_ref(&p, w, bias, a, res, want);
@@ -332,8 +350,17 @@ static void test_gemm(void)
 			gc.lut = idx % 3 == 1;
 			gc.residual = idx % 4 == 2;
 			gc.pow2 = idx % 6 == 5;
+			/* The activation before the requantization (a Swish reading the float output). */
+			gc.act = idx % 5 == 2 ? EFFC_RT_Q8_ACT_SWISH : idx % 5 == 4 ? EFFC_RT_Q8_ACT_HARDSWISH : EFFC_RT_Q8_ACT_NONE;
 			gemm_case_run(&gc, &ts, &saturated, &total);
 		}
+	/* A B0-like expansion with its Swish, and the same with a residual and a table after it. */
+	gemm_case_run(&(struct gemm_case){.m = 64, .n = 96, .k = 16, .zi = -3, .zo = -100, .lo = -128, .hi = 127,
+					 .act = EFFC_RT_Q8_ACT_SWISH},
+		      &ts, &saturated, &total);
+	gemm_case_run(&(struct gemm_case){.m = 37, .n = 40, .k = 72, .zi = 9, .zo = -60, .zr = 2, .lo = -128, .hi = 127,
+					 .act = EFFC_RT_Q8_ACT_HARDSWISH, .lut = 1, .residual = 1},
+		      &ts, &saturated, &total);
 	/* A B0-like projection tile with every feature and a big k. */
 	gemm_case_run(&(struct gemm_case){.m = 49, .n = 40, .k = 240, .zi = -7, .zo = 12, .zr = -3, .lo = -128, .hi = 127,
 					 .residual = 1},
@@ -347,7 +374,7 @@ static void test_gemm(void)
 	for (int lu = 0; lu < 2; lu++) {
 		size_t sat_big = 0, total_big = 0;
 		gemm_case_run(&(struct gemm_case){.m = 19, .n = 40, .k = 24, .zi = 5, .zo = -9, .lo = -128, .hi = 100,
-						 .lut = lu, .big = 1},
+						 .lut = lu, .big = 1, .act = lu ? EFFC_RT_Q8_ACT_SWISH : EFFC_RT_Q8_ACT_NONE},
 			      &ts, &sat_big, &total_big);
 	}
 	printf("gemm: reference vs double formula: %zu equal, %zu within one step at a near-tie (of %zu differing)\n",
@@ -407,13 +434,14 @@ struct dw_case {
 	int32_t zi, zo, lo, hi;
 	int lut;
 	int big; /* as the GEMM's: the float clamp in the store step */
+	enum effc_rt_q8_act act;
 };
 
 static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 {
 	struct effc_rt_q8_dw p = {.batch = dc->batch, .in_h = dc->h, .in_w = dc->w, .c = dc->c, .kh = dc->k, .kw = dc->k,
 				  .sh = dc->s, .sw = dc->s, .pad_top = dc->pt, .pad_left = dc->pl, .out_min = dc->lo,
-				  .out_max = dc->hi};
+				  .out_max = dc->hi, .act = dc->act};
 	p.out_h = (dc->h + dc->pt + dc->pb - dc->k) / dc->s + 1;
 	p.out_w = (dc->w + dc->pl + dc->pr - dc->k) / dc->s + 1;
 	const size_t C = (size_t)dc->c, taps = (size_t)dc->k * dc->k;
@@ -438,8 +466,9 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 		p.lut = lut;
 	}
 	char name[160];
-	snprintf(name, sizeof name, "dw %dx%dx%dx%d k%d s%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s", dc->batch, dc->h, dc->w,
-		 dc->c, dc->k, dc->s, dc->pt, dc->pl, dc->pb, dc->pr, dc->zi, dc->zo, dc->lo, dc->hi, dc->lut ? " lut" : "");
+	snprintf(name, sizeof name, "dw %dx%dx%dx%d k%d s%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s%s", dc->batch, dc->h, dc->w,
+		 dc->c, dc->k, dc->s, dc->pt, dc->pl, dc->pb, dc->pr, dc->zi, dc->zo, dc->lo, dc->hi, act_label(dc->act),
+		 dc->lut ? " lut" : "");
 	effc_rt_q8_dw_ref(&p, w, bias, x, want);
 	int ok = 1;
 	for (int b = 0; b < dc->batch && ok; b++)
@@ -456,7 +485,8 @@ static void dw_case_run(const struct dw_case *dc, struct tie_stats *ts)
 									      : x[(((size_t)b * dc->h + iy) * dc->w + ix) * C + ch];
 							acc += (int64_t)(v - dc->zi) * w[ch * taps + (size_t)(ky * dc->k + kx)];
 						}
-					const double v = (double)acc * ((double)p.in.scale * ws[ch] / p.out.scale);
+					const double v = act_value(dc->act, (double)acc * ((double)p.in.scale * ws[ch] / p.out.scale),
+								   p.out.scale);
 					const size_t at = (((size_t)b * p.out_h + oy) * p.out_w + ox) * C + ch;
 					if (dc->lut) {
 						if (!near_tie(v))
@@ -529,6 +559,7 @@ static void test_dw(void)
 				struct dw_case dc = {.batch = 1 + (idx % 5 == 0), .h = 7 + idx % 4, .w = 9 - idx % 3, .c = cs[ci],
 						     .k = k, .s = s, .zi = zps[idx % 4], .zo = zps[(idx / 4) % 4], .lo = -128,
 						     .hi = 127, .lut = idx % 3 == 2};
+				dc.act = idx % 4 == 1 ? EFFC_RT_Q8_ACT_SWISH : idx % 8 == 3 ? EFFC_RT_Q8_ACT_HARDSWISH : EFFC_RT_Q8_ACT_NONE;
 				/* "Same" padding, or asymmetric (TF style: the extra pad at the bottom/right). */
 				dc.pt = dc.pl = k / 2, dc.pb = dc.pr = k / 2;
 				if (idx % 2)
@@ -545,6 +576,7 @@ static void test_dw(void)
 				struct dw_case dc = {.batch = 1, .h = 5 + wi, .w = wi ? 43 : 29, .c = wi ? 40 : 16 + 8 * s, .k = k,
 						     .s = s, .zi = zps[idx % 4], .zo = zps[(idx / 3) % 4], .lo = -128,
 						     .hi = 127, .lut = (idx % 2) == 0};
+				dc.act = idx % 3 == 0 ? EFFC_RT_Q8_ACT_SWISH : idx % 3 == 1 ? EFFC_RT_Q8_ACT_HARDSWISH : EFFC_RT_Q8_ACT_NONE;
 				dc.pt = dc.pl = dc.pb = dc.pr = k / 2;
 				if (wi)
 					dc.pt = dc.pl = (k - s) / 2, dc.pb = dc.pr = k - 1 - dc.pt;
@@ -970,13 +1002,15 @@ struct conv_case {
 	int batch, in_h, in_w, in_c, out_c, kh, kw, s, d, pt, pl, pb, pr;
 	int32_t zi, zo, zr, lo, hi;
 	int lut, residual, check_double;
+	enum effc_rt_q8_act act;
 };
 
 static void conv_case_run(const struct conv_case *cc)
 {
 	struct effc_rt_q8_conv p = {.batch = cc->batch, .in_h = cc->in_h, .in_w = cc->in_w, .in_c = cc->in_c,
 				    .out_c = cc->out_c, .kh = cc->kh, .kw = cc->kw, .sh = cc->s, .sw = cc->s, .dh = cc->d,
-				    .dw = cc->d, .pad_top = cc->pt, .pad_left = cc->pl, .out_min = cc->lo, .out_max = cc->hi};
+				    .dw = cc->d, .pad_top = cc->pt, .pad_left = cc->pl, .out_min = cc->lo, .out_max = cc->hi,
+				    .act = cc->act};
 	p.out_h = (cc->in_h + cc->pt + cc->pb - cc->d * (cc->kh - 1) - 1) / cc->s + 1;
 	p.out_w = (cc->in_w + cc->pl + cc->pr - cc->d * (cc->kw - 1) - 1) / cc->s + 1;
 	const size_t K = (size_t)cc->kh * cc->kw * cc->in_c, nx = (size_t)cc->batch * cc->in_h * cc->in_w * cc->in_c;
@@ -1003,9 +1037,10 @@ static void conv_case_run(const struct conv_case *cc)
 	if (cc->residual)
 		p.residual = &radd;
 	char name[200];
-	snprintf(name, sizeof name, "conv %dx%dx%dx%d -> %dx%dx%d k%dx%d s%d d%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s%s",
+	snprintf(name, sizeof name, "conv %dx%dx%dx%d -> %dx%dx%d k%dx%d s%d d%d pad %d,%d,%d,%d zi=%d zo=%d [%d,%d]%s%s%s",
 		 cc->batch, cc->in_h, cc->in_w, cc->in_c, p.out_h, p.out_w, cc->out_c, cc->kh, cc->kw, cc->s, cc->d, cc->pt,
-		 cc->pl, cc->pb, cc->pr, cc->zi, cc->zo, cc->lo, cc->hi, cc->lut ? " lut" : "", cc->residual ? " residual" : "");
+		 cc->pl, cc->pb, cc->pr, cc->zi, cc->zo, cc->lo, cc->hi, act_label(cc->act), cc->lut ? " lut" : "",
+		 cc->residual ? " residual" : "");
 	effc_rt_q8_conv_ref(&p, w, bias, x, res, want);
 	if (cc->check_double) {
 		/* The definition: taps outside the input read the zero point (real 0). */
@@ -1029,7 +1064,8 @@ static void conv_case_run(const struct conv_case *cc)
 									acc += (double)(xv - cc->zi) *
 									       w[(((size_t)oc * cc->kh + ky) * cc->kw + kx) * cc->in_c + ci];
 								}
-						const double v = acc * ((double)p.in.scale * ws[oc] / p.out.scale);
+						const double v = act_value(cc->act, acc * ((double)p.in.scale * ws[oc] / p.out.scale),
+									   p.out.scale);
 						const size_t i = (((size_t)b * p.out_h + oy) * p.out_w + ox) * cc->out_c + oc;
 						if (cc->lut || cc->residual) {
 							if (near_tie(v))
@@ -1086,19 +1122,24 @@ static void conv_case_run(const struct conv_case *cc)
 static void test_conv(void)
 {
 	const struct conv_case cases[] = {
-		/* b  h   w   ci oc kh kw s d pt pl pb pr  zi    zo   zr   lo    hi  lut res dbl */
-		{1, 9, 11, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, 3, -5, 0, -128, 127, 0, 0, 1},      /* the stem, TF padding */
-		{1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, -128, 0, 0, -128, 127, 0, 0, 1},
-		{2, 7, 6, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 127, -128, 5, -128, 127, 0, 1, 1},
-		{1, 10, 9, 40, 17, 3, 3, 2, 1, 1, 1, 1, 1, 0, 127, -128, -128, 127, 1, 0, 1},
-		{1, 12, 12, 24, 40, 3, 3, 1, 2, 2, 2, 2, 2, -7, 9, 3, -128, 127, 1, 1, 1},   /* dilation 2 */
-		{1, 9, 13, 5, 24, 5, 3, 2, 2, 3, 0, 1, 2, 10, -20, 0, -20, 60, 0, 0, 1},     /* asymmetric, clamp */
-		{1, 6, 7, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, -128, 127, 0, 0, 1},       /* 1x1 */
-		{1, 5, 5, 2, 8, 5, 5, 1, 1, 0, 0, 0, 0, 4, 4, 0, -128, 127, 0, 0, 1},        /* one output pixel */
-		{1, 4, 4, 3, 5, 3, 3, 1, 1, 3, 3, 3, 3, 50, 0, 0, -128, 127, 0, 0, 1},       /* mostly padding */
-		{1, 14, 14, 64, 48, 3, 3, 1, 1, 1, 1, 1, 1, -3, 6, 1, -128, 127, 1, 1, 0},   /* V2 fused-MBConv-like */
-		{1, 9, 9, 300, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2, 0, -128, 127, 0, 0, 0},     /* bands of 8 rows */
-		{1, 224, 224, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, -128, 0, 0, -128, 127, 1, 0, 0}, /* the B0 stem */
+		/* b  h   w   ci oc kh kw s d pt pl pb pr  zi    zo   zr   lo    hi  lut res dbl act */
+		{1, 9, 11, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, 3, -5, 0, -128, 127, 0, 0, 1, 0},      /* the stem, TF padding */
+		{1, 8, 8, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, -128, 0, 0, -128, 127, 0, 0, 1, 0},
+		{2, 7, 6, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 127, -128, 5, -128, 127, 0, 1, 1, 0},
+		{1, 10, 9, 40, 17, 3, 3, 2, 1, 1, 1, 1, 1, 0, 127, -128, -128, 127, 1, 0, 1, 0},
+		{1, 12, 12, 24, 40, 3, 3, 1, 2, 2, 2, 2, 2, -7, 9, 3, -128, 127, 1, 1, 1, 0},   /* dilation 2 */
+		{1, 9, 13, 5, 24, 5, 3, 2, 2, 3, 0, 1, 2, 10, -20, 0, -20, 60, 0, 0, 1, 0},     /* asymmetric, clamp */
+		{1, 6, 7, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, -128, 127, 0, 0, 1, 0},       /* 1x1 */
+		{1, 5, 5, 2, 8, 5, 5, 1, 1, 0, 0, 0, 0, 4, 4, 0, -128, 127, 0, 0, 1, 0},        /* one output pixel */
+		{1, 4, 4, 3, 5, 3, 3, 1, 1, 3, 3, 3, 3, 50, 0, 0, -128, 127, 0, 0, 1, 0},       /* mostly padding */
+		{1, 14, 14, 64, 48, 3, 3, 1, 1, 1, 1, 1, 1, -3, 6, 1, -128, 127, 1, 1, 0, 0},   /* V2 fused-MBConv-like */
+		{1, 9, 9, 300, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2, 0, -128, 127, 0, 0, 0, 0},     /* bands of 8 rows */
+		{1, 224, 224, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, -128, 0, 0, -128, 127, 1, 0, 0, 0}, /* the B0 stem */
+		/* The activation before the requantization (a Swish / HardSwish reading the float output) */
+		{1, 9, 11, 3, 32, 3, 3, 2, 1, 0, 0, 1, 1, 3, -90, 0, -128, 127, 0, 0, 1, EFFC_RT_Q8_ACT_SWISH},
+		{2, 7, 6, 17, 3, 3, 3, 1, 1, 1, 1, 1, 1, 127, -100, 5, -128, 127, 0, 1, 1, EFFC_RT_Q8_ACT_HARDSWISH},
+		{1, 14, 14, 64, 48, 3, 3, 1, 1, 1, 1, 1, 1, -3, -80, 1, -128, 127, 1, 1, 1, EFFC_RT_Q8_ACT_SWISH},
+		{1, 9, 9, 300, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, -110, 0, -128, 127, 0, 0, 0, EFFC_RT_Q8_ACT_SWISH},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		conv_case_run(&cases[i]);
@@ -1219,6 +1260,31 @@ static void xnn_summary(void)
 	check(xnn_st.cases > xnn_st.fallbacks, "xnn: XNNPACK ran some cases", "all %zu fell back", xnn_st.cases);
 }
 
+/* effc_rt_q8_sigmoid, the store step's Swish, against the double-precision sigmoid: within 4 ulp
+ * (plus a 1e-37 absolute floor) from -100 to 100, exactly 0.5 at 0, monotone. */
+static void test_sigmoid(void)
+{
+	double worst = 0;
+	int monotone = 1;
+	float prev = 0;
+	for (int i = -200000; i <= 200000; i++) {
+		const float y = (float)i * 5e-4f;
+		const float got = effc_rt_q8_sigmoid(y);
+		const double want = 1.0 / (1.0 + exp(-(double)y));
+		const double ulp = nextafterf((float)want, 2.0f) - (float)want;
+		const double err = fabs(got - want) / (ulp + 1e-37);
+		if (err > worst)
+			worst = err;
+		if (i > -200000 && got < prev)
+			monotone = 0;
+		prev = got;
+	}
+	check(worst <= 4.0 && monotone && effc_rt_q8_sigmoid(0.0f) == 0.5f && effc_rt_q8_sigmoid(-200.0f) >= 0.0f &&
+		      effc_rt_q8_sigmoid(200.0f) == 1.0f,
+	      "sigmoid: within 4 ulp of the double-precision value on [-100, 100], monotone", "worst %.2f ulp%s", worst,
+	      monotone ? "" : ", not monotone");
+}
+
 int main(void)
 {
 	if (effc_rt_init(&rts[0], 1) != EFFC_RT_OK || effc_rt_init(&rts[1], 2) != EFFC_RT_OK) {
@@ -1228,6 +1294,7 @@ int main(void)
 	printf("paths: avx2 %s, avx512-vnni %s\n", effc_rt_q8_avx2_available() ? "yes" : "no (its cases are skipped, not counted)",
 	       effc_rt_q8_vnni_available() ? "yes" : "no (its cases are skipped, not counted)");
 	test_requant();
+	test_sigmoid();
 	test_gemm_ties();
 	test_gemm();
 	test_dw();

@@ -148,20 +148,77 @@ static float multiplier(double s_in, double s_w, double s_out)
 }
 
 /* The output step's constants: the clamp bounds on the float before rounding (integers, so
- * clamping before or after rounding agrees) and the zero point. */
+ * clamping before or after rounding agrees), the zero point, and the activation before the
+ * requantization (effc_rt_q8_act) with the output scale it needs. */
 struct q8_out {
 	float lo_f, hi_f;
 	int32_t zp;
+	int act;  /* enum effc_rt_q8_act */
+	float so; /* the output scale: v * so is the convolution's real output */
 };
 
 static struct q8_out out_consts(int32_t zp, int32_t lo, int32_t hi)
 {
-	return (struct q8_out){(float)(lo - zp), (float)(hi - zp), zp};
+	return (struct q8_out){(float)(lo - zp), (float)(hi - zp), zp, EFFC_RT_Q8_ACT_NONE, 0.0f};
+}
+
+static struct q8_out out_consts_act(int32_t zp, int32_t lo, int32_t hi, enum effc_rt_q8_act act, float so)
+{
+	struct q8_out o = out_consts(zp, lo, hi);
+	o.act = (int)act, o.so = so;
+	return o;
+}
+
+/* exp's constants (Cody-Waite: ln 2 in two parts; the polynomial is exp's Taylor series, whose
+ * error on |r| <= ln2/2 is below float's step). The kernels use the same numbers in the same
+ * order, so every path gives the same bits. */
+#define Q8_EXP_MAX 87.0f
+#define Q8_LOG2E 1.44269504f
+#define Q8_LN2_HI 0.693145751953125f
+#define Q8_LN2_LO 1.42860682e-6f
+#define Q8_EXP_C6 1.38888889e-3f
+#define Q8_EXP_C5 8.33333333e-3f
+#define Q8_EXP_C4 4.16666667e-2f
+#define Q8_EXP_C3 1.66666667e-1f
+#define Q8_EXP_C2 0.5f
+
+float effc_rt_q8_sigmoid(float y)
+{
+	/* exp(-y), -y clamped to [-87, 87] (2^n stays a normal float) */
+	const float t = fminf(fmaxf(-y, -Q8_EXP_MAX), Q8_EXP_MAX);
+	const float n = nearbyintf(t * Q8_LOG2E);
+	float r = fmaf(n, -Q8_LN2_HI, t);
+	r = fmaf(n, -Q8_LN2_LO, r);
+	float q = fmaf(Q8_EXP_C6, r, Q8_EXP_C5);
+	q = fmaf(q, r, Q8_EXP_C4);
+	q = fmaf(q, r, Q8_EXP_C3);
+	q = fmaf(q, r, Q8_EXP_C2);
+	q = fmaf(q, r, 1.0f);
+	q = fmaf(q, r, 1.0f);
+	const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+	float two_n;
+	memcpy(&two_n, &bits, sizeof two_n);
+	const float e = q * two_n;
+	return 1.0f / (1.0f + e);
+}
+
+/* The activation on v (the output in units of its scale): v * g(v * so). */
+static inline float act1(float v, const struct q8_out *o)
+{
+	const float y = v * o->so;
+	float g;
+	if (o->act == EFFC_RT_Q8_ACT_SWISH)
+		g = effc_rt_q8_sigmoid(y);
+	else
+		g = fminf(fmaxf(fmaf(y, 1.0f / 6.0f, 0.5f), 0.0f), 1.0f);
+	return v * g;
 }
 
 static inline int32_t requant(int32_t acc, float mult, const struct q8_out *o)
 {
 	float v = (float)acc * mult;
+	if (o->act)
+		v = act1(v, o);
 	v = fminf(fmaxf(v, o->lo_f), o->hi_f);
 	return (int32_t)lrintf(v) + o->zp;
 }
@@ -219,7 +276,7 @@ static inline int8_t finish1(int32_t y, const struct q8_store *s, const int8_t *
 void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const int32_t *bias, const int8_t *a,
 			 const int8_t *residual, int8_t *c)
 {
-	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const struct q8_out o = out_consts_act(p->out.zero_point, p->out_min, p->out_max, p->act, p->out.scale);
 	struct q8_store s = {0};
 	s.lut = p->lut;
 	s.res = p->residual ? residual : NULL;
@@ -239,7 +296,7 @@ void effc_rt_q8_gemm_ref(const struct effc_rt_q8_gemm *p, const int8_t *w, const
 void effc_rt_q8_dw_ref(const struct effc_rt_q8_dw *p, const int8_t *w, const int32_t *bias, const int8_t *x,
 		       int8_t *y)
 {
-	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const struct q8_out o = out_consts_act(p->out.zero_point, p->out_min, p->out_max, p->act, p->out.scale);
 	const struct q8_store s = {.lut = p->lut};
 	const size_t C = (size_t)p->c;
 	for (int ch = 0; ch < p->c; ch++) {
@@ -327,7 +384,7 @@ void effc_rt_q8_mul_ref(const struct effc_rt_q8_mul *p, const int8_t *a, const i
 void effc_rt_q8_conv_ref(const struct effc_rt_q8_conv *p, const int8_t *w, const int32_t *bias, const int8_t *x,
 			 const int8_t *residual, int8_t *y)
 {
-	const struct q8_out o = out_consts(p->out.zero_point, p->out_min, p->out_max);
+	const struct q8_out o = out_consts_act(p->out.zero_point, p->out_min, p->out_max, p->act, p->out.scale);
 	struct q8_store s = {0};
 	s.lut = p->lut;
 	s.res = p->residual ? residual : NULL;
@@ -426,12 +483,47 @@ static inline uint32_t a_word(const struct q8_gemm_k *g, const int8_t *row, size
 	return w;
 }
 
+/* effc_rt_q8_sigmoid and act1 on 8 lanes: the same operations in the same order. */
+Q8_AVX2_INLINE __m256 avx2_sigmoid8(__m256 y)
+{
+	const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), y), _mm256_set1_ps(-Q8_EXP_MAX)),
+				       _mm256_set1_ps(Q8_EXP_MAX));
+	const __m256 n = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(Q8_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-Q8_LN2_HI), t);
+	r = _mm256_fmadd_ps(n, _mm256_set1_ps(-Q8_LN2_LO), r);
+	__m256 q = _mm256_fmadd_ps(_mm256_set1_ps(Q8_EXP_C6), r, _mm256_set1_ps(Q8_EXP_C5));
+	q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(Q8_EXP_C4));
+	q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(Q8_EXP_C3));
+	q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(Q8_EXP_C2));
+	q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f));
+	q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f));
+	const __m256 two_n = _mm256_castsi256_ps(
+		_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+	const __m256 one = _mm256_set1_ps(1.0f);
+	return _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(q, two_n)));
+}
+
+Q8_AVX2_INLINE __m256 avx2_act8(__m256 v, const struct q8_out *o)
+{
+	const __m256 y = _mm256_mul_ps(v, _mm256_set1_ps(o->so));
+	__m256 g;
+	if (o->act == EFFC_RT_Q8_ACT_SWISH)
+		g = avx2_sigmoid8(y);
+	else
+		g = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(y, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f)),
+						_mm256_setzero_ps()),
+				  _mm256_set1_ps(1.0f));
+	return _mm256_mul_ps(v, g);
+}
+
 /* Store step for 8 channels (AVX2): requantization in registers, table and residual per element. */
 Q8_AVX2_INLINE void avx2_store8(__m256i acc, const struct q8_store *s, size_t n0, size_t nc, const int8_t *res_row,
 				int8_t *out_row)
 {
 	acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)(s->bias + n0)));
 	__m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(s->mult + n0));
+	if (s->o.act)
+		v = avx2_act8(v, &s->o);
 	v = _mm256_min_ps(_mm256_set1_ps(s->o.hi_f), _mm256_max_ps(_mm256_set1_ps(s->o.lo_f), v));
 	const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(s->o.zp));
 	if (!s->lut && !res_row) {
@@ -524,6 +616,40 @@ Q8_VNNI_INLINE __m512i q8_lookup64(__m512i v, const struct q8_tab *tb)
 	return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
 }
 
+/* effc_rt_q8_sigmoid and act1 on 16 lanes: the same operations in the same order. */
+Q8_VNNI_INLINE __m512 vnni_sigmoid16(__m512 y)
+{
+	const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), y), _mm512_set1_ps(-Q8_EXP_MAX)),
+				       _mm512_set1_ps(Q8_EXP_MAX));
+	const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(Q8_LOG2E)),
+					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-Q8_LN2_HI), t);
+	r = _mm512_fmadd_ps(n, _mm512_set1_ps(-Q8_LN2_LO), r);
+	__m512 q = _mm512_fmadd_ps(_mm512_set1_ps(Q8_EXP_C6), r, _mm512_set1_ps(Q8_EXP_C5));
+	q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q8_EXP_C4));
+	q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q8_EXP_C3));
+	q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q8_EXP_C2));
+	q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f));
+	q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f));
+	const __m512 two_n = _mm512_castsi512_ps(
+		_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+	const __m512 one = _mm512_set1_ps(1.0f);
+	return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(q, two_n)));
+}
+
+Q8_VNNI_INLINE __m512 vnni_act16(__m512 v, const struct q8_out *o)
+{
+	const __m512 y = _mm512_mul_ps(v, _mm512_set1_ps(o->so));
+	__m512 g;
+	if (o->act == EFFC_RT_Q8_ACT_SWISH)
+		g = vnni_sigmoid16(y);
+	else
+		g = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(y, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)),
+						_mm512_setzero_ps()),
+				  _mm512_set1_ps(1.0f));
+	return _mm512_mul_ps(v, g);
+}
+
 /* Store step for 16 channels (AVX-512): requantization, table (vpermi2b with VBMI, else per
  * element), residual add in registers, masked byte store. acc holds the bias already (the
  * kernels start their sums from it). */
@@ -532,6 +658,8 @@ Q8_VNNI_INLINE void vnni_store16(__m512i acc, const struct q8_store *s, const st
 {
 	const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
 	__m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(s->mult + n0));
+	if (s->o.act)
+		v = vnni_act16(v, &s->o);
 	v = _mm512_min_ps(_mm512_set1_ps(s->o.hi_f), _mm512_max_ps(_mm512_set1_ps(s->o.lo_f), v));
 	__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s->o.zp));
 	if (s->lut) {
@@ -571,6 +699,12 @@ Q8_VNNI_INLINE __m512i vnni_requant4(__m512i a0, __m512i a1, __m512i a2, __m512i
 {
 	__m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0), m0), f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(a1), m1);
 	__m512 f2 = _mm512_mul_ps(_mm512_cvtepi32_ps(a2), m2), f3 = _mm512_mul_ps(_mm512_cvtepi32_ps(a3), m3);
+	if (s->o.act) {
+		f0 = vnni_act16(f0, &s->o);
+		f1 = vnni_act16(f1, &s->o);
+		f2 = vnni_act16(f2, &s->o);
+		f3 = vnni_act16(f3, &s->o);
+	}
 	if (!s->int_clamp) {
 		const __m512 lo = _mm512_set1_ps(s->o.lo_f), hi = _mm512_set1_ps(s->o.hi_f);
 		f0 = _mm512_min_ps(hi, _mm512_max_ps(lo, f0));
@@ -1658,6 +1792,11 @@ static int quant_ok(struct effc_rt_q8_quant q)
 	return isnormal(q.scale) && q.scale > 0 && q.zero_point >= -128 && q.zero_point <= 127;
 }
 
+static int act_ok(enum effc_rt_q8_act act)
+{
+	return (unsigned)act <= EFFC_RT_Q8_ACT_HARDSWISH;
+}
+
 static int range_ok(int32_t lo, int32_t hi) { return lo >= -128 && lo <= hi && hi <= 127; }
 
 static int mult_ok(float m) { return isnormal(m) && m > 0 && m < 1e30f; }
@@ -1739,12 +1878,14 @@ static void store_clamp_consts(struct q8_store *s, size_t n, int64_t sum_bound, 
 /* The store step of a GEMM, depthwise or dense convolution, after make_channel_consts: the
  * multipliers and biases, the output clamp, the table and the residual add (either may be NULL). */
 static void store_init(struct effc_rt_q8_op *op, struct q8_store *s, int path, size_t n, int64_t sum_bound,
-		       int32_t zp, int32_t lo, int32_t hi, const int8_t *lut, const struct effc_rt_q8_add *res_p,
-		       const int8_t *residual)
+		       struct effc_rt_q8_quant out, int32_t lo, int32_t hi, enum effc_rt_q8_act act, const int8_t *lut,
+		       const struct effc_rt_q8_add *res_p, const int8_t *residual)
 {
 	s->mult = op->mult, s->bias = op->bias;
-	s->o = out_consts(zp, lo, hi);
+	s->o = out_consts_act(out.zero_point, lo, hi, act, out.scale);
 	store_clamp_consts(s, n, sum_bound, lo, hi);
+	if (act)
+		s->int_clamp = 0; /* the activation comes between the multiply and the clamp */
 	if (lut) {
 		memcpy(op->lut, lut, 256);
 		op->has_lut = 1;
@@ -1768,6 +1909,7 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	memset(op, 0, sizeof *op);
 	if (!p || !packed || !a || !c || !p->w_scale || p->m == 0 || p->n == 0 || p->k == 0 ||
 	    p->k > (1u << 16) || !quant_ok(p->in) || !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) ||
+	    !act_ok(p->act) ||
 	    (p->residual && (!residual || !add_ok(p->residual))))
 		return EFFC_RT_ERR_ARGS;
 	const int xnn = want_xnn(p->path);
@@ -1794,7 +1936,7 @@ int effc_rt_q8_gemm_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	store_init(op, &g->s, path, p->n, (int64_t)p->k * 255 * 128, p->out.zero_point, p->out_min, p->out_max, p->lut,
+	store_init(op, &g->s, path, p->n, (int64_t)p->k * 255 * 128, p->out, p->out_min, p->out_max, p->act, p->lut,
 		   p->residual, residual);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_gemm_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);
@@ -1814,7 +1956,7 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 	if (!p || !packed || !x || !y || !p->w_scale || p->batch <= 0 || p->c <= 0 || p->in_h <= 0 || p->in_w <= 0 ||
 	    p->out_h <= 0 || p->out_w <= 0 || p->kh <= 0 || p->kw <= 0 || p->kh * p->kw > 1024 || p->sh <= 0 ||
 	    p->sw <= 0 || p->pad_top < 0 || p->pad_left < 0 || !quant_ok(p->in) || !quant_ok(p->out) ||
-	    !range_ok(p->out_min, p->out_max))
+	    !range_ok(p->out_min, p->out_max) || !act_ok(p->act))
 		return EFFC_RT_ERR_ARGS;
 	const int xnn = want_xnn(p->path);
 	const int path = choose_path(xnn ? EFFC_RT_Q8_AUTO : p->path);
@@ -1852,8 +1994,8 @@ int effc_rt_q8_dw_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const str
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	store_init(op, &d->s, path, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out.zero_point, p->out_min,
-		   p->out_max, p->lut, NULL, NULL);
+	store_init(op, &d->s, path, (size_t)p->c, (int64_t)p->kh * p->kw * 128 * 128, p->out, p->out_min, p->out_max,
+		   p->act, p->lut, NULL, NULL);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_dw_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);
 		return st;
@@ -1973,6 +2115,7 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 	    p->out_h <= 0 || p->out_w <= 0 || p->out_c <= 0 || p->kh <= 0 || p->kw <= 0 || p->sh <= 0 || p->sw <= 0 ||
 	    p->dh <= 0 || p->dw <= 0 || p->pad_top < 0 || p->pad_left < 0 || p->kh > 1024 || p->kw > 1024 ||
 	    p->in_c > CONV_BAND_BYTES || !quant_ok(p->in) || !quant_ok(p->out) || !range_ok(p->out_min, p->out_max) ||
+	    !act_ok(p->act) ||
 	    (p->residual && (!residual || !add_ok(p->residual))))
 		return EFFC_RT_ERR_ARGS;
 	const size_t K = (size_t)p->kh * (size_t)p->kw * (size_t)p->in_c;
@@ -2009,7 +2152,7 @@ int effc_rt_q8_conv_create(struct effc_rt *rt, struct effc_rt_q8_op *op, const s
 		effc_rt_q8_op_destroy(op);
 		return st;
 	}
-	store_init(op, &g->s, path, g->n, (int64_t)K * 255 * 128, p->out.zero_point, p->out_min, p->out_max, p->lut,
+	store_init(op, &g->s, path, g->n, (int64_t)K * 255 * 128, p->out, p->out_min, p->out_max, p->act, p->lut,
 		   p->residual, residual);
 	if (xnn && (st = xnn_hook(effc_rt_q8_xnn_conv_create(rt, op, p, packed))) != EFFC_RT_OK) {
 		effc_rt_q8_op_destroy(op);

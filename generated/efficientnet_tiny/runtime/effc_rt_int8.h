@@ -27,6 +27,19 @@
 extern "C" {
 #endif
 
+/* An activation applied to a convolution's output before its requantization, in float (the
+ * store step's act): y = acc * s_in * s_w[c] is the convolution's real output, and what is
+ * quantized onto the output grid is y * g(y), with g the sigmoid (Swish, SiLU) or
+ * min(max(y / 6 + 1/2, 0), 1) (HardSwish). This is a QDQ model whose Swish reads the
+ * convolution's float output (no QuantizeLinear between them): one rounding instead of two.
+ * The sigmoid is effc_rt_q8_sigmoid(), the same float operations on every path. */
+enum effc_rt_q8_act { EFFC_RT_Q8_ACT_NONE = 0, EFFC_RT_Q8_ACT_SWISH, EFFC_RT_Q8_ACT_HARDSWISH };
+
+/* 1 / (1 + exp(-y)) in single precision, within 3 ulp of the exact value, as every path computes it
+ * (a Cody-Waite range reduction and a degree-6 polynomial for exp, fused multiply-adds only where
+ * written as fmaf). */
+float effc_rt_q8_sigmoid(float y);
+
 /* Scale and zero point of an int8 tensor: real = (q - zero_point) * scale. */
 struct effc_rt_q8_quant {
 	float scale;
@@ -57,6 +70,7 @@ struct effc_rt_q8_gemm {
 	struct effc_rt_q8_quant in, out;
 	const float *w_scale;     /* [n]: symmetric per-channel weight scales (repeat a per-tensor one) */
 	int32_t out_min, out_max; /* clamp in out's domain: a fused Relu/Clip; -128, 127 for none */
+	enum effc_rt_q8_act act;  /* optional activation before the requantization (then the clamp, table) */
 	const int8_t *lut;        /* optional [256] activation, indexed by (uint8_t)y */
 	/* Optional residual, the MBConv skip: the result is add(y, r) with residual->a describing y
 	 * (the conv output quantized with `out`), residual->b the residual tensor [m][n]. */
@@ -71,6 +85,7 @@ struct effc_rt_q8_dw {
 	struct effc_rt_q8_quant in, out;
 	const float *w_scale; /* [c] */
 	int32_t out_min, out_max;
+	enum effc_rt_q8_act act;
 	const int8_t *lut;
 	enum effc_rt_q8_path path;
 };
@@ -101,6 +116,7 @@ struct effc_rt_q8_conv {
 	struct effc_rt_q8_quant in, out;
 	const float *w_scale; /* [out_c] */
 	int32_t out_min, out_max;
+	enum effc_rt_q8_act act;
 	const int8_t *lut;
 	const struct effc_rt_q8_add *residual; /* as the GEMM's; residual tensor [batch][out_h][out_w][out_c] */
 	enum effc_rt_q8_path path;

@@ -74,6 +74,46 @@ print('input scales', s)
 assert s['mm1'] == s['od1'] and s['mm3'] < s['od3'] and s['od3'] >= s['od1']
 PY
 
+# A Swish after a Conv reads the Conv's float output by default: no QuantizeLinear on a Conv
+# output that only a Swish reads, nor on the sigmoid inside; --requantize-before-swish and
+# --ort-default quantize both, as ONNX Runtime's integer kernels need. The default file also runs
+# in ONNX Runtime with the SQNR effc printed (quantize_ort_* tests).
+"$effc" quantize tiny.onnx -o rq.onnx --calib-random 3 --seed 7 --no-sensitivity --requantize-before-swish >rq.log 2>&1 &&
+	checker rq.onnx || bad "--requantize-before-swish (rq.log)"
+"$py" - <<'PY' && ok "Swish on the accumulator by default, requantized with --requantize-before-swish" || bad "Swish forms (a.onnx, rq.onnx)"
+import onnx
+def swish_inputs(f):
+    # (conv outputs read by a Sigmoid + Mul pair, those of them with a QuantizeLinear, sigmoid outputs quantized)
+    m = onnx.load(f)
+    prod = {o: n for n in m.graph.node for o in n.output}
+    quantized = {n.input[0] for n in m.graph.node if n.op_type == 'QuantizeLinear'}
+    readers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    conv_out = sig_q = 0
+    conv_q = 0
+    for n in m.graph.node:
+        if n.op_type != 'Sigmoid':
+            continue
+        x = n.input[0]
+        # a Swish: a Mul reads the sigmoid (or its dequantized output) and x
+        s_names = {n.output[0], n.output[0] + '_dequantized'}
+        if not any(r.op_type == 'Mul' and x in r.input and s_names & set(r.input) for r in readers.get(x, [])):
+            continue
+        if x.endswith('_dequantized'):  # the requantized form: follow DQ <- Q <- conv
+            x = prod[prod[x].input[0]].input[0]
+        if x in prod and prod[x].op_type == 'Conv':
+            conv_out += 1
+            conv_q += x in quantized
+            sig_q += n.output[0] in quantized
+    return conv_out, conv_q, sig_q
+a, r = swish_inputs('a.onnx'), swish_inputs('rq.onnx')
+print('default (swishes after a conv, conv outputs quantized, sigmoid outputs quantized):', a, '--requantize-before-swish:', r)
+assert a[0] >= 5 and a[1] == 0 and a[2] == 0
+assert r[0] == a[0] and r[1] == r[0] and r[2] == r[0]
+PY
+
 # --check-choices: each choice kept only where it raises the calibration SQNR, and all of them
 # off (ONNX Runtime's default plan) tried as well, so the result is never below --ort-default on
 # the calibration inputs.

@@ -50,6 +50,8 @@ static const char *const choice_names[N_CHOICES] = {"fixed gate scales", "activa
 						     "residual scale sharing", "float classifier", "mean extremes",
 						     "Swish on the accumulator"};
 
+#define TARGET_MARGIN_DB 0.3 /* --target-sqnr: the simulation aims this much higher (see its use) */
+
 struct qopts {
 	const char *model, *out;
 	const char *calib[256];
@@ -1027,8 +1029,12 @@ int effc_cmd_quantize(int argc, char **argv)
 		if (!st)
 			st = replan(&p, &o, &r, &bias_adj, &d);
 		/* --target-sqnr: the fewest most sensitive layers in float that meet the target, by
-		 * bisection on their count (the SQNR grows, nearly monotonically, as layers go float). */
-		if (!st && !isnan(o.target_sqnr) && effc_sqnr_db(sc.signal, sc.noise) < o.target_sqnr) {
+		 * bisection on their count (the SQNR grows, nearly monotonically, as layers go float).
+		 * The target is sought TARGET_MARGIN_DB above the user's in the simulation: ONNX Runtime
+		 * (and effc's int8 code) compute in another float order, which moved the four test
+		 * models' SQNR at 30 dB by up to 0.25 dB either way (docs/quantize.md). */
+		const double aim = o.target_sqnr + TARGET_MARGIN_DB;
+		if (!st && !isnan(o.target_sqnr) && effc_sqnr_db(sc.signal, sc.noise) < aim) {
 			unsigned char *base = malloc((size_t)n_n + 1);
 			if (!base)
 				st = effc_fail(&d, EFFC_ERR_NOMEM, "out of memory");
@@ -1042,7 +1048,7 @@ int effc_cmd_quantize(int argc, char **argv)
 					p.node_q[sens[k].node] = 0;
 				struct score s1;
 				if (!(st = replan(&p, &o, &r, &bias_adj, &d)) && !(st = simulate(&p, &cal, cal.n, ref, &s1, &d))) {
-					if (effc_sqnr_db(s1.signal, s1.noise) >= o.target_sqnr)
+					if (effc_sqnr_db(s1.signal, s1.noise) >= aim)
 						hi = mid;
 					else
 						lo = mid;

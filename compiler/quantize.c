@@ -669,7 +669,7 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->seed = 1;
-	o->percentile = 99.99;
+	o->percentile = 99.999; /* ONNX Runtime's PercentileCalibrater default */
 	o->target_sqnr = NAN;
 	o->sensitivity = 1;
 	o->max_weight_bytes = 4096ull << 20;

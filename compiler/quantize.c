@@ -350,6 +350,8 @@ static int acc_swish(const struct effc_qplan *p, int i, int *gate)
 			if ((op == EFFC_OP_SIGMOID || op == EFFC_OP_HARDSIGMOID) && g->n[g->t[n->in[k]].producer].in[0] == n->in[1 - k])
 				s = n->in[k], x = n->in[1 - k];
 		}
+		if (s < 0)
+			return 0;
 		const struct effc_node *sn = &g->n[g->t[s].producer];
 		/* HardSigmoid only with HardSwish's constants: what the compiler's fusion takes */
 		if (sn->op == EFFC_OP_HARDSIGMOID && !(fabsf(sn->a.alpha - 1.0f / 6.0f) <= 1e-7f && sn->a.beta == 0.5f))

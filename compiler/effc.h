@@ -258,6 +258,9 @@ enum effc_status effc_pass_lower_int8(struct effc_graph *g, char *report, size_t
 /* Pass helpers (ir.c). */
 int effc_graph_sole_consumer(const struct effc_graph *g, int t); /* node id, or -1 if 0 or >1 readers */
 int effc_graph_count_readers(const struct effc_graph *g, int t);
+/* HardSigmoid node n has HardSwish's constants (alpha 1/6 as exporters round it, beta 1/2): the
+ * x * HardSigmoid(x) that the fused kernels compute as HardSwish. */
+int effc_is_hardswish_gate(const struct effc_node *n);
 void effc_graph_replace_uses(struct effc_graph *g, int from, int to);
 int effc_graph_new_const(struct effc_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims);
 

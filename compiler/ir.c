@@ -229,6 +229,11 @@ int effc_graph_count_readers(const struct effc_graph *g, int t)
 	return count + g->t[t].is_output;
 }
 
+int effc_is_hardswish_gate(const struct effc_node *n)
+{
+	return n->op == EFFC_OP_HARDSIGMOID && fabsf(n->a.alpha - 1.0f / 6.0f) <= 1e-7f && n->a.beta == 0.5f;
+}
+
 int effc_graph_sole_consumer(const struct effc_graph *g, int t)
 {
 	int found = -1;

@@ -206,20 +206,32 @@ static int producer_op(const struct effc_graph *g, int t)
 	return p >= 0 ? (int)g->n[p].op : -1;
 }
 
-/* Mul(x, Sigmoid(x)) or Mul(x, HardSigmoid(x)) (either order): 1 Swish, 2 HardSwish. */
-static int swish_kind(const struct effc_graph *g, const struct effc_node *n)
+/* Mul(x, Sigmoid(x)) or Mul(x, HardSigmoid(x)) (either order): 1 Swish, 2 HardSwish, with x and
+ * the gate's tensor in *x and *gate; a HardSwish node: 2, its input, gate -1. */
+static int swish_parts(const struct effc_graph *g, const struct effc_node *n, int *x, int *gate)
 {
-	if (n->op == EFFC_OP_HARDSWISH)
+	*x = *gate = -1;
+	if (n->op == EFFC_OP_HARDSWISH) {
+		*x = n->in[0];
 		return 2;
+	}
 	if (n->op != EFFC_OP_MUL || n->n_in != 2)
 		return 0;
 	for (int k = 0; k < 2; k++) {
-		int s = n->in[k], x = n->in[1 - k];
+		int s = n->in[k], other = n->in[1 - k];
 		int op = producer_op(g, s);
-		if ((op == EFFC_OP_SIGMOID || op == EFFC_OP_HARDSIGMOID) && g->n[g->t[s].producer].in[0] == x)
+		if ((op == EFFC_OP_SIGMOID || op == EFFC_OP_HARDSIGMOID) && g->n[g->t[s].producer].in[0] == other) {
+			*x = other, *gate = s;
 			return op == EFFC_OP_SIGMOID ? 1 : 2;
+		}
 	}
 	return 0;
+}
+
+static int swish_kind(const struct effc_graph *g, const struct effc_node *n)
+{
+	int x, gate;
+	return swish_parts(g, n, &x, &gate);
 }
 
 /* The activation range one tensor gets from the calibration method. */
@@ -333,39 +345,27 @@ static void plan_ranges(struct effc_qplan *p, const struct qopts *o, const struc
 }
 
 /* A Swish or HardSwish (Mul node i: x * Sigmoid(x), x * HardSigmoid_{1/6,1/2}(x), or a HardSwish
- * node) on the output x of a quantized Conv that nothing else reads: its gate's tensor into *gate
- * (-1 for a HardSwish node). effc's int8 runtime applies these in the convolution's store step,
- * on the float accumulator, before the one requantization (compiler/passes/lower_int8.c); ONNX
- * Runtime runs the Conv on dequantized operands in float there, which computes the same. */
-static int acc_swish(const struct effc_qplan *p, int i, int *gate)
+ * node) on the output x of a quantized Conv that nothing else reads: x into *x, the gate's tensor
+ * into *gate (-1 for a HardSwish node). effc's int8 runtime applies these in the convolution's
+ * store step, on the float accumulator, before the one requantization (compiler/passes/
+ * lower_int8.c); ONNX Runtime runs the Conv on dequantized operands in float there, which
+ * computes the same. */
+static int acc_swish(const struct effc_qplan *p, int i, int *x, int *gate)
 {
 	const struct effc_graph *g = p->g;
 	const struct effc_node *n = &g->n[i];
-	int x = n->in[0], s = -1;
-	if (n->dead || !p->node_q[i])
+	if (n->dead || !p->node_q[i] || !swish_parts(g, n, x, gate))
 		return 0;
-	if (n->op == EFFC_OP_MUL && swish_kind(g, n)) {
-		for (int k = 0; k < 2; k++) {
-			const int op = producer_op(g, n->in[k]);
-			if ((op == EFFC_OP_SIGMOID || op == EFFC_OP_HARDSIGMOID) && g->n[g->t[n->in[k]].producer].in[0] == n->in[1 - k])
-				s = n->in[k], x = n->in[1 - k];
-		}
-		if (s < 0)
-			return 0;
-		const struct effc_node *sn = &g->n[g->t[s].producer];
+	if (*gate >= 0) {
 		/* HardSigmoid only with HardSwish's constants: what the compiler's fusion takes */
-		if (sn->op == EFFC_OP_HARDSIGMOID && !(fabsf(sn->a.alpha - 1.0f / 6.0f) <= 1e-7f && sn->a.beta == 0.5f))
+		const struct effc_node *sn = &g->n[g->t[*gate].producer];
+		if ((sn->op == EFFC_OP_HARDSIGMOID && !effc_is_hardswish_gate(sn)) || effc_graph_count_readers(g, *gate) != 1 ||
+		    g->t[*gate].is_output)
 			return 0;
-		if (effc_graph_count_readers(g, s) != 1 || g->t[s].is_output || effc_graph_count_readers(g, x) != 2)
-			return 0;
-	} else if (n->op != EFFC_OP_HARDSWISH || effc_graph_count_readers(g, x) != 1) {
-		return 0;
 	}
-	const int c = g->t[x].producer;
-	if (c < 0 || g->n[c].op != EFFC_OP_CONV || !p->node_q[c] || g->t[x].is_output)
-		return 0;
-	*gate = s;
-	return 1;
+	const int c = g->t[*x].producer;
+	return effc_graph_count_readers(g, *x) == (*gate >= 0 ? 2 : 1) && c >= 0 && g->n[c].op == EFFC_OP_CONV &&
+	       p->node_q[c] && !g->t[*x].is_output;
 }
 
 /* Transposes a [r][c] float matrix into out [c][r]. */
@@ -822,9 +822,9 @@ static enum effc_status replan(struct effc_qplan *p, const struct qopts *o, cons
 	 * Swish's output) instead of three (the conv output, the sigmoid, the product). On B0 the conv
 	 * outputs before a Swish carried 37% of the output's quantization noise (docs/quantize.md). */
 	for (int i = 0; (o->choices & CHOICE_ACC_SWISH) && i < g->n_n; i++) {
-		int gate;
-		if (acc_swish(p, i, &gate)) {
-			p->act_on[g->n[i].in[0]] = p->act_on[g->n[i].n_in > 1 ? g->n[i].in[1] : g->n[i].in[0]] = 0;
+		int x, gate;
+		if (acc_swish(p, i, &x, &gate)) {
+			p->act_on[x] = 0;
 			if (gate >= 0)
 				p->act_on[gate] = 0;
 		}

@@ -60,10 +60,8 @@ enum effc_status effc_pass_fuse_activation(struct effc_graph *g, struct effc_dia
 					continue;
 				const struct effc_node *sn = &g->n[sp];
 				int hard = sn->op == EFFC_OP_HARDSIGMOID;
-				/* Only HardSwish's own constants: the fused kernels compute x * clamp(x/6 + 1/2).
-				 * 1/6 as the exporter writes it is the float nearest 1/6, so allow rounding. */
-				if (hard ? !(fabsf(sn->a.alpha - 1.0f / 6.0f) <= 1e-7f && sn->a.beta == 0.5f)
-					 : sn->op != EFFC_OP_SIGMOID)
+				/* Only HardSwish's own constants: the fused kernels compute x * clamp(x/6 + 1/2). */
+				if (hard ? !effc_is_hardswish_gate(sn) : sn->op != EFFC_OP_SIGMOID)
 					continue;
 				g->n[sp].dead = 1; /* the (Hard)Sigmoid */
 				n->in[0] = x;
